@@ -1,0 +1,803 @@
+//! Lazy access to a PDF: cross-reference data first (ISO 32000-1 §7.5), then
+//! objects parsed on demand from their offsets. Nothing is loaded whole.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::rc::Rc;
+
+use super::object::{Dict, Lexer, Obj, ObjRef, PErr, PResult, Tok};
+use super::source::{Source, read_range};
+use crate::error::{Error, Limits, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XrefEntry {
+    Free,
+    InFile { offset: u64, generation: u16 },
+    InStream { stream: u32, index: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum XrefKind {
+    Table,
+    Stream,
+}
+
+/// One cross-reference section, as reached through `startxref` and `/Prev`.
+#[derive(Clone, Debug)]
+pub struct XrefSection {
+    pub offset: u64,
+    pub kind: XrefKind,
+}
+
+struct ObjStm {
+    data: Vec<u8>,
+    first: usize,
+    offsets: Vec<(u32, usize)>,
+}
+
+pub struct Document<'s> {
+    src: &'s dyn Source,
+    len: u64,
+    pub limits: Limits,
+    xref: HashMap<u32, XrefEntry>,
+    pub trailer: Dict,
+    /// Sections newest first.
+    pub sections: Vec<XrefSection>,
+    objstm_cache: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    resolutions: Cell<usize>,
+    depth: Cell<usize>,
+    /// Offsets that were wrong and found nearby (reported as warnings).
+    pub repairs: RefCell<Vec<String>>,
+    /// The trailer names an /Encrypt dictionary.
+    pub encrypted: bool,
+}
+
+/// How far from a wrong offset the reader looks for the object or table.
+const REPAIR_WINDOW: u64 = 256;
+
+/// Deepest nesting of object reads (a stream's /Length may be indirect).
+const MAX_READ_DEPTH: usize = 8;
+
+const OBJSTM_CACHE: usize = 32;
+
+impl<'s> Document<'s> {
+    pub fn open(src: &'s dyn Source, limits: Limits) -> Result<Self> {
+        let len = src.len();
+        let head = read_range(src, 0, 1024)?;
+        if !head.windows(5).any(|w| w == b"%PDF-") {
+            return Err(Error::UnknownFormat("no %PDF- header"));
+        }
+        let mut doc = Document {
+            src,
+            len,
+            limits,
+            xref: HashMap::new(),
+            trailer: Dict::default(),
+            sections: Vec::new(),
+            objstm_cache: RefCell::new(HashMap::new()),
+            resolutions: Cell::new(0),
+            depth: Cell::new(0),
+            repairs: RefCell::new(Vec::new()),
+            encrypted: false,
+        };
+        let start = doc.find_startxref()?;
+        doc.load_xref_chain(start)?;
+        doc.encrypted = doc.trailer.get(b"Encrypt").is_some();
+        Ok(doc)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn source(&self) -> &'s dyn Source {
+        self.src
+    }
+
+    /// The offset given after the last `startxref` (§7.5.5).
+    fn find_startxref(&self) -> Result<u64> {
+        let tail_len = self.len.min(2048);
+        let tail_off = self.len - tail_len;
+        let tail = read_range(self.src, tail_off, tail_len as usize)?;
+        let pos = tail
+            .windows(9)
+            .rposition(|w| w == b"startxref")
+            .ok_or(Error::pdf(self.len, "no startxref"))?;
+        let mut lx = Lexer::new(&tail[pos + 9..], tail_off + pos as u64 + 9, true, 4);
+        match lx.token() {
+            Ok(Some(Tok::Int(n))) if n >= 0 && (n as u64) < self.len => Ok(n as u64),
+            _ => Err(Error::pdf(tail_off + pos as u64, "bad startxref value")),
+        }
+    }
+
+    /// Run a parser on a window starting at `offset`, growing the window up
+    /// to `max` bytes while the parser needs more.
+    pub fn parse_at<T>(
+        &self,
+        offset: u64,
+        max: u64,
+        f: impl Fn(&mut Lexer<'_>) -> PResult<T>,
+    ) -> Result<T> {
+        if offset >= self.len {
+            return Err(Error::pdf(offset, "offset beyond end of file"));
+        }
+        let mut window: u64 = 8192;
+        loop {
+            let want = window.min(self.len - offset).min(max);
+            let buf = read_range(self.src, offset, want as usize)?;
+            let at_eof = offset + buf.len() as u64 >= self.len;
+            let mut lx = Lexer::new(&buf, offset, at_eof, self.limits.max_pdf_depth);
+            match f(&mut lx) {
+                Ok(v) => return Ok(v),
+                Err(PErr::Fatal(e)) => return Err(e),
+                Err(PErr::Incomplete) => {
+                    if at_eof {
+                        return Err(Error::pdf(offset, "object runs past end of file"));
+                    }
+                    if want >= max {
+                        return Err(Error::limit("max_object_bytes", want + 1, max));
+                    }
+                    window = window.saturating_mul(4);
+                }
+            }
+        }
+    }
+
+    fn load_xref_chain(&mut self, start: u64) -> Result<()> {
+        let mut seen = HashSet::new();
+        let mut next = Some(start);
+        let mut first = true;
+        while let Some(off) = next.take() {
+            if !seen.insert(off) {
+                return Err(Error::pdf(
+                    off,
+                    "cross-reference chain loops (/Prev points back)",
+                ));
+            }
+            if seen.len() > self.limits.max_xref_sections {
+                return Err(Error::limit(
+                    "max_xref_sections",
+                    seen.len(),
+                    self.limits.max_xref_sections,
+                ));
+            }
+            let (kind, trailer) = self.load_section(off)?;
+            self.sections.push(XrefSection { offset: off, kind });
+            // Hybrid files: a table's trailer may point to an xref stream (§7.5.8.4).
+            if kind == XrefKind::Table {
+                if let Some(Obj::Int(stm)) = trailer.get(b"XRefStm") {
+                    let stm = u64::try_from(*stm).map_err(|_| Error::pdf(off, "bad /XRefStm"))?;
+                    if seen.insert(stm) {
+                        self.load_section(stm)?;
+                    }
+                }
+            }
+            next = match trailer.get(b"Prev") {
+                // Some writers put /Prev 0 in the first revision: offset 0 is the header, never a section.
+                Some(Obj::Int(0)) => {
+                    self.note_repair("a trailer has /Prev 0 (ignored)".to_string());
+                    None
+                }
+                Some(Obj::Int(p)) => {
+                    Some(u64::try_from(*p).map_err(|_| Error::pdf(off, "bad /Prev"))?)
+                }
+                None => None,
+                Some(_) => return Err(Error::pdf(off, "bad /Prev")),
+            };
+            if first {
+                self.trailer = trailer;
+                first = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_entry(&mut self, num: u32, e: XrefEntry) -> Result<()> {
+        // Older sections never override newer ones.
+        if !self.xref.contains_key(&num) {
+            if self.xref.len() as u64 >= self.limits.max_xref_entries {
+                return Err(Error::limit(
+                    "max_xref_entries",
+                    self.xref.len() + 1,
+                    self.limits.max_xref_entries,
+                ));
+            }
+            self.xref.insert(num, e);
+        }
+        Ok(())
+    }
+
+    /// Find `what` within [REPAIR_WINDOW] bytes of `off`, nearest first.
+    fn search_near(&self, off: u64, what: &[u8]) -> Result<Option<u64>> {
+        let start = off.saturating_sub(REPAIR_WINDOW);
+        let buf = read_range(self.src, start, (2 * REPAIR_WINDOW) as usize + what.len())?;
+        let mut best: Option<u64> = None;
+        for (i, w) in buf.windows(what.len()).enumerate() {
+            if w == what {
+                let at = start + i as u64;
+                // Must start a token: preceded by white space or the start of the file.
+                let ok = i == 0 && start == 0 || i > 0 && super::object::is_white(buf[i - 1]);
+                if ok && best.is_none_or(|b| at.abs_diff(off) < b.abs_diff(off)) {
+                    best = Some(at);
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn note_repair(&self, msg: String) {
+        let mut r = self.repairs.borrow_mut();
+        if r.len() < 100 {
+            r.push(msg);
+        }
+    }
+
+    fn load_section(&mut self, off: u64) -> Result<(XrefKind, Dict)> {
+        match self.load_section_at(off) {
+            Ok(x) => Ok(x),
+            Err(e) => {
+                let found = match self.search_near(off, b"xref")? {
+                    Some(at) if at != off => Some(at),
+                    _ => None,
+                };
+                match found {
+                    Some(at) => {
+                        self.note_repair(format!(
+                            "cross-reference section at {at}, not at the offset {off} given"
+                        ));
+                        self.load_section_at(at)
+                    }
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    fn load_section_at(&mut self, off: u64) -> Result<(XrefKind, Dict)> {
+        let head = read_range(self.src, off, 4)?;
+        if head == b"xref" {
+            let max_entries = self.limits.max_xref_entries;
+            let (entries, trailer) = self.parse_at(off, self.limits.max_object_bytes, |lx| {
+                lx.keyword(b"xref")?;
+                let mut entries = Vec::new();
+                loop {
+                    match lx.token()? {
+                        Some(Tok::Keyword(b"trailer")) => break,
+                        Some(Tok::Int(start)) => {
+                            let count = match lx.token()? {
+                                Some(Tok::Int(c)) if c >= 0 => c as u64,
+                                _ => {
+                                    return Err(PErr::Fatal(Error::pdf(
+                                        lx.abs(),
+                                        "bad xref subsection",
+                                    )));
+                                }
+                            };
+                            if start < 0
+                                || count > max_entries
+                                || entries.len() as u64 + count > max_entries
+                            {
+                                return Err(PErr::Fatal(Error::limit(
+                                    "max_xref_entries",
+                                    count,
+                                    max_entries,
+                                )));
+                            }
+                            for i in 0..count {
+                                let o = match lx.token()? {
+                                    Some(Tok::Int(o)) if o >= 0 => o as u64,
+                                    _ => {
+                                        return Err(PErr::Fatal(Error::pdf(
+                                            lx.abs(),
+                                            "bad xref entry",
+                                        )));
+                                    }
+                                };
+                                let g = match lx.token()? {
+                                    Some(Tok::Int(g)) if (0..=65535).contains(&g) => g as u16,
+                                    _ => {
+                                        return Err(PErr::Fatal(Error::pdf(
+                                            lx.abs(),
+                                            "bad xref entry",
+                                        )));
+                                    }
+                                };
+                                let kind = match lx.token()? {
+                                    Some(Tok::Keyword(b"n")) => true,
+                                    Some(Tok::Keyword(b"f")) => false,
+                                    _ => {
+                                        return Err(PErr::Fatal(Error::pdf(
+                                            lx.abs(),
+                                            "bad xref entry type",
+                                        )));
+                                    }
+                                };
+                                let num = u32::try_from(start as u64 + i).map_err(|_| {
+                                    PErr::Fatal(Error::pdf(lx.abs(), "object number too large"))
+                                })?;
+                                entries.push((
+                                    num,
+                                    if kind {
+                                        XrefEntry::InFile {
+                                            offset: o,
+                                            generation: g,
+                                        }
+                                    } else {
+                                        XrefEntry::Free
+                                    },
+                                ));
+                            }
+                        }
+                        _ => return Err(PErr::Fatal(Error::pdf(lx.abs(), "bad xref table"))),
+                    }
+                }
+                let trailer = match lx.object(0)? {
+                    Obj::Dict(d) => d,
+                    _ => {
+                        return Err(PErr::Fatal(Error::pdf(
+                            lx.abs(),
+                            "trailer is not a dictionary",
+                        )));
+                    }
+                };
+                Ok((entries, trailer))
+            })?;
+            for (num, e) in entries {
+                self.add_entry(num, e)?;
+            }
+            Ok((XrefKind::Table, trailer))
+        } else {
+            let (_, obj) = self.read_object_at(off)?;
+            let Obj::Stream(stream) = obj else {
+                return Err(Error::pdf(
+                    off,
+                    "startxref does not point to an xref table or stream",
+                ));
+            };
+            if stream.dict.name(b"Type") != Some(b"XRef") {
+                return Err(Error::pdf(off, "stream at startxref is not /Type /XRef"));
+            }
+            let data = self.stream_data(&stream)?;
+            let entries =
+                parse_xref_stream(&stream.dict, &data, off, self.limits.max_xref_entries)?;
+            for (num, e) in entries {
+                self.add_entry(num, e)?;
+            }
+            Ok((XrefKind::Stream, stream.dict))
+        }
+    }
+
+    /// Parse `n g obj ... endobj` at `offset`. Streams keep their position only.
+    pub fn read_object_at(&self, offset: u64) -> Result<(ObjRef, Obj)> {
+        let d = self.depth.get();
+        if d >= MAX_READ_DEPTH {
+            return Err(Error::limit("object_read_depth", d + 1, MAX_READ_DEPTH));
+        }
+        self.depth.set(d + 1);
+        let r = self.read_object_at_inner(offset);
+        self.depth.set(d);
+        r
+    }
+
+    fn read_object_at_inner(&self, offset: u64) -> Result<(ObjRef, Obj)> {
+        let (r, obj, after_dict) = self.parse_at(offset, self.limits.max_object_bytes, |lx| {
+            let r = lx.object_header()?;
+            let obj = lx.object(0)?;
+            // Peek for `stream`.
+            let save = lx.pos;
+            let is_stream = matches!(lx.token()?, Some(Tok::Keyword(b"stream")));
+            let after = if is_stream { Some(lx.abs()) } else { None };
+            if !is_stream {
+                lx.pos = save;
+            }
+            Ok((r, obj, after))
+        })?;
+        let Some(after_kw) = after_dict else {
+            return Ok((r, obj));
+        };
+        let Obj::Dict(dict) = obj else {
+            return Err(Error::pdf(offset, "stream without a dictionary"));
+        };
+        // §7.3.8.1: `stream` is followed by CRLF or LF.
+        let eol = read_range(self.src, after_kw, 2)?;
+        let data_start = match eol.as_slice() {
+            [b'\r', b'\n', ..] => after_kw + 2,
+            [b'\n', ..] | [b'\r', ..] => after_kw + 1,
+            _ => after_kw,
+        };
+        let data_len = match dict.get(b"Length") {
+            Some(Obj::Int(n)) if *n >= 0 => Some(*n as u64),
+            Some(Obj::Ref(lr)) if lr.num != r.num => match self.resolve_ref(*lr) {
+                Ok(Obj::Int(n)) if n >= 0 => Some(n as u64),
+                _ => None,
+            },
+            _ => None,
+        };
+        let data_len = match data_len {
+            Some(l) if data_start.checked_add(l).is_some_and(|e| e <= self.len) => Some(l),
+            _ => None,
+        };
+        Ok((
+            r,
+            Obj::Stream(Box::new(super::object::Stream {
+                dict,
+                data_start,
+                data_len,
+            })),
+        ))
+    }
+
+    /// Decoded data of a stream, bounded by `max_stream_bytes`.
+    pub fn stream_data(&self, s: &super::object::Stream) -> Result<Vec<u8>> {
+        let len = match s.data_len {
+            Some(l) => l,
+            None => self.find_endstream(s.data_start)?,
+        };
+        if len > self.limits.max_stream_bytes {
+            return Err(Error::limit(
+                "max_stream_bytes",
+                len,
+                self.limits.max_stream_bytes,
+            ));
+        }
+        let raw = read_range(self.src, s.data_start, len as usize)?;
+        decode_stream(&s.dict, raw, self.limits.max_stream_bytes)
+    }
+
+    fn find_endstream(&self, start: u64) -> Result<u64> {
+        let max = self
+            .limits
+            .max_stream_bytes
+            .min(8 << 20)
+            .min(self.len - start.min(self.len));
+        let buf = read_range(self.src, start, max as usize + 9)?;
+        let pos = buf
+            .windows(9)
+            .position(|w| w == b"endstream")
+            .ok_or(Error::pdf(
+                start,
+                "stream without a usable /Length or endstream",
+            ))?;
+        let mut end = pos;
+        while end > 0 && matches!(buf[end - 1], b'\r' | b'\n') {
+            end -= 1;
+        }
+        Ok(end as u64)
+    }
+
+    fn count_resolution(&self) -> Result<()> {
+        let n = self.resolutions.get() + 1;
+        self.resolutions.set(n);
+        if n > self.limits.max_object_resolutions {
+            return Err(Error::limit(
+                "max_object_resolutions",
+                n,
+                self.limits.max_object_resolutions,
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn xref_entry(&self, num: u32) -> Option<XrefEntry> {
+        self.xref.get(&num).copied()
+    }
+
+    /// Resolve an indirect reference. Missing or free objects are `null` (§7.3.10).
+    pub fn resolve_ref(&self, r: ObjRef) -> Result<Obj> {
+        self.count_resolution()?;
+        match self.xref.get(&r.num) {
+            None | Some(XrefEntry::Free) => Ok(Obj::Null),
+            Some(XrefEntry::InFile { offset, generation }) => {
+                if *generation != r.generation {
+                    return Ok(Obj::Null);
+                }
+                let (found, obj) = self.read_object_at(*offset)?;
+                if found != r {
+                    return Err(Error::pdf(
+                        *offset,
+                        "xref offset points to a different object",
+                    ));
+                }
+                Ok(obj)
+            }
+            Some(XrefEntry::InStream { stream, index }) => {
+                if r.generation != 0 {
+                    return Ok(Obj::Null);
+                }
+                let os = self.object_stream(*stream)?;
+                let (num, rel) = *os
+                    .offsets
+                    .get(*index as usize)
+                    .ok_or(Error::pdf(0, "object stream index out of range"))?;
+                if num != r.num {
+                    return Err(Error::pdf(0, "object stream entry number mismatch"));
+                }
+                let start = os
+                    .first
+                    .checked_add(rel)
+                    .ok_or(Error::pdf(0, "object stream offset overflow"))?;
+                let data = os
+                    .data
+                    .get(start..)
+                    .ok_or(Error::pdf(0, "object stream offset out of range"))?;
+                let mut lx = Lexer::new(data, 0, true, self.limits.max_pdf_depth);
+                match lx.object(0) {
+                    Ok(o) => Ok(o),
+                    Err(PErr::Fatal(e)) => Err(e),
+                    Err(PErr::Incomplete) => {
+                        Err(Error::pdf(0, "truncated object in object stream"))
+                    }
+                }
+            }
+        }
+    }
+
+    fn object_stream(&self, num: u32) -> Result<Rc<ObjStm>> {
+        if let Some(os) = self.objstm_cache.borrow().get(&num) {
+            return Ok(os.clone());
+        }
+        let offset = match self.xref.get(&num) {
+            Some(XrefEntry::InFile { offset, .. }) => *offset,
+            _ => return Err(Error::pdf(0, "object stream is not a plain object")),
+        };
+        let (_, obj) = self.read_object_at(offset)?;
+        let Obj::Stream(s) = obj else {
+            return Err(Error::pdf(offset, "object stream is not a stream"));
+        };
+        if s.dict.name(b"Type") != Some(b"ObjStm") {
+            return Err(Error::pdf(offset, "object stream without /Type /ObjStm"));
+        }
+        if self.encrypted {
+            return Err(Error::Unsupported(
+                "object streams of an encrypted PDF (decryption is not supported yet)".into(),
+            ));
+        }
+        let n = s
+            .dict
+            .int(b"N")
+            .filter(|n| *n >= 0)
+            .ok_or(Error::pdf(offset, "object stream /N"))? as usize;
+        let first = s
+            .dict
+            .int(b"First")
+            .filter(|n| *n >= 0)
+            .ok_or(Error::pdf(offset, "object stream /First"))? as usize;
+        let data = self.stream_data(&s)?;
+        if n > data.len() {
+            return Err(Error::pdf(offset, "object stream /N too large"));
+        }
+        let header = data
+            .get(..first)
+            .ok_or(Error::pdf(offset, "object stream /First out of range"))?;
+        let mut lx = Lexer::new(header, 0, true, 4);
+        let mut offsets = Vec::with_capacity(n);
+        for _ in 0..n {
+            match (lx.token(), lx.token()) {
+                (Ok(Some(Tok::Int(a))), Ok(Some(Tok::Int(b))))
+                    if a >= 0 && b >= 0 && a <= i64::from(u32::MAX) =>
+                {
+                    offsets.push((a as u32, b as usize))
+                }
+                _ => return Err(Error::pdf(offset, "bad object stream header")),
+            }
+        }
+        let os = Rc::new(ObjStm {
+            data,
+            first,
+            offsets,
+        });
+        let mut cache = self.objstm_cache.borrow_mut();
+        if cache.len() >= OBJSTM_CACHE {
+            cache.clear();
+        }
+        cache.insert(num, os.clone());
+        Ok(os)
+    }
+
+    /// Follow references until a direct object (bounded).
+    pub fn resolve(&self, o: &Obj) -> Result<Obj> {
+        let mut cur = o.clone();
+        for _ in 0..32 {
+            match cur {
+                Obj::Ref(r) => cur = self.resolve_ref(r)?,
+                other => return Ok(other),
+            }
+        }
+        Err(Error::pdf(0, "reference chain too long"))
+    }
+
+    /// Resolve and require a dictionary (or a stream's dictionary).
+    pub fn resolve_dict(&self, o: &Obj) -> Result<Option<Dict>> {
+        Ok(match self.resolve(o)? {
+            Obj::Dict(d) => Some(d),
+            Obj::Stream(s) => Some(s.dict),
+            _ => None,
+        })
+    }
+
+    pub fn catalog(&self) -> Result<Dict> {
+        let root = self
+            .trailer
+            .get(b"Root")
+            .ok_or(Error::pdf(0, "trailer has no /Root"))?;
+        self.resolve_dict(root)?
+            .ok_or(Error::pdf(0, "/Root is not a dictionary"))
+    }
+}
+
+fn parse_xref_stream(
+    dict: &Dict,
+    data: &[u8],
+    off: u64,
+    max_entries: u64,
+) -> Result<Vec<(u32, XrefEntry)>> {
+    let bad = |w| Error::pdf(off, w);
+    let w: Vec<usize> = match dict.get(b"W") {
+        Some(Obj::Array(a)) if a.len() == 3 => a
+            .iter()
+            .map(|x| match x {
+                Obj::Int(i) if (0..=8).contains(i) => Ok(*i as usize),
+                _ => Err(bad("bad /W")),
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(bad("missing /W")),
+    };
+    let size = dict
+        .int(b"Size")
+        .filter(|s| *s >= 0)
+        .ok_or(bad("missing /Size"))?;
+    let index: Vec<(u64, u64)> = match dict.get(b"Index") {
+        None => vec![(0, size as u64)],
+        Some(Obj::Array(a)) if a.len() % 2 == 0 => a
+            .chunks(2)
+            .map(|p| match (&p[0], &p[1]) {
+                (Obj::Int(s), Obj::Int(c)) if *s >= 0 && *c >= 0 => Ok((*s as u64, *c as u64)),
+                _ => Err(bad("bad /Index")),
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(bad("bad /Index")),
+    };
+    let row = w[0] + w[1] + w[2];
+    if row == 0 {
+        return Err(bad("bad /W"));
+    }
+    let total: u64 = index.iter().map(|(_, c)| *c).sum();
+    if total > max_entries {
+        return Err(Error::limit("max_xref_entries", total, max_entries));
+    }
+    let field = |bytes: &[u8]| bytes.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+    let mut out = Vec::with_capacity(total as usize);
+    let mut pos = 0usize;
+    for (start, count) in index {
+        for i in 0..count {
+            let Some(rowb) = data.get(pos..pos + row) else {
+                return Err(bad("xref stream data too short"));
+            };
+            pos += row;
+            let t = if w[0] == 0 { 1 } else { field(&rowb[..w[0]]) };
+            let f2 = field(&rowb[w[0]..w[0] + w[1]]);
+            let f3 = field(&rowb[w[0] + w[1]..]);
+            let num = u32::try_from(start + i).map_err(|_| bad("object number too large"))?;
+            let e = match t {
+                0 => XrefEntry::Free,
+                1 => XrefEntry::InFile {
+                    offset: f2,
+                    generation: u16::try_from(f3).map_err(|_| bad("bad generation"))?,
+                },
+                2 => XrefEntry::InStream {
+                    stream: u32::try_from(f2).map_err(|_| bad("bad object stream number"))?,
+                    index: u32::try_from(f3).map_err(|_| bad("bad object stream index"))?,
+                },
+                // §7.5.8.3: unknown types are treated as null references.
+                _ => XrefEntry::Free,
+            };
+            out.push((num, e));
+        }
+    }
+    Ok(out)
+}
+
+/// Apply the stream's filters (FlateDecode with optional PNG predictors).
+pub fn decode_stream(dict: &Dict, raw: Vec<u8>, max: u64) -> Result<Vec<u8>> {
+    let filters: Vec<Vec<u8>> = match dict.get(b"Filter") {
+        None => vec![],
+        Some(Obj::Name(n)) => vec![n.clone()],
+        Some(Obj::Array(a)) => a
+            .iter()
+            .map(|f| match f {
+                Obj::Name(n) => Ok(n.clone()),
+                _ => Err(Error::pdf(0, "bad /Filter")),
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => return Err(Error::pdf(0, "bad /Filter")),
+    };
+    let parms = dict.get(b"DecodeParms");
+    let mut data = raw;
+    for (i, f) in filters.iter().enumerate() {
+        let p = match parms {
+            Some(Obj::Dict(d)) if i == 0 => Some(d.clone()),
+            Some(Obj::Array(a)) => a.get(i).and_then(|x| x.as_dict()).cloned(),
+            _ => None,
+        };
+        data = match f.as_slice() {
+            b"FlateDecode" | b"Fl" => {
+                let mut out = Vec::new();
+                let mut dec = flate2::read::ZlibDecoder::new(data.as_slice()).take(max + 1);
+                dec.read_to_end(&mut out)
+                    .map_err(|_| Error::pdf(0, "corrupt FlateDecode stream"))?;
+                if out.len() as u64 > max {
+                    return Err(Error::limit("max_stream_bytes", out.len(), max));
+                }
+                match p {
+                    Some(p) => apply_predictor(&p, out)?,
+                    None => out,
+                }
+            }
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "stream filter /{}",
+                    String::from_utf8_lossy(other)
+                )));
+            }
+        };
+    }
+    Ok(data)
+}
+
+fn apply_predictor(p: &Dict, data: Vec<u8>) -> Result<Vec<u8>> {
+    let predictor = p.int(b"Predictor").unwrap_or(1);
+    if predictor == 1 {
+        return Ok(data);
+    }
+    if predictor < 10 {
+        return Err(Error::Unsupported(format!("predictor {predictor}")));
+    }
+    let colors = p.int(b"Colors").unwrap_or(1).clamp(1, 32) as usize;
+    let bpc = p.int(b"BitsPerComponent").unwrap_or(8).clamp(1, 16) as usize;
+    let columns = p.int(b"Columns").unwrap_or(1).clamp(1, 1 << 20) as usize;
+    let bpp = (colors * bpc).div_ceil(8).max(1);
+    let rowlen = (colors * bpc * columns).div_ceil(8);
+    let mut out = Vec::with_capacity(data.len());
+    let mut prev = vec![0u8; rowlen];
+    for chunk in data.chunks(rowlen + 1) {
+        if chunk.len() < rowlen + 1 {
+            break;
+        }
+        let ft = chunk[0];
+        let mut row = chunk[1..].to_vec();
+        for i in 0..rowlen {
+            let a = if i >= bpp { row[i - bpp] } else { 0 };
+            let b = prev[i];
+            let c = if i >= bpp { prev[i - bpp] } else { 0 };
+            row[i] = match ft {
+                0 => row[i],
+                1 => row[i].wrapping_add(a),
+                2 => row[i].wrapping_add(b),
+                3 => row[i].wrapping_add(((u16::from(a) + u16::from(b)) / 2) as u8),
+                4 => {
+                    let pa = (i16::from(b) - i16::from(c)).abs();
+                    let pb = (i16::from(a) - i16::from(c)).abs();
+                    let pc = (i16::from(a) + i16::from(b) - 2 * i16::from(c)).abs();
+                    let pred = if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    };
+                    row[i].wrapping_add(pred)
+                }
+                _ => return Err(Error::pdf(0, "bad PNG predictor row type")),
+            };
+        }
+        out.extend_from_slice(&row);
+        prev = row;
+    }
+    Ok(out)
+}

@@ -1,0 +1,194 @@
+//! Finding signature dictionaries (ISO 32000-1 §12.7, §12.8): AcroForm
+//! fields of type /Sig with a value, walked iteratively with limits.
+
+use std::collections::HashSet;
+
+use super::document::{Document, XrefEntry};
+use super::object::{Dict, Obj, ObjRef, PdfStr};
+use crate::error::{Error, Result};
+
+/// What the signature dictionary's /Type says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SigDictType {
+    Sig,
+    DocTimeStamp,
+    /// No /Type (optional for /Sig).
+    Absent,
+    Other,
+}
+
+/// A signature dictionary as found in the file, unchecked.
+#[derive(Clone, Debug)]
+pub struct PdfSignature {
+    pub field_name: String,
+    pub dict_ref: Option<ObjRef>,
+    pub dict_type: SigDictType,
+    pub filter: Option<String>,
+    pub sub_filter: Option<String>,
+    /// /ByteRange as given; checked later.
+    pub byte_range: Option<Obj>,
+    pub contents: Option<Obj>,
+    pub claimed_time: Option<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    pub name: Option<String>,
+    /// /Cert (adbe.x509.rsa_sha1 only).
+    pub cert: Option<Obj>,
+    /// Structural problems noticed while reading the dictionary.
+    pub problems: Vec<&'static str>,
+}
+
+impl PdfSignature {
+    pub fn contents_str(&self) -> Option<&PdfStr> {
+        match &self.contents {
+            Some(Obj::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Text of a PDF text string (§7.9.2.2): UTF-16BE with BOM, UTF-8 with BOM, else PDFDocEncoding (approximated by Latin-1).
+pub fn text_string(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    bytes.iter().map(|b| char::from(*b)).collect()
+}
+
+fn obj_text(o: Option<&Obj>) -> Option<String> {
+    match o {
+        Some(Obj::Str(s)) => Some(text_string(&s.bytes)),
+        Some(Obj::Name(n)) => Some(String::from_utf8_lossy(n).into_owned()),
+        _ => None,
+    }
+}
+
+/// All signature fields with a value, in field-tree order.
+pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
+    let catalog = doc.catalog()?;
+    let Some(acro) = catalog.get(b"AcroForm") else {
+        return Ok(Vec::new());
+    };
+    let Some(acro) = doc.resolve_dict(acro)? else {
+        return Ok(Vec::new());
+    };
+    let fields = match acro.get(b"Fields").map(|f| doc.resolve(f)).transpose()? {
+        Some(Obj::Array(a)) => a,
+        _ => return Ok(Vec::new()),
+    };
+    let max_fields = doc.limits.max_fields;
+    let max_sigs = doc.limits.max_signatures;
+    let mut out = Vec::new();
+    let mut seen: HashSet<ObjRef> = HashSet::new();
+    // (field object, parent's full name, inherited /FT, depth)
+    let mut stack: Vec<(Obj, String, Option<Vec<u8>>, usize)> = fields
+        .into_iter()
+        .rev()
+        .map(|f| (f, String::new(), None, 0))
+        .collect();
+    let mut walked = 0usize;
+    while let Some((fobj, parent, inherited_ft, depth)) = stack.pop() {
+        walked += 1;
+        if walked > max_fields {
+            return Err(Error::limit("max_fields", walked, max_fields));
+        }
+        if depth > 32 {
+            return Err(Error::limit("field_tree_depth", depth, 32));
+        }
+        if let Obj::Ref(r) = fobj {
+            if !seen.insert(r) {
+                continue; // a field reached twice (cycle or shared kid)
+            }
+        }
+        let Some(field) = doc.resolve_dict(&fobj)? else {
+            continue;
+        };
+        let partial = obj_text(field.get(b"T"));
+        let full = match (&partial, parent.is_empty()) {
+            (Some(p), true) => p.clone(),
+            (Some(p), false) => format!("{parent}.{p}"),
+            (None, _) => parent.clone(),
+        };
+        let ft = field.name(b"FT").map(|n| n.to_vec()).or(inherited_ft);
+        if let Some(Obj::Array(kids)) = field.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            for k in kids.into_iter().rev() {
+                stack.push((k, full.clone(), ft.clone(), depth + 1));
+            }
+        }
+        if ft.as_deref() != Some(b"Sig") {
+            continue;
+        }
+        let Some(v) = field.get(b"V") else {
+            continue;
+        };
+        if out.len() >= max_sigs {
+            return Err(Error::limit("max_signatures", out.len() + 1, max_sigs));
+        }
+        out.push(read_signature_dict(doc, v, full)?);
+    }
+    Ok(out)
+}
+
+fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Result<PdfSignature> {
+    let mut problems = Vec::new();
+    let dict_ref = match v {
+        Obj::Ref(r) => Some(*r),
+        _ => None,
+    };
+    if let Some(r) = dict_ref {
+        if matches!(doc.xref_entry(r.num), Some(XrefEntry::InStream { .. })) {
+            problems.push("SIG_DICT_IN_OBJECT_STREAM");
+        }
+    } else {
+        problems.push("SIG_DICT_DIRECT");
+    }
+    let dict: Dict = match doc.resolve(v)? {
+        Obj::Dict(d) => d,
+        _ => {
+            problems.push("SIG_VALUE_NOT_A_DICTIONARY");
+            Dict::default()
+        }
+    };
+    if dict.has_duplicate_keys() {
+        problems.push("SIG_DICT_DUPLICATE_KEYS");
+    }
+    let dict_type = match dict.name(b"Type") {
+        Some(b"Sig") => SigDictType::Sig,
+        Some(b"DocTimeStamp") => SigDictType::DocTimeStamp,
+        None => SigDictType::Absent,
+        Some(_) => SigDictType::Other,
+    };
+    // ByteRange and Contents must be direct (they are patched in place).
+    let byte_range = dict.get(b"ByteRange").cloned();
+    let contents = dict.get(b"Contents").cloned();
+    if matches!(byte_range, Some(Obj::Ref(_))) || matches!(contents, Some(Obj::Ref(_))) {
+        problems.push("SIG_INDIRECT_BYTERANGE_OR_CONTENTS");
+    }
+    let name_of = |k: &[u8]| {
+        dict.name(k)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+    };
+    Ok(PdfSignature {
+        field_name,
+        dict_ref,
+        dict_type,
+        filter: name_of(b"Filter"),
+        sub_filter: name_of(b"SubFilter"),
+        byte_range,
+        contents,
+        claimed_time: obj_text(dict.get(b"M")),
+        reason: obj_text(dict.get(b"Reason")),
+        location: obj_text(dict.get(b"Location")),
+        name: obj_text(dict.get(b"Name")),
+        cert: dict.get(b"Cert").cloned(),
+        problems,
+    })
+}

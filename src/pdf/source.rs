@@ -1,0 +1,120 @@
+//! Random-access byte sources. The verifier reads only the parts of a file
+//! it needs, in bounded windows, never the whole file at once.
+
+use std::io;
+
+/// A random-access, read-only byte source.
+pub trait Source: Send + Sync {
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Read up to `buf.len()` bytes at `offset`; returns the count read.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+impl Source for std::fs::File {
+    fn len(&self) -> u64 {
+        self.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+    }
+}
+
+/// A file whose length is read once.
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl FileSource {
+    pub fn open(path: &std::path::Path) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        std::os::unix::fs::FileExt::read_at(&self.file, buf, offset)
+    }
+}
+
+/// Bytes in memory.
+pub struct MemSource<'a>(pub &'a [u8]);
+
+impl Source for MemSource<'_> {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
+        let Some(avail) = self.0.get(start..) else {
+            return Ok(0);
+        };
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        Ok(n)
+    }
+}
+
+impl Source for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        MemSource(self.as_slice()).read_at(offset, buf)
+    }
+}
+
+/// Read exactly `len` bytes at `offset` (short only at end of source).
+pub fn read_range(src: &dyn Source, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut done = 0usize;
+    while done < len {
+        let n = src.read_at(offset + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    buf.truncate(done);
+    Ok(buf)
+}
+
+/// Feed the bytes `[offset, offset+len)` to `f` in chunks of at most `chunk` bytes.
+pub fn for_each_chunk(
+    src: &dyn Source,
+    offset: u64,
+    len: u64,
+    buf: &mut [u8],
+    mut f: impl FnMut(&[u8]),
+) -> io::Result<()> {
+    let mut pos = offset;
+    let end = offset
+        .checked_add(len)
+        .ok_or_else(|| io::Error::other("range overflow"))?;
+    while pos < end {
+        let want = ((end - pos).min(buf.len() as u64)) as usize;
+        let n = src.read_at(pos, &mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "source ended early",
+            ));
+        }
+        f(&buf[..n]);
+        pos += n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,499 @@
+//! Report types (stable JSON, see docs/report.md) and text rendering.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::pki::cert::CertSummary;
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Indication {
+    TotalPassed,
+    Indeterminate,
+    TotalFailed,
+}
+
+impl Indication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Indication::TotalPassed => "TOTAL_PASSED",
+            Indication::Indeterminate => "INDETERMINATE",
+            Indication::TotalFailed => "TOTAL_FAILED",
+        }
+    }
+}
+
+/// ETSI EN 319 102-1 sub-indications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    FormatFailure,
+    HashFailure,
+    SigCryptoFailure,
+    Revoked,
+    Expired,
+    NotYetValid,
+    SigConstraintsFailure,
+    ChainConstraintsFailure,
+    CertificateChainGeneralFailure,
+    CryptoConstraintsFailure,
+    NoSigningCertificateFound,
+    NoCertificateChainFound,
+    RevokedNoPoe,
+    RevokedCaNoPoe,
+    OutOfBoundsNoPoe,
+    OutOfBoundsNotRevoked,
+    TryLater,
+    SignedDataNotFound,
+    NoPoe,
+    TimestampOrderFailure,
+}
+
+impl SubIndication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubIndication::FormatFailure => "FORMAT_FAILURE",
+            SubIndication::HashFailure => "HASH_FAILURE",
+            SubIndication::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            SubIndication::Revoked => "REVOKED",
+            SubIndication::Expired => "EXPIRED",
+            SubIndication::NotYetValid => "NOT_YET_VALID",
+            SubIndication::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
+            SubIndication::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            SubIndication::CertificateChainGeneralFailure => "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+            SubIndication::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            SubIndication::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+            SubIndication::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            SubIndication::RevokedNoPoe => "REVOKED_NO_POE",
+            SubIndication::RevokedCaNoPoe => "REVOKED_CA_NO_POE",
+            SubIndication::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            SubIndication::OutOfBoundsNotRevoked => "OUT_OF_BOUNDS_NOT_REVOKED",
+            SubIndication::TryLater => "TRY_LATER",
+            SubIndication::SignedDataNotFound => "SIGNED_DATA_NOT_FOUND",
+            SubIndication::NoPoe => "NO_POE",
+            SubIndication::TimestampOrderFailure => "TIMESTAMP_ORDER_FAILURE",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Warning,
+    Info,
+    Skipped,
+}
+
+/// One check with a stable code, its outcome, messages and evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub code: &'static str,
+    pub outcome: Outcome,
+    pub message_vi: String,
+    pub message_en: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence: BTreeMap<&'static str, Value>,
+}
+
+impl Check {
+    pub fn new(
+        code: &'static str,
+        outcome: Outcome,
+        vi: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        Check {
+            code,
+            outcome,
+            message_vi: vi.into(),
+            message_en: en.into(),
+            evidence: BTreeMap::new(),
+        }
+    }
+    pub fn with(mut self, key: &'static str, v: impl Into<Value>) -> Self {
+        self.evidence.insert(key, v.into());
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SignatureKind {
+    /// A signature in a PDF (PAdES / PKCS#7 detached).
+    PdfSignature,
+    /// A PDF document timestamp (ETSI.RFC3161).
+    PdfDocumentTimestamp,
+    /// A SignerInfo of a CMS file (.p7s / .p7m).
+    Cms,
+    /// An RFC 3161 timestamp over a signature value (CMS unsigned attribute).
+    SignatureTimestamp,
+    /// A standalone RFC 3161 timestamp token or response.
+    Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CoverageKind {
+    EntireFile,
+    EntireRevision,
+    Partial,
+    Invalid,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Coverage {
+    pub kind: CoverageKind,
+    pub byte_range: Vec<i64>,
+    pub signed_end: u64,
+    pub file_size: u64,
+    /// Bytes after the signed range.
+    pub bytes_after: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureReport {
+    pub index: usize,
+    pub kind: SignatureKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_filter: Option<String>,
+    pub indication: Indication,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_indication: Option<SubIndication>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<CertSummary>,
+    /// Subjects of the validated chain, end entity first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_signing_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_algorithm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The proof of existence used (earliest valid signature timestamp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poe: Option<String>,
+    /// Revocation data looked at for the certificates of the path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation: Vec<crate::revocation::Evidence>,
+    /// For timestamps: the time they attest (TSTInfo genTime).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gen_time: Option<String>,
+    /// Timestamps over this signature, each checked on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<SignatureReport>,
+    pub checks: Vec<Check>,
+}
+
+impl SignatureReport {
+    pub fn new(index: usize, kind: SignatureKind) -> Self {
+        SignatureReport {
+            index,
+            kind,
+            field_name: None,
+            sub_filter: None,
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            signer: None,
+            chain: Vec::new(),
+            coverage: None,
+            claimed_signing_time: None,
+            digest_algorithm: None,
+            signature_algorithm: None,
+            reason: None,
+            location: None,
+            gen_time: None,
+            poe: None,
+            revocation: Vec::new(),
+            timestamps: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    pub fn pass(&mut self, c: Check) {
+        self.checks.push(c);
+    }
+
+    /// Record a failed check and what it means for the indication. The most
+    /// severe indication wins; among equals, the first cause is kept.
+    pub fn fail(&mut self, ind: Indication, sub: SubIndication, c: Check) {
+        self.checks.push(c);
+        if ind > self.indication {
+            self.indication = ind;
+            self.sub_indication = Some(sub);
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        self.indication == Indication::TotalFailed
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DocumentInfo {
+    pub name: String,
+    pub size: u64,
+    pub format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Check>,
+    /// Document-level observations (repairs, encryption, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Check>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub signatures: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub indeterminate: usize,
+    /// The worst indication over all signatures (INDETERMINATE when there are none).
+    pub indication: Indication,
+    /// True when there is at least one signature and every one is TOTAL_PASSED.
+    pub all_passed: bool,
+    pub message_vi: String,
+    pub message_en: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub report_version: u32,
+    pub kyso_version: &'static str,
+    pub validation_time: String,
+    pub document: DocumentInfo,
+    pub summary: Summary,
+    pub signatures: Vec<SignatureReport>,
+}
+
+impl Report {
+    pub fn new(
+        document: DocumentInfo,
+        validation_time: String,
+        signatures: Vec<SignatureReport>,
+    ) -> Self {
+        let passed = signatures
+            .iter()
+            .filter(|s| s.indication == Indication::TotalPassed)
+            .count();
+        let failed = signatures
+            .iter()
+            .filter(|s| s.indication == Indication::TotalFailed)
+            .count();
+        let indeterminate = signatures.len() - passed - failed;
+        let all_passed =
+            !signatures.is_empty() && passed == signatures.len() && document.error.is_none();
+        let indication = if signatures.is_empty() || document.error.is_some() {
+            signatures
+                .iter()
+                .map(|s| s.indication)
+                .max()
+                .unwrap_or(Indication::Indeterminate)
+                .max(Indication::Indeterminate)
+        } else {
+            signatures
+                .iter()
+                .map(|s| s.indication)
+                .max()
+                .unwrap_or(Indication::Indeterminate)
+        };
+        let (message_vi, message_en) = if document.error.is_some() {
+            (
+                "Không đọc được tệp; không xác nhận được chữ ký số.".to_string(),
+                "The file could not be read; no signature could be confirmed.".to_string(),
+            )
+        } else if signatures.is_empty() {
+            (
+                "Tệp không có chữ ký số.".to_string(),
+                "The file carries no digital signature.".to_string(),
+            )
+        } else if all_passed {
+            (
+                format!("Tất cả {} chữ ký số hợp lệ.", signatures.len()),
+                format!("All {} signature(s) are valid.", signatures.len()),
+            )
+        } else {
+            (
+                format!(
+                    "{} chữ ký hợp lệ, {} không hợp lệ, {} chưa xác định được trên tổng số {}.",
+                    passed,
+                    failed,
+                    indeterminate,
+                    signatures.len()
+                ),
+                format!(
+                    "{passed} valid, {failed} invalid, {indeterminate} indeterminate out of {} signature(s).",
+                    signatures.len()
+                ),
+            )
+        };
+        Report {
+            report_version: REPORT_VERSION,
+            kyso_version: env!("CARGO_PKG_VERSION"),
+            validation_time,
+            summary: Summary {
+                signatures: signatures.len(),
+                passed,
+                failed,
+                indeterminate,
+                indication,
+                all_passed,
+                message_vi,
+                message_en,
+            },
+            document,
+            signatures,
+        }
+    }
+}
+
+/// Which language(s) the text report uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+    Both,
+}
+
+fn indication_vi(i: Indication) -> &'static str {
+    match i {
+        Indication::TotalPassed => "HỢP LỆ",
+        Indication::TotalFailed => "KHÔNG HỢP LỆ",
+        Indication::Indeterminate => "CHƯA XÁC ĐỊNH",
+    }
+}
+
+/// The text a clerk reads: one block per signature, Vietnamese first.
+pub fn render_text(r: &Report, lang: Lang) -> String {
+    use std::fmt::Write;
+    let vi = lang != Lang::En;
+    let en = lang != Lang::Vi;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} ({} bytes, {})",
+        r.document.name, r.document.size, r.document.format
+    );
+    if vi {
+        let _ = writeln!(s, "Thời điểm kiểm tra: {}", r.validation_time);
+    }
+    if en {
+        let _ = writeln!(s, "Validation time: {}", r.validation_time);
+    }
+    for n in &r.document.notes {
+        if vi {
+            let _ = writeln!(s, "[{}] {}", n.code, n.message_vi);
+        }
+        if en {
+            let _ = writeln!(s, "[{}] {}", n.code, n.message_en);
+        }
+    }
+    if let Some(e) = &r.document.error {
+        if vi {
+            let _ = writeln!(s, "LỖI: {}", e.message_vi);
+        }
+        if en {
+            let _ = writeln!(s, "ERROR: {}", e.message_en);
+        }
+    }
+    for sig in &r.signatures {
+        let _ = writeln!(s);
+        let sub = sig
+            .sub_indication
+            .map(|x| format!(" / {}", x.as_str()))
+            .unwrap_or_default();
+        let who = sig
+            .signer
+            .as_ref()
+            .and_then(|c| c.common_name.clone())
+            .unwrap_or_else(|| "?".into());
+        if vi {
+            let _ = writeln!(
+                s,
+                "Chữ ký #{}: {} ({}{}) — người ký: {}",
+                sig.index + 1,
+                indication_vi(sig.indication),
+                sig.indication.as_str(),
+                sub,
+                who
+            );
+        }
+        if en {
+            let _ = writeln!(
+                s,
+                "Signature #{}: {}{} — signer: {}",
+                sig.index + 1,
+                sig.indication.as_str(),
+                sub,
+                who
+            );
+        }
+        if let Some(f) = &sig.field_name {
+            let _ = writeln!(
+                s,
+                "  field: {f}   sub-filter: {}",
+                sig.sub_filter.as_deref().unwrap_or("-")
+            );
+        }
+        if let Some(c) = &sig.signer {
+            for id in &c.identities {
+                let _ = writeln!(s, "  {}: {}", id.kind, id.value);
+            }
+            let _ = writeln!(
+                s,
+                "  {} {} ({} bits); {} → {}",
+                c.subject, c.key_type, c.key_bits, c.not_before, c.not_after
+            );
+        }
+        if let Some(t) = &sig.claimed_signing_time {
+            if vi {
+                let _ = writeln!(s, "  Thời gian ký (tự khai): {t}");
+            }
+            if en {
+                let _ = writeln!(s, "  Claimed signing time: {t}");
+            }
+        }
+        for c in &sig.checks {
+            let mark = match c.outcome {
+                Outcome::Passed => "[ok]",
+                Outcome::Failed => "[FAIL]",
+                Outcome::Warning => "[warn]",
+                Outcome::Info => "[info]",
+                Outcome::Skipped => "[skip]",
+            };
+            if vi {
+                let _ = writeln!(s, "  {mark} {} — {}", c.code, c.message_vi);
+            }
+            if en {
+                let pad = if vi { "       " } else { "" };
+                let code = if vi {
+                    String::new()
+                } else {
+                    format!("{} — ", c.code)
+                };
+                let _ = writeln!(s, "  {pad}{mark} {code}{}", c.message_en);
+            }
+        }
+    }
+    let _ = writeln!(s);
+    if vi {
+        let _ = writeln!(s, "Kết luận: {}", r.summary.message_vi);
+    }
+    if en {
+        let _ = writeln!(s, "Summary: {}", r.summary.message_en);
+    }
+    s
+}

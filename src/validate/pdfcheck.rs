@@ -1,0 +1,678 @@
+//! PDF signatures (ISO 32000-1 §12.8, ETSI EN 319 142-1 PAdES): ByteRange
+//! rules, /Contents, coverage, then the CMS checks.
+
+use super::cmscheck::{Content, Role, check_signer_info};
+use super::{VerifyOptions, document_error};
+use crate::cms::{self, oid};
+use crate::crypto::DigestAlg;
+use crate::pdf::object::{Obj, is_white};
+use crate::pdf::source::{Source, read_range};
+use crate::pdf::{Document, PdfSignature, SigDictType, find_signatures};
+use crate::pki::cert;
+use crate::report::{
+    Check, Coverage, CoverageKind, DocumentInfo, Indication as I, Outcome, Report, SignatureKind,
+    SignatureReport, SubIndication as S,
+};
+
+/// Verify every signature of a PDF.
+pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report {
+    let when = cert::fmt_unix(opts.at);
+    let mut doc = DocumentInfo {
+        name: name.to_string(),
+        size: src.len(),
+        format: "PDF",
+        error: None,
+        notes: Vec::new(),
+    };
+    let pdf = match Document::open(src, opts.limits.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            doc.error = Some(document_error(&e));
+            return Report::new(doc, when, Vec::new());
+        }
+    };
+    // Validation data in the document security store (ETSI EN 319 142-1 §5.4).
+    let dss = read_dss(&pdf);
+    let local;
+    let opts = match &dss {
+        Some((certs, data)) if !certs.is_empty() || !data.is_empty() => {
+            let mut o = opts.clone();
+            o.intermediates.extend(certs.iter().cloned());
+            o.revocation.extend(data);
+            local = o;
+            &local
+        }
+        _ => opts,
+    };
+    if let Some((certs, data)) = &dss {
+        doc.notes.push(Check::new(
+            "DSS_PRESENT",
+            Outcome::Info,
+            format!(
+                "Kho dữ liệu xác thực (DSS): {} chứng thư, {} OCSP, {} CRL",
+                certs.len(),
+                data.ocsps.len(),
+                data.crls.len()
+            ),
+            format!(
+                "Document security store (DSS): {} certificates, {} OCSP responses, {} CRLs",
+                certs.len(),
+                data.ocsps.len(),
+                data.crls.len()
+            ),
+        ));
+    }
+    let sigs = match find_signatures(&pdf) {
+        Ok(s) => s,
+        Err(e) => {
+            doc.error = Some(document_error(&e));
+            return Report::new(doc, when, Vec::new());
+        }
+    };
+    let reports = sigs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| check_pdf_signature(&pdf, i, s, opts))
+        .collect();
+    for r in pdf.repairs.borrow().iter() {
+        doc.notes.push(Check::new(
+            "XREF_OFFSET_REPAIRED",
+            Outcome::Warning,
+            format!("Dữ liệu tham chiếu chéo ghi sai vị trí: {r}"),
+            format!("The cross-reference data gives a wrong offset: {r}"),
+        ));
+    }
+    if pdf.encrypted {
+        doc.notes.push(Check::new(
+            "PDF_ENCRYPTED",
+            Outcome::Info,
+            "Tệp PDF được mã hóa; chỉ đọc được phần không mã hóa",
+            "The PDF is encrypted; only its unencrypted parts are read",
+        ));
+    }
+    Report::new(doc, when, reports)
+}
+
+/// /DSS /Certs, /OCSPs and /CRLs (streams); unreadable entries are skipped.
+fn read_dss(
+    pdf: &Document<'_>,
+) -> Option<(Vec<openssl::x509::X509>, crate::revocation::RevocationData)> {
+    use crate::revocation::{RevSource, RevocationData};
+    let catalog = pdf.catalog().ok()?;
+    let dss = pdf.resolve_dict(catalog.get(b"DSS")?).ok()??;
+    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
+        let Some(Ok(Obj::Array(items))) = dss.get(key).map(|a| pdf.resolve(a)) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .take(1000)
+            .filter_map(|i| match pdf.resolve(i) {
+                Ok(Obj::Stream(st)) => pdf.stream_data(&st).ok(),
+                _ => None,
+            })
+            .collect()
+    };
+    let certs = streams(b"Certs")
+        .iter()
+        .filter_map(|d| openssl::x509::X509::from_der(d).ok())
+        .collect();
+    let tag = |name: &[u8]| -> Vec<(RevSource, Vec<u8>)> {
+        streams(name)
+            .into_iter()
+            .map(|d| (RevSource::Dss, d))
+            .collect()
+    };
+    let data = RevocationData {
+        ocsps: tag(b"OCSPs"),
+        crls: tag(b"CRLs"),
+    };
+    Some((certs, data))
+}
+
+fn structural(
+    rep: &mut SignatureReport,
+    code: &'static str,
+    vi: impl Into<String>,
+    en: impl Into<String>,
+) {
+    rep.fail(
+        I::TotalFailed,
+        S::FormatFailure,
+        Check::new(code, Outcome::Failed, vi, en),
+    );
+}
+
+/// Convert a PDF date (§7.9.4) to RFC 3339 when it parses; else keep the text.
+pub fn pdf_date(s: &str) -> String {
+    let t = s.strip_prefix("D:").unwrap_or(s);
+    let num = |a: usize, b: usize, d: i64| -> Option<i64> {
+        match t.get(a..b) {
+            Some(x) if !x.is_empty() => x.parse().ok(),
+            _ => Some(d),
+        }
+    };
+    let parsed = (|| {
+        let y = num(0, 4, -1)?;
+        if y < 0 {
+            return None;
+        }
+        let mo = num(4, 6, 1)?;
+        let d = num(6, 8, 1)?;
+        let h = num(8, 10, 0)?;
+        let mi = num(10, 12, 0)?;
+        let se = num(12, 14, 0)?;
+        let rest = t.get(14..).unwrap_or("");
+        let (sign, off) = match rest.chars().next() {
+            Some('+') => (1, &rest[1..]),
+            Some('-') => (-1, &rest[1..]),
+            _ => (1, ""),
+        };
+        let oh: i64 = off.get(0..2).and_then(|x| x.parse().ok()).unwrap_or(0);
+        let om: i64 = off.get(3..5).and_then(|x| x.parse().ok()).unwrap_or(0);
+        let date = time::Date::from_calendar_date(
+            y as i32,
+            time::Month::try_from(mo as u8).ok()?,
+            d as u8,
+        )
+        .ok()?;
+        let tm = time::Time::from_hms(h as u8, mi as u8, se as u8).ok()?;
+        let offset =
+            time::UtcOffset::from_whole_seconds((sign * (oh * 3600 + om * 60)) as i32).ok()?;
+        time::PrimitiveDateTime::new(date, tm)
+            .assume_offset(offset)
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })();
+    parsed.unwrap_or_else(|| s.to_string())
+}
+
+/// ISO 32000-1 §12.8.1: /ByteRange is [0 b c d], the gap [b, c) is exactly
+/// the /Contents hex string, and everything lies within the file.
+fn check_byte_range(sig: &PdfSignature, len: u64, rep: &mut SignatureReport) -> Option<[u64; 4]> {
+    let arr = match &sig.byte_range {
+        Some(Obj::Array(a)) => a,
+        Some(_) => {
+            structural(
+                rep,
+                "BYTERANGE_INVALID",
+                "/ByteRange không phải là mảng",
+                "/ByteRange is not an array",
+            );
+            return None;
+        }
+        None => {
+            structural(
+                rep,
+                "BYTERANGE_MISSING",
+                "Chữ ký thiếu /ByteRange",
+                "The signature has no /ByteRange",
+            );
+            return None;
+        }
+    };
+    let nums: Option<Vec<i64>> = arr
+        .iter()
+        .map(|o| if let Obj::Int(i) = o { Some(*i) } else { None })
+        .collect();
+    let Some(nums) = nums.filter(|n| n.len() == 4 && n.iter().all(|x| *x >= 0)) else {
+        structural(
+            rep,
+            "BYTERANGE_INVALID",
+            "/ByteRange phải gồm đúng bốn số nguyên không âm",
+            "/ByteRange must hold exactly four non-negative integers",
+        );
+        return None;
+    };
+    let [a, b, c, d] = [
+        nums[0] as u64,
+        nums[1] as u64,
+        nums[2] as u64,
+        nums[3] as u64,
+    ];
+    rep.coverage = Some(Coverage {
+        kind: CoverageKind::Invalid,
+        byte_range: nums.clone(),
+        signed_end: c.saturating_add(d),
+        file_size: len,
+        bytes_after: len.saturating_sub(c.saturating_add(d)),
+    });
+    if a != 0 {
+        structural(
+            rep,
+            "BYTERANGE_NOT_FROM_START",
+            "/ByteRange không bắt đầu từ byte 0",
+            "/ByteRange does not start at byte 0",
+        );
+        return None;
+    }
+    let end = c.checked_add(d);
+    if b == 0 || c <= b || end.is_none_or(|e| e > len) {
+        structural(
+            rep,
+            "BYTERANGE_OUT_OF_BOUNDS",
+            "/ByteRange chồng lấn hoặc vượt ra ngoài tệp",
+            "/ByteRange overlaps or lies outside the file",
+        );
+        return None;
+    }
+    match &sig.contents {
+        Some(Obj::Str(s)) if s.hex => {
+            if s.start != b || s.end != c {
+                structural(
+                    rep,
+                    "BYTERANGE_GAP_NOT_CONTENTS",
+                    "Khoảng trống của /ByteRange không trùng đúng với /Contents của chữ ký",
+                    "The /ByteRange gap is not exactly the signature's /Contents",
+                );
+                return None;
+            }
+        }
+        Some(Obj::Str(_)) => {
+            structural(
+                rep,
+                "CONTENTS_NOT_HEX",
+                "/Contents phải là chuỗi hex",
+                "/Contents must be a hexadecimal string",
+            );
+            return None;
+        }
+        _ => {
+            structural(
+                rep,
+                "CONTENTS_MISSING",
+                "Chữ ký thiếu /Contents",
+                "The signature has no /Contents",
+            );
+            return None;
+        }
+    }
+    rep.pass(
+        Check::new(
+            "BYTERANGE_VALID",
+            Outcome::Passed,
+            "/ByteRange hợp lệ: bắt đầu từ 0, trong tệp, khoảng trống đúng bằng /Contents",
+            "/ByteRange is well-formed: from 0, within the file, gap exactly /Contents",
+        )
+        .with("byte_range", nums),
+    );
+    Some([a, b, c, d])
+}
+
+/// How much of the file the signature covers.
+fn check_coverage(pdf: &Document<'_>, br: [u64; 4], rep: &mut SignatureReport) {
+    let len = pdf.len();
+    let end = br[2] + br[3];
+    let after = len - end;
+    let src = pdf.source();
+    let mut kind = CoverageKind::Partial;
+    if after == 0 {
+        kind = CoverageKind::EntireFile;
+    } else if after <= 16
+        && read_range(src, end, after as usize).is_ok_and(|t| t.iter().all(|b| is_white(*b)))
+    {
+        kind = CoverageKind::EntireFile;
+        rep.pass(Check::new(
+            "COVERAGE_TRAILING_WHITESPACE",
+            Outcome::Info,
+            format!("{after} byte khoảng trắng cuối tệp nằm ngoài phạm vi ký"),
+            format!("{after} trailing whitespace byte(s) are outside the signed range"),
+        ));
+    } else {
+        let start = end.saturating_sub(8);
+        let before = read_range(src, start, (end - start) as usize).unwrap_or_default();
+        let trimmed: &[u8] = {
+            let mut t = before.as_slice();
+            while let [rest @ .., last] = t {
+                if *last == b'\r' || *last == b'\n' {
+                    t = rest;
+                } else {
+                    break;
+                }
+            }
+            t
+        };
+        let at_eof_marker = trimmed.ends_with(b"%%EOF");
+        let later_section = pdf.sections.iter().any(|s| s.offset >= end);
+        if at_eof_marker && later_section {
+            kind = CoverageKind::EntireRevision;
+        }
+    }
+    if let Some(c) = rep.coverage.as_mut() {
+        c.kind = kind;
+    }
+    match kind {
+        CoverageKind::EntireFile => rep.pass(Check::new(
+            "COVERAGE_ENTIRE_FILE",
+            Outcome::Passed,
+            "Chữ ký bao phủ toàn bộ tệp",
+            "The signature covers the whole file",
+        )),
+        CoverageKind::EntireRevision => rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "LATER_REVISIONS_NOT_ANALYSED",
+                Outcome::Failed,
+                format!("Chữ ký bao phủ một phiên bản của tệp; {after} byte được thêm sau khi ký (các bản cập nhật sau) chưa được phân tích"),
+                format!("The signature covers one revision; {after} byte(s) added after signing (later updates) are not analysed yet"),
+            )
+            .with("bytes_after", after),
+        ),
+        _ => rep.fail(
+            I::TotalFailed,
+            S::FormatFailure,
+            Check::new(
+                "UNEXPLAINED_BYTES_AFTER_SIGNED_RANGE",
+                Outcome::Failed,
+                format!("Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"),
+                format!("{after} byte(s) after the signed range are not a valid incremental update"),
+            )
+            .with("bytes_after", after),
+        ),
+    }
+}
+
+/// The ranges of a ByteRange that can be read, even when the ByteRange
+/// breaks the rules: used only to gather evidence for the report.
+fn readable_ranges(sig: &PdfSignature, len: u64) -> Option<Vec<(u64, u64)>> {
+    let Some(Obj::Array(a)) = &sig.byte_range else {
+        return None;
+    };
+    if a.is_empty() || a.len() % 2 != 0 || a.len() > 16 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for p in a.chunks(2) {
+        match (&p[0], &p[1]) {
+            (Obj::Int(o), Obj::Int(l)) if *o >= 0 && *l >= 0 => {
+                let (o, l) = (*o as u64, *l as u64);
+                if o.checked_add(l).is_none_or(|e| e > len) {
+                    return None;
+                }
+                out.push((o, l));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// What the SubFilter says the /Contents holds.
+#[derive(PartialEq, Eq)]
+enum SubFilterKind {
+    Detached,
+    DocTimestamp,
+    LegacySha1,
+    LegacyX509,
+    Unknown,
+}
+
+fn check_pdf_signature(
+    pdf: &Document<'_>,
+    index: usize,
+    sig: &PdfSignature,
+    opts: &VerifyOptions,
+) -> SignatureReport {
+    let is_ts = sig.dict_type == SigDictType::DocTimeStamp
+        || sig.sub_filter.as_deref() == Some("ETSI.RFC3161");
+    let mut rep = SignatureReport::new(
+        index,
+        if is_ts {
+            SignatureKind::PdfDocumentTimestamp
+        } else {
+            SignatureKind::PdfSignature
+        },
+    );
+    rep.field_name = Some(sig.field_name.clone());
+    rep.sub_filter = sig.sub_filter.clone();
+    rep.reason = sig.reason.clone();
+    rep.location = sig.location.clone();
+    rep.claimed_signing_time = sig.claimed_time.as_deref().map(pdf_date);
+    for p in &sig.problems {
+        structural(
+            &mut rep,
+            p,
+            format!("Từ điển chữ ký có cấu trúc bất thường: {p}"),
+            format!("The signature dictionary is structurally abnormal: {p}"),
+        );
+    }
+    // ByteRange rules; when broken, the ranges may still be read for evidence.
+    let ranges = match check_byte_range(sig, pdf.len(), &mut rep) {
+        Some(br) => {
+            check_coverage(pdf, br, &mut rep);
+            vec![(br[0], br[1]), (br[2], br[3])]
+        }
+        None => match readable_ranges(sig, pdf.len()) {
+            Some(r) => {
+                rep.pass(Check::new(
+                    "INTEGRITY_CHECKED_FOR_EVIDENCE",
+                    Outcome::Info,
+                    "/ByteRange không hợp lệ; tính toàn vẹn vẫn được kiểm tra để làm bằng chứng nhưng chữ ký không được chấp nhận",
+                    "The /ByteRange is invalid; integrity is still checked as evidence, but the signature is not accepted",
+                ));
+                r
+            }
+            None => return rep,
+        },
+    };
+
+    // SubFilter (ISO 32000-1 §12.8.3, ISO 32000-2 §12.8.3.4, ETSI EN 319 142-1).
+    let sub = sig.sub_filter.as_deref().unwrap_or("");
+    let kind = match sub {
+        "adbe.pkcs7.detached" | "ETSI.CAdES.detached" if !is_ts => SubFilterKind::Detached,
+        "ETSI.RFC3161" => SubFilterKind::DocTimestamp,
+        "adbe.pkcs7.sha1" => SubFilterKind::LegacySha1,
+        "adbe.x509.rsa_sha1" => SubFilterKind::LegacyX509,
+        _ => SubFilterKind::Unknown,
+    };
+    match kind {
+        SubFilterKind::LegacySha1 | SubFilterKind::LegacyX509 => rep.fail(
+            I::Indeterminate,
+            S::CryptoConstraintsFailure,
+            Check::new(
+                "LEGACY_SUBFILTER",
+                Outcome::Failed,
+                format!("Định dạng chữ ký cũ {sub} (dựa trên SHA-1) không được chấp nhận"),
+                format!("Legacy signature format {sub} (SHA-1 based) is not accepted"),
+            ),
+        ),
+        SubFilterKind::Unknown => rep.fail(
+            I::Indeterminate,
+            S::FormatFailure,
+            Check::new(
+                "SUBFILTER_UNSUPPORTED",
+                Outcome::Failed,
+                format!("SubFilter '{sub}' không được hỗ trợ; nếu /Contents là CMS tách rời, tính toàn vẹn được kiểm tra để làm bằng chứng"),
+                format!("Unsupported SubFilter '{sub}'; if /Contents is detached CMS, integrity is checked as evidence"),
+            ),
+        ),
+        _ => {}
+    }
+    if kind == SubFilterKind::LegacyX509 {
+        return rep;
+    }
+
+    let Some(contents) = sig.contents_str() else {
+        return rep;
+    };
+    if contents.bytes.len() as u64 > opts.limits.max_signature_bytes {
+        structural(
+            &mut rep,
+            "CONTENTS_TOO_LARGE",
+            "/Contents vượt quá giới hạn kích thước",
+            format!(
+                "/Contents exceeds the size limit of {} bytes",
+                opts.limits.max_signature_bytes
+            ),
+        );
+        return rep;
+    }
+    let (cms_der, padding) = match cms::first_tlv(&contents.bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            structural(
+                &mut rep,
+                "CMS_MALFORMED",
+                format!("/Contents không chứa cấu trúc CMS hợp lệ: {e}"),
+                format!("/Contents does not hold a valid CMS structure: {e}"),
+            );
+            return rep;
+        }
+    };
+    if padding.iter().any(|b| *b != 0) {
+        structural(
+            &mut rep,
+            "CONTENTS_PADDING_NOT_ZERO",
+            "Phần đệm sau cấu trúc CMS trong /Contents chứa dữ liệu lạ",
+            "The padding after the CMS structure in /Contents holds unexpected data",
+        );
+    }
+    let sd = match cms::parse_signed_data(cms_der, opts.limits.max_cms_certificates) {
+        Ok(sd) => sd,
+        Err(e) => {
+            structural(
+                &mut rep,
+                "CMS_MALFORMED",
+                format!("Cấu trúc CMS của chữ ký bị lỗi: {e}"),
+                format!("The signature's CMS structure is malformed: {e}"),
+            );
+            return rep;
+        }
+    };
+    if sd.signer_infos.len() != 1 {
+        structural(
+            &mut rep,
+            "CMS_SIGNER_COUNT",
+            format!(
+                "Chữ ký PDF phải có đúng một người ký (SignerInfo), có {}",
+                sd.signer_infos.len()
+            ),
+            format!(
+                "A PDF signature must have exactly one SignerInfo, found {}",
+                sd.signer_infos.len()
+            ),
+        );
+        return rep;
+    }
+    let si = &sd.signer_infos[0];
+    match kind {
+        SubFilterKind::DocTimestamp => {
+            super::tsp::check_token(
+                &sd,
+                si,
+                &Content::Ranges(pdf.source(), ranges),
+                opts,
+                &mut rep,
+            );
+        }
+        SubFilterKind::LegacySha1 => {
+            check_legacy_sha1(pdf.source(), &sd, si, ranges, opts, &mut rep)
+        }
+        _ => check_detached(pdf.source(), &sd, si, ranges, opts, &mut rep),
+    }
+    rep
+}
+
+/// adbe.pkcs7.detached / ETSI.CAdES.detached: the CMS must not encapsulate
+/// content (ISO 32000-1 §12.8.3.3.1). When it does and the content equals the
+/// signed bytes, integrity is still checked, as evidence.
+fn check_detached(
+    src: &dyn Source,
+    sd: &cms::SignedData<'_>,
+    si: &cms::SignerInfo<'_>,
+    ranges: Vec<(u64, u64)>,
+    opts: &VerifyOptions,
+    rep: &mut SignatureReport,
+) {
+    let content = Content::Ranges(src, ranges);
+    match sd.econtent.as_deref() {
+        None => {}
+        Some([]) => rep.pass(Check::new(
+            "CMS_EMPTY_ECONTENT",
+            Outcome::Warning,
+            "CMS chứa nội dung rỗng; được coi là chữ ký tách rời",
+            "The CMS encapsulates empty content; treated as detached",
+        )),
+        Some(ec) => {
+            structural(
+                rep,
+                "CMS_NOT_DETACHED",
+                "Chữ ký PDF phải là chữ ký tách rời (không chứa nội dung)",
+                "A PDF signature must be detached (no encapsulated content)",
+            );
+            let same = match (
+                DigestAlg::Sha256.digest(ec),
+                content.digest(DigestAlg::Sha256),
+            ) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if !same {
+                rep.fail(
+                    I::TotalFailed,
+                    S::HashFailure,
+                    Check::new(
+                        "ECONTENT_NOT_SIGNED_RANGE",
+                        Outcome::Failed,
+                        "Nội dung nằm trong CMS không phải là phần tài liệu được ký",
+                        "The content inside the CMS is not the signed part of the document",
+                    ),
+                );
+                return;
+            }
+        }
+    }
+    if sd.econtent_type != oid::DATA {
+        structural(
+            rep,
+            "CMS_CONTENT_TYPE",
+            "Kiểu nội dung của CMS phải là id-data",
+            "The CMS content type must be id-data",
+        );
+    }
+    check_signer_info(sd, si, &content, Role::DocumentSigner, opts, rep);
+}
+
+/// adbe.pkcs7.sha1 (ISO 32000-1 §12.8.3.3.1): the CMS signs the SHA-1 digest
+/// of the signed bytes, given as its encapsulated content. Checked as evidence.
+fn check_legacy_sha1(
+    src: &dyn Source,
+    sd: &cms::SignedData<'_>,
+    si: &cms::SignerInfo<'_>,
+    ranges: Vec<(u64, u64)>,
+    opts: &VerifyOptions,
+    rep: &mut SignatureReport,
+) {
+    let Some(ec) = sd.econtent.as_deref() else {
+        structural(
+            rep,
+            "CMS_ECONTENT_MISSING",
+            "Thiếu nội dung (giá trị băm SHA-1) trong CMS",
+            "The CMS lacks its content (the SHA-1 digest)",
+        );
+        return;
+    };
+    match Content::Ranges(src, ranges).digest(DigestAlg::Sha1) {
+        Ok(d) if d == ec => rep.pass(Check::new(
+            "LEGACY_SHA1_DIGEST_MATCH",
+            Outcome::Passed,
+            "Giá trị băm SHA-1 trong chữ ký khớp với tài liệu",
+            "The SHA-1 digest inside the signature matches the document",
+        )),
+        _ => {
+            rep.fail(
+                I::TotalFailed,
+                S::HashFailure,
+                Check::new(
+                    "LEGACY_SHA1_DIGEST_MISMATCH",
+                    Outcome::Failed,
+                    "Giá trị băm SHA-1 trong chữ ký KHÔNG khớp với tài liệu",
+                    "The SHA-1 digest inside the signature does NOT match the document",
+                ),
+            );
+            return;
+        }
+    }
+    check_signer_info(sd, si, &Content::Bytes(ec), Role::DocumentSigner, opts, rep);
+}

@@ -1,0 +1,235 @@
+//! RFC 3161 timestamp tokens: TSTInfo, the token's signature by a TSA
+//! (critical timeStamping EKU), and the message imprint over what it stamps.
+//! Used for PDF document timestamps, CMS signature timestamps and standalone
+//! TimeStampResp files.
+
+use super::VerifyOptions;
+use super::cmscheck::{Content, Role, check_signer_info};
+use crate::cms::{self, SignedData, SignerInfo, oid};
+use crate::crypto::DigestAlg;
+use crate::der::{self, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE};
+use crate::error::{Error, Result};
+use crate::pki::cert;
+use crate::report::{
+    Check, Indication as I, Outcome, SignatureKind, SignatureReport, SubIndication as S,
+};
+
+/// A TSTInfo's message imprint and genTime (RFC 3161 §2.4.2).
+#[derive(Clone, Debug)]
+pub struct TstInfo {
+    pub imprint_alg: String,
+    pub imprint: Vec<u8>,
+    /// Unix seconds (fractions of a second are dropped).
+    pub gen_time: i64,
+}
+
+pub fn parse_tst_info(b: &[u8]) -> Result<TstInfo> {
+    let t = der::parse_exact(b)?.expect(TAG_SEQUENCE)?;
+    let mut r = t.children();
+    let v = r.read_tag(TAG_INTEGER)?;
+    if v.value != [1] {
+        return Err(Error::asn1("TSTInfo version must be 1"));
+    }
+    der::read_oid(&mut r)?;
+    let mut mi = r.read_tag(TAG_SEQUENCE)?.children();
+    let alg = cms::AlgId::parse(mi.read()?)?;
+    let imprint = mi.read_tag(TAG_OCTET_STRING)?.value.to_vec();
+    mi.finish()?;
+    r.read_tag(TAG_INTEGER)?;
+    let gt = r.read_tag(der::TAG_GEN_TIME)?;
+    Ok(TstInfo {
+        imprint_alg: alg.oid,
+        imprint,
+        gen_time: der::parse_time(&gt)?,
+    })
+}
+
+fn structural(rep: &mut SignatureReport, code: &'static str, vi: String, en: String) {
+    rep.fail(
+        I::TotalFailed,
+        S::FormatFailure,
+        Check::new(code, Outcome::Failed, vi, en),
+    );
+}
+
+/// Check a parsed token (one SignerInfo over a TSTInfo) against the data it
+/// claims to stamp. Returns the TSTInfo when it could be read.
+pub fn check_token(
+    sd: &SignedData<'_>,
+    si: &SignerInfo<'_>,
+    stamped: &Content<'_>,
+    opts: &VerifyOptions,
+    rep: &mut SignatureReport,
+) -> Option<TstInfo> {
+    let Some(econtent) = sd
+        .econtent
+        .as_deref()
+        .filter(|_| sd.econtent_type == oid::TST_INFO)
+    else {
+        structural(
+            rep,
+            "TIMESTAMP_NOT_TSTINFO",
+            "Dấu thời gian không chứa TSTInfo".into(),
+            "The timestamp does not encapsulate a TSTInfo".into(),
+        );
+        return None;
+    };
+    let signer = check_signer_info(
+        sd,
+        si,
+        &Content::Bytes(econtent),
+        Role::TimestampAuthority,
+        opts,
+        rep,
+    )
+    .signer;
+    let tst = match parse_tst_info(econtent) {
+        Ok(t) => t,
+        Err(e) => {
+            structural(
+                rep,
+                "TSTINFO_MALFORMED",
+                format!("TSTInfo bị lỗi: {e}"),
+                format!("Malformed TSTInfo: {e}"),
+            );
+            return None;
+        }
+    };
+    let when = cert::fmt_unix(tst.gen_time);
+    rep.gen_time = Some(when.clone());
+    // The TSA's certificate must be valid when it issues the token.
+    if let Some(c) = &signer {
+        let nb = cert::asn1_to_unix(c.not_before());
+        let na = cert::asn1_to_unix(c.not_after());
+        if nb.is_none_or(|nb| tst.gen_time < nb) || na.is_none_or(|na| tst.gen_time > na) {
+            rep.fail(
+                I::Indeterminate,
+                S::ChainConstraintsFailure,
+                Check::new(
+                    "TIMESTAMP_OUTSIDE_TSA_VALIDITY",
+                    Outcome::Failed,
+                    format!("Thời điểm của dấu thời gian ({when}) nằm ngoài thời hạn chứng thư của đơn vị cấp dấu thời gian"),
+                    format!("The timestamp's time ({when}) lies outside the validity of the TSA certificate"),
+                ),
+            );
+        }
+    }
+    let Some(alg) = DigestAlg::from_oid(&tst.imprint_alg) else {
+        rep.fail(
+            I::Indeterminate,
+            S::CryptoConstraintsFailure,
+            Check::new(
+                "TIMESTAMP_IMPRINT_ALG_UNSUPPORTED",
+                Outcome::Failed,
+                "Thuật toán băm của dấu thời gian không được hỗ trợ",
+                "The timestamp's imprint hash algorithm is not supported",
+            ),
+        );
+        return Some(tst);
+    };
+    match stamped.digest(alg) {
+        Ok(d) if d == tst.imprint => rep.pass(
+            Check::new(
+                "TIMESTAMP_IMPRINT_MATCH",
+                Outcome::Passed,
+                format!("Dấu thời gian khớp với dữ liệu được đóng dấu; thời điểm: {when}"),
+                format!("The timestamp matches the stamped data; time: {when}"),
+            )
+            .with("gen_time", when),
+        ),
+        Ok(_) => rep.fail(
+            I::TotalFailed,
+            S::HashFailure,
+            Check::new(
+                "TIMESTAMP_IMPRINT_MISMATCH",
+                Outcome::Failed,
+                "Dấu thời gian KHÔNG khớp với dữ liệu được đóng dấu (dữ liệu đã bị thay đổi)",
+                "The timestamp does NOT match the stamped data (the data was changed)",
+            ),
+        ),
+        Err(e) => rep.fail(
+            I::Indeterminate,
+            S::SignedDataNotFound,
+            Check::new(
+                "CONTENT_UNREADABLE",
+                Outcome::Failed,
+                format!("Không đọc được dữ liệu: {e}"),
+                format!("The data could not be read: {e}"),
+            ),
+        ),
+    }
+    Some(tst)
+}
+
+/// Verify a TimeStampToken (a DER ContentInfo) over `stamped`.
+pub fn verify_token(
+    token: &[u8],
+    stamped: &Content<'_>,
+    kind: SignatureKind,
+    index: usize,
+    opts: &VerifyOptions,
+) -> (SignatureReport, Option<TstInfo>) {
+    let mut rep = SignatureReport::new(index, kind);
+    let sd = match cms::parse_signed_data(token, opts.limits.max_cms_certificates) {
+        Ok(sd) => sd,
+        Err(e) => {
+            structural(
+                &mut rep,
+                "CMS_MALFORMED",
+                format!("Cấu trúc dấu thời gian bị lỗi: {e}"),
+                format!("The timestamp token is malformed: {e}"),
+            );
+            return (rep, None);
+        }
+    };
+    if sd.signer_infos.len() != 1 {
+        structural(
+            &mut rep,
+            "CMS_SIGNER_COUNT",
+            format!(
+                "Dấu thời gian phải có đúng một chữ ký, có {}",
+                sd.signer_infos.len()
+            ),
+            format!(
+                "A timestamp token must have exactly one SignerInfo, found {}",
+                sd.signer_infos.len()
+            ),
+        );
+        return (rep, None);
+    }
+    let tst = check_token(&sd, &sd.signer_infos[0], stamped, opts, &mut rep);
+    (rep, tst)
+}
+
+/// PKIStatus of a TimeStampResp (RFC 3161 §2.4.2) and its token, if granted.
+pub fn parse_response(b: &[u8]) -> Result<(u8, Option<&[u8]>)> {
+    let t = der::parse_exact(b)?.expect(TAG_SEQUENCE)?;
+    let mut r = t.children();
+    let mut si = r.read_tag(TAG_SEQUENCE)?.children();
+    let status = si.read_tag(TAG_INTEGER)?;
+    let status = match status.value {
+        [s] if *s <= 5 => *s,
+        _ => return Err(Error::asn1("bad PKIStatus")),
+    };
+    let token = if r.is_empty() {
+        None
+    } else {
+        Some(r.read_tag(TAG_SEQUENCE)?.raw)
+    };
+    r.finish()?;
+    if status <= 1 && token.is_none() {
+        return Err(Error::asn1("granted TimeStampResp without a token"));
+    }
+    Ok((status, token))
+}
+
+/// The message imprint of a TimeStampReq.
+pub fn parse_request(b: &[u8]) -> Result<(String, Vec<u8>)> {
+    let t = der::parse_exact(b)?.expect(TAG_SEQUENCE)?;
+    let mut r = t.children();
+    r.read_tag(TAG_INTEGER)?;
+    let mut mi = r.read_tag(TAG_SEQUENCE)?.children();
+    let alg = cms::AlgId::parse(mi.read()?)?;
+    let h = mi.read_tag(TAG_OCTET_STRING)?.value.to_vec();
+    Ok((alg.oid, h))
+}

@@ -1,0 +1,207 @@
+//! The `kyso` binary: exit codes, output formats, options.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+fn kyso(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .current_dir(common::root())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const T: [&str; 8] = [
+    "--trust",
+    "certs/test/root.pem",
+    "--at",
+    "2026-11-01T00:00:00Z",
+    "--crl",
+    "testdata/revocation/root.crl",
+    "--crl",
+    "testdata/revocation/issuing-ca.crl",
+];
+
+#[test]
+fn exit_0_when_every_signature_passes() {
+    let (code, out, _) = kyso(&[&["verify", "testdata/pdf/rsa-pkcs1.pdf"], &T[..]].concat());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("HỢP LỆ") && out.contains("TOTAL_PASSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("CCCD: 001203004567"),
+        "identity missing: {out}"
+    );
+}
+
+#[test]
+fn exit_1_when_a_signature_does_not_pass_or_there_is_none() {
+    let (code, _, _) = kyso(
+        &[
+            &["verify", "testdata/pdf/tampered-inside-range.pdf"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1));
+    let (code, _, _) = kyso(&[&["verify", "testdata/pdf/unsigned.pdf"], &T[..]].concat());
+    assert_eq!(code, Some(1));
+    let (code, _, _) = kyso(&[&["verify", "testdata/cms/content.txt"], &T[..]].concat());
+    assert_eq!(code, Some(1));
+    // The test PKI is not among the default (Vietnamese) trust anchors.
+    let (code, out, _) = kyso(&[
+        "verify",
+        "testdata/pdf/rsa-pkcs1.pdf",
+        "--default-trust",
+        "--at",
+        "2026-11-01T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("NO_CERTIFICATE_CHAIN_FOUND"), "{out}");
+}
+
+#[test]
+fn exit_2_on_usage_or_io_error() {
+    assert_eq!(kyso(&["verify", "no/such/file.pdf"]).0, Some(2));
+    assert_eq!(
+        kyso(&["verify", "testdata/pdf/rsa-pkcs1.pdf", "--at", "yesterday"]).0,
+        Some(2)
+    );
+    assert_eq!(
+        kyso(&[
+            "verify",
+            "testdata/pdf/rsa-pkcs1.pdf",
+            "--trust",
+            "no/such/root.pem"
+        ])
+        .0,
+        Some(2)
+    );
+    assert_eq!(kyso(&["frobnicate"]).0, Some(2));
+}
+
+#[test]
+fn json_report_and_languages() {
+    let (code, out, _) = kyso(
+        &[
+            &[
+                "verify",
+                "testdata/pdf/two-signatures.pdf",
+                "--format",
+                "json",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["report_version"], 1);
+    assert_eq!(v["summary"]["signatures"], 2);
+    assert_eq!(v["signatures"][0]["coverage"]["kind"], "ENTIRE_REVISION");
+    assert_eq!(v["signatures"][1]["indication"], "TOTAL_PASSED");
+    assert_eq!(v["signatures"][1]["signer"]["identities"][0]["kind"], "MST");
+    assert_eq!(
+        v["signatures"][1]["signer"]["identities"][0]["value"],
+        "0100686209-001"
+    );
+    let (_, vi, _) = kyso(
+        &[
+            &["verify", "testdata/pdf/rsa-pkcs1.pdf", "--lang", "vi"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        vi.contains("Chữ ký #1") && !vi.contains("Signature #1"),
+        "{vi}"
+    );
+    let (_, en, _) = kyso(
+        &[
+            &["verify", "testdata/pdf/rsa-pkcs1.pdf", "--lang", "en"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        en.contains("Signature #1") && !en.contains("Chữ ký #1"),
+        "{en}"
+    );
+}
+
+#[test]
+fn detached_and_enveloping_cms() {
+    let (code, _, _) = kyso(
+        &[
+            &[
+                "verify",
+                "testdata/cms/detached-rsa.p7s",
+                "--detached",
+                "testdata/cms/content.txt",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0));
+    let out_path = std::env::temp_dir().join(format!("kyso-cli-content-{}", std::process::id()));
+    let (code, _, _) = kyso(
+        &[
+            &[
+                "verify",
+                "testdata/cms/enveloping-ec.p7m",
+                "--extract-content",
+                out_path.to_str().unwrap(),
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0));
+    let got = std::fs::read(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    assert_eq!(
+        got,
+        std::fs::read(common::root().join("testdata/cms/content.txt")).unwrap()
+    );
+}
+
+#[test]
+fn algorithm_policy_flags() {
+    let (code, out, _) = kyso(
+        &[
+            &["verify", "testdata/pdf/sha1.pdf", "--sha1", "reject"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1));
+    assert!(out.contains("CRYPTO_CONSTRAINTS_FAILURE"), "{out}");
+    assert_eq!(
+        kyso(&[&["verify", "testdata/pdf/sha1.pdf"], &T[..]].concat()).0,
+        Some(0)
+    );
+    let (code, out, _) = kyso(
+        &[
+            &[
+                "verify",
+                "testdata/pdf/rsa1024.pdf",
+                "--min-rsa-bits",
+                "1024",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{out}");
+}

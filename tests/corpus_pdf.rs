@@ -1,0 +1,178 @@
+//! The pyHanko, EU DSS and qpdf PDF corpora: every file gets a report with
+//! no panic and in bounded time; where the manifest says the signatures are
+//! intact, kyso's integrity checks (digest + signature value) agree on at
+//! least 95 % of files. Disagreements are listed with a reason in
+//! tests/corpus-pdf-disagreements.tsv; any other difference fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kyso::report::{Outcome, Report, SignatureReport};
+use kyso::validate::{VerifyOptions, verify_path};
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|e| e == "pdf") {
+            out.push(p);
+        }
+    }
+}
+
+/// Manifest rows: relative file name → what the manifest says about integrity.
+fn manifest(
+    dir: &Path,
+    verdict_col: usize,
+    signed_col: Option<usize>,
+) -> BTreeMap<String, Option<bool>> {
+    let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let (Some(file), Some(v)) = (c.first(), c.get(verdict_col)) else {
+            continue;
+        };
+        if signed_col.is_some_and(|i| c.get(i) != Some(&"yes")) {
+            out.insert(file.to_string(), None);
+            continue;
+        }
+        let vl = v.to_ascii_lowercase();
+        let intact =
+            if vl.contains("not intact") || vl.starts_with("invalid") || vl.contains("encrypted") {
+                Some(false)
+            } else if vl.contains("intact")
+                || vl.starts_with("valid")
+                || vl.contains("signature is valid")
+                || (vl.contains("b-level technically valid") && !vl.contains("overridden"))
+            {
+                Some(true)
+            } else {
+                None
+            };
+        out.insert(file.to_string(), intact);
+    }
+    out
+}
+
+const INTEGRITY_FAILURES: &[&str] = &[
+    "MESSAGE_DIGEST_MISMATCH",
+    "MESSAGE_DIGEST_ATTR_INVALID",
+    "SIGNATURE_VALUE_INVALID",
+    "SIGNATURE_KEY_MISMATCH",
+    "TIMESTAMP_IMPRINT_MISMATCH",
+];
+
+fn sig_intact(s: &SignatureReport) -> bool {
+    let verified = s
+        .checks
+        .iter()
+        .any(|c| c.code == "SIGNATURE_VALUE_VALID" && c.outcome == Outcome::Passed);
+    verified
+        && !s
+            .checks
+            .iter()
+            .any(|c| INTEGRITY_FAILURES.contains(&c.code))
+}
+
+fn file_intact(r: &Report) -> bool {
+    r.document.error.is_none() && !r.signatures.is_empty() && r.signatures.iter().all(sig_intact)
+}
+
+#[test]
+fn pdf_corpora() {
+    let Some(base) = common::corpus("pdf") else {
+        return;
+    };
+    let listed: BTreeMap<String, String> =
+        std::fs::read_to_string(common::root().join("tests/corpus-pdf-disagreements.tsv"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                l.split_once('\t')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
+            .collect();
+    let opts = VerifyOptions::new(
+        kyso::pki::TrustStore::new(),
+        common::at("2026-11-01T00:00:00Z"),
+    );
+    let mut unexpected = Vec::new();
+    for (sub, col, signed_col) in [
+        ("pyhanko", 2usize, None),
+        ("dss", 3, Some(2)),
+        ("qpdf", 2, None),
+    ] {
+        let dir = base.join(sub);
+        let man = manifest(&dir, col, signed_col);
+        let mut files = Vec::new();
+        walk(&dir, &mut files);
+        let (mut reports, mut slowest) = (0, Duration::ZERO);
+        let (mut intact_rows, mut agree) = (0, 0);
+        for f in &files {
+            let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
+            let t = Instant::now();
+            let (r, _) = verify_path(f, None, &opts).unwrap();
+            let el = t.elapsed();
+            slowest = slowest.max(el);
+            assert!(el < Duration::from_secs(10), "{rel} took {el:?}");
+            reports += 1;
+            assert!(!r.summary.all_passed, "{rel} passed with no trust anchor");
+            if man.get(&rel).copied().flatten() == Some(true) {
+                intact_rows += 1;
+                let key = format!("{sub}/{rel}");
+                if file_intact(&r) {
+                    agree += 1;
+                    if listed.contains_key(&key) {
+                        unexpected.push(format!(
+                            "{key}: now agrees; remove it from corpus-pdf-disagreements.tsv"
+                        ));
+                    }
+                } else if !listed.contains_key(&key) {
+                    let why: Vec<String> = r
+                        .signatures
+                        .iter()
+                        .flat_map(|s| {
+                            s.checks
+                                .iter()
+                                .filter(|c| c.outcome == Outcome::Failed)
+                                .map(|c| c.code.to_string())
+                        })
+                        .chain(r.document.error.iter().map(|e| e.message_en.clone()))
+                        .collect();
+                    unexpected.push(format!(
+                        "{key}: manifest says intact, kyso does not ({})",
+                        why.join(", ")
+                    ));
+                }
+            }
+        }
+        let pct = if intact_rows > 0 {
+            100.0 * agree as f64 / intact_rows as f64
+        } else {
+            100.0
+        };
+        println!(
+            "{sub}: {reports} files reported (slowest {slowest:?}); integrity agrees on {agree}/{intact_rows} files the manifest calls intact ({pct:.1} %)"
+        );
+        if pct < 95.0 {
+            unexpected.push(format!("{sub}: integrity agreement {pct:.1} % < 95 %"));
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "unexpected:\n{}",
+        unexpected.join("\n")
+    );
+}

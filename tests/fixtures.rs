@@ -1,0 +1,128 @@
+//! Every fixture in testdata/EXPECTED.tsv gets exactly its expected verdict.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use kyso::pki::TrustStore;
+use kyso::validate::{VerifyOptions, verify_path};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn at(s: &str) -> i64 {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+}
+
+fn verdict(file: &Path, detached: Option<&Path>, opts: &VerifyOptions) -> String {
+    let (report, _) = verify_path(file, detached, opts).unwrap();
+    if report.document.error.is_some() {
+        return "ERROR".into();
+    }
+    if report.signatures.is_empty() {
+        return "NONE".into();
+    }
+    report
+        .signatures
+        .iter()
+        .map(|s| match s.sub_indication {
+            Some(sub) => format!("{}/{}", s.indication.as_str(), sub.as_str()),
+            None => s.indication.as_str().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn expected_table_matches_exactly() {
+    let table = std::fs::read_to_string(root().join("testdata/EXPECTED.tsv")).unwrap();
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t") && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 7, "bad row: {line}");
+        let mut trust = TrustStore::new();
+        match cols[2] {
+            "test" => {
+                trust
+                    .load_path(&root().join("certs/test/root.pem"))
+                    .unwrap();
+            }
+            "other" => {
+                trust
+                    .load_path(&root().join("certs/test/other-root.pem"))
+                    .unwrap();
+            }
+            "none" => {}
+            t => panic!("unknown trust {t}"),
+        }
+        let mut opts = VerifyOptions::new(trust, at(cols[4]));
+        if cols[3] != "-" {
+            opts.intermediates =
+                kyso::pki::load_certificates(&root().join("certs").join(cols[3])).unwrap();
+        }
+        let rev = root().join("testdata/revocation");
+        let (crls, ocsps): (&[&str], &[&str]) = match cols[5] {
+            "crl" => (&["root", "issuing-ca"], &[]),
+            "stale" => (&["root", "issuing-ca-stale"], &[]),
+            "ocsp" => (&["root"], &["signer-rsa-good"]),
+            "ocsp-unauth" => (&["root"], &["signer-rsa-unauthorised"]),
+            "ocsp-revoked" => (&["root"], &["signer-revoked-late-revoked"]),
+            "none" => (&[], &[]),
+            "optional" => {
+                opts.require_revocation = false;
+                (&[], &[])
+            }
+            r => panic!("unknown revocation keyword {r}"),
+        };
+        for c in crls {
+            let der = std::fs::read(rev.join(format!("{c}.crl"))).unwrap();
+            opts.revocation
+                .crls
+                .push((kyso::revocation::RevSource::Caller, der));
+        }
+        for o in ocsps {
+            let der = std::fs::read(rev.join(format!("{o}.ocsp"))).unwrap();
+            opts.revocation
+                .ocsps
+                .push((kyso::revocation::RevSource::Caller, der));
+        }
+        let file = root().join("testdata").join(cols[0]);
+        let det = (cols[1] != "-").then(|| root().join("testdata").join(cols[1]));
+        let got = verdict(&file, det.as_deref(), &opts);
+        rows += 1;
+        if got != cols[6] {
+            failures.push(format!("{line}\n    got: {got}"));
+        }
+    }
+    println!(
+        "fixtures: {rows} rows checked, {} mismatches",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_fixture_file_is_in_the_table() {
+    let table = std::fs::read_to_string(root().join("testdata/EXPECTED.tsv")).unwrap();
+    for dir in ["pdf", "cms"] {
+        for e in std::fs::read_dir(root().join("testdata").join(dir)).unwrap() {
+            let name = format!("{dir}/{}", e.unwrap().file_name().to_string_lossy());
+            if name.ends_with(".txt") {
+                continue;
+            }
+            assert!(
+                table
+                    .lines()
+                    .any(|l| l.split('\t').next() == Some(name.as_str())),
+                "{name} has no row in EXPECTED.tsv"
+            );
+        }
+    }
+}

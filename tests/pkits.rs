@@ -1,0 +1,114 @@
+//! NIST PKITS path validation (with CRLs) through kyso's path validator.
+//! Known differences are in tests/pkits-exceptions.tsv (test number, reason).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use kyso::pki::{PathOptions, TrustStore, validate_path};
+use openssl::x509::{X509, X509Crl};
+
+fn policy_oid(name: &str) -> String {
+    match name {
+        "anyPolicy" => "2.5.29.32.0".to_string(),
+        n => format!(
+            "2.16.840.1.101.3.2.1.48.{}",
+            n.trim_start_matches("NIST-test-policy-")
+        ),
+    }
+}
+
+#[test]
+fn nist_pkits() {
+    let Some(dir) = common::corpus("pkits") else {
+        return;
+    };
+    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let exceptions: BTreeMap<String, String> =
+        std::fs::read_to_string(common::root().join("tests/pkits-exceptions.tsv"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                l.split_once('\t')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
+            .collect();
+    let (mut passed, mut failed) = (0, 0);
+    let mut unexpected = Vec::new();
+    for line in table.lines().skip(1) {
+        let c: Vec<&str> = line.split('\t').collect();
+        let (num, name, want) = (c[0], c[1], c[3] == "true");
+        let names: Vec<&str> = c[4].split_whitespace().collect();
+        let load = |n: &str| {
+            X509::from_der(&std::fs::read(dir.join("certs").join(format!("{n}.crt"))).unwrap())
+                .unwrap()
+        };
+        let mut trust = TrustStore::new();
+        trust.add(load(names[0]));
+        let leaf = load(names[names.len() - 1]);
+        let inter: Vec<X509> = names[1..names.len() - 1].iter().map(|n| load(n)).collect();
+        let crls: Vec<X509Crl> = c[5]
+            .split_whitespace()
+            .map(|n| {
+                X509Crl::from_der(
+                    &std::fs::read(dir.join("crls").join(format!("{n}.crl"))).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let settings = c.get(6).copied().unwrap_or("");
+        let mut opts = PathOptions {
+            at: common::at("2020-06-01T00:00:00Z"),
+            crls,
+            check_crls: true,
+            ..Default::default()
+        };
+        for s in settings.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let arg = s
+                .split_once('(')
+                .map(|(_, a)| a.trim_end_matches(')').trim_matches('"'))
+                .unwrap_or("");
+            if s.starts_with("info.SetInitialPolicySet") {
+                opts.initial_policies = arg.split(',').map(policy_oid).collect();
+            } else if s.starts_with("info.SetInitialExplicitPolicy") {
+                opts.explicit_policy = arg == "true";
+            } else if s.starts_with("info.SetInitialPolicyMappingInhibit") {
+                opts.inhibit_policy_mapping = arg == "true";
+            } else if s.starts_with("info.SetInitialInhibitAnyPolicy") {
+                opts.inhibit_any_policy = arg == "true";
+            }
+        }
+        let got = validate_path(&leaf, &inter, &trust, &opts).unwrap();
+        let ok = got.failure.is_none();
+        let key = format!("{num} {name}");
+        if ok == want {
+            passed += 1;
+            if exceptions.contains_key(&key) {
+                unexpected.push(format!(
+                    "{key}: now passes; remove it from pkits-exceptions.tsv"
+                ));
+            }
+        } else {
+            failed += 1;
+            if !exceptions.contains_key(&key) {
+                unexpected.push(format!(
+                    "{key}: expected {want}, got {ok} ({})",
+                    got.message
+                ));
+            }
+        }
+    }
+    let total = passed + failed;
+    println!(
+        "PKITS: {passed} passed, {failed} failed of {total} ({:.1} %)",
+        100.0 * passed as f64 / total as f64
+    );
+    assert!(
+        unexpected.is_empty(),
+        "unexpected results:\n{}",
+        unexpected.join("\n")
+    );
+}
