@@ -104,11 +104,16 @@ fn json_report_and_languages() {
         ]
         .concat(),
     );
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(0));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["report_version"], 1);
     assert_eq!(v["summary"]["signatures"], 2);
     assert_eq!(v["signatures"][0]["coverage"]["kind"], "ENTIRE_REVISION");
+    assert_eq!(
+        v["signatures"][0]["coverage"]["modification_level"],
+        "FORM_FILLING"
+    );
+    assert_eq!(v["signatures"][0]["level"], "B-B");
     assert_eq!(v["signatures"][1]["indication"], "TOTAL_PASSED");
     assert_eq!(v["signatures"][1]["signer"]["identities"][0]["kind"], "MST");
     assert_eq!(

@@ -28,9 +28,15 @@ fn verdict(file: &Path, detached: Option<&Path>, opts: &VerifyOptions) -> String
     report
         .signatures
         .iter()
-        .map(|s| match s.sub_indication {
-            Some(sub) => format!("{}/{}", s.indication.as_str(), sub.as_str()),
-            None => s.indication.as_str().to_string(),
+        .map(|s| {
+            let mut v = s.indication.as_str().to_string();
+            if let Some(sub) = s.sub_indication {
+                v = format!("{v}/{}", sub.as_str());
+            }
+            if let Some(l) = s.level {
+                v = format!("{v}@{}", l.as_str());
+            }
+            v
         })
         .collect::<Vec<_>>()
         .join(",")

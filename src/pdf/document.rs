@@ -29,7 +29,12 @@ pub enum XrefKind {
 pub struct XrefSection {
     pub offset: u64,
     pub kind: XrefKind,
+    /// The entries this section lists (with a hybrid file's /XRefStm entries after the table's).
+    pub entries: Vec<(u32, XrefEntry)>,
+    pub trailer: Dict,
 }
+
+type SectionData = (XrefKind, Dict, Vec<(u32, XrefEntry)>);
 
 struct ObjStm {
     data: Vec<u8>,
@@ -167,17 +172,26 @@ impl<'s> Document<'s> {
                     self.limits.max_xref_sections,
                 ));
             }
-            let (kind, trailer) = self.load_section(off)?;
-            self.sections.push(XrefSection { offset: off, kind });
+            let (kind, trailer, mut entries) = self.load_section(off)?;
             // Hybrid files: a table's trailer may point to an xref stream (§7.5.8.4).
             if kind == XrefKind::Table {
                 if let Some(Obj::Int(stm)) = trailer.get(b"XRefStm") {
                     let stm = u64::try_from(*stm).map_err(|_| Error::pdf(off, "bad /XRefStm"))?;
                     if seen.insert(stm) {
-                        self.load_section(stm)?;
+                        let (_, _, more) = self.load_section(stm)?;
+                        entries.extend(more);
                     }
                 }
             }
+            for (num, e) in &entries {
+                self.add_entry(*num, *e)?;
+            }
+            self.sections.push(XrefSection {
+                offset: off,
+                kind,
+                entries,
+                trailer: trailer.clone(),
+            });
             next = match trailer.get(b"Prev") {
                 // Some writers put /Prev 0 in the first revision: offset 0 is the header, never a section.
                 Some(Obj::Int(0)) => {
@@ -238,7 +252,7 @@ impl<'s> Document<'s> {
         }
     }
 
-    fn load_section(&mut self, off: u64) -> Result<(XrefKind, Dict)> {
+    fn load_section(&mut self, off: u64) -> Result<SectionData> {
         match self.load_section_at(off) {
             Ok(x) => Ok(x),
             Err(e) => {
@@ -259,7 +273,7 @@ impl<'s> Document<'s> {
         }
     }
 
-    fn load_section_at(&mut self, off: u64) -> Result<(XrefKind, Dict)> {
+    fn load_section_at(&mut self, off: u64) -> Result<SectionData> {
         let head = read_range(self.src, off, 4)?;
         if head == b"xref" {
             let max_entries = self.limits.max_xref_entries;
@@ -348,10 +362,7 @@ impl<'s> Document<'s> {
                 };
                 Ok((entries, trailer))
             })?;
-            for (num, e) in entries {
-                self.add_entry(num, e)?;
-            }
-            Ok((XrefKind::Table, trailer))
+            Ok((XrefKind::Table, trailer, entries))
         } else {
             let (_, obj) = self.read_object_at(off)?;
             let Obj::Stream(stream) = obj else {
@@ -366,10 +377,7 @@ impl<'s> Document<'s> {
             let data = self.stream_data(&stream)?;
             let entries =
                 parse_xref_stream(&stream.dict, &data, off, self.limits.max_xref_entries)?;
-            for (num, e) in entries {
-                self.add_entry(num, e)?;
-            }
-            Ok((XrefKind::Stream, stream.dict))
+            Ok((XrefKind::Stream, stream.dict, entries))
         }
     }
 
@@ -619,6 +627,44 @@ impl<'s> Document<'s> {
             Obj::Stream(s) => Some(s.dict),
             _ => None,
         })
+    }
+
+    /// The document as it was before `end`: only the cross-reference sections
+    /// that start before that offset, with the newest of them giving the trailer.
+    /// `None` when no section starts before `end`.
+    pub fn view_before(&self, end: u64) -> Option<Document<'s>> {
+        let first = self.sections.iter().position(|s| s.offset < end)?;
+        let mut xref = HashMap::new();
+        for s in &self.sections[first..] {
+            for (num, e) in &s.entries {
+                xref.entry(*num).or_insert(*e);
+            }
+        }
+        Some(Document {
+            src: self.src,
+            len: self.len,
+            limits: self.limits.clone(),
+            xref,
+            trailer: self.sections[first].trailer.clone(),
+            sections: self.sections[first..].to_vec(),
+            objstm_cache: RefCell::new(HashMap::new()),
+            resolutions: Cell::new(0),
+            depth: Cell::new(0),
+            repairs: RefCell::new(Vec::new()),
+            encrypted: self.encrypted,
+        })
+    }
+
+    /// Resolve object `num` with whatever generation the cross-reference gives it.
+    pub fn resolve_num(&self, num: u32) -> Result<Obj> {
+        match self.xref.get(&num) {
+            None | Some(XrefEntry::Free) => Ok(Obj::Null),
+            Some(XrefEntry::InFile { generation, .. }) => self.resolve_ref(ObjRef {
+                num,
+                generation: *generation,
+            }),
+            Some(XrefEntry::InStream { .. }) => self.resolve_ref(ObjRef { num, generation: 0 }),
+        }
     }
 
     pub fn catalog(&self) -> Result<Dict> {

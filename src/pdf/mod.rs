@@ -1,5 +1,6 @@
 //! PDF reading for verification: lazy, bounded, strict.
 
+pub mod changes;
 pub mod document;
 pub mod object;
 pub mod sig;

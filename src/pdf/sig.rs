@@ -37,6 +37,9 @@ pub struct PdfSignature {
     pub cert: Option<Obj>,
     /// Structural problems noticed while reading the dictionary.
     pub problems: Vec<&'static str>,
+    /// For a certification signature, the DocMDP permission /P (1, 2 or 3;
+    /// 2 when absent, ISO 32000-1 Table 254).
+    pub doc_mdp: Option<u8>,
 }
 
 impl PdfSignature {
@@ -189,6 +192,37 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         location: obj_text(dict.get(b"Location")),
         name: obj_text(dict.get(b"Name")),
         cert: dict.get(b"Cert").cloned(),
+        doc_mdp: doc_mdp(doc, &dict)?,
         problems,
     })
+}
+
+/// The DocMDP permission of a signature dictionary's /Reference, if any
+/// (ISO 32000-1 §12.8.2.2). A /P outside 1..=3 reads as 1, the strictest.
+fn doc_mdp(doc: &Document<'_>, dict: &Dict) -> Result<Option<u8>> {
+    let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
+        return Ok(None);
+    };
+    for r in refs.iter().take(16) {
+        let Some(sr) = doc.resolve_dict(r)? else {
+            continue;
+        };
+        if sr.name(b"TransformMethod") != Some(b"DocMDP") {
+            continue;
+        }
+        let p = match sr
+            .get(b"TransformParams")
+            .map(|t| doc.resolve_dict(t))
+            .transpose()?
+        {
+            Some(Some(tp)) => match tp.get(b"P") {
+                None => 2,
+                Some(Obj::Int(p @ 1..=3)) => *p as u8,
+                Some(_) => 1,
+            },
+            _ => 2,
+        };
+        return Ok(Some(p));
+    }
+    Ok(None)
 }

@@ -248,6 +248,13 @@ pub fn fmt_unix(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
+/// Unix seconds of an RFC 3339 time (as [`fmt_unix`] writes it).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
 pub fn summarize(cert: &X509Ref) -> CertSummary {
     let subject = cert.subject_name();
     let mut identities = Vec::new();

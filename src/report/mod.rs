@@ -146,6 +146,30 @@ pub enum CoverageKind {
     Invalid,
 }
 
+/// Baseline level reached (ETSI EN 319 142-1 §6 for PAdES).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Level {
+    #[serde(rename = "B-B")]
+    BB,
+    #[serde(rename = "B-T")]
+    BT,
+    #[serde(rename = "B-LT")]
+    BLT,
+    #[serde(rename = "B-LTA")]
+    BLTA,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLT => "B-LT",
+            Level::BLTA => "B-LTA",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Coverage {
     pub kind: CoverageKind,
@@ -154,6 +178,12 @@ pub struct Coverage {
     pub file_size: u64,
     /// Bytes after the signed range.
     pub bytes_after: u64,
+    /// How far later incremental updates modified the document (when there are any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modification_level: Option<crate::pdf::changes::ModLevel>,
+    /// The objects changed after signing, each classified (at most 200 listed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<crate::pdf::changes::Change>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -184,7 +214,10 @@ pub struct SignatureReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// The proof of existence used (earliest valid signature timestamp).
+    /// Baseline level reached (PDF signatures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// The proof of existence used (earliest valid signature or document timestamp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poe: Option<String>,
     /// Revocation data looked at for the certificates of the path.
@@ -218,6 +251,7 @@ impl SignatureReport {
             location: None,
             gen_time: None,
             poe: None,
+            level: None,
             revocation: Vec::new(),
             timestamps: Vec::new(),
             checks: Vec::new(),
@@ -465,6 +499,59 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
             if en {
                 let _ = writeln!(s, "  Claimed signing time: {t}");
             }
+        }
+        if let Some(l) = sig.level {
+            if vi {
+                let _ = writeln!(s, "  Mức chữ ký đạt được: {}", l.as_str());
+            }
+            if en {
+                let _ = writeln!(s, "  Level reached: {}", l.as_str());
+            }
+        }
+        if let Some(p) = &sig.poe {
+            if vi {
+                let _ = writeln!(s, "  Thời điểm tồn tại được chứng minh (POE): {p}");
+            }
+            if en {
+                let _ = writeln!(s, "  Proof of existence used: {p}");
+            }
+        }
+        if let Some(m) = sig.coverage.as_ref().and_then(|c| c.modification_level) {
+            let _ = writeln!(s, "  modification level: {m:?}");
+        }
+        for t in &sig.timestamps {
+            let _ = writeln!(
+                s,
+                "  timestamp: {} {} — {}{}",
+                t.gen_time.as_deref().unwrap_or("?"),
+                t.signer.as_ref().map(|c| c.subject.as_str()).unwrap_or("?"),
+                t.indication.as_str(),
+                t.sub_indication
+                    .map(|x| format!(" / {}", x.as_str()))
+                    .unwrap_or_default()
+            );
+        }
+        for e in sig.revocation.iter().filter(|e| e.used) {
+            let _ = writeln!(
+                s,
+                "  revocation: {} {:?} {} — {}{}{}",
+                e.kind,
+                e.source,
+                e.certificate,
+                e.status,
+                e.produced_at
+                    .as_deref()
+                    .map(|p| format!(", producedAt {p}"))
+                    .unwrap_or_default(),
+                format_args!(
+                    ", thisUpdate {}{}",
+                    e.this_update,
+                    e.next_update
+                        .as_deref()
+                        .map(|n| format!(", nextUpdate {n}"))
+                        .unwrap_or_default()
+                )
+            );
         }
         for c in &sig.checks {
             let mark = match c.outcome {

@@ -636,11 +636,34 @@ pub fn check_signer_info(
     }
     out.integrity_ok = digest_ok && !rep.is_failed();
 
-    let poe = if role == Role::DocumentSigner {
+    let own = if role == Role::DocumentSigner {
         check_signature_timestamps(si, opts, rep)
     } else {
         None
     };
+    // A later timestamp over the whole signed object (a PDF document
+    // timestamp) is proof of existence too.
+    let poe = match (own, opts.external_poe) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(t) = opts.external_poe.filter(|t| own.is_none_or(|o| *t < o)) {
+        rep.pass(
+            Check::new(
+                "POE_FROM_DOCUMENT_TIMESTAMP",
+                Outcome::Info,
+                format!(
+                    "Một dấu thời gian tài liệu hợp lệ chứng minh chữ ký đã tồn tại lúc {}",
+                    cert::fmt_unix(t)
+                ),
+                format!(
+                    "A valid document timestamp proves the signature existed at {}",
+                    cert::fmt_unix(t)
+                ),
+            )
+            .with("poe", cert::fmt_unix(t)),
+        );
+    }
     rep.poe = poe.map(cert::fmt_unix);
 
     // 4. Binding of the signer certificate.

@@ -77,6 +77,9 @@ pub struct VerifyOptions {
     /// Without usable revocation data for a certificate, the signature is
     /// `INDETERMINATE/TRY_LATER` (true, the default) or only warned about.
     pub require_revocation: bool,
+    /// Proof of existence of the signed object from outside it (a later,
+    /// valid document timestamp covering it), Unix seconds.
+    pub external_poe: Option<i64>,
 }
 
 impl VerifyOptions {
@@ -89,6 +92,7 @@ impl VerifyOptions {
             limits: Limits::default(),
             revocation: Default::default(),
             require_revocation: true,
+            external_poe: None,
         }
     }
 }

@@ -10,8 +10,8 @@ use crate::pdf::source::{Source, read_range};
 use crate::pdf::{Document, PdfSignature, SigDictType, find_signatures};
 use crate::pki::cert;
 use crate::report::{
-    Check, Coverage, CoverageKind, DocumentInfo, Indication as I, Outcome, Report, SignatureKind,
-    SignatureReport, SubIndication as S,
+    Check, Coverage, CoverageKind, DocumentInfo, Indication as I, Level, Outcome, Report,
+    SignatureKind, SignatureReport, SubIndication as S,
 };
 
 /// Verify every signature of a PDF.
@@ -69,11 +69,7 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             return Report::new(doc, when, Vec::new());
         }
     };
-    let reports = sigs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| check_pdf_signature(&pdf, i, s, opts))
-        .collect();
+    let reports = check_all(&pdf, &sigs, opts);
     for r in pdf.repairs.borrow().iter() {
         doc.notes.push(Check::new(
             "XREF_OFFSET_REPAIRED",
@@ -91,6 +87,97 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
         ));
     }
     Report::new(doc, when, reports)
+}
+
+/// The end of a signature's signed bytes, when its ByteRange can be read.
+fn signed_end(sig: &PdfSignature) -> Option<u64> {
+    match &sig.byte_range {
+        Some(Obj::Array(a)) if a.len() == 4 => match (&a[2], &a[3]) {
+            (Obj::Int(c), Obj::Int(d)) if *c >= 0 && *d >= 0 => (*c as u64).checked_add(*d as u64),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Check every signature, newest first: a valid document timestamp gives
+/// proof of existence to everything it covers (the archive-timestamp chain,
+/// ETSI EN 319 102-1 §5.6.3), so each earlier signature or timestamp is
+/// validated with the earliest such time. Reports come back in document order.
+fn check_all(
+    pdf: &Document<'_>,
+    sigs: &[PdfSignature],
+    opts: &VerifyOptions,
+) -> Vec<SignatureReport> {
+    let mut order: Vec<usize> = (0..sigs.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(signed_end(&sigs[*i]).unwrap_or(0)));
+    // (end of the timestamp's signed bytes, genTime) of valid document timestamps.
+    let mut stamps: Vec<(u64, i64)> = Vec::new();
+    let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
+    for i in order {
+        let end = signed_end(&sigs[i]);
+        let poe = end.and_then(|e| {
+            stamps
+                .iter()
+                .filter(|(te, _)| *te > e)
+                .map(|(_, t)| *t)
+                .min()
+        });
+        let rep = if poe.is_some() {
+            let mut o = opts.clone();
+            o.external_poe = poe;
+            check_pdf_signature(pdf, i, &sigs[i], &o)
+        } else {
+            check_pdf_signature(pdf, i, &sigs[i], opts)
+        };
+        if rep.kind == SignatureKind::PdfDocumentTimestamp && rep.indication == I::TotalPassed {
+            if let (Some(e), Some(t)) = (end, rep.gen_time.as_deref().and_then(cert::parse_rfc3339))
+            {
+                stamps.push((e, t));
+            }
+        }
+        out[i] = Some(rep);
+    }
+    let mut reports: Vec<SignatureReport> = out.into_iter().flatten().collect();
+    for (i, r) in reports.iter_mut().enumerate() {
+        if r.kind == SignatureKind::PdfSignature {
+            let covered =
+                signed_end(&sigs[i]).is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
+            r.level = baseline_level(r, covered);
+        }
+    }
+    reports
+}
+
+/// The PAdES baseline level a signature reaches (ETSI EN 319 142-1 §6):
+/// B-B for a signature that is not failed; B-T with a valid signature
+/// timestamp or a valid document timestamp over it; B-LT when, on top, all
+/// revocation data its verdict rests on is embedded in the document; B-LTA
+/// when, on top, a valid document timestamp covers it.
+pub fn baseline_level(r: &SignatureReport, covered_by_doc_ts: bool) -> Option<Level> {
+    use crate::revocation::RevSource;
+    if r.indication == I::TotalFailed {
+        return None;
+    }
+    let has = |code: &str| r.checks.iter().any(|c| c.code == code);
+    let t = has("SIGNATURE_TIMESTAMP_VALID") || covered_by_doc_ts;
+    if !t {
+        return Some(Level::BB);
+    }
+    let used: Vec<_> = r.revocation.iter().filter(|e| e.used).collect();
+    let lt = !has("REVOCATION_UNKNOWN")
+        && !used.is_empty()
+        && used.iter().all(|e| {
+            matches!(
+                e.source,
+                RevSource::Cms | RevSource::AdbeArchival | RevSource::Dss
+            )
+        });
+    Some(match (lt, covered_by_doc_ts) {
+        (false, _) => Level::BT,
+        (true, false) => Level::BLT,
+        (true, true) => Level::BLTA,
+    })
 }
 
 /// /DSS /Certs, /OCSPs and /CRLs (streams); unreadable entries are skipped.
@@ -236,6 +323,8 @@ fn check_byte_range(sig: &PdfSignature, len: u64, rep: &mut SignatureReport) -> 
         signed_end: c.saturating_add(d),
         file_size: len,
         bytes_after: len.saturating_sub(c.saturating_add(d)),
+        modification_level: None,
+        changes: Vec::new(),
     });
     if a != 0 {
         structural(
@@ -300,7 +389,7 @@ fn check_byte_range(sig: &PdfSignature, len: u64, rep: &mut SignatureReport) -> 
 }
 
 /// How much of the file the signature covers.
-fn check_coverage(pdf: &Document<'_>, br: [u64; 4], rep: &mut SignatureReport) {
+fn check_coverage(pdf: &Document<'_>, sig: &PdfSignature, br: [u64; 4], rep: &mut SignatureReport) {
     let len = pdf.len();
     let end = br[2] + br[3];
     let after = len - end;
@@ -348,17 +437,7 @@ fn check_coverage(pdf: &Document<'_>, br: [u64; 4], rep: &mut SignatureReport) {
             "Chữ ký bao phủ toàn bộ tệp",
             "The signature covers the whole file",
         )),
-        CoverageKind::EntireRevision => rep.fail(
-            I::Indeterminate,
-            S::SigConstraintsFailure,
-            Check::new(
-                "LATER_REVISIONS_NOT_ANALYSED",
-                Outcome::Failed,
-                format!("Chữ ký bao phủ một phiên bản của tệp; {after} byte được thêm sau khi ký (các bản cập nhật sau) chưa được phân tích"),
-                format!("The signature covers one revision; {after} byte(s) added after signing (later updates) are not analysed yet"),
-            )
-            .with("bytes_after", after),
-        ),
+        CoverageKind::EntireRevision => check_later_changes(pdf, sig, end, after, rep),
         _ => rep.fail(
             I::TotalFailed,
             S::FormatFailure,
@@ -366,11 +445,121 @@ fn check_coverage(pdf: &Document<'_>, br: [u64; 4], rep: &mut SignatureReport) {
                 "UNEXPLAINED_BYTES_AFTER_SIGNED_RANGE",
                 Outcome::Failed,
                 format!("Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"),
-                format!("{after} byte(s) after the signed range are not a valid incremental update"),
+                format!(
+                    "{after} byte(s) after the signed range are not a valid incremental update"
+                ),
             )
             .with("bytes_after", after),
         ),
     }
+}
+
+/// Classify what the incremental updates after the signed revision changed.
+fn check_later_changes(
+    pdf: &Document<'_>,
+    sig: &PdfSignature,
+    end: u64,
+    after: u64,
+    rep: &mut SignatureReport,
+) {
+    use crate::pdf::changes::{self, ModLevel};
+    let analysis = match changes::analyse(pdf, end) {
+        Ok(a) => a,
+        Err(e) => {
+            rep.fail(
+                I::Indeterminate,
+                S::SigConstraintsFailure,
+                Check::new(
+                    "CHANGES_NOT_ANALYSABLE",
+                    Outcome::Failed,
+                    format!("Không phân tích được các bản cập nhật sau khi ký ({after} byte): {e}"),
+                    format!(
+                        "The updates after signing ({after} byte(s)) could not be analysed: {e}"
+                    ),
+                )
+                .with("bytes_after", after),
+            );
+            return;
+        }
+    };
+    let level = analysis.level;
+    let level_name = match level {
+        ModLevel::None => "NONE",
+        ModLevel::LtaUpdates => "LTA_UPDATES",
+        ModLevel::FormFilling => "FORM_FILLING",
+        ModLevel::Other => "OTHER",
+    };
+    let bad: Vec<String> = analysis
+        .disallowed()
+        .take(10)
+        .map(|c| format!("{} {}", c.object, c.what))
+        .collect();
+    if let Some(c) = rep.coverage.as_mut() {
+        c.modification_level = Some(level);
+        c.changes = analysis.changes.iter().take(200).cloned().collect();
+    }
+    let revisions = analysis.later_sections;
+    if level == ModLevel::Other {
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "DISALLOWED_CHANGES_AFTER_SIGNING",
+                Outcome::Failed,
+                format!(
+                    "Tài liệu bị thay đổi sau khi ký theo cách không được phép ({revisions} bản cập nhật): {}",
+                    bad.join("; ")
+                ),
+                format!(
+                    "The document was changed after signing in a way that is not allowed ({revisions} update(s)): {}",
+                    bad.join("; ")
+                ),
+            )
+            .with("modification_level", level_name)
+            .with("disallowed", bad.clone()),
+        );
+        return;
+    }
+    // A certification signature's DocMDP permission (ISO 32000-1 §12.8.2.2):
+    // P=1 allows no change but validation data and document timestamps.
+    if sig.doc_mdp == Some(1) && level >= ModLevel::FormFilling {
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "DOCMDP_VIOLATED",
+                Outcome::Failed,
+                "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng tài liệu đã được ký thêm sau đó",
+                "The certification signature allows no changes (DocMDP P=1), yet the document was signed again afterwards",
+            )
+            .with("modification_level", level_name),
+        );
+        return;
+    }
+    let (vi, en) = match level {
+        ModLevel::None => (
+            "các đối tượng được ghi lại nhưng không thay đổi",
+            "objects rewritten without change",
+        ),
+        ModLevel::LtaUpdates => (
+            "chỉ thêm dữ liệu xác thực (DSS) và dấu thời gian tài liệu",
+            "only validation data (DSS) and document timestamps were added",
+        ),
+        _ => (
+            "chỉ thêm chữ ký sau (và dữ liệu xác thực, dấu thời gian)",
+            "only later signatures (and validation data, timestamps) were added",
+        ),
+    };
+    rep.pass(
+        Check::new(
+            "CHANGES_AFTER_SIGNING_ALLOWED",
+            Outcome::Passed,
+            format!("Chữ ký bao phủ một phiên bản của tệp; {revisions} bản cập nhật sau đó: {vi}"),
+            format!("The signature covers one revision; {revisions} later update(s): {en}"),
+        )
+        .with("modification_level", level_name)
+        .with("bytes_after", after),
+    );
 }
 
 /// The ranges of a ByteRange that can be read, even when the ByteRange
@@ -440,7 +629,7 @@ fn check_pdf_signature(
     // ByteRange rules; when broken, the ranges may still be read for evidence.
     let ranges = match check_byte_range(sig, pdf.len(), &mut rep) {
         Some(br) => {
-            check_coverage(pdf, br, &mut rep);
+            check_coverage(pdf, sig, br, &mut rep);
             vec![(br[0], br[1]), (br[2], br[3])]
         }
         None => match readable_ranges(sig, pdf.len()) {

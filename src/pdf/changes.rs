@@ -1,0 +1,867 @@
+//! What changed in the incremental updates after a signed revision
+//! (ISO 32000-1 §7.5.6), object by object, and whether each change is one a
+//! signature tolerates.
+//!
+//! The signed revision is the document as its cross-reference sections stood
+//! before the end of the signature's ByteRange; every object listed by a later
+//! section is compared with its signed version and classified. This module
+//! recognises the updates that are allowed after any signature — validation
+//! data in the `/DSS` (ETSI EN 319 142-1 §5.4), document timestamps, later
+//! signatures in new or empty signature fields, and bookkeeping that rewrites
+//! an object unchanged. Anything else is reported as not allowed: kyso fails
+//! closed on what it does not recognise.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::document::Document;
+use super::object::{Dict, Obj, ObjRef};
+use super::source::read_range;
+use crate::error::{Error, Result};
+
+/// How far the document was modified after the signature, the worst change first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ModLevel {
+    /// Nothing but rewritten, equal objects.
+    None,
+    /// Validation data (DSS/VRI) and document timestamps.
+    LtaUpdates,
+    /// Later signatures (new or formerly empty signature fields).
+    FormFilling,
+    /// Anything else, including changes kyso does not recognise.
+    Other,
+}
+
+/// What one changed object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChangeClass {
+    /// Rewritten with equal content, or cross-reference/object streams.
+    Bookkeeping,
+    /// Part of the document security store.
+    Dss,
+    /// Document metadata: the XMP stream, /Info modification date and producer.
+    Metadata,
+    /// The field, widget, appearance or value of a document timestamp.
+    DocTimestamp,
+    /// The field, widget, appearance or value of a later signature.
+    LaterSignature,
+    /// Not an allowed change.
+    Disallowed,
+}
+
+impl ChangeClass {
+    fn level(self) -> ModLevel {
+        match self {
+            ChangeClass::Bookkeeping => ModLevel::None,
+            ChangeClass::Dss | ChangeClass::DocTimestamp | ChangeClass::Metadata => {
+                ModLevel::LtaUpdates
+            }
+            ChangeClass::LaterSignature => ModLevel::FormFilling,
+            ChangeClass::Disallowed => ModLevel::Other,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    pub object: u32,
+    pub class: ChangeClass,
+    /// What the object is and what changed, in English (object-level evidence).
+    pub what: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeReport {
+    pub level: ModLevel,
+    /// Number of cross-reference sections after the signed revision.
+    pub later_sections: usize,
+    pub changes: Vec<Change>,
+}
+
+impl ChangeReport {
+    pub fn disallowed(&self) -> impl Iterator<Item = &Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.class == ChangeClass::Disallowed)
+    }
+}
+
+/// Keys not followed from a signature field: back-links to the page and the
+/// parent field, and a signature's /Reference (whose /Data may name the catalog).
+const SKIP: &[&[u8]] = &[b"P", b"Parent", b"Reference"];
+
+/// Most objects followed when collecting the objects of a structure.
+const MAX_REACH: usize = 100_000;
+/// Largest stream compared byte for byte.
+const MAX_COMPARE_BYTES: u64 = 64 << 20;
+
+/// Compare the revision signed up to `signed_end` with the document as it is now.
+pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
+    let old = doc.view_before(signed_end).ok_or(Error::pdf(
+        signed_end,
+        "no cross-reference section before the signed end",
+    ))?;
+    let later: Vec<_> = doc
+        .sections
+        .iter()
+        .filter(|s| s.offset >= signed_end)
+        .collect();
+    let mut changed = BTreeSet::new();
+    for s in &later {
+        for (num, _) in &s.entries {
+            changed.insert(*num);
+            if changed.len() > doc.limits.max_xref_entries as usize {
+                return Err(Error::limit(
+                    "max_xref_entries",
+                    changed.len(),
+                    doc.limits.max_xref_entries,
+                ));
+            }
+        }
+    }
+    let mut rep = ChangeReport {
+        level: ModLevel::None,
+        later_sections: later.len(),
+        changes: Vec::new(),
+    };
+    if changed.is_empty() {
+        return Ok(rep);
+    }
+    let ctx = Context::new(&old, doc)?;
+    for num in changed {
+        let (class, what) = ctx.classify(num)?;
+        rep.level = rep.level.max(class.level());
+        rep.changes.push(Change {
+            object: num,
+            class,
+            what,
+        });
+    }
+    // The trailer itself: a new root or encryption changes everything.
+    let root = |d: &Document<'_>| d.trailer.get(b"Root").cloned();
+    if root(&old) != root(doc) {
+        rep.level = ModLevel::Other;
+        rep.changes.push(Change {
+            object: 0,
+            class: ChangeClass::Disallowed,
+            what: "the trailer names another document catalog (/Root)".into(),
+        });
+    }
+    if old.trailer.get(b"Encrypt") != doc.trailer.get(b"Encrypt") {
+        rep.level = ModLevel::Other;
+        rep.changes.push(Change {
+            object: 0,
+            class: ChangeClass::Disallowed,
+            what: "the trailer's /Encrypt entry changed".into(),
+        });
+    }
+    Ok(rep)
+}
+
+/// A signature field added or filled after the signed revision.
+struct NewField {
+    name: String,
+    field: u32,
+    class: ChangeClass,
+    /// Objects of the field: itself, widgets, value, appearances.
+    objects: HashSet<u32>,
+    widgets: HashSet<u32>,
+    /// The field existed, empty, in the signed revision.
+    was_empty: bool,
+}
+
+struct Context<'a, 's> {
+    old: &'a Document<'s>,
+    new: &'a Document<'s>,
+    root: Option<u32>,
+    acroform: Option<u32>,
+    info: Option<u32>,
+    metadata: Option<u32>,
+    old_metadata: Option<u32>,
+    old_dss: HashSet<u32>,
+    new_dss: HashSet<u32>,
+    fields: Vec<NewField>,
+    /// Page object number → its /Annots array object, when indirect.
+    annots_arrays: HashSet<u32>,
+    pages: HashSet<u32>,
+}
+
+impl<'a, 's> Context<'a, 's> {
+    fn new(old: &'a Document<'s>, new: &'a Document<'s>) -> Result<Self> {
+        let ref_num = |o: Option<&Obj>| match o {
+            Some(Obj::Ref(r)) => Some(r.num),
+            _ => None,
+        };
+        let new_cat = new.catalog()?;
+        let old_cat = old.catalog().unwrap_or_default();
+        let dss_of = |d: &Document<'_>, cat: &Dict| -> Result<HashSet<u32>> {
+            match cat.get(b"DSS") {
+                Some(o) => reach(d, o, &[]),
+                None => Ok(HashSet::new()),
+            }
+        };
+        let old_dss = dss_of(old, &old_cat)?;
+        let new_dss = dss_of(new, &new_cat)?;
+        let old_fields = sig_fields(old, &old_cat)?;
+        let new_fields = sig_fields(new, &new_cat)?;
+        let mut fields = Vec::new();
+        for (r, f) in &new_fields {
+            let before = old_fields.get(r);
+            let filled_now = f.get(b"V").is_some();
+            let was_empty = match before {
+                None => false,
+                Some(b) if b.get(b"V").is_none() && filled_now => true,
+                Some(_) => continue,
+            };
+            if !filled_now && was_empty {
+                continue;
+            }
+            let value = match f.get(b"V") {
+                Some(v) => new.resolve_dict(v)?,
+                None => None,
+            };
+            let is_ts = value.as_ref().is_some_and(|v| {
+                v.name(b"Type") == Some(b"DocTimeStamp")
+                    || v.name(b"SubFilter") == Some(b"ETSI.RFC3161")
+            });
+            let mut objects = HashSet::new();
+            let mut widgets = HashSet::new();
+            if was_empty {
+                // Only what the signature brought: the value and the appearances.
+                objects.insert(r.num);
+                for key in [&b"V"[..], b"AP"] {
+                    if let Some(o) = f.get(key) {
+                        objects.extend(reach(new, o, SKIP)?);
+                    }
+                }
+            } else {
+                objects.extend(reach(new, &Obj::Ref(*r), SKIP)?);
+            }
+            if f.name(b"Subtype") == Some(b"Widget") {
+                widgets.insert(r.num);
+            }
+            if let Some(Obj::Array(kids)) = f.get(b"Kids").map(|k| new.resolve(k)).transpose()? {
+                for k in kids {
+                    if let Obj::Ref(kr) = k {
+                        widgets.insert(kr.num);
+                        if was_empty {
+                            if let Some(kd) = new.resolve_dict(&Obj::Ref(kr))? {
+                                if let Some(ap) = kd.get(b"AP") {
+                                    objects.extend(reach(new, ap, SKIP)?);
+                                }
+                            }
+                            objects.insert(kr.num);
+                        }
+                    }
+                }
+            }
+            fields.push(NewField {
+                name: field_name(f),
+                field: r.num,
+                class: if is_ts {
+                    ChangeClass::DocTimestamp
+                } else {
+                    ChangeClass::LaterSignature
+                },
+                objects,
+                widgets,
+                was_empty,
+            });
+        }
+        let (pages, annots_arrays) = page_tree(new, &new_cat)?;
+        Ok(Context {
+            old,
+            new,
+            root: ref_num(new.trailer.get(b"Root")),
+            acroform: ref_num(new_cat.get(b"AcroForm")),
+            info: ref_num(new.trailer.get(b"Info")),
+            metadata: ref_num(new_cat.get(b"Metadata")),
+            old_metadata: ref_num(old_cat.get(b"Metadata")),
+            old_dss,
+            new_dss,
+            fields,
+            annots_arrays,
+            pages,
+        })
+    }
+
+    fn widget_class(&self, num: u32) -> Option<ChangeClass> {
+        self.fields
+            .iter()
+            .find(|f| f.widgets.contains(&num))
+            .map(|f| f.class)
+    }
+
+    fn classify(&self, num: u32) -> Result<(ChangeClass, String)> {
+        use ChangeClass::*;
+        let new = self.new.resolve_num(num)?;
+        let old = self.old.resolve_num(num)?;
+        let is_new = matches!(old, Obj::Null);
+        if let Obj::Stream(s) = &new {
+            if matches!(s.dict.name(b"Type"), Some(b"XRef") | Some(b"ObjStm")) {
+                let old_kind = old.as_dict().and_then(|d| d.name(b"Type"));
+                if is_new || old_kind == s.dict.name(b"Type") {
+                    return Ok((Bookkeeping, "cross-reference or object stream".into()));
+                }
+            }
+        }
+        if same(self.old, &old, self.new, &new)? {
+            return Ok((Bookkeeping, "rewritten without change".into()));
+        }
+        if Some(num) == self.root {
+            return self.catalog_change(&old, &new);
+        }
+        if Some(num) == self.acroform {
+            return self.acroform_change(&old, &new, "interactive form dictionary");
+        }
+        if Some(num) == self.info {
+            return self.info_change(&old, &new);
+        }
+        if Some(num) == self.metadata {
+            let xmp = new.as_dict().is_some_and(|d| {
+                matches!(new, Obj::Stream(_)) && d.name(b"Type") == Some(b"Metadata")
+            });
+            return Ok(if xmp && (is_new || self.old_metadata == Some(num)) {
+                (Metadata, "XMP metadata stream".into())
+            } else {
+                (
+                    Disallowed,
+                    "metadata replaced by an object that is not an XMP stream".into(),
+                )
+            });
+        }
+        if self.new_dss.contains(&num) {
+            return Ok(if is_new || self.old_dss.contains(&num) {
+                (Dss, "document security store (validation data)".into())
+            } else {
+                (
+                    Disallowed,
+                    "an object of the signed revision reused for validation data".into(),
+                )
+            });
+        }
+        for f in &self.fields {
+            if f.objects.contains(&num) {
+                if is_new {
+                    return Ok((f.class, format!("signature field '{}'", f.name)));
+                }
+                if f.was_empty && (f.widgets.contains(&num) || f.field == num) {
+                    return self.filled_field_change(f, &old, &new);
+                }
+                return Ok((
+                    Disallowed,
+                    format!(
+                        "signature field '{}' reuses an object of the signed revision",
+                        f.name
+                    ),
+                ));
+            }
+        }
+        if self.pages.contains(&num) {
+            return self.page_change(&old, &new);
+        }
+        if self.annots_arrays.contains(&num) {
+            return Ok(match (&old, &new) {
+                (Obj::Array(a), Obj::Array(b)) => match self.appended_widgets(a, b) {
+                    Some(c) => (
+                        c,
+                        "page annotations: widget of a new signature added".into(),
+                    ),
+                    None => (Disallowed, "page annotations changed".into()),
+                },
+                _ => (Disallowed, "page annotations changed".into()),
+            });
+        }
+        Ok((
+            Disallowed,
+            if is_new {
+                format!(
+                    "a new {} that is not part of an allowed update",
+                    describe(&new)
+                )
+            } else {
+                format!("{} changed", describe(&new))
+            },
+        ))
+    }
+
+    /// A formerly empty signature field (or its widget) may gain /V and a new appearance.
+    fn filled_field_change(
+        &self,
+        f: &NewField,
+        old: &Obj,
+        new: &Obj,
+    ) -> Result<(ChangeClass, String)> {
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok((
+                ChangeClass::Disallowed,
+                format!("signature field '{}' changed type", f.name),
+            ));
+        };
+        let keys = differing_keys(self.old, a, self.new, b)?;
+        let bad: Vec<String> = keys
+            .iter()
+            .filter(|k| !matches!(k.as_slice(), b"V" | b"AP"))
+            .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+            .collect();
+        if bad.is_empty() && a.get(b"V").is_none() {
+            Ok((f.class, format!("signature field '{}' signed", f.name)))
+        } else {
+            Ok((
+                ChangeClass::Disallowed,
+                format!("signature field '{}': {} changed", f.name, bad.join(" ")),
+            ))
+        }
+    }
+
+    fn catalog_change(&self, old: &Obj, new: &Obj) -> Result<(ChangeClass, String)> {
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok((ChangeClass::Disallowed, "document catalog replaced".into()));
+        };
+        let mut class = ChangeClass::Bookkeeping;
+        let mut bad = Vec::new();
+        for k in differing_keys(self.old, a, self.new, b)? {
+            match k.as_slice() {
+                b"DSS" => class = worst(class, ChangeClass::Dss),
+                // Developer extensions (ISO 32000-1 §7.12.1) and the version
+                // (§7.2.2) declare features; the metadata stream is checked on its own.
+                b"Extensions" | b"Version" => {}
+                b"Metadata" => class = worst(class, ChangeClass::Metadata),
+                b"AcroForm" => {
+                    let (oa, ob) = (a.get(b"AcroForm"), b.get(b"AcroForm"));
+                    let oa = match oa {
+                        Some(o) => self.old.resolve(o)?,
+                        None => Obj::Dict(Dict::default()),
+                    };
+                    let ob = match ob {
+                        Some(o) => self.new.resolve(o)?,
+                        None => Obj::Null,
+                    };
+                    let (c, w) = self.acroform_change(&oa, &ob, "interactive form")?;
+                    if c == ChangeClass::Disallowed {
+                        bad.push(w);
+                    } else {
+                        class = worst(class, c);
+                    }
+                }
+                other => bad.push(format!("/{}", String::from_utf8_lossy(other))),
+            }
+        }
+        if !bad.is_empty() {
+            return Ok((
+                ChangeClass::Disallowed,
+                format!("document catalog: {} changed", bad.join(", ")),
+            ));
+        }
+        Ok((
+            class,
+            "document catalog: validation data, metadata or form entries".into(),
+        ))
+    }
+
+    /// The document information dictionary may get a new modification date and producer.
+    fn info_change(&self, old: &Obj, new: &Obj) -> Result<(ChangeClass, String)> {
+        let empty = Dict::default();
+        let a = match old {
+            Obj::Null => &empty,
+            o => match o.as_dict() {
+                Some(d) => d,
+                None => {
+                    return Ok((
+                        ChangeClass::Disallowed,
+                        "document information replaced".into(),
+                    ));
+                }
+            },
+        };
+        let Some(b) = new.as_dict() else {
+            return Ok((
+                ChangeClass::Disallowed,
+                "document information replaced".into(),
+            ));
+        };
+        let bad: Vec<String> = differing_keys(self.old, a, self.new, b)?
+            .iter()
+            .filter(|k| !matches!(k.as_slice(), b"ModDate" | b"Producer"))
+            .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+            .collect();
+        Ok(if bad.is_empty() {
+            (
+                ChangeClass::Metadata,
+                "document information: modification date, producer".into(),
+            )
+        } else {
+            (
+                ChangeClass::Disallowed,
+                format!("document information: {} changed", bad.join(" ")),
+            )
+        })
+    }
+
+    /// The form may gain fields of new signatures, and /SigFlags.
+    fn acroform_change(&self, old: &Obj, new: &Obj, what: &str) -> Result<(ChangeClass, String)> {
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok((ChangeClass::Disallowed, format!("{what} replaced")));
+        };
+        let mut class = ChangeClass::Bookkeeping;
+        for k in differing_keys(self.old, a, self.new, b)? {
+            match k.as_slice() {
+                b"SigFlags" => {}
+                b"Fields" => {
+                    let fa = match a.get(b"Fields") {
+                        Some(o) => self.old.resolve(o)?,
+                        None => Obj::Array(Vec::new()),
+                    };
+                    let fb = match b.get(b"Fields") {
+                        Some(o) => self.new.resolve(o)?,
+                        None => Obj::Null,
+                    };
+                    match (fa, fb) {
+                        (Obj::Array(x), Obj::Array(y)) => match self.appended_fields(&x, &y) {
+                            Some(c) => class = worst(class, c),
+                            None => {
+                                return Ok((
+                                    ChangeClass::Disallowed,
+                                    format!("{what}: fields other than new signatures changed"),
+                                ));
+                            }
+                        },
+                        _ => {
+                            return Ok((
+                                ChangeClass::Disallowed,
+                                format!("{what}: /Fields replaced"),
+                            ));
+                        }
+                    }
+                }
+                other => {
+                    return Ok((
+                        ChangeClass::Disallowed,
+                        format!("{what}: /{} changed", String::from_utf8_lossy(other)),
+                    ));
+                }
+            }
+        }
+        Ok((class, format!("{what}: new signature fields")))
+    }
+
+    /// `new` is `old` followed by references to new signature fields.
+    fn appended_fields(&self, old: &[Obj], new: &[Obj]) -> Option<ChangeClass> {
+        if new.len() < old.len() || new[..old.len()] != *old {
+            return None;
+        }
+        let mut class = ChangeClass::Bookkeeping;
+        for o in &new[old.len()..] {
+            let Obj::Ref(r) = o else { return None };
+            let f = self
+                .fields
+                .iter()
+                .find(|f| !f.was_empty && f.objects.contains(&r.num))?;
+            class = worst(class, f.class);
+        }
+        Some(class)
+    }
+
+    /// `new` is `old` followed by references to widgets of new signatures.
+    fn appended_widgets(&self, old: &[Obj], new: &[Obj]) -> Option<ChangeClass> {
+        if new.len() < old.len() || new[..old.len()] != *old {
+            return None;
+        }
+        let mut class = ChangeClass::Bookkeeping;
+        for o in &new[old.len()..] {
+            let Obj::Ref(r) = o else { return None };
+            class = worst(class, self.widget_class(r.num)?);
+        }
+        Some(class)
+    }
+
+    /// A page may gain widget annotations of new signatures, nothing else.
+    fn page_change(&self, old: &Obj, new: &Obj) -> Result<(ChangeClass, String)> {
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok((ChangeClass::Disallowed, "page replaced".into()));
+        };
+        let keys = differing_keys(self.old, a, self.new, b)?;
+        if keys.iter().any(|k| k.as_slice() != b"Annots") {
+            let list: Vec<String> = keys
+                .iter()
+                .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+                .collect();
+            return Ok((
+                ChangeClass::Disallowed,
+                format!("page: {} changed", list.join(" ")),
+            ));
+        }
+        let annots = |d: &Document<'_>, dict: &Dict| -> Result<Vec<Obj>> {
+            Ok(match dict.get(b"Annots") {
+                Some(o) => match d.resolve(o)? {
+                    Obj::Array(v) => v,
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            })
+        };
+        let (x, y) = (annots(self.old, a)?, annots(self.new, b)?);
+        Ok(match self.appended_widgets(&x, &y) {
+            Some(c) => (c, "page: widget of a new signature added".into()),
+            None => (ChangeClass::Disallowed, "page: annotations changed".into()),
+        })
+    }
+}
+
+fn worst(a: ChangeClass, b: ChangeClass) -> ChangeClass {
+    if b.level() > a.level() { b } else { a }
+}
+
+fn describe(o: &Obj) -> String {
+    match o
+        .as_dict()
+        .and_then(|d| d.name(b"Type").or(d.name(b"Subtype")))
+    {
+        Some(t) => format!("{} /{}", o.type_name(), String::from_utf8_lossy(t)),
+        None => o.type_name().to_string(),
+    }
+}
+
+fn field_name(f: &Dict) -> String {
+    match f.get(b"T") {
+        Some(Obj::Str(s)) => super::sig::text_string(&s.bytes),
+        _ => "(unnamed)".into(),
+    }
+}
+
+/// Keys whose values differ between two dictionaries.
+fn differing_keys(
+    da: &Document<'_>,
+    a: &Dict,
+    db: &Document<'_>,
+    b: &Dict,
+) -> Result<Vec<Vec<u8>>> {
+    let mut keys: Vec<&Vec<u8>> = a.0.iter().chain(b.0.iter()).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for k in keys {
+        let (x, y) = (a.get(k), b.get(k));
+        let eq = match (x, y) {
+            (Some(x), Some(y)) => same(da, x, db, y)?,
+            (None, None) => true,
+            _ => false,
+        };
+        if !eq {
+            out.push(k.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Structural equality, ignoring where things lie in the file; streams
+/// compare their dictionaries and their raw bytes. References compare as
+/// references (their targets are compared on their own).
+fn same(da: &Document<'_>, a: &Obj, db: &Document<'_>, b: &Obj) -> Result<bool> {
+    same_at(da, a, db, b, 0)
+}
+
+fn same_at(da: &Document<'_>, a: &Obj, db: &Document<'_>, b: &Obj, depth: usize) -> Result<bool> {
+    if depth > 64 {
+        return Err(Error::limit("object_compare_depth", depth, 64));
+    }
+    Ok(match (a, b) {
+        (Obj::Str(x), Obj::Str(y)) => x.bytes == y.bytes,
+        (Obj::Array(x), Obj::Array(y)) => {
+            if x.len() != y.len() {
+                return Ok(false);
+            }
+            for (p, q) in x.iter().zip(y) {
+                if !same_at(da, p, db, q, depth + 1)? {
+                    return Ok(false);
+                }
+            }
+            true
+        }
+        (Obj::Dict(x), Obj::Dict(y)) => same_dict(da, x, db, y, depth)?,
+        (Obj::Stream(x), Obj::Stream(y)) => {
+            let strip = |d: &Dict| {
+                Dict(
+                    d.0.iter()
+                        .filter(|(k, _)| k != b"Length")
+                        .cloned()
+                        .collect(),
+                )
+            };
+            if !same_dict(da, &strip(&x.dict), db, &strip(&y.dict), depth)? {
+                return Ok(false);
+            }
+            match (raw_len(da, x)?, raw_len(db, y)?) {
+                (Some(l), Some(m)) if l == m && l <= MAX_COMPARE_BYTES => {
+                    compare_ranges(da, x.data_start, db, y.data_start, l)?
+                }
+                _ => false,
+            }
+        }
+        _ => a == b,
+    })
+}
+
+fn same_dict(
+    da: &Document<'_>,
+    x: &Dict,
+    db: &Document<'_>,
+    y: &Dict,
+    depth: usize,
+) -> Result<bool> {
+    if x.0.len() != y.0.len() {
+        return Ok(false);
+    }
+    for (k, v) in &x.0 {
+        match y.get(k) {
+            Some(w) if same_at(da, v, db, w, depth + 1)? => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+fn raw_len(d: &Document<'_>, s: &super::object::Stream) -> Result<Option<u64>> {
+    Ok(match s.dict.get(b"Length") {
+        Some(Obj::Int(n)) if *n >= 0 => Some(*n as u64),
+        Some(o @ Obj::Ref(_)) => match d.resolve(o)? {
+            Obj::Int(n) if n >= 0 => Some(n as u64),
+            _ => None,
+        },
+        _ => s.data_len,
+    })
+}
+
+fn compare_ranges(da: &Document<'_>, a: u64, db: &Document<'_>, b: u64, len: u64) -> Result<bool> {
+    if a == b {
+        return Ok(true);
+    }
+    const CHUNK: u64 = 1 << 16;
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(CHUNK) as usize;
+        if read_range(da.source(), a + done, n)? != read_range(db.source(), b + done, n)? {
+            return Ok(false);
+        }
+        done += n as u64;
+    }
+    Ok(true)
+}
+
+/// Object numbers reachable from `start` through references, not following
+/// the dictionary keys in `skip`.
+fn reach(doc: &Document<'_>, start: &Obj, skip: &[&[u8]]) -> Result<HashSet<u32>> {
+    let mut seen: HashSet<u32> = HashSet::new();
+    let mut todo: Vec<Obj> = vec![start.clone()];
+    while let Some(o) = todo.pop() {
+        match o {
+            Obj::Ref(ObjRef { num, .. }) if seen.insert(num) => {
+                if seen.len() > MAX_REACH {
+                    return Err(Error::limit("reachable_objects", seen.len(), MAX_REACH));
+                }
+                todo.push(doc.resolve_num(num)?);
+            }
+            Obj::Array(v) => todo.extend(v),
+            Obj::Dict(d) => push_dict(&mut todo, d, skip),
+            Obj::Stream(s) => push_dict(&mut todo, s.dict, skip),
+            _ => {}
+        }
+        if todo.len() > MAX_REACH {
+            return Err(Error::limit("reachable_objects", todo.len(), MAX_REACH));
+        }
+    }
+    Ok(seen)
+}
+
+fn push_dict(todo: &mut Vec<Obj>, d: Dict, skip: &[&[u8]]) {
+    todo.extend(
+        d.0.into_iter()
+            .filter(|(k, _)| !skip.contains(&k.as_slice()))
+            .map(|(_, v)| v),
+    );
+}
+
+/// Signature fields (terminal fields with /FT /Sig, possibly inherited) by reference.
+fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
+    let mut out = HashMap::new();
+    let Some(acro) = cat.get(b"AcroForm") else {
+        return Ok(out);
+    };
+    let Some(acro) = doc.resolve_dict(acro)? else {
+        return Ok(out);
+    };
+    let Some(Obj::Array(fields)) = acro.get(b"Fields").map(|f| doc.resolve(f)).transpose()? else {
+        return Ok(out);
+    };
+    let max = doc.limits.max_fields;
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(Obj, Option<Vec<u8>>, usize)> =
+        fields.into_iter().map(|f| (f, None, 0)).collect();
+    while let Some((o, ft, depth)) = stack.pop() {
+        let Obj::Ref(r) = o else { continue };
+        if !seen.insert(r) {
+            continue;
+        }
+        if seen.len() > max {
+            return Err(Error::limit("max_fields", seen.len(), max));
+        }
+        if depth > 32 {
+            return Err(Error::limit("field_tree_depth", depth, 32));
+        }
+        let Some(f) = doc.resolve_dict(&o)? else {
+            continue;
+        };
+        let ft = f.name(b"FT").map(<[u8]>::to_vec).or(ft);
+        let kids = match f.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            Some(Obj::Array(k)) => k,
+            _ => Vec::new(),
+        };
+        // Kids that are fields (have /T) are walked; widget kids belong to this field.
+        let mut field_kids = false;
+        for k in kids {
+            if let Some(kd) = doc.resolve_dict(&k)? {
+                if kd.get(b"T").is_some() {
+                    field_kids = true;
+                    stack.push((k, ft.clone(), depth + 1));
+                }
+            }
+        }
+        if !field_kids && ft.as_deref() == Some(b"Sig") {
+            out.insert(r, f);
+        }
+    }
+    Ok(out)
+}
+
+/// Page objects and indirect /Annots arrays of the page tree.
+fn page_tree(doc: &Document<'_>, cat: &Dict) -> Result<(HashSet<u32>, HashSet<u32>)> {
+    let mut pages = HashSet::new();
+    let mut annots = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<Obj> = cat.get(b"Pages").cloned().into_iter().collect();
+    while let Some(o) = todo.pop() {
+        let Obj::Ref(r) = o else { continue };
+        if !seen.insert(r.num) {
+            continue;
+        }
+        if seen.len() > MAX_REACH {
+            return Err(Error::limit("page_tree_nodes", seen.len(), MAX_REACH));
+        }
+        let Some(d) = doc.resolve_dict(&o)? else {
+            continue;
+        };
+        match d.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            Some(Obj::Array(kids)) if d.name(b"Type") != Some(b"Page") => todo.extend(kids),
+            _ => {
+                pages.insert(r.num);
+                if let Some(Obj::Ref(a)) = d.get(b"Annots") {
+                    annots.insert(a.num);
+                }
+            }
+        }
+    }
+    Ok((pages, annots))
+}
