@@ -77,6 +77,17 @@ enum Cmd {
         /// Whether missing revocation data makes a signature INDETERMINATE/TRY_LATER.
         #[arg(long, value_enum, default_value = "required")]
         revocation: RevocationArg,
+        /// Fetch missing revocation data: OCSP from the certificate's AIA, CRLs
+        /// from its distribution points (plain HTTP, bounded time and size).
+        #[arg(long)]
+        online: bool,
+        /// Directory of fetched OCSP responses and CRLs: read before fetching,
+        /// written after.
+        #[arg(long)]
+        revocation_cache: Option<PathBuf>,
+        /// Deadline for one fetch, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        fetch_timeout_ms: u64,
     },
 }
 
@@ -155,6 +166,9 @@ fn run() -> anyhow::Result<ExitCode> {
             crl,
             ocsp,
             revocation,
+            online,
+            revocation_cache,
+            fetch_timeout_ms,
         } => {
             let mut store = TrustStore::new();
             for t in &trust {
@@ -183,6 +197,9 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             opts.algorithms.min_rsa_bits = min_rsa_bits;
             opts.require_revocation = matches!(revocation, RevocationArg::Required);
+            opts.fetch.online = online;
+            opts.fetch.cache_dir = revocation_cache;
+            opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));
             for p in &crl {
                 let data =
                     std::fs::read(p).with_context(|| format!("reading CRL {}", p.display()))?;

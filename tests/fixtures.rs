@@ -65,13 +65,22 @@ fn expected_table_matches_exactly() {
                     .load_path(&root().join("certs/test/other-root.pem"))
                     .unwrap();
             }
+            "live" => {
+                trust
+                    .load_path(&root().join("testdata/live/certs/root.pem"))
+                    .unwrap();
+            }
             "none" => {}
             t => panic!("unknown trust {t}"),
         }
         let mut opts = VerifyOptions::new(trust, at(cols[4]));
         if cols[3] != "-" {
-            opts.intermediates =
-                kyso::pki::load_certificates(&root().join("certs").join(cols[3])).unwrap();
+            let dir = if cols[3].starts_with("live/") {
+                root().join("testdata")
+            } else {
+                root().join("certs")
+            };
+            opts.intermediates = kyso::pki::load_certificates(&dir.join(cols[3])).unwrap();
         }
         let rev = root().join("testdata/revocation");
         let (crls, ocsps): (&[&str], &[&str]) = match cols[5] {

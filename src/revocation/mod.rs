@@ -8,6 +8,7 @@
 //! it was revoked by then. Anything else is unknown.
 
 pub mod crl;
+pub mod fetch;
 pub mod ocsp;
 
 use openssl::x509::X509;
@@ -29,6 +30,8 @@ pub enum RevSource {
     Caller,
     /// Fetched during validation.
     Online,
+    /// Read from the local revocation cache (fetched earlier).
+    Cache,
 }
 
 /// Raw revocation data, parsed when needed.

@@ -1024,8 +1024,9 @@ fn check_revocation(
     opts: &VerifyOptions,
     rep: &mut SignatureReport,
 ) {
-    use crate::revocation::{Status, status_at};
+    use crate::revocation::Status;
     let t = poe.unwrap_or(opts.at);
+    let t = opts.tsa_gen_time.map_or(t, |g| t.min(g));
     for i in 0..chain.len().saturating_sub(1) {
         let (c, issuer) = (&chain[i], &chain[i + 1]);
         let who = cert::name_to_string(c.subject_name());
@@ -1046,7 +1047,7 @@ fn check_revocation(
             ));
             continue;
         }
-        let (status, evidence) = status_at(c, issuer, &opts.revocation, t, opts.at);
+        let (status, evidence) = status_with_fetch(c, issuer, t, opts);
         rep.revocation.extend(evidence);
         match status {
             Status::Good => rep.pass(
@@ -1114,6 +1115,44 @@ fn check_revocation(
             }
         }
     }
+}
+
+/// Status from the data at hand; when unknown, from the local cache, then
+/// (if allowed) from the network. Fetch failures are added to the reason.
+fn status_with_fetch(
+    c: &X509,
+    issuer: &X509,
+    t: i64,
+    opts: &VerifyOptions,
+) -> (crate::revocation::Status, Vec<crate::revocation::Evidence>) {
+    use crate::revocation::{Status, fetch, status_at};
+    let first = status_at(c, issuer, &opts.revocation, t, opts.at);
+    if !matches!(first.0, Status::Unknown(_))
+        || (opts.fetch.cache_dir.is_none() && !opts.fetch.online)
+    {
+        return first;
+    }
+    let mut problems = Vec::new();
+    let mut data = opts.revocation.clone();
+    let cached = fetch::from_cache(c, issuer, &opts.fetch);
+    problems.extend(cached.problems);
+    let mut result = first;
+    if !cached.data.is_empty() {
+        data.extend(&cached.data);
+        result = status_at(c, issuer, &data, t, opts.at);
+    }
+    if matches!(result.0, Status::Unknown(_)) && opts.fetch.online {
+        let got = fetch::online(c, issuer, &opts.fetch);
+        problems.extend(got.problems);
+        if !got.data.is_empty() {
+            data.extend(&got.data);
+            result = status_at(c, issuer, &data, t, opts.at);
+        }
+    }
+    if let (Status::Unknown(why), false) = (&result.0, problems.is_empty()) {
+        result.0 = Status::Unknown(format!("{why}; {}", problems.join("; ")));
+    }
+    result
 }
 
 /// RFC 3161 signature timestamps (unsigned attribute, RFC 3161 Appendix A):

@@ -80,6 +80,11 @@ pub struct VerifyOptions {
     /// Proof of existence of the signed object from outside it (a later,
     /// valid document timestamp covering it), Unix seconds.
     pub external_poe: Option<i64>,
+    /// Set while checking a timestamp token: its genTime, the latest time at
+    /// which the TSA's path is judged for revocation.
+    pub tsa_gen_time: Option<i64>,
+    /// Revocation data from a local cache and, when allowed, the network.
+    pub fetch: crate::revocation::fetch::FetchConfig,
 }
 
 impl VerifyOptions {
@@ -93,6 +98,8 @@ impl VerifyOptions {
             revocation: Default::default(),
             require_revocation: true,
             external_poe: None,
+            tsa_gen_time: None,
+            fetch: Default::default(),
         }
     }
 }

@@ -74,12 +74,25 @@ pub fn check_token(
         );
         return None;
     };
+    // The TSA's path is judged for revocation at the time it attests
+    // (revocation data issued after genTime shows whether the TSA was
+    // revoked by then); its validity at the validation time or POE.
+    let local;
+    let sopts = match parse_tst_info(econtent) {
+        Ok(t) => {
+            let mut o = opts.clone();
+            o.tsa_gen_time = Some(t.gen_time);
+            local = o;
+            &local
+        }
+        Err(_) => opts,
+    };
     let signer = check_signer_info(
         sd,
         si,
         &Content::Bytes(econtent),
         Role::TimestampAuthority,
-        opts,
+        sopts,
         rep,
     )
     .signer;
