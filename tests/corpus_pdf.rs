@@ -89,6 +89,23 @@ fn file_intact(r: &Report) -> bool {
     r.document.error.is_none() && !r.signatures.is_empty() && r.signatures.iter().all(sig_intact)
 }
 
+/// The PAdES level a DSS test file's name claims, if it names one.
+fn level_in_name(rel: &str) -> Option<&'static str> {
+    let n = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    if n.contains("-lta") {
+        Some("B-LTA")
+    } else if n.contains("ltv") {
+        // "LTV": long-term validation data, with or without an archive timestamp.
+        Some("B-LT+")
+    } else if n.contains("-t.pdf") || n.contains("-t-level") {
+        Some("B-T")
+    } else if n.contains("baseline-b") || n.contains("baseline_b") || n.contains("level-b") {
+        Some("B-B")
+    } else {
+        None
+    }
+}
+
 #[test]
 fn pdf_corpora() {
     let Some(base) = common::corpus("pdf") else {
@@ -120,6 +137,7 @@ fn pdf_corpora() {
         walk(&dir, &mut files);
         let (mut reports, mut slowest) = (0, Duration::ZERO);
         let (mut intact_rows, mut agree) = (0, 0);
+        let (mut named, mut level_agree, mut level_rows) = (0, 0, Vec::new());
         for f in &files {
             let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
             let t = Instant::now();
@@ -129,6 +147,28 @@ fn pdf_corpora() {
             assert!(el < Duration::from_secs(10), "{rel} took {el:?}");
             reports += 1;
             assert!(!r.summary.all_passed, "{rel} passed with no trust anchor");
+            if let Some(want) = level_in_name(&rel).filter(|_| sub == "dss") {
+                named += 1;
+                // The first signature (not a document timestamp).
+                let got = r
+                    .signatures
+                    .iter()
+                    .find(|s| s.format_level.is_some())
+                    .and_then(|s| s.format_level)
+                    .map_or("-", |l| l.as_str());
+                let known = |reason: &str| format!(" — {reason}");
+                let note = if got == want || (want == "B-LT+" && matches!(got, "B-LT" | "B-LTA")) {
+                    level_agree += 1;
+                    String::new()
+                } else if rel.ends_with("pades3_Baseline_B.pdf") {
+                    known(
+                        "the file was extended after its B-B signature: DSS and two document timestamps follow it",
+                    )
+                } else {
+                    known("UNEXPLAINED")
+                };
+                level_rows.push(format!("  {rel}: name says {want}, kyso reads {got}{note}"));
+            }
             if man.get(&rel).copied().flatten() == Some(true) {
                 intact_rows += 1;
                 let key = format!("{sub}/{rel}");
@@ -166,6 +206,18 @@ fn pdf_corpora() {
         println!(
             "{sub}: {reports} files reported (slowest {slowest:?}); integrity agrees on {agree}/{intact_rows} files the manifest calls intact ({pct:.1} %)"
         );
+        if named > 0 {
+            println!(
+                "{sub}: PAdES level in the file name matches kyso's format level on {level_agree}/{named} files:\n{}",
+                level_rows.join("\n")
+            );
+            // Regressions fail; the reasons for the rest are in the printed list.
+            if level_agree < 12 || level_rows.iter().any(|r| r.ends_with("UNEXPLAINED")) {
+                unexpected.push(format!(
+                    "{sub}: level agreement fell to {level_agree}/{named}"
+                ));
+            }
+        }
         if pct < 95.0 {
             unexpected.push(format!("{sub}: integrity agreement {pct:.1} % < 95 %"));
         }

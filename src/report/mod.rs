@@ -217,6 +217,10 @@ pub struct SignatureReport {
     /// Baseline level reached (PDF signatures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    /// Baseline level the signature's form claims, whether or not it validates
+    /// (what the document contains: timestamps, validation data, document timestamps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_level: Option<Level>,
     /// The proof of existence used (earliest valid signature or document timestamp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poe: Option<String>,
@@ -252,6 +256,7 @@ impl SignatureReport {
             gen_time: None,
             poe: None,
             level: None,
+            format_level: None,
             revocation: Vec::new(),
             timestamps: Vec::new(),
             checks: Vec::new(),

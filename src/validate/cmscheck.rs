@@ -411,6 +411,24 @@ pub fn check_signer_info(
     let opts = if embedded.is_empty() {
         opts
     } else {
+        rep.pass(
+            Check::new(
+                "EMBEDDED_REVOCATION_DATA",
+                Outcome::Info,
+                format!(
+                    "Chữ ký mang theo dữ liệu thu hồi: {} OCSP, {} CRL",
+                    embedded.ocsps.len(),
+                    embedded.crls.len()
+                ),
+                format!(
+                    "The signature carries revocation data: {} OCSP response(s), {} CRL(s)",
+                    embedded.ocsps.len(),
+                    embedded.crls.len()
+                ),
+            )
+            .with("ocsps", embedded.ocsps.len())
+            .with("crls", embedded.crls.len()),
+        );
         let mut o = opts.clone();
         o.revocation.extend(&embedded);
         local = o;

@@ -69,7 +69,8 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             return Report::new(doc, when, Vec::new());
         }
     };
-    let reports = check_all(&pdf, &sigs, opts);
+    let dss_revocation = dss.as_ref().is_some_and(|(_, d)| !d.is_empty());
+    let reports = check_all(&pdf, &sigs, opts, dss_revocation);
     for r in pdf.repairs.borrow().iter() {
         doc.notes.push(Check::new(
             "XREF_OFFSET_REPAIRED",
@@ -108,11 +109,21 @@ fn check_all(
     pdf: &Document<'_>,
     sigs: &[PdfSignature],
     opts: &VerifyOptions,
+    dss_revocation: bool,
 ) -> Vec<SignatureReport> {
     let mut order: Vec<usize> = (0..sigs.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(signed_end(&sigs[*i]).unwrap_or(0)));
     // (end of the timestamp's signed bytes, genTime) of valid document timestamps.
     let mut stamps: Vec<(u64, i64)> = Vec::new();
+    // Ends of every document timestamp, valid or not (for the format level).
+    let all_stamps: Vec<u64> = sigs
+        .iter()
+        .filter(|s| {
+            s.dict_type == SigDictType::DocTimeStamp
+                || s.sub_filter.as_deref() == Some("ETSI.RFC3161")
+        })
+        .filter_map(signed_end)
+        .collect();
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for i in order {
         let end = signed_end(&sigs[i]);
@@ -144,6 +155,12 @@ fn check_all(
             let covered =
                 signed_end(&sigs[i]).is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
             r.level = baseline_level(r, covered);
+            let end = signed_end(&sigs[i]).unwrap_or(u64::MAX);
+            r.format_level = Some(format_level(
+                r,
+                all_stamps.iter().any(|te| *te > end),
+                dss_revocation,
+            ));
         }
     }
     reports
@@ -178,6 +195,24 @@ pub fn baseline_level(r: &SignatureReport, covered_by_doc_ts: bool) -> Option<Le
         (true, false) => Level::BLT,
         (true, true) => Level::BLTA,
     })
+}
+
+/// The level the signature's form claims (ETSI EN 319 142-1 §6), without
+/// validating: B-T with a signature timestamp or a later document timestamp;
+/// B-LT when, on top, the document carries revocation data (`/DSS` or in the
+/// CMS); B-LTA when, on top, a document timestamp follows it.
+fn format_level(r: &SignatureReport, doc_ts_after: bool, dss_revocation: bool) -> Level {
+    let t = !r.timestamps.is_empty() || doc_ts_after;
+    let embedded = dss_revocation
+        || r.checks
+            .iter()
+            .any(|c| c.code == "EMBEDDED_REVOCATION_DATA");
+    match (t, embedded, doc_ts_after) {
+        (false, _, _) => Level::BB,
+        (true, false, _) => Level::BT,
+        (true, true, false) => Level::BLT,
+        (true, true, true) => Level::BLTA,
+    }
 }
 
 /// /DSS /Certs, /OCSPs and /CRLs (streams); unreadable entries are skipped.
