@@ -142,6 +142,20 @@ fn load_default_trust(
     Ok((pinned, inter))
 }
 
+/// Read a file of at most `max` bytes (the size is checked before reading).
+fn read_limited(p: &std::path::Path, max: usize, what: &str) -> anyhow::Result<Vec<u8>> {
+    let len = std::fs::metadata(p)
+        .with_context(|| format!("reading {what} {}", p.display()))?
+        .len();
+    if len > max as u64 {
+        anyhow::bail!(
+            "{what} {}: {len} bytes, larger than the limit of {max}",
+            p.display()
+        );
+    }
+    std::fs::read(p).with_context(|| format!("reading {what} {}", p.display()))
+}
+
 fn parse_time(s: &str) -> anyhow::Result<i64> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .with_context(|| format!("--at: not an RFC 3339 time: {s}"))?;
@@ -201,19 +215,23 @@ fn run() -> anyhow::Result<ExitCode> {
             opts.fetch.cache_dir = revocation_cache;
             opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));
             for p in &crl {
-                let data =
-                    std::fs::read(p).with_context(|| format!("reading CRL {}", p.display()))?;
+                let data = read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?;
                 let der = match openssl::x509::X509Crl::from_pem(&data) {
                     Ok(c) => c.to_der()?,
                     Err(_) => data,
                 };
+                if let Some(why) = kyso::revocation::unreadable("CRL", &der) {
+                    anyhow::bail!("--crl {}: {why}", p.display());
+                }
                 opts.revocation
                     .crls
                     .push((kyso::revocation::RevSource::Caller, der));
             }
             for p in &ocsp {
-                let data = std::fs::read(p)
-                    .with_context(|| format!("reading OCSP response {}", p.display()))?;
+                let data = read_limited(p, kyso::revocation::MAX_OCSP_BYTES, "OCSP response")?;
+                if let Some(why) = kyso::revocation::unreadable("OCSP", &data) {
+                    anyhow::bail!("--ocsp {}: {why}", p.display());
+                }
                 opts.revocation
                     .ocsps
                     .push((kyso::revocation::RevSource::Caller, data));

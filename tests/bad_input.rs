@@ -185,17 +185,6 @@ fn hostile_inputs_fail_cleanly() {
     assert!(rss < 256 * 1024, "peak RSS {rss} KiB");
 }
 
-/// Peak RSS (KiB) of the largest child process that has exited.
-fn children_peak_rss_kib() -> i64 {
-    // SAFETY: getrusage writes into the zeroed struct we own.
-    #[allow(unsafe_code)]
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
-        ru.ru_maxrss
-    }
-}
-
 #[test]
 fn contents_of_100_mb_is_refused_in_bounded_memory() {
     use std::io::Write;
@@ -250,7 +239,7 @@ fn contents_of_100_mb_is_refused_in_bounded_memory() {
         .unwrap();
     let elapsed = t.elapsed();
     std::fs::remove_dir_all(&dir).ok();
-    let rss = children_peak_rss_kib();
+    let rss = common::children_peak_rss_kib();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     println!(
         "contents-100mb: {} in {elapsed:?}, peak RSS {} MiB",

@@ -4,20 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn kyso(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kyso"))
-        .current_dir(common::root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::kyso;
 
 const T: [&str; 8] = [
     "--trust",

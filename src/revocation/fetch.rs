@@ -40,8 +40,8 @@ impl Default for FetchConfig {
             online: false,
             cache_dir: None,
             timeout: Duration::from_secs(5),
-            max_ocsp_bytes: 256 << 10,
-            max_crl_bytes: 32 << 20,
+            max_ocsp_bytes: super::MAX_OCSP_BYTES,
+            max_crl_bytes: super::MAX_CRL_BYTES,
             max_urls: 4,
         }
     }

@@ -34,6 +34,33 @@ pub enum RevSource {
     Cache,
 }
 
+/// Largest CRL (DER bytes) kyso reads; larger ones are not parsed.
+pub const MAX_CRL_BYTES: usize = 32 << 20;
+/// Largest OCSP response kyso reads.
+pub const MAX_OCSP_BYTES: usize = 256 << 10;
+
+/// Why a raw item cannot be used as a CRL or OCSP response, checked cheaply
+/// (size, outer DER structure; OCSP fully parsed).
+pub fn unreadable(kind: &str, raw: &[u8]) -> Option<String> {
+    let (max, ok) = match kind {
+        "CRL" => (
+            MAX_CRL_BYTES,
+            crate::der::parse_exact(raw).is_ok_and(|t| t.tag == crate::der::TAG_SEQUENCE),
+        ),
+        _ => (MAX_OCSP_BYTES, ocsp::parse(raw).is_ok()),
+    };
+    if raw.len() > max {
+        Some(format!(
+            "{kind} of {} bytes, larger than the limit of {max}",
+            raw.len()
+        ))
+    } else if !ok {
+        Some(format!("not a readable {kind}"))
+    } else {
+        None
+    }
+}
+
 /// Raw revocation data, parsed when needed.
 #[derive(Clone, Debug, Default)]
 pub struct RevocationData {
@@ -109,6 +136,9 @@ pub fn status_at(
     let mut evidence = Vec::new();
     let mut statements: Vec<(usize, Statement)> = Vec::new();
     for (src, raw) in &data.ocsps {
+        if raw.len() > MAX_OCSP_BYTES {
+            continue;
+        }
         let Ok(resp) = ocsp::parse(raw) else {
             continue;
         };
@@ -187,6 +217,9 @@ pub fn status_at(
         }
     }
     for (src, raw) in &data.crls {
+        if raw.len() > MAX_CRL_BYTES {
+            continue;
+        }
         let Some(entry) = crl::entry_for(raw, cert, issuer) else {
             continue;
         };

@@ -35,16 +35,35 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
     let dss = read_dss(&pdf);
     let local;
     let opts = match &dss {
-        Some((certs, data)) if !certs.is_empty() || !data.is_empty() => {
+        Some(d) if !d.certs.is_empty() || !d.data.is_empty() => {
             let mut o = opts.clone();
-            o.intermediates.extend(certs.iter().cloned());
-            o.revocation.extend(data);
+            o.intermediates.extend(d.certs.iter().cloned());
+            o.revocation.extend(&d.data);
             local = o;
             &local
         }
         _ => opts,
     };
-    if let Some((certs, data)) = &dss {
+    if let Some(d) = dss.as_ref().filter(|d| d.unreadable_count > 0) {
+        doc.notes.push(
+            Check::new(
+                "DSS_ITEMS_UNREADABLE",
+                Outcome::Warning,
+                format!(
+                    "{} mục trong DSS không dùng được (quá lớn hoặc hỏng): {}",
+                    d.unreadable_count,
+                    d.unreadable.join("; ")
+                ),
+                format!(
+                    "{} DSS item(s) cannot be used (too large or malformed): {}",
+                    d.unreadable_count,
+                    d.unreadable.join("; ")
+                ),
+            )
+            .with("count", d.unreadable_count),
+        );
+    }
+    if let Some(Dss { certs, data, .. }) = &dss {
         doc.notes.push(Check::new(
             "DSS_PRESENT",
             Outcome::Info,
@@ -69,7 +88,7 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             return Report::new(doc, when, Vec::new());
         }
     };
-    let dss_revocation = dss.as_ref().is_some_and(|(_, d)| !d.is_empty());
+    let dss_revocation = dss.as_ref().is_some_and(|d| !d.data.is_empty());
     let reports = check_all(&pdf, &sigs, opts, dss_revocation);
     for r in pdf.repairs.borrow().iter() {
         doc.notes.push(Check::new(
@@ -215,41 +234,83 @@ fn format_level(r: &SignatureReport, doc_ts_after: bool, dss_revocation: bool) -
     }
 }
 
-/// /DSS /Certs, /OCSPs and /CRLs (streams); unreadable entries are skipped.
-fn read_dss(
-    pdf: &Document<'_>,
-) -> Option<(Vec<openssl::x509::X509>, crate::revocation::RevocationData)> {
-    use crate::revocation::{RevSource, RevocationData};
+/// What the document security store holds.
+struct Dss {
+    certs: Vec<openssl::x509::X509>,
+    data: crate::revocation::RevocationData,
+    /// Items that could not be used, with why (at most 20 listed).
+    unreadable: Vec<String>,
+    unreadable_count: usize,
+}
+
+/// /DSS /Certs, /OCSPs and /CRLs (streams). Items too large or unreadable
+/// are left out (and counted), never read whole beyond their limit.
+fn read_dss(pdf: &Document<'_>) -> Option<Dss> {
+    use crate::revocation::{MAX_CRL_BYTES, MAX_OCSP_BYTES, RevSource, RevocationData, unreadable};
     let catalog = pdf.catalog().ok()?;
     let dss = pdf.resolve_dict(catalog.get(b"DSS")?).ok()??;
-    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
+    let mut out = Dss {
+        certs: Vec::new(),
+        data: RevocationData::default(),
+        unreadable: Vec::new(),
+        unreadable_count: 0,
+    };
+    let bad = |out: &mut Dss, why: String| {
+        out.unreadable_count += 1;
+        if out.unreadable.len() < 20 {
+            out.unreadable.push(why);
+        }
+    };
+    for (key, kind, max) in [
+        (&b"Certs"[..], "certificate", 1u64 << 20),
+        (b"OCSPs", "OCSP", MAX_OCSP_BYTES as u64),
+        (b"CRLs", "CRL", MAX_CRL_BYTES as u64),
+    ] {
         let Some(Ok(Obj::Array(items))) = dss.get(key).map(|a| pdf.resolve(a)) else {
-            return Vec::new();
+            continue;
         };
-        items
-            .iter()
-            .take(1000)
-            .filter_map(|i| match pdf.resolve(i) {
-                Ok(Obj::Stream(st)) => pdf.stream_data(&st).ok(),
-                _ => None,
-            })
-            .collect()
-    };
-    let certs = streams(b"Certs")
-        .iter()
-        .filter_map(|d| openssl::x509::X509::from_der(d).ok())
-        .collect();
-    let tag = |name: &[u8]| -> Vec<(RevSource, Vec<u8>)> {
-        streams(name)
-            .into_iter()
-            .map(|d| (RevSource::Dss, d))
-            .collect()
-    };
-    let data = RevocationData {
-        ocsps: tag(b"OCSPs"),
-        crls: tag(b"CRLs"),
-    };
-    Some((certs, data))
+        for (n, item) in items.iter().take(1000).enumerate() {
+            let what = format!("/DSS /{} [{n}]", String::from_utf8_lossy(key));
+            let st = match pdf.resolve(item) {
+                Ok(Obj::Stream(st)) => st,
+                Ok(o) => {
+                    bad(
+                        &mut out,
+                        format!("{what}: a {}, not a stream", o.type_name()),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    bad(&mut out, format!("{what}: {e}"));
+                    continue;
+                }
+            };
+            let d = match pdf.stream_data_max(&st, max) {
+                Ok(d) => d,
+                Err(e) => {
+                    bad(&mut out, format!("{what}: {e}"));
+                    continue;
+                }
+            };
+            if kind == "certificate" {
+                match openssl::x509::X509::from_der(&d) {
+                    Ok(c) => out.certs.push(c),
+                    Err(_) => bad(&mut out, format!("{what}: not a readable certificate")),
+                }
+                continue;
+            }
+            if let Some(why) = unreadable(kind, &d) {
+                bad(&mut out, format!("{what}: {why}"));
+                continue;
+            }
+            if kind == "OCSP" {
+                out.data.ocsps.push((RevSource::Dss, d));
+            } else {
+                out.data.crls.push((RevSource::Dss, d));
+            }
+        }
+    }
+    Some(out)
 }
 
 fn structural(

@@ -96,6 +96,20 @@ pub fn check_token(
         rep,
     )
     .signer;
+    // A timestamp over the timestamp inside its own SignerInfo is not
+    // evaluated (and never recursed into): it proves nothing kyso uses.
+    let nested = si.unsigned_attr(oid::SIGNATURE_TIMESTAMP).len();
+    if nested > 0 {
+        rep.pass(
+            Check::new(
+                "NESTED_TIMESTAMP_IGNORED",
+                Outcome::Warning,
+                "Dấu thời gian chứa một dấu thời gian lồng bên trong; phần lồng không được kiểm tra và không được dùng",
+                "The timestamp carries a nested timestamp; the nested one is neither checked nor used",
+            )
+            .with("nested", nested),
+        );
+    }
     let tst = match parse_tst_info(econtent) {
         Ok(t) => t,
         Err(e) => {

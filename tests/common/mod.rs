@@ -30,3 +30,28 @@ pub fn at(s: &str) -> i64 {
         .expect("RFC 3339 time")
         .unix_timestamp()
 }
+
+/// Run the `kyso` binary from the repository root: (exit code, stdout, stderr).
+pub fn kyso(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("running kyso");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Peak RSS (KiB) of the largest child process that has exited.
+pub fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru.ru_maxrss
+    }
+}
