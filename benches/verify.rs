@@ -1,7 +1,9 @@
-//! In-process verification time for single-signature PDFs of several sizes.
-//! Run by benches/verify_vs_sha256.sh, which makes the files first:
-//!     cargo bench --bench verify -- target/bench-data/signed-0.1mb.pdf ...
-//! Prints one line per file: size, median and best time over the runs.
+//! In-process verification time of signed PDFs.
+//!     cargo bench --bench verify -- [--trust PEM] [--at RFC3339] [--revocation required|optional]
+//!                                   [--runs N] FILE.pdf...
+//! Defaults: the test root, 2026-11-01, revocation optional (the generated
+//! size-bench files carry no revocation data), 50 runs (7 above 20 MB).
+//! Every run must pass. Prints one line per file: size, median and best time.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,23 +13,41 @@ use kyso::validate::{VerifyOptions, verify_path};
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut trust = TrustStore::new();
-    trust
-        .load_path(&root.join("certs/test/root.pem"))
-        .expect("test root");
-    let opts = VerifyOptions::new(trust, 1_793_491_200); // 2026-11-01
-    let files: Vec<PathBuf> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .map(PathBuf::from)
-        .collect();
+    let mut trust_path = root.join("certs/test/root.pem");
+    let mut at = 1_793_491_200; // 2026-11-01
+    let mut require = false;
+    let mut runs_arg: Option<usize> = None;
+    let mut files = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--trust" => trust_path = PathBuf::from(args.next().expect("--trust PEM")),
+            "--at" => {
+                let s = args.next().expect("--at TIME");
+                at =
+                    time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                        .expect("RFC 3339 time")
+                        .unix_timestamp();
+            }
+            "--revocation" => require = args.next().as_deref() == Some("required"),
+            "--runs" => runs_arg = args.next().and_then(|n| n.parse().ok()),
+            s if s.starts_with("--") => {} // cargo bench's own flags
+            f => files.push(PathBuf::from(f)),
+        }
+    }
     if files.is_empty() {
-        eprintln!("usage: cargo bench --bench verify -- FILE.pdf...");
+        eprintln!("usage: cargo bench --bench verify -- [options] FILE.pdf...");
         return;
     }
+    let mut trust = TrustStore::new();
+    trust.load_path(&trust_path).expect("trust anchor");
+    let mut opts = VerifyOptions::new(trust, at);
+    opts.require_revocation = require;
     for f in files {
         let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-        let runs = if size > 20 << 20 { 7 } else { 50 };
+        let runs = runs_arg
+            .unwrap_or(if size > 20 << 20 { 7 } else { 50 })
+            .max(1);
         let mut times: Vec<Duration> = Vec::with_capacity(runs);
         for _ in 0..runs {
             let t = Instant::now();

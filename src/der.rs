@@ -188,12 +188,17 @@ pub fn parse_exact(buf: &[u8]) -> Result<Tlv<'_>> {
 
 /// Dotted text form of an encoded OBJECT IDENTIFIER's content octets.
 pub fn oid_to_string(content: &[u8]) -> Result<String> {
+    use std::fmt::Write;
     if content.is_empty() || content.len() > 128 {
         return Err(Error::asn1("bad OID length"));
     }
-    let mut arcs: Vec<u128> = Vec::new();
+    if content.last().is_some_and(|b| b & 0x80 != 0) {
+        return Err(Error::asn1("truncated OID"));
+    }
+    let mut s = String::with_capacity(content.len() * 3);
     let mut cur: u128 = 0;
-    for (i, b) in content.iter().enumerate() {
+    let mut first = true;
+    for b in content {
         if cur == 0 && *b == 0x80 {
             return Err(Error::asn1("non-minimal OID arc"));
         }
@@ -201,25 +206,21 @@ pub fn oid_to_string(content: &[u8]) -> Result<String> {
             .checked_mul(128)
             .ok_or(Error::asn1("OID arc too large"))?
             | u128::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            arcs.push(cur);
-            cur = 0;
-        } else if i + 1 == content.len() {
-            return Err(Error::asn1("truncated OID"));
+        if b & 0x80 != 0 {
+            continue;
         }
-    }
-    let first = arcs[0];
-    let (a, b) = if first < 40 {
-        (0, first)
-    } else if first < 80 {
-        (1, first - 40)
-    } else {
-        (2, first - 80)
-    };
-    let mut s = format!("{a}.{b}");
-    for arc in &arcs[1..] {
-        s.push('.');
-        s.push_str(&arc.to_string());
+        if first {
+            let (a, b) = match cur {
+                0..40 => (0, cur),
+                40..80 => (1, cur - 40),
+                _ => (2, cur - 80),
+            };
+            let _ = write!(s, "{a}.{b}");
+            first = false;
+        } else {
+            let _ = write!(s, ".{cur}");
+        }
+        cur = 0;
     }
     Ok(s)
 }

@@ -10,6 +10,7 @@ pub mod der;
 pub mod error;
 pub mod ffi;
 pub mod fuzzing;
+pub mod memo;
 pub mod pdf;
 pub mod pki;
 pub mod report;

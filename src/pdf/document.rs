@@ -57,7 +57,21 @@ pub struct Document<'s> {
     pub repairs: RefCell<Vec<String>>,
     /// The trailer names an /Encrypt dictionary.
     pub encrypted: bool,
+    /// Objects already parsed, by file offset; shared with [`Document::view_before`] views.
+    objects: Rc<RefCell<ObjCache>>,
 }
+
+/// Parsed indirect objects by offset, within a byte budget (of their size in the file).
+#[derive(Default)]
+struct ObjCache {
+    map: HashMap<u64, (ObjRef, Obj)>,
+    bytes: u64,
+}
+
+/// Objects larger than this in the file are not kept.
+const OBJ_CACHE_MAX_OBJECT: u64 = 64 << 10;
+/// Total file bytes of the kept objects; the cache is emptied beyond it.
+const OBJ_CACHE_BUDGET: u64 = 4 << 20;
 
 /// How far from a wrong offset the reader looks for the object or table.
 const REPAIR_WINDOW: u64 = 256;
@@ -86,6 +100,7 @@ impl<'s> Document<'s> {
             depth: Cell::new(0),
             repairs: RefCell::new(Vec::new()),
             encrypted: false,
+            objects: Rc::default(),
         };
         let start = doc.find_startxref()?;
         doc.load_xref_chain(start)?;
@@ -387,27 +402,43 @@ impl<'s> Document<'s> {
         if d >= MAX_READ_DEPTH {
             return Err(Error::limit("object_read_depth", d + 1, MAX_READ_DEPTH));
         }
+        if let Some(hit) = self.objects.borrow().map.get(&offset) {
+            return Ok(hit.clone());
+        }
         self.depth.set(d + 1);
         let r = self.read_object_at_inner(offset);
         self.depth.set(d);
-        r
+        let (r, size) = r?;
+        if size <= OBJ_CACHE_MAX_OBJECT {
+            let mut c = self.objects.borrow_mut();
+            if c.bytes + size > OBJ_CACHE_BUDGET {
+                c.map.clear();
+                c.bytes = 0;
+            }
+            c.bytes += size;
+            c.map.insert(offset, r.clone());
+        }
+        Ok(r)
     }
 
-    fn read_object_at_inner(&self, offset: u64) -> Result<(ObjRef, Obj)> {
-        let (r, obj, after_dict) = self.parse_at(offset, self.limits.max_object_bytes, |lx| {
-            let r = lx.object_header()?;
-            let obj = lx.object(0)?;
-            // Peek for `stream`.
-            let save = lx.pos;
-            let is_stream = matches!(lx.token()?, Some(Tok::Keyword(b"stream")));
-            let after = if is_stream { Some(lx.abs()) } else { None };
-            if !is_stream {
-                lx.pos = save;
-            }
-            Ok((r, obj, after))
-        })?;
+    /// The object at `offset` and how many bytes of the file its text takes.
+    fn read_object_at_inner(&self, offset: u64) -> Result<((ObjRef, Obj), u64)> {
+        let (r, obj, after_dict, end) =
+            self.parse_at(offset, self.limits.max_object_bytes, |lx| {
+                let r = lx.object_header()?;
+                let obj = lx.object(0)?;
+                // Peek for `stream`.
+                let save = lx.pos;
+                let is_stream = matches!(lx.token()?, Some(Tok::Keyword(b"stream")));
+                let after = if is_stream { Some(lx.abs()) } else { None };
+                if !is_stream {
+                    lx.pos = save;
+                }
+                Ok((r, obj, after, lx.abs()))
+            })?;
+        let size = end.saturating_sub(offset);
         let Some(after_kw) = after_dict else {
-            return Ok((r, obj));
+            return Ok(((r, obj), size));
         };
         let Obj::Dict(dict) = obj else {
             return Err(Error::pdf(offset, "stream without a dictionary"));
@@ -432,12 +463,15 @@ impl<'s> Document<'s> {
             _ => None,
         };
         Ok((
-            r,
-            Obj::Stream(Box::new(super::object::Stream {
-                dict,
-                data_start,
-                data_len,
-            })),
+            (
+                r,
+                Obj::Stream(Box::new(super::object::Stream {
+                    dict,
+                    data_start,
+                    data_len,
+                })),
+            ),
+            size,
         ))
     }
 
@@ -666,6 +700,7 @@ impl<'s> Document<'s> {
             depth: Cell::new(0),
             repairs: RefCell::new(Vec::new()),
             encrypted: self.encrypted,
+            objects: self.objects.clone(),
         })
     }
 

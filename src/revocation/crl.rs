@@ -2,7 +2,7 @@
 //! certificate's issuer, signature valid, scope covers the certificate.
 //! Indirect CRLs, partitioned reasons and delta CRLs are not used (reported).
 
-use openssl::x509::{CrlStatus, X509, X509Crl};
+use openssl::x509::{CrlStatus, X509};
 
 use crate::der::{self, TAG_SEQUENCE};
 use crate::pki::cert;
@@ -46,7 +46,7 @@ fn crl_extensions(raw: &[u8]) -> Option<Vec<(String, bool, Vec<u8>)>> {
 
 /// The CRL's judgement of `cert`, if this CRL is about `cert`'s issuer.
 pub fn entry_for(raw: &[u8], cert: &X509, issuer: &X509) -> Option<Entry> {
-    let crl = X509Crl::from_der(raw).ok()?;
+    let crl = crate::memo::crl(raw)?;
     if !crl
         .issuer_name()
         .try_cmp(cert.issuer_name())
@@ -57,10 +57,7 @@ pub fn entry_for(raw: &[u8], cert: &X509, issuer: &X509) -> Option<Entry> {
     let this_update = cert::asn1_to_unix(crl.last_update())?;
     let next_update = crl.next_update().and_then(cert::asn1_to_unix);
     let mut problem = None;
-    let key_ok = issuer
-        .public_key()
-        .ok()
-        .is_some_and(|k| crl.verify(&k).unwrap_or(false));
+    let key_ok = crate::memo::crl_signed_by(raw, &crl, issuer);
     if !key_ok {
         // Same name, other key (key rollover or an impostor): not this issuer's CRL.
         problem = Some("CRL signature does not verify with the issuer's key".to_string());

@@ -47,7 +47,7 @@ pub fn unreadable(kind: &str, raw: &[u8]) -> Option<String> {
             MAX_CRL_BYTES,
             crate::der::parse_exact(raw).is_ok_and(|t| t.tag == crate::der::TAG_SEQUENCE),
         ),
-        _ => (MAX_OCSP_BYTES, ocsp::parse(raw).is_ok()),
+        _ => (MAX_OCSP_BYTES, crate::memo::ocsp_response(raw).is_some()),
     };
     if raw.len() > max {
         Some(format!(
@@ -139,7 +139,7 @@ pub fn status_at(
         if raw.len() > MAX_OCSP_BYTES {
             continue;
         }
-        let Ok(resp) = ocsp::parse(raw) else {
+        let Some(resp) = crate::memo::ocsp_response(raw) else {
             continue;
         };
         let Some(b) = &resp.basic else {
@@ -169,7 +169,7 @@ pub fn status_at(
                 problem: None,
                 used: false,
             };
-            match ocsp::check_responder(&resp, issuer) {
+            match crate::memo::ocsp_responder(raw, &resp, issuer) {
                 Ok((_, delegate)) => {
                     // A delegated responder's certificate must be valid when it signed.
                     let delegate_ok = delegate.as_ref().is_none_or(|d| {

@@ -410,7 +410,7 @@ pub fn check_responder(
         };
     }
     for der_c in &b.certs {
-        let Ok(c) = X509::from_der(der_c) else {
+        let Some(c) = crate::memo::x509(der_c) else {
             continue;
         };
         if !responder_matches(&b.responder, &c) {

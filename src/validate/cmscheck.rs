@@ -155,9 +155,9 @@ pub fn cms_certificates(sd: &SignedData<'_>, rep: &mut SignatureReport) -> Vec<X
     let mut out = Vec::new();
     let mut bad = 0usize;
     for c in &sd.certificates {
-        match X509::from_der(c) {
-            Ok(x) => out.push(x),
-            Err(_) => bad += 1,
+        match crate::memo::x509(c) {
+            Some(x) => out.push(x),
+            None => bad += 1,
         }
     }
     if bad > 0 {

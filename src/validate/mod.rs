@@ -137,6 +137,9 @@ pub fn document_error(e: &Error) -> Check {
     Check::new(code, Outcome::Failed, format!("{vi}: {e}"), e.to_string())
 }
 
+/// PDFs up to this size are read into memory whole; larger ones are read on demand.
+const SMALL_FILE: u64 = 1 << 20;
+
 /// Verify a file on disk: a PDF, or a CMS signature (with optional detached content).
 /// Returns `Err` only for I/O errors on the given paths; malformed input gives a report.
 pub fn verify_path(
@@ -151,6 +154,11 @@ pub fn verify_path(
         .unwrap_or_default();
     let head = read_range(&src, 0, 1024)?;
     match detect_format(&head) {
+        // Small files are read at once: one read instead of one per object.
+        Format::Pdf if detached.is_none() && src.len() <= SMALL_FILE => {
+            let data = read_range(&src, 0, src.len() as usize)?;
+            Ok((verify_pdf(&MemSource(&data), &name, opts), None))
+        }
         Format::Pdf if detached.is_none() => Ok((verify_pdf(&src, &name, opts), None)),
         _ => {
             let det = match detached {

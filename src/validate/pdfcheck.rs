@@ -293,9 +293,9 @@ fn read_dss(pdf: &Document<'_>) -> Option<Dss> {
                 }
             };
             if kind == "certificate" {
-                match openssl::x509::X509::from_der(&d) {
-                    Ok(c) => out.certs.push(c),
-                    Err(_) => bad(&mut out, format!("{what}: not a readable certificate")),
+                match crate::memo::x509(&d) {
+                    Some(c) => out.certs.push(c),
+                    None => bad(&mut out, format!("{what}: not a readable certificate")),
                 }
                 continue;
             }

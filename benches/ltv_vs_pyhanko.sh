@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Long-term validation speed: kyso's in-process verify of a PAdES B-LTA PDF
+# (B-LT with the signer's OCSP response and the CA's CRL in the /DSS, plus a
+# document timestamp) next to pyHanko's in-process AdES validation of the
+# same file, same trust root (testdata/live/certs/root.pem), same validation
+# time, revocation required, no network — measured in the same run. Prints
+# both verdicts, both times and the ratio.
+# Usage: bash benches/ltv_vs_pyhanko.sh   (needs python3 with pyHanko: see RECIPES / .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import pyhanko' 2>/dev/null; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -c 'import pyhanko' 2>/dev/null || .venv/bin/pip install -q pyhanko pyhanko-certvalidator
+    PY=.venv/bin/python
+fi
+FILE=testdata/live/b-lta.pdf
+ROOT=testdata/live/certs/root.pem
+# Inside the validity of the embedded OCSP responses (pyHanko needs them fresh).
+AT=2026-11-23T02:00:00Z
+RUNS=${RUNS:-50}
+k=$(cargo bench -q --bench verify -- --trust "$ROOT" --at "$AT" --revocation required --runs $((RUNS * 20)) "$FILE")
+echo "$k"
+p=$("$PY" benches/pyhanko_ltv.py "$FILE" "$ROOT" "$AT" "$RUNS" 2>/dev/null)
+echo "$p"
+km=$(echo "$k" | sed -E 's/.*median +([0-9.]+) ms.*/\1/')
+pm=$(echo "$p" | sed -nE 's/^pyhanko_ms median ([0-9.]+).*/\1/p')
+python3 -c "print(f'kyso {float($km):.3f} ms vs pyHanko {float($pm):.1f} ms per validation: kyso is {float($pm)/float($km):.0f}x faster')"
