@@ -170,6 +170,7 @@ fn check_all(
     }
     let mut reports: Vec<SignatureReport> = out.into_iter().flatten().collect();
     for (i, r) in reports.iter_mut().enumerate() {
+        check_timestamp_order(r, signed_end(&sigs[i]), &stamps);
         if r.kind == SignatureKind::PdfSignature {
             let covered =
                 signed_end(&sigs[i]).is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
@@ -183,6 +184,52 @@ fn check_all(
         }
     }
     reports
+}
+
+/// Timestamp order (ETSI EN 319 102-1 §5.6.2.5): what a document timestamp
+/// covers — a signature's timestamps, an earlier document timestamp — must
+/// carry a time no later than the covering timestamp's.
+fn check_timestamp_order(r: &mut SignatureReport, end: Option<u64>, stamps: &[(u64, i64)]) {
+    let Some(end) = end else { return };
+    let own = match r.kind {
+        SignatureKind::PdfDocumentTimestamp if r.indication == I::TotalPassed => {
+            r.gen_time.as_deref().and_then(cert::parse_rfc3339)
+        }
+        _ => r
+            .timestamps
+            .iter()
+            .filter(|t| t.indication == I::TotalPassed)
+            .filter_map(|t| t.gen_time.as_deref().and_then(cert::parse_rfc3339))
+            .max(),
+    };
+    let Some(own) = own else { return };
+    if let Some(cover) = stamps
+        .iter()
+        .filter(|(te, t)| *te > end && *t < own)
+        .map(|(_, t)| *t)
+        .min()
+    {
+        r.fail(
+            I::Indeterminate,
+            S::TimestampOrderFailure,
+            Check::new(
+                "TIMESTAMP_ORDER_FAILURE",
+                Outcome::Failed,
+                format!(
+                    "Dấu thời gian {} muộn hơn dấu thời gian tài liệu bao phủ nó ({})",
+                    cert::fmt_unix(own),
+                    cert::fmt_unix(cover)
+                ),
+                format!(
+                    "A timestamp at {} is later than the document timestamp covering it ({})",
+                    cert::fmt_unix(own),
+                    cert::fmt_unix(cover)
+                ),
+            )
+            .with("timestamp", cert::fmt_unix(own))
+            .with("covering_timestamp", cert::fmt_unix(cover)),
+        );
+    }
 }
 
 /// The PAdES baseline level a signature reaches (ETSI EN 319 142-1 §6):

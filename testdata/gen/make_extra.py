@@ -9,6 +9,8 @@ repository root:
   (a timestamp token nested in a timestamp token);
 - pdf/page-changed-after-signing.pdf: rsa-pkcs1.pdf plus an incremental
   update that replaces the page's content stream;
+- pdf/timestamp-order-failure.pdf: a signature timestamp at 2026-06-01
+  covered by a document timestamp claiming 2026-01-01;
 - pdf/certified-p1-then-signed.pdf, pdf/certified-p2-then-signed.pdf: a
   certification signature (DocMDP /P 1 or 2) followed by an approval signature.
 """
@@ -69,7 +71,18 @@ def certified(perm):
     return pdf_signer.sign_pdf(w).getvalue()
 
 
+def timestamp_order():
+    # Signature timestamp at 2026-06-01 (make_fixtures' default), then a
+    # document timestamp claiming 2026-01-01: out of order.
+    import datetime as dt
+    from make_fixtures import doc_timestamp, sign_pdf
+    signed = sign_pdf(minimal_pdf("Giay phep thu nghiem kyso"), "signer-rsa", tsa=tsa_for("tsa"))
+    early = dt.datetime(2026, 1, 1, 8, 0, 0, tzinfo=dt.timezone.utc)
+    return doc_timestamp(signed, tsa_for("tsa", early))
+
+
 def main():
+    write(f"{PDF}/timestamp-order-failure.pdf", timestamp_order())
     write(f"{PDF}/nested-timestamp.pdf", nested_timestamp())
     write(f"{PDF}/page-changed-after-signing.pdf", page_changed())
     write(f"{PDF}/certified-p2-then-signed.pdf", certified(fields.MDPPerm.FILL_FORMS))

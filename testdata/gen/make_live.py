@@ -11,7 +11,11 @@ It writes the certificates to testdata/live/certs/, starts certomancer's
   for the online tests (tests/online.rs);
 - testdata/live/b-t.pdf, b-lt.pdf, b-lta.pdf: PAdES B-T / B-LT / B-LTA by the
   good signer with the live TSA, validation data fetched by pyHanko from the
-  live OCSP responder and CRL repository (checked offline by EXPECTED.tsv).
+  live OCSP responder and CRL repository (checked offline by EXPECTED.tsv);
+- testdata/live/b-lt-short-tsa.pdf: B-LT whose signature timestamp comes from
+  a TSA certificate that expires on 2026-12-15; b-lta-chain.pdf: the same
+  followed by a document timestamp of the long-lived TSA, so that validation
+  after 2026-12-15 needs the archive-timestamp chain.
 """
 import io
 import os
@@ -39,7 +43,7 @@ def main():
     cfg = CertomancerConfig.from_file(f"{LIVE}/certomancer.yml", key_search_dir=LIVE)
     arch = cfg.get_pki_arch("kyso-live")
     os.makedirs(f"{LIVE}/certs", exist_ok=True)
-    for label in ("root", "interm", "ocsp", "tsa", "signer-good", "signer-revoked", "signer-down", "signer-slow"):
+    for label in ("root", "interm", "ocsp", "tsa", "tsa-short", "signer-good", "signer-revoked", "signer-down", "signer-slow"):
         with open(f"{LIVE}/certs/{label}.pem", "wb") as f:
             f.write(pem.armor("CERTIFICATE", arch.get_cert(label).dump()))
     proc = subprocess.Popen(
@@ -76,6 +80,15 @@ def main():
         open(f"{LIVE}/b-t.pdf", "wb").write(sign(base, "signer-good", tsa=tsa))
         open(f"{LIVE}/b-lt.pdf", "wb").write(sign(base, "signer-good", tsa=tsa, lt=True))
         open(f"{LIVE}/b-lta.pdf", "wb").write(sign(base, "signer-good", tsa=tsa, lta=True))
+        # Archive-timestamp chain: signature timestamp by the short-lived TSA,
+        # then a document timestamp by the long-lived one with its validation data.
+        short = timestamps.HTTPTimeStamper(f"{BASE}/tsa/tsa-short")
+        lt_short = sign(base, "signer-good", tsa=short, lt=True)
+        open(f"{LIVE}/b-lt-short-tsa.pdf", "wb").write(lt_short)
+        vc = ValidationContext(trust_roots=[arch.get_cert("root")], other_certs=[interm], allow_fetching=True)
+        chained = signers.PdfTimeStamper(tsa).timestamp_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(lt_short)), "sha256", validation_context=vc)
+        open(f"{LIVE}/b-lta-chain.pdf", "wb").write(chained.getvalue())
     finally:
         proc.terminate()
         proc.wait(timeout=10)
