@@ -127,6 +127,29 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         later_sections: later.len(),
         changes: Vec::new(),
     };
+    // The current document must build on the signed revision itself: its
+    // cross-reference section (named by the signed bytes' last startxref) is
+    // the newest one before the signed end. An update whose /Prev skips it
+    // would show an older state than the one signed.
+    let builds_on_signed = match signed_startxref(doc, signed_end)? {
+        Some(sx) => doc
+            .sections
+            .iter()
+            .find(|s| s.offset < signed_end)
+            .is_some_and(|s| {
+                s.offset == sx || (!doc.repairs.borrow().is_empty() && s.offset.abs_diff(sx) <= 256)
+            }),
+        None => false,
+    };
+    if !builds_on_signed {
+        rep.level = ModLevel::Other;
+        rep.changes.push(Change {
+            object: 0,
+            class: ChangeClass::Disallowed,
+            what: "the later updates do not build on the signed revision's cross-reference section"
+                .into(),
+        });
+    }
     if changed.is_empty() {
         return Ok(rep);
     }
@@ -159,6 +182,22 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         });
     }
     Ok(rep)
+}
+
+/// The offset after the last `startxref` in the 1 KiB before `end`.
+fn signed_startxref(doc: &Document<'_>, end: u64) -> Result<Option<u64>> {
+    let start = end.saturating_sub(1024);
+    let tail = read_range(doc.source(), start, (end - start) as usize)?;
+    let Some(p) = tail.windows(9).rposition(|w| w == b"startxref") else {
+        return Ok(None);
+    };
+    let digits: String = tail[p + 9..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .map(|b| char::from(*b))
+        .collect();
+    Ok(digits.parse().ok())
 }
 
 /// A signature field added or filled after the signed revision.

@@ -11,6 +11,9 @@ repository root:
   update that replaces the page's content stream;
 - pdf/timestamp-order-failure.pdf: a signature timestamp at 2026-06-01
   covered by a document timestamp claiming 2026-01-01;
+- pdf/update-skips-signed-revision.pdf: rsa-pkcs1.pdf plus an update that
+  repeats the signed revision's cross-reference entries but whose /Prev
+  skips the signed revision's section;
 - pdf/certified-p1-then-signed.pdf, pdf/certified-p2-then-signed.pdf: a
   certification signature (DocMDP /P 1 or 2) followed by an approval signature.
 """
@@ -81,7 +84,20 @@ def timestamp_order():
     return doc_timestamp(signed, tsa_for("tsa", early))
 
 
+def skip_signed_revision():
+    # A later revision that repeats the signed revision's entries but whose
+    # /Prev skips its cross-reference section (points at the first revision's).
+    pdf = open(f"{PDF}/rsa-pkcs1.pdf", "rb").read()
+    sx = [int(x) for x in re.findall(rb"startxref\s+(\d+)", pdf)]
+    first, signed = sx[0], sx[-1]
+    table = pdf[signed:pdf.index(b"trailer", signed)]
+    trailer = pdf[pdf.index(b"trailer", signed):pdf.index(b"startxref", signed)]
+    trailer = re.sub(rb"/Prev \d+", b"/Prev %d" % first, trailer)
+    return pdf + table + trailer + b"startxref\n%d\n%%%%EOF\n" % len(pdf)
+
+
 def main():
+    write(f"{PDF}/update-skips-signed-revision.pdf", skip_signed_revision())
     write(f"{PDF}/timestamp-order-failure.pdf", timestamp_order())
     write(f"{PDF}/nested-timestamp.pdf", nested_timestamp())
     write(f"{PDF}/page-changed-after-signing.pdf", page_changed())
