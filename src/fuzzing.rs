@@ -24,6 +24,24 @@ pub fn pdf_signatures(data: &[u8]) {
     }
 }
 
+/// The revision chain and the analysis of changes after each `%%EOF`
+/// (as if a signature ended there), at most 8 of them.
+pub fn revisions(data: &[u8]) {
+    let src = MemSource(data);
+    let Ok(doc) = Document::open(&src, limits()) else {
+        return;
+    };
+    let ends = data
+        .windows(5)
+        .enumerate()
+        .filter(|(_, w)| w == b"%%EOF")
+        .map(|(i, _)| (i + 5) as u64)
+        .take(8);
+    for end in ends {
+        let _ = crate::pdf::changes::analyse(&doc, end);
+    }
+}
+
 pub fn cms(data: &[u8]) {
     if let Ok((tlv, _)) = crate::cms::first_tlv(data) {
         if let Ok(sd) = crate::cms::parse_signed_data(tlv, 64) {
