@@ -106,16 +106,7 @@ fn x509_limbo() {
         &std::fs::read(dir.join("limbo-regenerated-HEAD-8a2e6f4-no-bettertls.json")).unwrap(),
     )
     .unwrap();
-    let exceptions: BTreeMap<String, String> =
-        std::fs::read_to_string(common::root().join("tests/limbo-exceptions.tsv"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| {
-                l.split_once('\t')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-            })
-            .collect();
+    let exceptions: BTreeMap<String, String> = common::reasons("limbo-exceptions.tsv");
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut unexpected = Vec::new();
     for tc in doc["testcases"].as_array().unwrap() {

@@ -26,16 +26,7 @@ fn nist_pkits() {
         return;
     };
     let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
-    let exceptions: BTreeMap<String, String> =
-        std::fs::read_to_string(common::root().join("tests/pkits-exceptions.tsv"))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| {
-                l.split_once('\t')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-            })
-            .collect();
+    let exceptions: BTreeMap<String, String> = common::reasons("pkits-exceptions.tsv");
     let (mut passed, mut failed) = (0, 0);
     let mut unexpected = Vec::new();
     for line in table.lines().skip(1) {

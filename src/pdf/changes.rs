@@ -224,8 +224,14 @@ struct Context<'a, 's> {
     new_dss: HashSet<u32>,
     fields: Vec<NewField>,
     /// Page object number → its /Annots array object, when indirect.
-    annots_arrays: HashSet<u32>,
+    /// Indirect /Annots arrays of pages: array object → page object.
+    annots_arrays: HashMap<u32, u32>,
     pages: HashSet<u32>,
+    /// Objects reachable from the catalog's /Extensions, before and now.
+    old_extensions: HashSet<u32>,
+    new_extensions: HashSet<u32>,
+    /// Every object number the signed revision refers to (from its trailer), computed once.
+    old_referenced: std::cell::OnceCell<HashSet<u32>>,
 }
 
 impl<'a, 's> Context<'a, 's> {
@@ -236,14 +242,8 @@ impl<'a, 's> Context<'a, 's> {
         };
         let new_cat = new.catalog()?;
         let old_cat = old.catalog().unwrap_or_default();
-        let dss_of = |d: &Document<'_>, cat: &Dict| -> Result<HashSet<u32>> {
-            match cat.get(b"DSS") {
-                Some(o) => reach(d, o, &[]),
-                None => Ok(HashSet::new()),
-            }
-        };
-        let old_dss = dss_of(old, &old_cat)?;
-        let new_dss = dss_of(new, &new_cat)?;
+        let old_dss = reach_key(old, &old_cat, b"DSS")?;
+        let new_dss = reach_key(new, &new_cat, b"DSS")?;
         let old_fields = sig_fields(old, &old_cat)?;
         let new_fields = sig_fields(new, &new_cat)?;
         let mut fields = Vec::new();
@@ -311,6 +311,8 @@ impl<'a, 's> Context<'a, 's> {
             });
         }
         let (pages, annots_arrays) = page_tree(new, &new_cat)?;
+        let old_extensions = reach_key(old, &old_cat, b"Extensions")?;
+        let new_extensions = reach_key(new, &new_cat, b"Extensions")?;
         Ok(Context {
             old,
             new,
@@ -324,6 +326,9 @@ impl<'a, 's> Context<'a, 's> {
             fields,
             annots_arrays,
             pages,
+            old_extensions,
+            new_extensions,
+            old_referenced: std::cell::OnceCell::new(),
         })
     }
 
@@ -390,6 +395,15 @@ impl<'a, 's> Context<'a, 's> {
                 if f.was_empty && (f.widgets.contains(&num) || f.field == num) {
                     return self.filled_field_change(f, &old, &new);
                 }
+                // An appearance of the formerly empty field, rewritten: fine
+                // if nothing outside this field's own objects used it.
+                let own: HashSet<u32> = f.widgets.iter().copied().chain([f.field]).collect();
+                if f.was_empty && !self.used_outside(num, &own, &[])? {
+                    return Ok((
+                        f.class,
+                        format!("signature field '{}': its own appearance rewritten", f.name),
+                    ));
+                }
                 return Ok((
                     Disallowed,
                     format!(
@@ -402,8 +416,21 @@ impl<'a, 's> Context<'a, 's> {
         if self.pages.contains(&num) {
             return self.page_change(&old, &new);
         }
-        if self.annots_arrays.contains(&num) {
-            return Ok(match (&old, &new) {
+        if let Some(page) = self.annots_arrays.get(&num) {
+            // A new array replaces the page's old one: compare with that.
+            let before = match &old {
+                Obj::Null => match self
+                    .old
+                    .resolve_num(*page)?
+                    .as_dict()
+                    .and_then(|d| d.get(b"Annots").cloned())
+                {
+                    Some(o) => self.old.resolve(&o)?,
+                    None => Obj::Array(Vec::new()),
+                },
+                o => o.clone(),
+            };
+            return Ok(match (&before, &new) {
                 (Obj::Array(a), Obj::Array(b)) => match self.appended_widgets(a, b) {
                     Some(c) => (
                         c,
@@ -413,6 +440,27 @@ impl<'a, 's> Context<'a, 's> {
                 },
                 _ => (Disallowed, "page annotations changed".into()),
             });
+        }
+        if self.new_extensions.contains(&num) {
+            // Developer-extension declarations (ISO 32000-1 §7.12) change no rendering,
+            // as long as the object served nothing else before.
+            let only_ext = is_new
+                || (self.old_extensions.contains(&num)
+                    && !self.used_outside(num, &HashSet::new(), &[b"Extensions"])?);
+            return Ok(if only_ext {
+                (Bookkeeping, "developer extensions dictionary".into())
+            } else {
+                (
+                    Disallowed,
+                    "an object used elsewhere was rewritten as a developer extension".into(),
+                )
+            });
+        }
+        // A new object nothing in the signed revision referred to, and that
+        // no allowed change uses: it changes nothing a viewer shows (e.g. DSS
+        // arrays left behind when a later DSS was rewritten).
+        if is_new && !self.referenced_before(num)? {
+            return Ok((Bookkeeping, format!("unused new {}", describe(&new))));
         }
         Ok((
             Disallowed,
@@ -443,7 +491,8 @@ impl<'a, 's> Context<'a, 's> {
         let keys = differing_keys(self.old, a, self.new, b)?;
         let bad: Vec<String> = keys
             .iter()
-            .filter(|k| !matches!(k.as_slice(), b"V" | b"AP"))
+            // The value, and what only affects this widget's own look.
+            .filter(|k| !matches!(k.as_slice(), b"V" | b"AP" | b"F" | b"MK" | b"DA" | b"AS"))
             .map(|k| format!("/{}", String::from_utf8_lossy(k)))
             .collect();
         if bad.is_empty() && a.get(b"V").is_none() {
@@ -454,6 +503,101 @@ impl<'a, 's> Context<'a, 's> {
                 format!("signature field '{}': {} changed", f.name, bad.join(" ")),
             ))
         }
+    }
+
+    fn referenced_before(&self, num: u32) -> Result<bool> {
+        if self.old_referenced.get().is_none() {
+            let all = reach(self.old, &Obj::Dict(self.old.trailer.clone()), &[])?;
+            let _ = self.old_referenced.set(all);
+        }
+        Ok(self.old_referenced.get().is_some_and(|s| s.contains(&num)))
+    }
+
+    /// Whether `num` is reachable in the signed revision from the trailer
+    /// without passing through the objects in `through` and without
+    /// following the catalog keys in `catalog_skip`: i.e. whether something
+    /// else than those also uses it (and would change with it).
+    fn used_outside(
+        &self,
+        num: u32,
+        through: &HashSet<u32>,
+        catalog_skip: &[&[u8]],
+    ) -> Result<bool> {
+        let root = match self.old.trailer.get(b"Root") {
+            Some(Obj::Ref(r)) => Some(r.num),
+            _ => None,
+        };
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut todo: Vec<Obj> = self.old.trailer.0.iter().map(|(_, v)| v.clone()).collect();
+        while let Some(o) = todo.pop() {
+            match o {
+                Obj::Ref(r) => {
+                    if r.num == num {
+                        return Ok(true);
+                    }
+                    if through.contains(&r.num) || !seen.insert(r.num) {
+                        continue;
+                    }
+                    if seen.len() > MAX_REACH {
+                        return Err(Error::limit("reachable_objects", seen.len(), MAX_REACH));
+                    }
+                    let obj = self.old.resolve_num(r.num)?;
+                    let skip = if Some(r.num) == root {
+                        catalog_skip
+                    } else {
+                        &[]
+                    };
+                    match obj {
+                        Obj::Dict(d) => push_dict(&mut todo, d, skip),
+                        Obj::Stream(s) => push_dict(&mut todo, s.dict, skip),
+                        other => todo.push(other),
+                    }
+                }
+                Obj::Array(v) => todo.extend(v),
+                Obj::Dict(d) => push_dict(&mut todo, d, &[]),
+                Obj::Stream(s) => push_dict(&mut todo, s.dict, &[]),
+                _ => {}
+            }
+            if todo.len() > MAX_REACH {
+                return Err(Error::limit("reachable_objects", todo.len(), MAX_REACH));
+            }
+        }
+        Ok(false)
+    }
+
+    /// A resource dictionary whose new version keeps every old entry (one
+    /// level of direct dictionaries deep) and only adds.
+    fn resources_only_added(&self, old: Option<&Obj>, new: Option<&Obj>) -> Result<bool> {
+        let a = match old {
+            Some(o) => self.old.resolve(o)?,
+            None => Obj::Dict(Dict::default()),
+        };
+        let b = match new {
+            Some(o) => self.new.resolve(o)?,
+            None => return Ok(false),
+        };
+        let (Some(a), Some(b)) = (a.as_dict(), b.as_dict()) else {
+            return Ok(false);
+        };
+        for (k, v) in &a.0 {
+            let Some(w) = b.get(k) else { return Ok(false) };
+            if same(self.old, v, self.new, w)? {
+                continue;
+            }
+            let (vd, wd) = (self.old.resolve(v)?, self.new.resolve(w)?);
+            match (vd.as_dict(), wd.as_dict()) {
+                (Some(x), Some(y)) => {
+                    for (k2, v2) in &x.0 {
+                        match y.get(k2) {
+                            Some(w2) if same(self.old, v2, self.new, w2)? => {}
+                            _ => return Ok(false),
+                        }
+                    }
+                }
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     fn catalog_change(&self, old: &Obj, new: &Obj) -> Result<(ChangeClass, String)> {
@@ -549,6 +693,9 @@ impl<'a, 's> Context<'a, 's> {
         for k in differing_keys(self.old, a, self.new, b)? {
             match k.as_slice() {
                 b"SigFlags" => {}
+                // Default resources may gain entries (fonts for a signature's
+                // appearance); none may change or go.
+                b"DR" if self.resources_only_added(a.get(b"DR"), b.get(b"DR"))? => {}
                 b"Fields" => {
                     let fa = match a.get(b"Fields") {
                         Some(o) => self.old.resolve(o)?,
@@ -815,6 +962,14 @@ fn reach(doc: &Document<'_>, start: &Obj, skip: &[&[u8]]) -> Result<HashSet<u32>
     Ok(seen)
 }
 
+/// Objects reachable from the catalog's `key`.
+fn reach_key(d: &Document<'_>, cat: &Dict, key: &[u8]) -> Result<HashSet<u32>> {
+    match cat.get(key) {
+        Some(o) => reach(d, o, &[]),
+        None => Ok(HashSet::new()),
+    }
+}
+
 fn push_dict(todo: &mut Vec<Obj>, d: Dict, skip: &[&[u8]]) {
     todo.extend(
         d.0.into_iter()
@@ -876,9 +1031,9 @@ fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
 }
 
 /// Page objects and indirect /Annots arrays of the page tree.
-fn page_tree(doc: &Document<'_>, cat: &Dict) -> Result<(HashSet<u32>, HashSet<u32>)> {
+fn page_tree(doc: &Document<'_>, cat: &Dict) -> Result<(HashSet<u32>, HashMap<u32, u32>)> {
     let mut pages = HashSet::new();
-    let mut annots = HashSet::new();
+    let mut annots = HashMap::new();
     let mut seen = HashSet::new();
     let mut todo: Vec<Obj> = cat.get(b"Pages").cloned().into_iter().collect();
     while let Some(o) = todo.pop() {
@@ -897,7 +1052,7 @@ fn page_tree(doc: &Document<'_>, cat: &Dict) -> Result<(HashSet<u32>, HashSet<u3
             _ => {
                 pages.insert(r.num);
                 if let Some(Obj::Ref(a)) = d.get(b"Annots") {
-                    annots.insert(a.num);
+                    annots.insert(a.num, r.num);
                 }
             }
         }

@@ -55,3 +55,16 @@ pub fn children_peak_rss_kib() -> i64 {
         ru.ru_maxrss
     }
 }
+
+/// A `key<TAB>reason` list under tests/ (lines starting with `#` are comments).
+pub fn reasons(file: &str) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(root().join("tests").join(file))
+        .expect("reading a reasons list")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            l.split_once('\t')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect()
+}
