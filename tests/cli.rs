@@ -197,3 +197,42 @@ fn algorithm_policy_flags() {
     );
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn changed_page_is_named_in_the_report() {
+    let (code, out, _) = kyso(
+        &[
+            &[
+                "verify",
+                "testdata/pdf/page-changed-after-signing.pdf",
+                "--format",
+                "json",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = &v["signatures"][0];
+    assert_eq!(s["sub_indication"], "SIG_CONSTRAINTS_FAILURE");
+    assert_eq!(s["coverage"]["modification_level"], "OTHER");
+    let checks = s["checks"].as_array().unwrap();
+    let pages = checks
+        .iter()
+        .find(|c| c["code"] == "PAGES_CHANGED_AFTER_SIGNING")
+        .expect("page summary");
+    assert_eq!(pages["evidence"]["pages"], serde_json::json!([1]));
+    assert!(
+        pages["message_vi"]
+            .as_str()
+            .unwrap()
+            .starts_with("trang 1: nội dung bị thay đổi sau khi ký")
+    );
+    let changed = s["coverage"]["changes"].as_array().unwrap();
+    assert!(
+        changed
+            .iter()
+            .any(|c| c["object"] == 4 && c["class"] == "DISALLOWED")
+    );
+}

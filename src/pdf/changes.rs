@@ -79,6 +79,9 @@ pub struct ChangeReport {
     /// Number of cross-reference sections after the signed revision.
     pub later_sections: usize,
     pub changes: Vec<Change>,
+    /// Pages (1-based) that show a disallowed change: a changed object is
+    /// the page or something the page uses (content, resources, annotations).
+    pub pages_changed: Vec<usize>,
 }
 
 impl ChangeReport {
@@ -126,6 +129,7 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         level: ModLevel::None,
         later_sections: later.len(),
         changes: Vec::new(),
+        pages_changed: Vec::new(),
     };
     // The current document must build on the signed revision itself: its
     // cross-reference section (named by the signed bytes' last startxref) is
@@ -162,6 +166,14 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
             class,
             what,
         });
+    }
+    let bad: HashSet<u32> = rep
+        .disallowed()
+        .map(|c| c.object)
+        .filter(|n| *n != 0)
+        .collect();
+    if !bad.is_empty() {
+        rep.pages_changed = pages_using(doc, &bad)?;
     }
     // The trailer itself: a new root or encryption changes everything.
     let root = |d: &Document<'_>| d.trailer.get(b"Root").cloned();
@@ -960,6 +972,44 @@ fn reach(doc: &Document<'_>, start: &Obj, skip: &[&[u8]]) -> Result<HashSet<u32>
         }
     }
     Ok(seen)
+}
+
+/// Most pages mapped to changed objects.
+const MAX_PAGES_MAPPED: usize = 2000;
+
+/// The pages (1-based, in page-tree order) whose own objects — the page,
+/// its contents, resources, annotations and what they use — include one of
+/// `objs`. Stops after [`MAX_PAGES_MAPPED`] pages.
+fn pages_using(doc: &Document<'_>, objs: &HashSet<u32>) -> Result<Vec<usize>> {
+    let cat = doc.catalog()?;
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<Obj> = cat.get(b"Pages").cloned().into_iter().collect();
+    let mut page_no = 0usize;
+    while let Some(o) = todo.pop() {
+        let Obj::Ref(r) = o else { continue };
+        if !seen.insert(r.num) || page_no >= MAX_PAGES_MAPPED {
+            continue;
+        }
+        let Some(d) = doc.resolve_dict(&o)? else {
+            continue;
+        };
+        match d.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            Some(Obj::Array(kids)) if d.name(b"Type") != Some(b"Page") => {
+                // Depth first, in order.
+                todo.extend(kids.into_iter().rev());
+            }
+            _ => {
+                page_no += 1;
+                let mut own = reach(doc, &Obj::Dict(d), &[b"Parent", b"P"])?;
+                own.insert(r.num);
+                if own.iter().any(|n| objs.contains(n)) {
+                    out.push(page_no);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Objects reachable from the catalog's `key`.

@@ -642,6 +642,26 @@ fn check_later_changes(
         c.changes = analysis.changes.iter().take(200).cloned().collect();
     }
     let revisions = analysis.later_sections;
+    let pages = &analysis.pages_changed;
+    if !pages.is_empty() {
+        let list = |w: &str| {
+            pages
+                .iter()
+                .take(20)
+                .map(|p| format!("{w} {p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        rep.pass(
+            Check::new(
+                "PAGES_CHANGED_AFTER_SIGNING",
+                Outcome::Failed,
+                format!("{}: nội dung bị thay đổi sau khi ký", list("trang")),
+                format!("{}: content changed after signing", list("page")),
+            )
+            .with("pages", pages.clone()),
+        );
+    }
     if level == ModLevel::Other {
         rep.fail(
             I::Indeterminate,
