@@ -79,6 +79,9 @@ pub struct ChangeReport {
     /// Number of cross-reference sections after the signed revision.
     pub later_sections: usize,
     pub changes: Vec<Change>,
+    /// New signature fields (not document timestamps) with a visible widget,
+    /// added after the signed revision.
+    pub new_visible_signatures: Vec<String>,
     /// Pages (1-based) that show a disallowed change: a changed object is
     /// the page or something the page uses (content, resources, annotations).
     pub pages_changed: Vec<usize>,
@@ -129,6 +132,7 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         level: ModLevel::None,
         later_sections: later.len(),
         changes: Vec::new(),
+        new_visible_signatures: Vec::new(),
         pages_changed: Vec::new(),
     };
     // The current document must build on the signed revision itself: its
@@ -158,6 +162,12 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         return Ok(rep);
     }
     let ctx = Context::new(&old, doc)?;
+    rep.new_visible_signatures = ctx
+        .fields
+        .iter()
+        .filter(|f| !f.was_empty && f.visible && f.class == ChangeClass::LaterSignature)
+        .map(|f| f.name.clone())
+        .collect();
     for num in changed {
         let (class, what) = ctx.classify(num)?;
         rep.level = rep.level.max(class.level());
@@ -222,6 +232,8 @@ struct NewField {
     widgets: HashSet<u32>,
     /// The field existed, empty, in the signed revision.
     was_empty: bool,
+    /// A widget of the field has an area and is not hidden.
+    visible: bool,
 }
 
 struct Context<'a, 's> {
@@ -309,8 +321,15 @@ impl<'a, 's> Context<'a, 's> {
                     }
                 }
             }
+            let mut visible = false;
+            for w in &widgets {
+                if let Some(wd) = new.resolve_num(*w)?.as_dict() {
+                    visible |= widget_visible(new, wd)?;
+                }
+            }
             fields.push(NewField {
                 name: field_name(f),
+                visible,
                 field: r.num,
                 class: if is_ts {
                     ChangeClass::DocTimestamp
@@ -972,6 +991,31 @@ fn reach(doc: &Document<'_>, start: &Obj, skip: &[&[u8]]) -> Result<HashSet<u32>
         }
     }
     Ok(seen)
+}
+
+/// Whether a widget annotation shows: a /Rect with an area, and no Hidden
+/// (bit 2) or NoView (bit 6) flag (ISO 32000-1 §12.5.3).
+fn widget_visible(doc: &Document<'_>, w: &Dict) -> Result<bool> {
+    let flags = w.int(b"F").unwrap_or(0);
+    if flags & (2 | 32) != 0 {
+        return Ok(false);
+    }
+    let rect = match w.get(b"Rect") {
+        Some(o) => doc.resolve(o)?,
+        None => return Ok(false),
+    };
+    let num = |o: &Obj| match o {
+        Obj::Int(i) => *i as f64,
+        Obj::Real(r) => *r,
+        _ => 0.0,
+    };
+    Ok(match rect {
+        Obj::Array(v) if v.len() == 4 => {
+            let (x1, y1, x2, y2) = (num(&v[0]), num(&v[1]), num(&v[2]), num(&v[3]));
+            (x2 - x1).abs() > 0.0 && (y2 - y1).abs() > 0.0
+        }
+        _ => false,
+    })
 }
 
 /// Most pages mapped to changed objects.

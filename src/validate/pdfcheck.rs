@@ -88,6 +88,18 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             return Report::new(doc, when, Vec::new());
         }
     };
+    let dropped = signatures_dropped(&pdf, &sigs);
+    if dropped > 0 {
+        doc.notes.push(
+            Check::new(
+                "SIGNATURES_REMOVED_BY_LATER_REVISION",
+                Outcome::Failed,
+                format!("{dropped} chữ ký có trong một phiên bản trước của tệp nhưng không còn trong phiên bản hiện tại (bị gỡ bởi bản cập nhật sau)"),
+                format!("{dropped} signature(s) present in an earlier revision of the file are no longer in the current one (removed by a later update)"),
+            )
+            .with("count", dropped),
+        );
+    }
     let dss_revocation = dss.as_ref().is_some_and(|d| !d.data.is_empty());
     let reports = check_all(&pdf, &sigs, opts, dss_revocation);
     for r in pdf.repairs.borrow().iter() {
@@ -107,6 +119,31 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
         ));
     }
     Report::new(doc, when, reports)
+}
+
+/// Most earlier revisions looked at for signatures that later ones dropped.
+const MAX_REVISIONS_SCANNED: usize = 64;
+
+/// How many signature dictionaries of earlier revisions the current
+/// revision no longer has.
+fn signatures_dropped(pdf: &Document<'_>, current: &[PdfSignature]) -> usize {
+    use std::collections::HashSet;
+    let now: HashSet<_> = current.iter().filter_map(|s| s.dict_ref).collect();
+    let mut gone = HashSet::new();
+    for w in pdf.sections.windows(2).take(MAX_REVISIONS_SCANNED) {
+        let Some(view) = pdf.view_before(w[0].offset) else {
+            continue;
+        };
+        if let Ok(earlier) = find_signatures(&view) {
+            gone.extend(
+                earlier
+                    .iter()
+                    .filter_map(|s| s.dict_ref)
+                    .filter(|r| !now.contains(r)),
+            );
+        }
+    }
+    gone.len()
 }
 
 /// The end of a signature's signed bytes, when its ByteRange can be read.
@@ -696,6 +733,24 @@ fn check_later_changes(
                 "The certification signature allows no changes (DocMDP P=1), yet the document was signed again afterwards",
             )
             .with("modification_level", level_name),
+        );
+        return;
+    }
+    // A certification signature with P=2 or 3 allows signing, but a new
+    // visible signature can draw over the certified content (the "sneaky
+    // signature" attack): only fields the certifier prepared may be filled.
+    if matches!(sig.doc_mdp, Some(2 | 3)) && !analysis.new_visible_signatures.is_empty() {
+        let names = analysis.new_visible_signatures.join(", ");
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "VISIBLE_SIGNATURE_ADDED_AFTER_CERTIFICATION",
+                Outcome::Failed,
+                format!("Sau chữ ký chứng nhận, một chữ ký hiển thị mới được thêm vào ô chữ ký không có sẵn ({names}); hình hiển thị của nó có thể che nội dung đã chứng nhận"),
+                format!("After the certification signature, a new visible signature was added in a field the certifier did not prepare ({names}); its appearance may cover certified content"),
+            )
+            .with("fields", analysis.new_visible_signatures.clone()),
         );
         return;
     }

