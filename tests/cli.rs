@@ -101,6 +101,10 @@ fn json_report_and_languages() {
         "FORM_FILLING"
     );
     assert_eq!(v["signatures"][0]["level"], "B-B");
+    // Original + one revision per signature; each signature names its own.
+    assert_eq!(v["document"]["revisions"].as_array().unwrap().len(), 3);
+    assert_eq!(v["signatures"][0]["revision"], 2);
+    assert_eq!(v["signatures"][1]["revision"], 3);
     assert_eq!(v["signatures"][1]["indication"], "TOTAL_PASSED");
     assert_eq!(v["signatures"][1]["signer"]["identities"][0]["kind"], "MST");
     assert_eq!(

@@ -214,6 +214,9 @@ pub struct SignatureReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// PDF: the revision (1 = oldest) whose end the ByteRange reaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<usize>,
     /// Baseline level reached (PDF signatures).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
@@ -257,6 +260,7 @@ impl SignatureReport {
             poe: None,
             level: None,
             format_level: None,
+            revision: None,
             revocation: Vec::new(),
             timestamps: Vec::new(),
             checks: Vec::new(),
@@ -292,6 +296,20 @@ pub struct DocumentInfo {
     /// Document-level observations (repairs, encryption, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Check>,
+    /// PDF: the cross-reference sections of the `/Prev` chain, oldest first
+    /// (one per revision; a hybrid file's /XRefStm is part of its table's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revision>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Revision {
+    /// 1 = the original document.
+    pub number: usize,
+    pub xref_offset: u64,
+    pub xref_kind: crate::pdf::document::XrefKind,
+    /// Objects its cross-reference section lists.
+    pub objects: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1382,6 +1382,7 @@ pub fn verify_cms(
 ) -> (Report, Option<Vec<u8>>) {
     let when = cert::fmt_unix(opts.at);
     let mut doc = DocumentInfo {
+        revisions: Vec::new(),
         name: name.to_string(),
         size: data.len() as u64,
         format: "CMS",

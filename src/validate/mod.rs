@@ -168,6 +168,7 @@ pub fn verify_path(
             if src.len() > opts.limits.max_cms_bytes {
                 let e = Error::limit("max_cms_bytes", src.len(), opts.limits.max_cms_bytes);
                 let doc = DocumentInfo {
+                    revisions: Vec::new(),
                     name,
                     size: src.len(),
                     format: "CMS",

@@ -18,6 +18,7 @@ use crate::report::{
 pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report {
     let when = cert::fmt_unix(opts.at);
     let mut doc = DocumentInfo {
+        revisions: Vec::new(),
         name: name.to_string(),
         size: src.len(),
         format: "PDF",
@@ -88,6 +89,18 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             return Report::new(doc, when, Vec::new());
         }
     };
+    doc.revisions = pdf
+        .sections
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, s)| crate::report::Revision {
+            number: i + 1,
+            xref_offset: s.offset,
+            xref_kind: s.kind,
+            objects: s.entries.len(),
+        })
+        .collect();
     let dropped = signatures_dropped(&pdf, &sigs);
     if dropped > 0 {
         doc.notes.push(
@@ -208,6 +221,9 @@ fn check_all(
     let mut reports: Vec<SignatureReport> = out.into_iter().flatten().collect();
     for (i, r) in reports.iter_mut().enumerate() {
         check_timestamp_order(r, signed_end(&sigs[i]), &stamps);
+        r.revision = signed_end(&sigs[i])
+            .map(|e| pdf.sections.iter().filter(|s| s.offset < e).count())
+            .filter(|k| *k > 0);
         if r.kind == SignatureKind::PdfSignature {
             let covered =
                 signed_end(&sigs[i]).is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
