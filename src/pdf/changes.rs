@@ -48,6 +48,8 @@ pub enum ChangeClass {
     DocTimestamp,
     /// The field, widget, appearance or value of a later signature.
     LaterSignature,
+    /// The value or appearance of an existing form field (not a signature).
+    FormField,
     /// Not an allowed change.
     Disallowed,
 }
@@ -59,7 +61,7 @@ impl ChangeClass {
             ChangeClass::Dss | ChangeClass::DocTimestamp | ChangeClass::Metadata => {
                 ModLevel::LtaUpdates
             }
-            ChangeClass::LaterSignature => ModLevel::FormFilling,
+            ChangeClass::LaterSignature | ChangeClass::FormField => ModLevel::FormFilling,
             ChangeClass::Disallowed => ModLevel::Other,
         }
     }
@@ -79,6 +81,8 @@ pub struct ChangeReport {
     /// Number of cross-reference sections after the signed revision.
     pub later_sections: usize,
     pub changes: Vec<Change>,
+    /// Form fields (not signatures) whose value or appearance changed, by full name.
+    pub filled_fields: Vec<String>,
     /// New signature fields (not document timestamps) with a visible widget,
     /// added after the signed revision.
     pub new_visible_signatures: Vec<String>,
@@ -133,6 +137,7 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
         later_sections: later.len(),
         changes: Vec::new(),
         new_visible_signatures: Vec::new(),
+        filled_fields: Vec::new(),
         pages_changed: Vec::new(),
     };
     // The current document must build on the signed revision itself: its
@@ -161,7 +166,7 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
     if changed.is_empty() {
         return Ok(rep);
     }
-    let ctx = Context::new(&old, doc)?;
+    let ctx = Context::new(&old, doc, &changed)?;
     rep.new_visible_signatures = ctx
         .fields
         .iter()
@@ -177,6 +182,15 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
             what,
         });
     }
+    let mut filled: Vec<String> = rep
+        .changes
+        .iter()
+        .filter(|c| c.class == ChangeClass::FormField)
+        .filter_map(|c| ctx.form_field_name(c.object))
+        .collect();
+    filled.sort();
+    filled.dedup();
+    rep.filled_fields = filled;
     let bad: HashSet<u32> = rep
         .disallowed()
         .map(|c| c.object)
@@ -256,10 +270,21 @@ struct Context<'a, 's> {
     new_extensions: HashSet<u32>,
     /// Every object number the signed revision refers to (from its trailer), computed once.
     old_referenced: std::cell::OnceCell<HashSet<u32>>,
+    /// Existing form fields (not signatures) one of whose objects changed.
+    form_fields: Vec<FormField>,
+}
+
+/// A form field of the signed revision touched by a later update.
+struct FormField {
+    name: String,
+    /// The field and its widgets.
+    own: HashSet<u32>,
+    /// What the field's and widgets' appearances use now.
+    appearance: HashSet<u32>,
 }
 
 impl<'a, 's> Context<'a, 's> {
-    fn new(old: &'a Document<'s>, new: &'a Document<'s>) -> Result<Self> {
+    fn new(old: &'a Document<'s>, new: &'a Document<'s>, changed: &BTreeSet<u32>) -> Result<Self> {
         let ref_num = |o: Option<&Obj>| match o {
             Some(Obj::Ref(r)) => Some(r.num),
             _ => None,
@@ -268,8 +293,51 @@ impl<'a, 's> Context<'a, 's> {
         let old_cat = old.catalog().unwrap_or_default();
         let old_dss = reach_key(old, &old_cat, b"DSS")?;
         let new_dss = reach_key(new, &new_cat, b"DSS")?;
-        let old_fields = sig_fields(old, &old_cat)?;
-        let new_fields = sig_fields(new, &new_cat)?;
+        let old_all = terminal_fields(old, &old_cat)?;
+        let new_all = terminal_fields(new, &new_cat)?;
+        let is_sig = |f: &TerminalField| f.1.as_deref() == Some(b"Sig");
+        let old_fields: HashMap<ObjRef, Dict> = old_all
+            .iter()
+            .filter(|(_, f)| is_sig(f))
+            .map(|(r, f)| (*r, f.0.clone()))
+            .collect();
+        let new_fields: HashMap<ObjRef, Dict> = new_all
+            .iter()
+            .filter(|(_, f)| is_sig(f))
+            .map(|(r, f)| (*r, f.0.clone()))
+            .collect();
+        // Existing non-signature fields that an update touched.
+        let mut form_fields = Vec::new();
+        for (r, f) in new_all.iter().filter(|(_, f)| !is_sig(f)) {
+            if !old_all.contains_key(r) {
+                continue;
+            }
+            let mut own: HashSet<u32> = [r.num].into();
+            if let Some(Obj::Array(kids)) = f.0.get(b"Kids").map(|k| new.resolve(k)).transpose()? {
+                own.extend(kids.iter().filter_map(|k| match k {
+                    Obj::Ref(kr) => Some(kr.num),
+                    _ => None,
+                }));
+            }
+            if !own.iter().any(|n| changed.contains(n)) {
+                continue;
+            }
+            let mut appearance = HashSet::new();
+            for n in &own {
+                if let Some(ap) = new
+                    .resolve_num(*n)?
+                    .as_dict()
+                    .and_then(|d| d.get(b"AP").cloned())
+                {
+                    appearance.extend(reach(new, &ap, SKIP)?);
+                }
+            }
+            form_fields.push(FormField {
+                name: f.2.clone(),
+                own,
+                appearance,
+            });
+        }
         let mut fields = Vec::new();
         for (r, f) in &new_fields {
             let before = old_fields.get(r);
@@ -360,6 +428,7 @@ impl<'a, 's> Context<'a, 's> {
             old_extensions,
             new_extensions,
             old_referenced: std::cell::OnceCell::new(),
+            form_fields,
         })
     }
 
@@ -444,6 +513,17 @@ impl<'a, 's> Context<'a, 's> {
                 ));
             }
         }
+        for ff in &self.form_fields {
+            if ff.own.contains(&num) {
+                return self.form_field_change(ff, &old, &new);
+            }
+            if ff.appearance.contains(&num) && (is_new || !self.used_outside(num, &ff.own, &[])?) {
+                return Ok((
+                    FormField,
+                    format!("form field '{}': its appearance", ff.name),
+                ));
+            }
+        }
         if self.pages.contains(&num) {
             return self.page_change(&old, &new);
         }
@@ -519,13 +599,8 @@ impl<'a, 's> Context<'a, 's> {
                 format!("signature field '{}' changed type", f.name),
             ));
         };
-        let keys = differing_keys(self.old, a, self.new, b)?;
-        let bad: Vec<String> = keys
-            .iter()
-            // The value, and what only affects this widget's own look.
-            .filter(|k| !matches!(k.as_slice(), b"V" | b"AP" | b"F" | b"MK" | b"DA" | b"AS"))
-            .map(|k| format!("/{}", String::from_utf8_lossy(k)))
-            .collect();
+        // The value, and what only affects this widget's own look.
+        let bad = self.other_keys(a, b, &[b"V", b"AP", b"F", b"MK", b"DA", b"AS"])?;
         if bad.is_empty() && a.get(b"V").is_none() {
             Ok((f.class, format!("signature field '{}' signed", f.name)))
         } else {
@@ -629,6 +704,50 @@ impl<'a, 's> Context<'a, 's> {
             }
         }
         Ok(true)
+    }
+
+    fn form_field_name(&self, num: u32) -> Option<String> {
+        self.form_fields
+            .iter()
+            .find(|f| f.own.contains(&num) || f.appearance.contains(&num))
+            .map(|f| f.name.clone())
+    }
+
+    /// The keys, other than `allowed`, whose values differ between `a` (old) and `b` (new), as `/Name`s.
+    fn other_keys(&self, a: &Dict, b: &Dict, allowed: &[&[u8]]) -> Result<Vec<String>> {
+        Ok(differing_keys(self.old, a, self.new, b)?
+            .iter()
+            .filter(|k| !allowed.contains(&k.as_slice()))
+            .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+            .collect())
+    }
+
+    /// Filling a form field: its value (/V), a widget's state (/AS) and
+    /// appearance (/AP) may change, nothing else.
+    fn form_field_change(
+        &self,
+        ff: &FormField,
+        old: &Obj,
+        new: &Obj,
+    ) -> Result<(ChangeClass, String)> {
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok((
+                ChangeClass::Disallowed,
+                format!("form field '{}' replaced", ff.name),
+            ));
+        };
+        let bad = self.other_keys(a, b, &[b"V", b"AS", b"AP"])?;
+        Ok(if bad.is_empty() {
+            (
+                ChangeClass::FormField,
+                format!("form field '{}' filled", ff.name),
+            )
+        } else {
+            (
+                ChangeClass::Disallowed,
+                format!("form field '{}': {} changed", ff.name, bad.join(" ")),
+            )
+        })
     }
 
     fn catalog_change(&self, old: &Obj, new: &Obj) -> Result<(ChangeClass, String)> {
@@ -839,6 +958,13 @@ fn describe(o: &Obj) -> String {
     {
         Some(t) => format!("{} /{}", o.type_name(), String::from_utf8_lossy(t)),
         None => o.type_name().to_string(),
+    }
+}
+
+fn field_name_opt(f: &Dict) -> Option<String> {
+    match f.get(b"T") {
+        Some(Obj::Str(s)) => Some(super::sig::text_string(&s.bytes)),
+        _ => None,
     }
 }
 
@@ -1072,8 +1198,11 @@ fn push_dict(todo: &mut Vec<Obj>, d: Dict, skip: &[&[u8]]) {
     );
 }
 
-/// Signature fields (terminal fields with /FT /Sig, possibly inherited) by reference.
-fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
+/// A terminal field: its dictionary, /FT (possibly inherited) and full name.
+type TerminalField = (Dict, Option<Vec<u8>>, String);
+
+/// Terminal fields by reference.
+fn terminal_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, TerminalField>> {
     let mut out = HashMap::new();
     let Some(acro) = cat.get(b"AcroForm") else {
         return Ok(out);
@@ -1086,9 +1215,11 @@ fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
     };
     let max = doc.limits.max_fields;
     let mut seen = HashSet::new();
-    let mut stack: Vec<(Obj, Option<Vec<u8>>, usize)> =
-        fields.into_iter().map(|f| (f, None, 0)).collect();
-    while let Some((o, ft, depth)) = stack.pop() {
+    let mut stack: Vec<(Obj, Option<Vec<u8>>, String, usize)> = fields
+        .into_iter()
+        .map(|f| (f, None, String::new(), 0))
+        .collect();
+    while let Some((o, ft, parent, depth)) = stack.pop() {
         let Obj::Ref(r) = o else { continue };
         if !seen.insert(r) {
             continue;
@@ -1103,6 +1234,11 @@ fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
             continue;
         };
         let ft = f.name(b"FT").map(<[u8]>::to_vec).or(ft);
+        let name = match (field_name_opt(&f), parent.is_empty()) {
+            (Some(t), true) => t,
+            (Some(t), false) => format!("{parent}.{t}"),
+            (None, _) => parent.clone(),
+        };
         let kids = match f.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
             Some(Obj::Array(k)) => k,
             _ => Vec::new(),
@@ -1113,12 +1249,12 @@ fn sig_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, Dict>> {
             if let Some(kd) = doc.resolve_dict(&k)? {
                 if kd.get(b"T").is_some() {
                     field_kids = true;
-                    stack.push((k, ft.clone(), depth + 1));
+                    stack.push((k, ft.clone(), name.clone(), depth + 1));
                 }
             }
         }
-        if !field_kids && ft.as_deref() == Some(b"Sig") {
-            out.insert(r, f);
+        if !field_kids {
+            out.insert(r, (f, ft, name));
         }
     }
     Ok(out)

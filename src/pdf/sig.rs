@@ -40,6 +40,51 @@ pub struct PdfSignature {
     /// For a certification signature, the DocMDP permission /P (1, 2 or 3;
     /// 2 when absent, ISO 32000-1 Table 254).
     pub doc_mdp: Option<u8>,
+    /// Fields this signature locks (FieldMDP transform of its /Reference, or
+    /// the field's /Lock; ISO 32000-1 Tables 233, 255).
+    pub locks: Vec<FieldLock>,
+}
+
+/// A FieldMDP lock: which fields a signature forbids to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldLock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    pub fn locks(&self, field: &str) -> bool {
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(f) => f.iter().any(|x| x == field),
+            FieldLock::Exclude(f) => !f.iter().any(|x| x == field),
+        }
+    }
+}
+
+/// A FieldMDP parameter dictionary (/Action, /Fields); an unknown action locks all (fail closed).
+fn field_lock(doc: &Document<'_>, d: &Dict) -> Result<FieldLock> {
+    let names = || -> Result<Vec<String>> {
+        Ok(
+            match d.get(b"Fields").map(|f| doc.resolve(f)).transpose()? {
+                Some(Obj::Array(a)) => a
+                    .iter()
+                    .take(10_000)
+                    .filter_map(|x| match x {
+                        Obj::Str(s) => Some(text_string(&s.bytes)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        )
+    };
+    Ok(match d.name(b"Action") {
+        Some(b"Include") => FieldLock::Include(names()?),
+        Some(b"Exclude") => FieldLock::Exclude(names()?),
+        _ => FieldLock::All,
+    })
 }
 
 impl PdfSignature {
@@ -135,7 +180,16 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
         if out.len() >= max_sigs {
             return Err(Error::limit("max_signatures", out.len() + 1, max_sigs));
         }
-        out.push(read_signature_dict(doc, v, full)?);
+        let mut sig = read_signature_dict(doc, v, full)?;
+        if let Some(lock) = field
+            .get(b"Lock")
+            .map(|l| doc.resolve_dict(l))
+            .transpose()?
+            .flatten()
+        {
+            sig.locks.push(field_lock(doc, &lock)?);
+        }
+        out.push(sig);
     }
     Ok(out)
 }
@@ -193,8 +247,34 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         name: obj_text(dict.get(b"Name")),
         cert: dict.get(b"Cert").cloned(),
         doc_mdp: doc_mdp(doc, &dict)?,
+        locks: field_mdp(doc, &dict)?,
         problems,
     })
+}
+
+/// FieldMDP locks in a signature dictionary's /Reference.
+fn field_mdp(doc: &Document<'_>, dict: &Dict) -> Result<Vec<FieldLock>> {
+    let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for r in refs.iter().take(16) {
+        let Some(sr) = doc.resolve_dict(r)? else {
+            continue;
+        };
+        if sr.name(b"TransformMethod") != Some(b"FieldMDP") {
+            continue;
+        }
+        match sr
+            .get(b"TransformParams")
+            .map(|t| doc.resolve_dict(t))
+            .transpose()?
+        {
+            Some(Some(tp)) => out.push(field_lock(doc, &tp)?),
+            _ => out.push(FieldLock::All),
+        }
+    }
+    Ok(out)
 }
 
 /// The DocMDP permission of a signature dictionary's /Reference, if any

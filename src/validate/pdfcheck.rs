@@ -745,10 +745,40 @@ fn check_later_changes(
             Check::new(
                 "DOCMDP_VIOLATED",
                 Outcome::Failed,
-                "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng tài liệu đã được ký thêm sau đó",
-                "The certification signature allows no changes (DocMDP P=1), yet the document was signed again afterwards",
+                "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng sau đó tài liệu đã được ký thêm hoặc điền biểu mẫu",
+                "The certification signature allows no changes (DocMDP P=1), yet the document was signed again or its form filled afterwards",
             )
             .with("modification_level", level_name),
+        );
+        return;
+    }
+    // Fields this signature locked (FieldMDP) must not have been filled since.
+    let locked: Vec<&String> = analysis
+        .filled_fields
+        .iter()
+        .filter(|f| sig.locks.iter().any(|l| l.locks(f)))
+        .collect();
+    if !locked.is_empty() {
+        let names = locked
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "LOCKED_FIELD_CHANGED",
+                Outcome::Failed,
+                format!(
+                    "Trường biểu mẫu bị khóa bởi chữ ký này đã bị thay đổi sau khi ký: {names}"
+                ),
+                format!("Form fields this signature locked were changed after signing: {names}"),
+            )
+            .with(
+                "fields",
+                locked.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            ),
         );
         return;
     }

@@ -19,7 +19,10 @@ Dollar Refund", CCS 2019, and Mainka et al., "Shadow Attacks", NDSS 2021 /
   the content object; hide-and-replace: a prepared page tree swapped in);
 - eaa-*: Evil Annotation — a FreeText annotation over certified content (P=3);
 - ssa-*: Sneaky Signature — a new visible signature over certified content (P=2);
-- honest-*: legitimate counterparts that must stay TOTAL_PASSED.
+- docmdp-*, fieldmdp-*: a form filled after a certification with /P 1, or a
+  field filled that a signature's FieldMDP locks;
+- honest-*: legitimate counterparts that must stay TOTAL_PASSED (including a
+  form filled after an approval signature and after a /P 2 certification).
 """
 import io
 import os
@@ -31,7 +34,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_fixtures import PDF, minimal_pdf, signer_for, write  # noqa: E402
+from make_fixtures import PDF, minimal_pdf, pdf_from_objects, signer_for, write  # noqa: E402
 
 OUT = f"{PDF}/attacks"
 
@@ -190,6 +193,52 @@ def certified_attacks():
     write(f"{OUT}/honest-visible-second-signature.pdf", sign(approval, stem="signer-ec", field="Sig2", visible=True))
 
 
+def form_pdf() -> bytes:
+    """A one-page PDF with a text field HoTen (widget with an appearance)."""
+    ap = b"/Tx BMC EMC"
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /DA (/Helv 12 Tf 0 g) >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R] >>",
+        None,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /FT /Tx /T (HoTen) /Type /Annot /Subtype /Widget /Rect [72 600 372 630] /P 3 0 R "
+        b"/DA (/F1 12 Tf 0 g) /AP << /N 7 0 R >> >>",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 300 30] /Length %d >>\nstream\n" % len(ap) + ap + b"\nendstream",
+    ]
+    text = b"BT /F1 14 Tf 72 700 Td (To khai - ho ten nguoi nop:) Tj ET\n"
+    objs[3] = b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"
+    return pdf_from_objects(objs)
+
+
+def fill(signed: bytes, value: bytes) -> bytes:
+    """Fill HoTen: new /V and a new appearance stream (object 20)."""
+    field = re.findall(rb"\n6 0 obj\s*(<<.*?>>)\s*endobj", signed, re.S)[-1]
+    field = field.replace(b"/AP << /N 7 0 R >>", b"/AP << /N 20 0 R >> /V (%s)" % value)
+    ap = b"/Tx BMC BT /F1 12 Tf 2 10 Td (%s) Tj ET EMC" % value
+    return append_update(signed, {
+        6: field,
+        20: b"<< /Type /XObject /Subtype /Form /BBox [0 0 300 30] /Resources << /Font << /F1 5 0 R >> >> "
+            b"/Length %d >>\nstream\n" % len(ap) + ap + b"\nendstream",
+    })
+
+
+def form_filling():
+    base = form_pdf()
+    write(f"{OUT}/honest-form-filled-after-approval.pdf", fill(sign(base), b"Nguyen Van A"))
+    write(f"{OUT}/honest-form-filled-after-certified-p2.pdf",
+          fill(sign(base, certify=fields.MDPPerm.FILL_FORMS, field="Cert"), b"Nguyen Van A"))
+    write(f"{OUT}/docmdp-form-filled-after-certified-p1.pdf",
+          fill(sign(base, certify=fields.MDPPerm.NO_CHANGES, field="Cert"), b"Nguyen Van A"))
+    # A signature that locks HoTen (FieldMDP Include), then HoTen filled.
+    w = IncrementalPdfFileWriter(io.BytesIO(base))
+    meta = signers.PdfSignatureMetadata(field_name="Sig1", subfilter=fields.SigSeedSubFilter.PADES)
+    spec = fields.SigFieldSpec("Sig1", field_mdp_spec=fields.FieldMDPSpec(fields.FieldMDPAction.INCLUDE, ["HoTen"]))
+    locked = signers.PdfSigner(meta, signer=signer_for("signer-rsa"), new_field_spec=spec).sign_pdf(w).getvalue()
+    write(f"{OUT}/fieldmdp-locked-field-filled.pdf", fill(locked, b"Ke Gian"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     signed = open(f"{PDF}/rsa-pkcs1.pdf", "rb").read()
@@ -198,6 +247,7 @@ def main():
     swa(signed)
     shadow()
     certified_attacks()
+    form_filling()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,11 @@ def minimal_pdf(title: str, pages: int = 1, pad_bytes: int = 0) -> bytes:
             text += line * (pad_bytes // len(line) // pages)
         objs.append(b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return pdf_from_objects(objs)
+
+
+def pdf_from_objects(objs) -> bytes:
+    """A PDF whose object n is objs[n - 1], catalog 1, with a classic xref table."""
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
