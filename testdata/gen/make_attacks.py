@@ -17,8 +17,8 @@ Dollar Refund", CCS 2019, and Mainka et al., "Shadow Attacks", NDSS 2021 /
 - shadow-*: Shadow attacks — content prepared before signing, revealed after
   (hide: an overlay emptied; replace: the xref pointed at a prepared copy of
   the content object; hide-and-replace: a prepared page tree swapped in);
-- eaa-*: Evil Annotation — a FreeText annotation over certified content (P=3);
-- ssa-*: Sneaky Signature — a new visible signature over certified content (P=2);
+- eaa-*: Evil Annotation — a FreeText annotation over certified content (P=1, 2, 3);
+- ssa-*: Sneaky Signature — a new visible signature over certified content (P=1, 2, 3);
 - docmdp-*, fieldmdp-*: a form filled after a certification with /P 1, or a
   field filled that a signature's FieldMDP locks;
 - honest-*: legitimate counterparts that must stay TOTAL_PASSED (including a
@@ -160,11 +160,9 @@ def shadow():
           append_update(signed, {1: cat.replace(b"/Pages 2 0 R", b"/Pages 9 0 R")}))
 
 
-def certified_attacks():
-    base = minimal_pdf("Van ban chung nhan")
-    p3 = sign(base, certify=fields.MDPPerm.ANNOTATE, field="Cert")
-    # Evil annotation: a FreeText annotation over the text.
-    w = IncrementalPdfFileWriter(io.BytesIO(p3))
+def evil_annotation(certified: bytes) -> bytes:
+    """A FreeText annotation drawn over the page's text, added in an update."""
+    w = IncrementalPdfFileWriter(io.BytesIO(certified))
     page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
     page = page_ref.get_object()
     annot = generic.DictionaryObject({
@@ -177,16 +175,28 @@ def certified_attacks():
     })
     aref = w.add_object(annot)
     annots = page.get("/Annots", generic.ArrayObject())
-    annots = generic.ArrayObject(list(annots) + [aref])
-    page[generic.NameObject("/Annots")] = annots
+    page[generic.NameObject("/Annots")] = generic.ArrayObject(list(annots) + [aref])
     w.mark_update(page_ref)
     out = io.BytesIO()
     w.write(out)
-    write(f"{OUT}/eaa-freetext-over-certified-p3.pdf", out.getvalue())
-    # Sneaky signature: a new visible signature field after a P=2 certification.
+    return out.getvalue()
+
+
+def certified_attacks():
+    base = minimal_pdf("Van ban chung nhan")
+    perms = {1: fields.MDPPerm.NO_CHANGES, 2: fields.MDPPerm.FILL_FORMS, 3: fields.MDPPerm.ANNOTATE}
+    for p, perm in perms.items():
+        cert = sign(base, certify=perm, field="Cert")
+        write(f"{OUT}/eaa-freetext-over-certified-p{p}.pdf", evil_annotation(cert))
+        # Sneaky signature: a new visible signature field over certified content.
+        # (pyHanko itself refuses to sign after /P 1: its check is switched off here.)
+        w = IncrementalPdfFileWriter(io.BytesIO(cert))
+        meta = signers.PdfSignatureMetadata(field_name="Sneaky", subfilter=fields.SigSeedSubFilter.PADES)
+        ps = signers.PdfSigner(meta, signer=signer_for("signer-ec"),
+                               new_field_spec=fields.SigFieldSpec("Sneaky", box=(20, 700, 420, 800)))
+        ps._enforce_certification_constraints = lambda *a, **k: None
+        write(f"{OUT}/ssa-visible-signature-after-certified-p{p}.pdf", ps.sign_pdf(w).getvalue())
     p2 = sign(base, certify=fields.MDPPerm.FILL_FORMS, field="Cert")
-    write(f"{OUT}/ssa-visible-signature-after-certified-p2.pdf",
-          sign(p2, stem="signer-ec", field="Sneaky", visible=True))
     # Honest: an invisible approval signature after P=2; a second honest signature.
     write(f"{OUT}/honest-invisible-signature-after-certified-p2.pdf", sign(p2, stem="signer-ec", field="Approval"))
     approval = sign(base)
