@@ -101,6 +101,21 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
             objects: s.entries.len(),
         })
         .collect();
+    if let Some(markers) = eof_markers(src) {
+        let chain = pdf.sections.len();
+        if markers != chain {
+            doc.notes.push(
+                Check::new(
+                    "REVISION_MARKERS_MISMATCH",
+                    Outcome::Warning,
+                    format!("Tệp có {markers} dấu kết thúc %%EOF nhưng chuỗi tham chiếu chéo có {chain} phiên bản: có phần của tệp không thuộc phiên bản nào mà trình đọc sử dụng"),
+                    format!("The file has {markers} %%EOF marker(s) but its cross-reference chain has {chain} revision(s): part of the file belongs to no revision a reader uses"),
+                )
+                .with("eof_markers", markers)
+                .with("revisions", chain),
+            );
+        }
+    }
     let dropped = signatures_dropped(&pdf, &sigs);
     if dropped > 0 {
         doc.notes.push(
@@ -132,6 +147,30 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
         ));
     }
     Report::new(doc, when, reports)
+}
+
+/// Files up to this size are scanned for `%%EOF` markers.
+const EOF_SCAN_MAX: u64 = 16 << 20;
+
+/// The number of `%%EOF` markers in the file (each revision ends with one,
+/// ISO 32000-1 §7.5.5), or `None` for a file too large to scan.
+fn eof_markers(src: &dyn Source) -> Option<usize> {
+    if src.len() > EOF_SCAN_MAX {
+        return None;
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let mut count = 0usize;
+    // The last 4 bytes of the previous chunk, for markers across chunks.
+    let mut carry: Vec<u8> = Vec::new();
+    crate::pdf::source::for_each_chunk(src, 0, src.len(), &mut buf, |chunk| {
+        let mut joined = std::mem::take(&mut carry);
+        joined.extend_from_slice(chunk);
+        count += joined.windows(5).filter(|w| *w == b"%%EOF").count();
+        let keep = joined.len().min(4);
+        carry = joined[joined.len() - keep..].to_vec();
+    })
+    .ok()?;
+    Some(count)
 }
 
 /// Most earlier revisions looked at for signatures that later ones dropped.
