@@ -455,6 +455,18 @@ impl<'a, 's> Context<'a, 's> {
         if same(self.old, &old, self.new, &new)? {
             return Ok((Bookkeeping, "rewritten without change".into()));
         }
+        // An object the signed revision referred to but did not have: adding
+        // it fills a dangling reference, and what referred to it (a page's
+        // resources, say) now shows something new, whatever it is labelled as.
+        if is_new && self.referenced_before(num)? {
+            return Ok((
+                Disallowed,
+                format!(
+                    "a {} added where the signed revision had a dangling reference",
+                    describe(&new)
+                ),
+            ));
+        }
         if Some(num) == self.root {
             return self.catalog_change(&old, &new);
         }
@@ -567,10 +579,10 @@ impl<'a, 's> Context<'a, 's> {
                 )
             });
         }
-        // A new object nothing in the signed revision referred to, and that
-        // no allowed change uses: it changes nothing a viewer shows (e.g. DSS
-        // arrays left behind when a later DSS was rewritten).
-        if is_new && !self.referenced_before(num)? {
+        // A new object nothing in the signed revision referred to (checked
+        // above), and that no allowed change uses: it changes nothing a viewer
+        // shows (e.g. DSS arrays left behind when a later DSS was rewritten).
+        if is_new {
             return Ok((Bookkeeping, format!("unused new {}", describe(&new))));
         }
         Ok((

