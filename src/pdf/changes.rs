@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::document::Document;
+use super::document::{Document, XrefEntry};
 use super::object::{Dict, Obj, ObjRef};
 use super::source::read_range;
 use crate::error::{Error, Result};
@@ -451,6 +451,24 @@ impl<'a, 's> Context<'a, 's> {
                     return Ok((Bookkeeping, "cross-reference or object stream".into()));
                 }
             }
+        }
+        // References name a generation: a new one makes every existing
+        // reference to the object resolve to null (ISO 32000-1 §7.3.10).
+        let generation = |d: &Document<'_>| match d.xref_entry(num) {
+            Some(XrefEntry::InFile { generation, .. }) => Some(generation),
+            Some(XrefEntry::InStream { .. }) => Some(0),
+            _ => None,
+        };
+        let (g_old, g_new) = (generation(self.old), generation(self.new));
+        if g_old.is_some() && g_old != g_new {
+            return Ok((
+                Disallowed,
+                format!(
+                    "generation number changed ({} → {}): references to the signed object no longer reach it",
+                    g_old.map_or("-".to_string(), |g| g.to_string()),
+                    g_new.map_or("free".to_string(), |g| g.to_string())
+                ),
+            ));
         }
         if same(self.old, &old, self.new, &new)? {
             return Ok((Bookkeeping, "rewritten without change".into()));

@@ -151,6 +151,18 @@ def shadow():
     out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
         size, root, last_startxref(signed), x)
     write(f"{OUT}/shadow-replace-via-xref.pdf", bytes(out))
+    # Hide by generation: object 4 rewritten unchanged but as generation 1,
+    # so the page's "4 0 R" no longer reaches it (the page shows nothing).
+    body = re.findall(rb"\n4 0 obj\n(.*?)endobj", signed, re.S)[0]
+    out = bytearray(signed)
+    out += b"\n"
+    at = len(out)
+    out += b"4 1 obj\n" + body + b"endobj\n"
+    x = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n4 1\n%010d 00001 n \n" % at
+    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size, root, last_startxref(signed), x)
+    write(f"{OUT}/shadow-hide-by-generation.pdf", bytes(out))
     # Hide: the visible content emptied by an update.
     write(f"{OUT}/shadow-hide-content-emptied.pdf",
           append_update(signed, {4: b"<< /Length 0 >>\nstream\n\nendstream"}))
