@@ -473,6 +473,14 @@ impl<'a, 's> Context<'a, 's> {
         if same(self.old, &old, self.new, &new)? {
             return Ok((Bookkeeping, "rewritten without change".into()));
         }
+        // Readers disagree on which of two equal keys counts: a changed object
+        // with duplicated keys could show one thing and be judged as another.
+        if has_duplicate_keys(&new, 0) {
+            return Ok((
+                Disallowed,
+                format!("{} with duplicated dictionary keys", describe(&new)),
+            ));
+        }
         // An object the signed revision referred to but did not have: adding
         // it fills a dangling reference, and what referred to it (a page's
         // resources, say) now shows something new, whatever it is labelled as.
@@ -977,6 +985,28 @@ impl<'a, 's> Context<'a, 's> {
     }
 }
 
+/// Whether a dictionary in `o` (not following references) repeats a key.
+fn has_duplicate_keys(o: &Obj, depth: usize) -> bool {
+    if depth > 64 {
+        return true; // too deep to tell: fail closed
+    }
+    match o {
+        Obj::Dict(d) => {
+            d.has_duplicate_keys() || d.0.iter().any(|(_, v)| has_duplicate_keys(v, depth + 1))
+        }
+        Obj::Stream(st) => {
+            st.dict.has_duplicate_keys()
+                || st
+                    .dict
+                    .0
+                    .iter()
+                    .any(|(_, v)| has_duplicate_keys(v, depth + 1))
+        }
+        Obj::Array(a) => a.iter().any(|v| has_duplicate_keys(v, depth + 1)),
+        _ => false,
+    }
+}
+
 fn worst(a: ChangeClass, b: ChangeClass) -> ChangeClass {
     if b.level() > a.level() { b } else { a }
 }
@@ -1085,7 +1115,27 @@ fn same_dict(
     y: &Dict,
     depth: usize,
 ) -> Result<bool> {
+    // Entry by entry, in order: duplicated keys must match too.
     if x.0.len() != y.0.len() {
+        return Ok(false);
+    }
+    for ((k, v), (l, w)) in x.0.iter().zip(&y.0) {
+        if k != l || !same_at(da, v, db, w, depth + 1)? {
+            // Same entries in another order are still the same dictionary.
+            return same_dict_unordered(da, x, db, y, depth);
+        }
+    }
+    Ok(true)
+}
+
+fn same_dict_unordered(
+    da: &Document<'_>,
+    x: &Dict,
+    db: &Document<'_>,
+    y: &Dict,
+    depth: usize,
+) -> Result<bool> {
+    if x.has_duplicate_keys() || y.has_duplicate_keys() {
         return Ok(false);
     }
     for (k, v) in &x.0 {

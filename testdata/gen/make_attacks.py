@@ -170,6 +170,10 @@ def shadow():
     cat = re.findall(rb"\n1 0 obj\s*(<<.*?>>)\s*endobj", signed, re.S)[-1]
     write(f"{OUT}/shadow-hide-and-replace-page-tree.pdf",
           append_update(signed, {1: cat.replace(b"/Pages 2 0 R", b"/Pages 9 0 R")}))
+    # The same with a duplicated key: readers that take the first /Pages see
+    # the prepared tree, those that take the last see the signed one.
+    write(f"{OUT}/shadow-duplicate-pages-key.pdf",
+          append_update(signed, {1: cat.replace(b"/Pages 2 0 R", b"/Pages 9 0 R /Pages 2 0 R")}))
 
 
 def evil_annotation(certified: bytes) -> bytes:
