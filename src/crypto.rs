@@ -9,7 +9,7 @@ use openssl::sign::{RsaPssSaltlen, Verifier};
 use crate::cms::AlgId;
 use crate::der::{self, TAG_INTEGER, TAG_SEQUENCE};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum DigestAlg {
     #[serde(rename = "MD5")]
     Md5,
@@ -111,6 +111,7 @@ impl DigestAlg {
 }
 
 /// An incremental digest (SHAKE256 finishes with 64 bytes).
+#[derive(Clone)]
 pub struct Digester {
     alg: DigestAlg,
     h: Hasher,

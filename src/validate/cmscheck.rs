@@ -22,6 +22,9 @@ use crate::report::{
 pub enum Content<'a> {
     /// Byte ranges of a source (PDF ByteRange).
     Ranges(&'a dyn Source, Vec<(u64, u64)>),
+    /// Byte ranges whose digest with one algorithm is known already
+    /// (computed in a pass shared with other signatures).
+    Hashed(&'a dyn Source, Vec<(u64, u64)>, DigestAlg, Vec<u8>),
     /// A whole source (detached content file).
     Whole(&'a dyn Source),
     /// Bytes in memory (encapsulated content).
@@ -47,6 +50,7 @@ impl Content<'_> {
                     )))
                 };
             }
+            Content::Hashed(_, _, a, d) if *a == alg => return Ok(d.clone()),
             Content::Bytes(b) => h.update(b)?,
             Content::Whole(src) => {
                 let mut buf = vec![0u8; CHUNK];
@@ -56,7 +60,7 @@ impl Content<'_> {
                     }
                 })?;
             }
-            Content::Ranges(src, ranges) => {
+            Content::Ranges(src, ranges) | Content::Hashed(src, ranges, ..) => {
                 let mut buf = vec![0u8; CHUNK];
                 for (off, len) in ranges {
                     for_each_chunk(*src, *off, *len, &mut buf, |c| {
@@ -81,7 +85,7 @@ impl Content<'_> {
             }
             Content::Bytes(b) => b.len() as u64,
             Content::Whole(s) => s.len(),
-            Content::Ranges(_, r) => r.iter().map(|(_, l)| *l).sum(),
+            Content::Ranges(_, r) | Content::Hashed(_, r, ..) => r.iter().map(|(_, l)| *l).sum(),
         };
         if total > max {
             return Err(Error::limit("max_cms_bytes", total, max));
@@ -91,7 +95,7 @@ impl Content<'_> {
             Content::Digest(..) => {}
             Content::Bytes(b) => out.extend_from_slice(b),
             Content::Whole(s) => out = crate::pdf::source::read_range(*s, 0, total as usize)?,
-            Content::Ranges(s, r) => {
+            Content::Ranges(s, r) | Content::Hashed(s, r, ..) => {
                 for (off, len) in r {
                     out.extend(crate::pdf::source::read_range(*s, *off, *len as usize)?);
                 }

@@ -232,8 +232,10 @@ fn check_all(
         })
         .filter_map(signed_end)
         .collect();
+    let mut pre = shared_digests(pdf, sigs, opts);
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for i in order {
+        let digest = pre.remove(&i);
         let end = signed_end(&sigs[i]);
         let poe = end.and_then(|e| {
             stamps
@@ -245,9 +247,9 @@ fn check_all(
         let rep = if poe.is_some() {
             let mut o = opts.clone();
             o.external_poe = poe;
-            check_pdf_signature(pdf, i, &sigs[i], &o)
+            check_pdf_signature(pdf, i, &sigs[i], digest, &o)
         } else {
-            check_pdf_signature(pdf, i, &sigs[i], opts)
+            check_pdf_signature(pdf, i, &sigs[i], digest, opts)
         };
         if rep.kind == SignatureKind::PdfDocumentTimestamp && rep.indication == I::TotalPassed {
             if let (Some(e), Some(t)) = (end, rep.gen_time.as_deref().and_then(cert::parse_rfc3339))
@@ -322,6 +324,133 @@ fn check_timestamp_order(r: &mut SignatureReport, end: Option<u64>, stamps: &[(u
             .with("covering_timestamp", cert::fmt_unix(cover)),
         );
     }
+}
+
+/// One signature's ranges [0, b) + [c, e) and the digest algorithm its SignerInfo names.
+struct HashJob {
+    index: usize,
+    alg: DigestAlg,
+    b: u64,
+    c: u64,
+    e: u64,
+}
+
+/// The ByteRange digests of several signatures in one pass over the file.
+/// Serial signatures each cover everything before their /Contents: hashing
+/// them one by one reads the file once per signature (quadratic in the
+/// number of revisions). Here one running hash per algorithm reads it once;
+/// at a signature's gap its state is copied, and the copy goes on from the
+/// gap's end to the signature's end. Only for signatures with signed
+/// attributes (the others need the bytes themselves); none when there is
+/// only one signature. Anything unreadable is left to the normal path.
+fn shared_digests(
+    pdf: &Document<'_>,
+    sigs: &[PdfSignature],
+    opts: &VerifyOptions,
+) -> std::collections::HashMap<usize, (DigestAlg, Vec<u8>)> {
+    use std::collections::{BTreeSet, HashMap};
+    let mut out = HashMap::new();
+    if sigs.len() < 2 {
+        return out;
+    }
+    let len = pdf.len();
+    let mut jobs = Vec::new();
+    for (index, sig) in sigs.iter().enumerate() {
+        let Some(Obj::Array(a)) = &sig.byte_range else {
+            continue;
+        };
+        let nums: Vec<u64> = a
+            .iter()
+            .filter_map(|o| match o {
+                Obj::Int(n) if *n >= 0 => Some(*n as u64),
+                _ => None,
+            })
+            .collect();
+        let [0, b, c, d] = nums[..] else { continue };
+        let Some(e) = c.checked_add(d) else { continue };
+        if b > c || e > len {
+            continue;
+        }
+        let Some(contents) = sig.contents_str() else {
+            continue;
+        };
+        if contents.bytes.len() as u64 > opts.limits.max_signature_bytes {
+            continue;
+        }
+        let Ok((der, _)) = cms::first_tlv(&contents.bytes) else {
+            continue;
+        };
+        let Ok(sd) = cms::parse_signed_data(der, opts.limits.max_cms_certificates) else {
+            continue;
+        };
+        let [si] = &sd.signer_infos[..] else { continue };
+        if si.signed_attrs.is_none() {
+            continue;
+        }
+        let Some(alg) = DigestAlg::from_oid(&si.digest_alg.oid) else {
+            continue;
+        };
+        jobs.push(HashJob {
+            index,
+            alg,
+            b,
+            c,
+            e,
+        });
+    }
+    if jobs.len() < 2 {
+        return out;
+    }
+    let mut points: BTreeSet<u64> = [0].into();
+    for j in &jobs {
+        points.extend([j.b, j.c, j.e]);
+    }
+    let mut running: HashMap<DigestAlg, crate::crypto::Digester> = HashMap::new();
+    for j in &jobs {
+        if let std::collections::hash_map::Entry::Vacant(v) = running.entry(j.alg) {
+            match j.alg.hasher() {
+                Ok(h) => {
+                    v.insert(h);
+                }
+                Err(_) => return HashMap::new(),
+            }
+        }
+    }
+    let mut state: Vec<Option<crate::crypto::Digester>> = vec![None; jobs.len()];
+    let points: Vec<u64> = points.into_iter().collect();
+    let mut buf = vec![0u8; 1 << 20];
+    for w in points.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        for (k, j) in jobs.iter().enumerate() {
+            if j.b == p {
+                state[k] = running.get(&j.alg).cloned();
+            }
+        }
+        let mut failed = false;
+        let r = crate::pdf::source::for_each_chunk(pdf.source(), p, q - p, &mut buf, |chunk| {
+            for h in running.values_mut() {
+                failed |= h.update(chunk).is_err();
+            }
+            for (k, j) in jobs.iter().enumerate() {
+                if j.c <= p && q <= j.e {
+                    if let Some(h) = state[k].as_mut() {
+                        failed |= h.update(chunk).is_err();
+                    }
+                }
+            }
+        });
+        if r.is_err() || failed {
+            return HashMap::new();
+        }
+        for (k, j) in jobs.iter().enumerate() {
+            if j.e == q {
+                if let Some(Ok(d)) = state[k].take().map(|h| h.finish()) {
+                    out.insert(j.index, (j.alg, d));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The PAdES baseline level a signature reaches (ETSI EN 319 142-1 §6):
@@ -904,6 +1033,7 @@ fn check_pdf_signature(
     pdf: &Document<'_>,
     index: usize,
     sig: &PdfSignature,
+    digest: Option<(DigestAlg, Vec<u8>)>,
     opts: &VerifyOptions,
 ) -> SignatureReport {
     let is_ts = sig.dict_type == SigDictType::DocTimeStamp
@@ -1061,7 +1191,19 @@ fn check_pdf_signature(
         SubFilterKind::LegacySha1 => {
             check_legacy_sha1(pdf.source(), &sd, si, ranges, opts, &mut rep)
         }
-        _ => check_detached(pdf.source(), &sd, si, ranges, opts, &mut rep),
+        _ => {
+            // The digest from the shared pass, when it is for this SignerInfo's algorithm.
+            let content = match digest {
+                Some((alg, d))
+                    if si.signed_attrs.is_some()
+                        && DigestAlg::from_oid(&si.digest_alg.oid) == Some(alg) =>
+                {
+                    Content::Hashed(pdf.source(), ranges, alg, d)
+                }
+                _ => Content::Ranges(pdf.source(), ranges),
+            };
+            check_detached(&sd, si, content, opts, &mut rep)
+        }
     }
     rep
 }
@@ -1070,14 +1212,12 @@ fn check_pdf_signature(
 /// content (ISO 32000-1 §12.8.3.3.1). When it does and the content equals the
 /// signed bytes, integrity is still checked, as evidence.
 fn check_detached(
-    src: &dyn Source,
     sd: &cms::SignedData<'_>,
     si: &cms::SignerInfo<'_>,
-    ranges: Vec<(u64, u64)>,
+    content: Content<'_>,
     opts: &VerifyOptions,
     rep: &mut SignatureReport,
 ) {
-    let content = Content::Ranges(src, ranges);
     match sd.econtent.as_deref() {
         None => {}
         Some([]) => rep.pass(Check::new(
