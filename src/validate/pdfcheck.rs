@@ -177,22 +177,33 @@ fn eof_markers(src: &dyn Source) -> Option<usize> {
 const MAX_REVISIONS_SCANNED: usize = 64;
 
 /// How many signature dictionaries of earlier revisions the current
-/// revision no longer has.
+/// revision no longer has: every signature field that a cross-reference
+/// section lists (in the document as of that section) names its value; the
+/// values the current fields do not name were dropped. Linear in the number
+/// of entries: each listed object is read once, in its own revision.
 fn signatures_dropped(pdf: &Document<'_>, current: &[PdfSignature]) -> usize {
     use std::collections::HashSet;
     let now: HashSet<_> = current.iter().filter_map(|s| s.dict_ref).collect();
     let mut gone = HashSet::new();
-    for w in pdf.sections.windows(2).take(MAX_REVISIONS_SCANNED) {
-        let Some(view) = pdf.view_before(w[0].offset) else {
+    let older = pdf.sections.len().saturating_sub(1);
+    for k in 0..older.min(MAX_REVISIONS_SCANNED) {
+        // Section k (newest first) as the document stood then.
+        let Some(view) = pdf.view_before(pdf.sections[k + 1].offset + 1) else {
             continue;
         };
-        if let Ok(earlier) = find_signatures(&view) {
-            gone.extend(
-                earlier
-                    .iter()
-                    .filter_map(|s| s.dict_ref)
-                    .filter(|r| !now.contains(r)),
-            );
+        for (num, _) in pdf.sections[k + 1].entries.iter().take(100_000) {
+            let Ok(o) = view.resolve_num(*num) else {
+                continue;
+            };
+            let Some(d) = o.as_dict() else { continue };
+            if d.name(b"FT") != Some(b"Sig") {
+                continue;
+            }
+            if let Some(Obj::Ref(v)) = d.get(b"V") {
+                if !now.contains(v) {
+                    gone.insert(*v);
+                }
+            }
         }
     }
     gone.len()
