@@ -15,7 +15,9 @@ pub struct ObjRef {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PdfStr {
-    pub bytes: Vec<u8>,
+    /// Shared: objects are cloned out of the parsed-object cache, and a
+    /// signature's /Contents can be large.
+    pub bytes: std::sync::Arc<[u8]>,
     pub hex: bool,
     /// Absolute offset of the opening `<` or `(`.
     pub start: u64,
@@ -321,7 +323,7 @@ impl<'a> Lexer<'a> {
             out.push(h << 4);
         }
         Ok(PdfStr {
-            bytes: out,
+            bytes: out.into(),
             hex: true,
             start,
             end: self.abs(),
@@ -387,7 +389,7 @@ impl<'a> Lexer<'a> {
             }
         }
         Ok(PdfStr {
-            bytes: out,
+            bytes: out.into(),
             hex: false,
             start,
             end: self.abs(),
@@ -574,7 +576,7 @@ mod tests {
             Some(Obj::Array(a)) => {
                 assert_eq!(a.len(), 4);
                 match &a[3] {
-                    Obj::Str(s) => assert_eq!(s.bytes, vec![0x41, 0x40]),
+                    Obj::Str(s) => assert_eq!(&*s.bytes, &[0x41, 0x40]),
                     _ => panic!(),
                 }
             }
