@@ -240,3 +240,19 @@ fn changed_page_is_named_in_the_report() {
             .any(|c| c["object"] == 4 && c["class"] == "DISALLOWED")
     );
 }
+
+#[test]
+fn docmdp_and_field_locks_are_reported() {
+    let json = |file: &str| -> serde_json::Value {
+        let (_, out, _) = kyso(&[&["verify", file, "--format", "json"], &T[..]].concat());
+        serde_json::from_str(&out).unwrap()
+    };
+    let v = json("testdata/pdf/certified-p2-then-signed.pdf");
+    assert_eq!(v["signatures"][0]["doc_mdp"], 2);
+    assert!(v["signatures"][1]["doc_mdp"].is_null());
+    let v = json("testdata/pdf/attacks/fieldmdp-locked-field-filled.pdf");
+    assert_eq!(
+        v["signatures"][0]["field_locks"],
+        serde_json::json!(["INCLUDE: HoTen"])
+    );
+}

@@ -54,6 +54,14 @@ pub enum FieldLock {
 }
 
 impl FieldLock {
+    pub fn describe(&self) -> String {
+        match self {
+            FieldLock::All => "ALL".into(),
+            FieldLock::Include(f) => format!("INCLUDE: {}", f.join(", ")),
+            FieldLock::Exclude(f) => format!("EXCLUDE: {}", f.join(", ")),
+        }
+    }
+
     pub fn locks(&self, field: &str) -> bool {
         match self {
             FieldLock::All => true,
@@ -187,7 +195,10 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
             .transpose()?
             .flatten()
         {
-            sig.locks.push(field_lock(doc, &lock)?);
+            let lock = field_lock(doc, &lock)?;
+            if !sig.locks.contains(&lock) {
+                sig.locks.push(lock);
+            }
         }
         out.push(sig);
     }

@@ -214,6 +214,14 @@ pub struct SignatureReport {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// PDF certification signature: the DocMDP permission /P (1 no changes,
+    /// 2 form filling and signing, 3 also annotations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_mdp: Option<u8>,
+    /// PDF: the fields this signature locks (FieldMDP / field /Lock), as
+    /// `ALL`, `INCLUDE: a, b` or `EXCLUDE: a, b`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_locks: Vec<String>,
     /// PDF: the revision (1 = oldest) whose end the ByteRange reaches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<usize>,
@@ -261,6 +269,8 @@ impl SignatureReport {
             level: None,
             format_level: None,
             revision: None,
+            doc_mdp: None,
+            field_locks: Vec::new(),
             revocation: Vec::new(),
             timestamps: Vec::new(),
             checks: Vec::new(),

@@ -1058,6 +1058,8 @@ fn check_pdf_signature(
         },
     );
     rep.field_name = Some(sig.field_name.clone());
+    rep.doc_mdp = sig.doc_mdp;
+    rep.field_locks = sig.locks.iter().map(|l| l.describe()).collect();
     rep.sub_filter = sig.sub_filter.clone();
     rep.reason = sig.reason.clone();
     rep.location = sig.location.clone();
