@@ -272,6 +272,9 @@ struct Context<'a, 's> {
     old_referenced: std::cell::OnceCell<HashSet<u32>>,
     /// Existing form fields (not signatures) one of whose objects changed.
     form_fields: Vec<FormField>,
+    /// Every page's indirect /Annots array (array → page), walked only when
+    /// an array changed whose page did not.
+    page_annots: std::cell::OnceCell<HashMap<u32, u32>>,
 }
 
 /// A form field of the signed revision touched by a later update.
@@ -293,8 +296,22 @@ impl<'a, 's> Context<'a, 's> {
         let old_cat = old.catalog().unwrap_or_default();
         let old_dss = reach_key(old, &old_cat, b"DSS")?;
         let new_dss = reach_key(new, &new_cat, b"DSS")?;
-        let old_all = terminal_fields(old, &old_cat)?;
-        let new_all = terminal_fields(new, &new_cat)?;
+        // The fields the updates touched: each changed object that is a
+        // terminal field or a widget of one (no walk of the whole form).
+        let mut new_all: HashMap<ObjRef, TerminalField> = HashMap::new();
+        for num in changed {
+            if let Some((r, f)) = field_of(new, *num)? {
+                new_all.entry(r).or_insert(f);
+            }
+        }
+        let mut old_all: HashMap<ObjRef, TerminalField> = HashMap::new();
+        for r in new_all.keys() {
+            if let Some((or, f)) = field_of(old, r.num)? {
+                if or.num == r.num {
+                    old_all.insert(*r, f);
+                }
+            }
+        }
         let is_sig = |f: &TerminalField| f.1.as_deref() == Some(b"Sig");
         let old_fields: HashMap<ObjRef, Dict> = old_all
             .iter()
@@ -409,7 +426,19 @@ impl<'a, 's> Context<'a, 's> {
                 was_empty,
             });
         }
-        let (pages, annots_arrays) = page_tree(new, &new_cat)?;
+        // Changed pages, and the /Annots arrays they name.
+        let mut pages = HashSet::new();
+        let mut annots_arrays = HashMap::new();
+        for num in changed {
+            if let Some(d) = new.resolve_num(*num)?.as_dict() {
+                if d.name(b"Type") == Some(b"Page") {
+                    pages.insert(*num);
+                    if let Some(Obj::Ref(a)) = d.get(b"Annots") {
+                        annots_arrays.insert(a.num, *num);
+                    }
+                }
+            }
+        }
         let old_extensions = reach_key(old, &old_cat, b"Extensions")?;
         let new_extensions = reach_key(new, &new_cat, b"Extensions")?;
         Ok(Context {
@@ -429,7 +458,23 @@ impl<'a, 's> Context<'a, 's> {
             new_extensions,
             old_referenced: std::cell::OnceCell::new(),
             form_fields,
+            page_annots: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The page whose /Annots array object `num` is, if it is one.
+    fn annots_owner(&self, num: u32, new: &Obj) -> Result<Option<u32>> {
+        if let Some(p) = self.annots_arrays.get(&num) {
+            return Ok(Some(*p));
+        }
+        if !matches!(new, Obj::Array(_)) {
+            return Ok(None);
+        }
+        if self.page_annots.get().is_none() {
+            let (_, map) = page_tree(self.new, &self.new.catalog()?)?;
+            let _ = self.page_annots.set(map);
+        }
+        Ok(self.page_annots.get().and_then(|m| m.get(&num).copied()))
     }
 
     fn widget_class(&self, num: u32) -> Option<ChangeClass> {
@@ -565,12 +610,12 @@ impl<'a, 's> Context<'a, 's> {
         if self.pages.contains(&num) {
             return self.page_change(&old, &new);
         }
-        if let Some(page) = self.annots_arrays.get(&num) {
+        if let Some(page) = self.annots_owner(num, &new)? {
             // A new array replaces the page's old one: compare with that.
             let before = match &old {
                 Obj::Null => match self
                     .old
-                    .resolve_num(*page)?
+                    .resolve_num(page)?
                     .as_dict()
                     .and_then(|d| d.get(b"Annots").cloned())
                 {
@@ -1281,63 +1326,64 @@ fn push_dict(todo: &mut Vec<Obj>, d: Dict, skip: &[&[u8]]) {
 /// A terminal field: its dictionary, /FT (possibly inherited) and full name.
 type TerminalField = (Dict, Option<Vec<u8>>, String);
 
-/// Terminal fields by reference.
-fn terminal_fields(doc: &Document<'_>, cat: &Dict) -> Result<HashMap<ObjRef, TerminalField>> {
-    let mut out = HashMap::new();
-    let Some(acro) = cat.get(b"AcroForm") else {
-        return Ok(out);
+/// The terminal field that object `num` is, or is a widget of (through its
+/// /Parent), with its /FT and full name taken up the /Parent chain; `None`
+/// when the object is not part of a terminal field.
+fn field_of(doc: &Document<'_>, num: u32) -> Result<Option<(ObjRef, TerminalField)>> {
+    let o = doc.resolve_num(num)?;
+    let Some(d) = o.as_dict() else {
+        return Ok(None);
     };
-    let Some(acro) = doc.resolve_dict(acro)? else {
-        return Ok(out);
+    let (fnum, field) = if d.get(b"T").is_some() || d.get(b"FT").is_some() {
+        (num, d.clone())
+    } else if d.name(b"Subtype") == Some(b"Widget") {
+        match d.get(b"Parent") {
+            Some(Obj::Ref(p)) => match doc.resolve_num(p.num)?.as_dict() {
+                Some(pd) => (p.num, pd.clone()),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }
+    } else {
+        return Ok(None);
     };
-    let Some(Obj::Array(fields)) = acro.get(b"Fields").map(|f| doc.resolve(f)).transpose()? else {
-        return Ok(out);
-    };
-    let max = doc.limits.max_fields;
-    let mut seen = HashSet::new();
-    let mut stack: Vec<(Obj, Option<Vec<u8>>, String, usize)> = fields
-        .into_iter()
-        .map(|f| (f, None, String::new(), 0))
-        .collect();
-    while let Some((o, ft, parent, depth)) = stack.pop() {
-        let Obj::Ref(r) = o else { continue };
-        if !seen.insert(r) {
-            continue;
-        }
-        if seen.len() > max {
-            return Err(Error::limit("max_fields", seen.len(), max));
-        }
-        if depth > 32 {
-            return Err(Error::limit("field_tree_depth", depth, 32));
-        }
-        let Some(f) = doc.resolve_dict(&o)? else {
-            continue;
-        };
-        let ft = f.name(b"FT").map(<[u8]>::to_vec).or(ft);
-        let name = match (field_name_opt(&f), parent.is_empty()) {
-            (Some(t), true) => t,
-            (Some(t), false) => format!("{parent}.{t}"),
-            (None, _) => parent.clone(),
-        };
-        let kids = match f.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
-            Some(Obj::Array(k)) => k,
-            _ => Vec::new(),
-        };
-        // Kids that are fields (have /T) are walked; widget kids belong to this field.
-        let mut field_kids = false;
-        for k in kids {
-            if let Some(kd) = doc.resolve_dict(&k)? {
-                if kd.get(b"T").is_some() {
-                    field_kids = true;
-                    stack.push((k, ft.clone(), name.clone(), depth + 1));
-                }
+    // Terminal: none of its kids is a field (has /T).
+    if let Some(Obj::Array(kids)) = field.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+        for k in kids.iter().take(10_000) {
+            if doc
+                .resolve_dict(k)?
+                .is_some_and(|kd| kd.get(b"T").is_some())
+            {
+                return Ok(None);
             }
         }
-        if !field_kids {
-            out.insert(r, (f, ft, name));
-        }
     }
-    Ok(out)
+    let mut ft = field.name(b"FT").map(<[u8]>::to_vec);
+    let mut names: Vec<String> = field_name_opt(&field).into_iter().collect();
+    let mut up = field.get(b"Parent").cloned();
+    for _ in 0..32 {
+        let Some(p @ Obj::Ref(_)) = up else { break };
+        let Some(pd) = doc.resolve_dict(&p)? else {
+            break;
+        };
+        if ft.is_none() {
+            ft = pd.name(b"FT").map(<[u8]>::to_vec);
+        }
+        names.extend(field_name_opt(&pd));
+        up = pd.get(b"Parent").cloned();
+    }
+    names.reverse();
+    let generation = match doc.xref_entry(fnum) {
+        Some(XrefEntry::InFile { generation, .. }) => generation,
+        _ => 0,
+    };
+    Ok(Some((
+        ObjRef {
+            num: fnum,
+            generation,
+        },
+        (field, ft, names.join(".")),
+    )))
 }
 
 /// Page objects and indirect /Annots arrays of the page tree.
