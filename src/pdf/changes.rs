@@ -684,6 +684,24 @@ impl<'a, 's> Context<'a, 's> {
         };
         // The value, and what only affects this widget's own look.
         let bad = self.other_keys(a, b, &[b"V", b"AP", b"F", b"MK", b"DA", b"AS"])?;
+        // An old appearance dictionary that something else also uses: the
+        // field should never have shared it, and a signer's tool that
+        // replaces it may be hiding what the shared use shows. Refused, as
+        // pyHanko does (its "sneaky" appearance cases).
+        if let Some(Obj::Ref(ap)) = a.get(b"AP") {
+            if b.get(b"AP") != a.get(b"AP") {
+                let own: HashSet<u32> = f.widgets.iter().copied().chain([f.field]).collect();
+                if self.used_outside(ap.num, &own, &[])? {
+                    return Ok((
+                        ChangeClass::Disallowed,
+                        format!(
+                            "signature field '{}': its old appearance dictionary (object {}) is shared with other objects",
+                            f.name, ap.num
+                        ),
+                    ));
+                }
+            }
+        }
         if bad.is_empty() && a.get(b"V").is_none() {
             Ok((f.class, format!("signature field '{}' signed", f.name)))
         } else {
