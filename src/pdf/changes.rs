@@ -109,7 +109,24 @@ const MAX_REACH: usize = 100_000;
 const MAX_COMPARE_BYTES: u64 = 64 << 20;
 
 /// Compare the revision signed up to `signed_end` with the document as it is now.
+/// What the analyses of one document's signatures share, so that a file
+/// signed many times is not re-examined once per signature.
+#[derive(Default)]
+pub struct Memo {
+    /// A new signature field's objects (reached from the field).
+    field_objects: std::cell::RefCell<HashMap<u32, std::rc::Rc<HashSet<u32>>>>,
+    /// Per cross-reference section (by offset): object numbers that its
+    /// objects refer to but that no section up to it defines.
+    dangling: std::cell::OnceCell<Vec<(u64, HashSet<u32>)>>,
+}
+
+/// Compare the revision signed up to `signed_end` with the document as it is now.
 pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
+    analyse_with(doc, signed_end, &Memo::default())
+}
+
+/// [`analyse`], sharing work with the other signatures of the same document.
+pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<ChangeReport> {
     let old = doc.view_before(signed_end).ok_or(Error::pdf(
         signed_end,
         "no cross-reference section before the signed end",
@@ -166,7 +183,7 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
     if changed.is_empty() {
         return Ok(rep);
     }
-    let ctx = Context::new(&old, doc, &changed)?;
+    let ctx = Context::new(&old, doc, &changed, memo, signed_end)?;
     rep.new_visible_signatures = ctx
         .fields
         .iter()
@@ -268,8 +285,8 @@ struct Context<'a, 's> {
     /// Objects reachable from the catalog's /Extensions, before and now.
     old_extensions: HashSet<u32>,
     new_extensions: HashSet<u32>,
-    /// Every object number the signed revision refers to (from its trailer), computed once.
-    old_referenced: std::cell::OnceCell<HashSet<u32>>,
+    memo: &'a Memo,
+    signed_end: u64,
     /// Existing form fields (not signatures) one of whose objects changed.
     form_fields: Vec<FormField>,
     /// Every page's indirect /Annots array (array → page), walked only when
@@ -287,7 +304,13 @@ struct FormField {
 }
 
 impl<'a, 's> Context<'a, 's> {
-    fn new(old: &'a Document<'s>, new: &'a Document<'s>, changed: &BTreeSet<u32>) -> Result<Self> {
+    fn new(
+        old: &'a Document<'s>,
+        new: &'a Document<'s>,
+        changed: &BTreeSet<u32>,
+        memo: &'a Memo,
+        signed_end: u64,
+    ) -> Result<Self> {
         let ref_num = |o: Option<&Obj>| match o {
             Some(Obj::Ref(r)) => Some(r.num),
             _ => None,
@@ -386,7 +409,16 @@ impl<'a, 's> Context<'a, 's> {
                     }
                 }
             } else {
-                objects.extend(reach(new, &Obj::Ref(*r), SKIP)?);
+                let known = memo.field_objects.borrow().get(&r.num).cloned();
+                let reached = match known {
+                    Some(set) => set,
+                    None => {
+                        let set = std::rc::Rc::new(reach(new, &Obj::Ref(*r), SKIP)?);
+                        memo.field_objects.borrow_mut().insert(r.num, set.clone());
+                        set
+                    }
+                };
+                objects.extend(reached.iter().copied());
             }
             if f.name(b"Subtype") == Some(b"Widget") {
                 widgets.insert(r.num);
@@ -456,7 +488,8 @@ impl<'a, 's> Context<'a, 's> {
             pages,
             old_extensions,
             new_extensions,
-            old_referenced: std::cell::OnceCell::new(),
+            memo,
+            signed_end,
             form_fields,
             page_annots: std::cell::OnceCell::new(),
         })
@@ -712,12 +745,18 @@ impl<'a, 's> Context<'a, 's> {
         }
     }
 
+    /// Whether an object of the signed revision (or its trailer) refers to
+    /// `num`, which it did not define: a dangling reference. Conservative:
+    /// any version of any object listed up to the signed revision counts.
     fn referenced_before(&self, num: u32) -> Result<bool> {
-        if self.old_referenced.get().is_none() {
-            let all = reach(self.old, &Obj::Dict(self.old.trailer.clone()), &[])?;
-            let _ = self.old_referenced.set(all);
+        if self.memo.dangling.get().is_none() {
+            let d = dangling_by_section(self.new)?;
+            let _ = self.memo.dangling.set(d);
         }
-        Ok(self.old_referenced.get().is_some_and(|s| s.contains(&num)))
+        Ok(self.memo.dangling.get().is_some_and(|all| {
+            all.iter()
+                .any(|(off, set)| *off < self.signed_end && set.contains(&num))
+        }))
     }
 
     /// Whether `num` is reachable in the signed revision from the trailer
@@ -1260,6 +1299,63 @@ fn reach(doc: &Document<'_>, start: &Obj, skip: &[&[u8]]) -> Result<HashSet<u32>
         }
     }
     Ok(seen)
+}
+
+/// For each cross-reference section, oldest first: the object numbers that
+/// its objects (every version it lists) and its trailer refer to, but that no
+/// section up to and including it defines. Each listed object is read once.
+fn dangling_by_section(doc: &Document<'_>) -> Result<Vec<(u64, HashSet<u32>)>> {
+    let mut defined: HashSet<u32> = HashSet::new();
+    let mut out = Vec::new();
+    for s in doc.sections.iter().rev() {
+        for (num, e) in &s.entries {
+            if !matches!(e, XrefEntry::Free) {
+                defined.insert(*num);
+            }
+        }
+        // The document as it stood at this section (for object streams).
+        let view = doc.view_before(s.offset + 1);
+        let mut refs: Vec<u32> = Vec::new();
+        refs_in(&Obj::Dict(s.trailer.clone()), &mut refs, 0);
+        for (num, e) in &s.entries {
+            let obj = match e {
+                XrefEntry::Free => continue,
+                XrefEntry::InFile { offset, .. } => match doc.read_object_at(*offset) {
+                    Ok((_, o)) => o,
+                    Err(_) => continue,
+                },
+                XrefEntry::InStream { .. } => match view.as_ref().map(|v| v.resolve_num(*num)) {
+                    Some(Ok(o)) => o,
+                    _ => continue,
+                },
+            };
+            refs_in(&obj, &mut refs, 0);
+            if refs.len() > MAX_REACH {
+                return Err(Error::limit("dangling_scan_refs", refs.len(), MAX_REACH));
+            }
+        }
+        let dangling: HashSet<u32> = refs.into_iter().filter(|r| !defined.contains(r)).collect();
+        out.push((s.offset, dangling));
+    }
+    Ok(out)
+}
+
+/// The object numbers `o` refers to (not following references).
+fn refs_in(o: &Obj, out: &mut Vec<u32>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match o {
+        Obj::Ref(r) => out.push(r.num),
+        Obj::Array(v) => v.iter().for_each(|x| refs_in(x, out, depth + 1)),
+        Obj::Dict(d) => d.0.iter().for_each(|(_, x)| refs_in(x, out, depth + 1)),
+        Obj::Stream(s) => s
+            .dict
+            .0
+            .iter()
+            .for_each(|(_, x)| refs_in(x, out, depth + 1)),
+        _ => {}
+    }
 }
 
 /// Whether a widget annotation shows: a /Rect with an area, and no Hidden

@@ -244,6 +244,7 @@ fn check_all(
         .filter_map(signed_end)
         .collect();
     let mut pre = shared_digests(pdf, sigs, opts);
+    let memo = crate::pdf::changes::Memo::default();
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for i in order {
         let digest = pre.remove(&i);
@@ -258,9 +259,9 @@ fn check_all(
         let rep = if poe.is_some() {
             let mut o = opts.clone();
             o.external_poe = poe;
-            check_pdf_signature(pdf, i, &sigs[i], digest, &o)
+            check_pdf_signature(pdf, i, &sigs[i], digest, &memo, &o)
         } else {
-            check_pdf_signature(pdf, i, &sigs[i], digest, opts)
+            check_pdf_signature(pdf, i, &sigs[i], digest, &memo, opts)
         };
         if rep.kind == SignatureKind::PdfDocumentTimestamp && rep.indication == I::TotalPassed {
             if let (Some(e), Some(t)) = (end, rep.gen_time.as_deref().and_then(cert::parse_rfc3339))
@@ -764,7 +765,13 @@ fn check_byte_range(sig: &PdfSignature, len: u64, rep: &mut SignatureReport) -> 
 }
 
 /// How much of the file the signature covers.
-fn check_coverage(pdf: &Document<'_>, sig: &PdfSignature, br: [u64; 4], rep: &mut SignatureReport) {
+fn check_coverage(
+    pdf: &Document<'_>,
+    sig: &PdfSignature,
+    br: [u64; 4],
+    memo: &crate::pdf::changes::Memo,
+    rep: &mut SignatureReport,
+) {
     let len = pdf.len();
     let end = br[2] + br[3];
     let after = len - end;
@@ -812,7 +819,7 @@ fn check_coverage(pdf: &Document<'_>, sig: &PdfSignature, br: [u64; 4], rep: &mu
             "Chữ ký bao phủ toàn bộ tệp",
             "The signature covers the whole file",
         )),
-        CoverageKind::EntireRevision => check_later_changes(pdf, sig, end, after, rep),
+        CoverageKind::EntireRevision => check_later_changes(pdf, sig, end, after, memo, rep),
         _ => rep.fail(
             I::TotalFailed,
             S::FormatFailure,
@@ -835,10 +842,11 @@ fn check_later_changes(
     sig: &PdfSignature,
     end: u64,
     after: u64,
+    memo: &crate::pdf::changes::Memo,
     rep: &mut SignatureReport,
 ) {
     use crate::pdf::changes::{self, ModLevel};
-    let analysis = match changes::analyse(pdf, end) {
+    let analysis = match changes::analyse_with(pdf, end, memo) {
         Ok(a) => a,
         Err(e) => {
             rep.fail(
@@ -1045,6 +1053,7 @@ fn check_pdf_signature(
     index: usize,
     sig: &PdfSignature,
     digest: Option<(DigestAlg, Vec<u8>)>,
+    memo: &crate::pdf::changes::Memo,
     opts: &VerifyOptions,
 ) -> SignatureReport {
     let is_ts = sig.dict_type == SigDictType::DocTimeStamp
@@ -1075,7 +1084,7 @@ fn check_pdf_signature(
     // ByteRange rules; when broken, the ranges may still be read for evidence.
     let ranges = match check_byte_range(sig, pdf.len(), &mut rep) {
         Some(br) => {
-            check_coverage(pdf, sig, br, &mut rep);
+            check_coverage(pdf, sig, br, memo, &mut rep);
             vec![(br[0], br[1]), (br[2], br[3])]
         }
         None => match readable_ranges(sig, pdf.len()) {
