@@ -862,8 +862,8 @@ impl<'a, 's> Context<'a, 's> {
             .collect())
     }
 
-    /// Filling a form field: its value (/V), a widget's state (/AS) and
-    /// appearance (/AP) may change, nothing else.
+    /// Filling a form field: its value (/V, and /I for a choice field), a
+    /// widget's state (/AS) and appearance (/AP) may change, nothing else.
     fn form_field_change(
         &self,
         ff: &FormField,
@@ -876,7 +876,8 @@ impl<'a, 's> Context<'a, 's> {
                 format!("form field '{}' replaced", ff.name),
             ));
         };
-        let bad = self.other_keys(a, b, &[b"V", b"AS", b"AP"])?;
+        // /I: the selected options of a choice field, part of its value (ISO 32000-1 Table 231).
+        let bad = self.other_keys(a, b, &[b"V", b"AS", b"AP", b"I"])?;
         Ok(if bad.is_empty() {
             (
                 ChangeClass::FormField,
