@@ -302,3 +302,44 @@ fn pyhanko_difference_analysis() {
         unexpected.join("\n")
     );
 }
+
+/// EU DSS's shadow-attack files (validation/dss-2236: content hidden,
+/// replaced, or an annotation plus a visible change after signing): whatever
+/// the trust settings, the change analysis must refuse what came after the
+/// first signature.
+#[test]
+fn dss_modified_after_signing_is_refused() {
+    let Some(base) = common::corpus("pdf") else {
+        return;
+    };
+    let dir = base.join("dss/validation/dss-2236");
+    let opts = VerifyOptions::new(
+        kyso::pki::TrustStore::new(),
+        common::at("2026-11-01T00:00:00Z"),
+    );
+    for f in [
+        "hide.pdf",
+        "replace.pdf",
+        "annotation-and-visible-change.pdf",
+    ] {
+        let (r, _) = verify_path(&dir.join(f), None, &opts).unwrap();
+        let s = &r.signatures[0];
+        let refused: Vec<&str> = s
+            .checks
+            .iter()
+            .filter(|c| {
+                c.outcome == Outcome::Failed
+                    && matches!(
+                        c.code,
+                        "DISALLOWED_CHANGES_AFTER_SIGNING"
+                            | "CHANGES_NOT_ANALYSABLE"
+                            | "FORM_FILLED_WITHOUT_PERMISSION"
+                    )
+            })
+            .map(|c| c.code)
+            .collect();
+        println!("dss-2236/{f}: {refused:?}");
+        assert!(!refused.is_empty(), "{f}: later changes not refused");
+        assert!(!r.summary.all_passed);
+    }
+}

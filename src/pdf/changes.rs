@@ -113,6 +113,9 @@ const MAX_COMPARE_BYTES: u64 = 64 << 20;
 /// signed many times is not re-examined once per signature.
 #[derive(Default)]
 pub struct Memo {
+    /// The document's certification signature's DocMDP permission, if any
+    /// (it governs every later change, ISO 32000-1 §12.8.2.2).
+    pub certification: Option<u8>,
     /// A new signature field's objects (reached from the field).
     field_objects: std::cell::RefCell<HashMap<u32, std::rc::Rc<HashSet<u32>>>>,
     /// Per cross-reference section (by offset): object numbers that its
@@ -123,6 +126,16 @@ pub struct Memo {
 /// Compare the revision signed up to `signed_end` with the document as it is now.
 pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
     analyse_with(doc, signed_end, &Memo::default())
+}
+
+impl Memo {
+    /// For a document whose certification signature (if any) has DocMDP `certification`.
+    pub fn new(certification: Option<u8>) -> Self {
+        Memo {
+            certification,
+            ..Memo::default()
+        }
+    }
 }
 
 /// [`analyse`], sharing work with the other signatures of the same document.

@@ -244,7 +244,7 @@ fn check_all(
         .filter_map(signed_end)
         .collect();
     let mut pre = shared_digests(pdf, sigs, opts);
-    let memo = crate::pdf::changes::Memo::default();
+    let memo = crate::pdf::changes::Memo::new(sigs.iter().find_map(|s| s.doc_mdp));
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for i in order {
         let digest = pre.remove(&i);
@@ -966,6 +966,24 @@ fn check_later_changes(
                 "fields",
                 locked.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             ),
+        );
+        return;
+    }
+    // Filling form fields after signing changes what the page shows (the
+    // "replace" shadow attack uses exactly this): allowed only where a
+    // certification signature permits it (DocMDP /P 2 or 3).
+    if !analysis.filled_fields.is_empty() && !matches!(memo.certification, Some(2 | 3)) {
+        let names = analysis.filled_fields.join(", ");
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "FORM_FILLED_WITHOUT_PERMISSION",
+                Outcome::Failed,
+                format!("Biểu mẫu được điền sau khi ký ({names}) mà không có chữ ký chứng nhận nào cho phép (DocMDP P=2 hoặc 3)"),
+                format!("Form fields were filled after signing ({names}) and no certification signature permits it (DocMDP P=2 or 3)"),
+            )
+            .with("fields", analysis.filled_fields.clone()),
         );
         return;
     }

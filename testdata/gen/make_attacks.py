@@ -22,7 +22,7 @@ Dollar Refund", CCS 2019, and Mainka et al., "Shadow Attacks", NDSS 2021 /
 - docmdp-*, fieldmdp-*: a form filled after a certification with /P 1, or a
   field filled that a signature's FieldMDP locks;
 - honest-*: legitimate counterparts that must stay TOTAL_PASSED (including a
-  form filled after an approval signature and after a /P 2 certification).
+  form filled after a /P 2 certification).
 """
 import io
 import os
@@ -277,7 +277,9 @@ def fill(signed: bytes, value: bytes) -> bytes:
 
 def form_filling():
     base = form_pdf()
-    write(f"{OUT}/honest-form-filled-after-approval.pdf", fill(sign(base), b"Nguyen Van A"))
+    # Filling a form after an approval signature (no certification): what
+    # the page shows changes (the shadow "replace" attack uses this).
+    write(f"{OUT}/shadow-replace-form-filled-after-approval.pdf", fill(sign(base), b"Nguyen Van A"))
     write(f"{OUT}/honest-form-filled-after-certified-p2.pdf",
           fill(sign(base, certify=fields.MDPPerm.FILL_FORMS, field="Cert"), b"Nguyen Van A"))
     write(f"{OUT}/docmdp-form-filled-after-certified-p1.pdf",
