@@ -407,10 +407,7 @@ impl<'a, 's> Context<'a, 's> {
                 Some(v) => new.resolve_dict(v)?,
                 None => None,
             };
-            let is_ts = value.as_ref().is_some_and(|v| {
-                v.name(b"Type") == Some(b"DocTimeStamp")
-                    || v.name(b"SubFilter") == Some(b"ETSI.RFC3161")
-            });
+            let is_ts = value.as_ref().is_some_and(super::sig::is_doc_timestamp);
             let mut objects = HashSet::new();
             let mut widgets = HashSet::new();
             if was_empty {

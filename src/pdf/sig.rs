@@ -95,7 +95,19 @@ fn field_lock(doc: &Document<'_>, d: &Dict) -> Result<FieldLock> {
     })
 }
 
+/// Whether a signature dictionary is a document timestamp: /Type
+/// /DocTimeStamp or /SubFilter /ETSI.RFC3161 (ISO 32000-2 §12.8.5).
+pub fn is_doc_timestamp(d: &Dict) -> bool {
+    d.name(b"Type") == Some(b"DocTimeStamp") || d.name(b"SubFilter") == Some(b"ETSI.RFC3161")
+}
+
 impl PdfSignature {
+    /// [`is_doc_timestamp`], as read into this structure.
+    pub fn is_doc_timestamp(&self) -> bool {
+        self.dict_type == SigDictType::DocTimeStamp
+            || self.sub_filter.as_deref() == Some("ETSI.RFC3161")
+    }
+
     pub fn contents_str(&self) -> Option<&PdfStr> {
         match &self.contents {
             Some(Obj::Str(s)) => Some(s),
@@ -244,6 +256,7 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         dict.name(k)
             .map(|n| String::from_utf8_lossy(n).into_owned())
     };
+    let (doc_mdp, locks) = references(doc, &dict)?;
     Ok(PdfSignature {
         field_name,
         dict_ref,
@@ -257,63 +270,43 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         location: obj_text(dict.get(b"Location")),
         name: obj_text(dict.get(b"Name")),
         cert: dict.get(b"Cert").cloned(),
-        doc_mdp: doc_mdp(doc, &dict)?,
-        locks: field_mdp(doc, &dict)?,
+        doc_mdp,
+        locks,
         problems,
     })
 }
 
-/// FieldMDP locks in a signature dictionary's /Reference.
-fn field_mdp(doc: &Document<'_>, dict: &Dict) -> Result<Vec<FieldLock>> {
+/// The transforms of a signature dictionary's /Reference (ISO 32000-1
+/// §12.8.2): the DocMDP permission /P, if any (2 when absent; a /P outside
+/// 1..=3 reads as 1, the strictest), and the FieldMDP locks.
+fn references(doc: &Document<'_>, dict: &Dict) -> Result<(Option<u8>, Vec<FieldLock>)> {
+    let (mut doc_mdp, mut locks) = (None, Vec::new());
     let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    for r in refs.iter().take(16) {
-        let Some(sr) = doc.resolve_dict(r)? else {
-            continue;
-        };
-        if sr.name(b"TransformMethod") != Some(b"FieldMDP") {
-            continue;
-        }
-        match sr
-            .get(b"TransformParams")
-            .map(|t| doc.resolve_dict(t))
-            .transpose()?
-        {
-            Some(Some(tp)) => out.push(field_lock(doc, &tp)?),
-            _ => out.push(FieldLock::All),
-        }
-    }
-    Ok(out)
-}
-
-/// The DocMDP permission of a signature dictionary's /Reference, if any
-/// (ISO 32000-1 §12.8.2.2). A /P outside 1..=3 reads as 1, the strictest.
-fn doc_mdp(doc: &Document<'_>, dict: &Dict) -> Result<Option<u8>> {
-    let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
-        return Ok(None);
+        return Ok((doc_mdp, locks));
     };
     for r in refs.iter().take(16) {
         let Some(sr) = doc.resolve_dict(r)? else {
             continue;
         };
-        if sr.name(b"TransformMethod") != Some(b"DocMDP") {
-            continue;
-        }
-        let p = match sr
+        let params = sr
             .get(b"TransformParams")
             .map(|t| doc.resolve_dict(t))
             .transpose()?
-        {
-            Some(Some(tp)) => match tp.get(b"P") {
-                None => 2,
-                Some(Obj::Int(p @ 1..=3)) => *p as u8,
-                Some(_) => 1,
-            },
-            _ => 2,
-        };
-        return Ok(Some(p));
+            .flatten();
+        match sr.name(b"TransformMethod") {
+            Some(b"DocMDP") if doc_mdp.is_none() => {
+                doc_mdp = Some(match params.as_ref().and_then(|tp| tp.get(b"P")) {
+                    None => 2,
+                    Some(Obj::Int(p @ 1..=3)) => *p as u8,
+                    Some(_) => 1,
+                });
+            }
+            Some(b"FieldMDP") => locks.push(match &params {
+                Some(tp) => field_lock(doc, tp)?,
+                None => FieldLock::All,
+            }),
+            _ => {}
+        }
     }
-    Ok(None)
+    Ok((doc_mdp, locks))
 }

@@ -7,7 +7,7 @@ use crate::cms::{self, oid};
 use crate::crypto::DigestAlg;
 use crate::pdf::object::{Obj, is_white};
 use crate::pdf::source::{Source, read_range};
-use crate::pdf::{Document, PdfSignature, SigDictType, find_signatures};
+use crate::pdf::{Document, PdfSignature, find_signatures};
 use crate::pki::cert;
 use crate::report::{
     Check, Coverage, CoverageKind, DocumentInfo, Indication as I, Level, Outcome, Report,
@@ -237,10 +237,7 @@ fn check_all(
     // Ends of every document timestamp, valid or not (for the format level).
     let all_stamps: Vec<u64> = sigs
         .iter()
-        .filter(|s| {
-            s.dict_type == SigDictType::DocTimeStamp
-                || s.sub_filter.as_deref() == Some("ETSI.RFC3161")
-        })
+        .filter(|s| s.is_doc_timestamp())
         .filter_map(signed_end)
         .collect();
     let mut pre = shared_digests(pdf, sigs, opts);
@@ -1074,8 +1071,7 @@ fn check_pdf_signature(
     memo: &crate::pdf::changes::Memo,
     opts: &VerifyOptions,
 ) -> SignatureReport {
-    let is_ts = sig.dict_type == SigDictType::DocTimeStamp
-        || sig.sub_filter.as_deref() == Some("ETSI.RFC3161");
+    let is_ts = sig.is_doc_timestamp();
     let mut rep = SignatureReport::new(
         index,
         if is_ts {

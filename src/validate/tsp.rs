@@ -77,8 +77,9 @@ pub fn check_token(
     // The TSA's path is judged for revocation at the time it attests
     // (revocation data issued after genTime shows whether the TSA was
     // revoked by then); its validity at the validation time or POE.
+    let parsed = parse_tst_info(econtent);
     let local;
-    let sopts = match parse_tst_info(econtent) {
+    let sopts = match &parsed {
         Ok(t) => {
             let mut o = opts.clone();
             o.tsa_gen_time = Some(t.gen_time);
@@ -110,7 +111,7 @@ pub fn check_token(
             .with("nested", nested),
         );
     }
-    let tst = match parse_tst_info(econtent) {
+    let tst = match parsed {
         Ok(t) => t,
         Err(e) => {
             structural(
