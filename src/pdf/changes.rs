@@ -108,7 +108,6 @@ const MAX_REACH: usize = 100_000;
 /// Largest stream compared byte for byte.
 const MAX_COMPARE_BYTES: u64 = 64 << 20;
 
-/// Compare the revision signed up to `signed_end` with the document as it is now.
 /// What the analyses of one document's signatures share, so that a file
 /// signed many times is not re-examined once per signature.
 #[derive(Default)]
@@ -291,8 +290,7 @@ struct Context<'a, 's> {
     old_dss: HashSet<u32>,
     new_dss: HashSet<u32>,
     fields: Vec<NewField>,
-    /// Page object number → its /Annots array object, when indirect.
-    /// Indirect /Annots arrays of pages: array object → page object.
+    /// Indirect /Annots arrays of the changed pages: array object → page object.
     annots_arrays: HashMap<u32, u32>,
     pages: HashSet<u32>,
     /// Objects reachable from the catalog's /Extensions, before and now.
@@ -699,17 +697,7 @@ impl<'a, 's> Context<'a, 's> {
         if is_new {
             return Ok((Bookkeeping, format!("unused new {}", describe(&new))));
         }
-        Ok((
-            Disallowed,
-            if is_new {
-                format!(
-                    "a new {} that is not part of an allowed update",
-                    describe(&new)
-                )
-            } else {
-                format!("{} changed", describe(&new))
-            },
-        ))
+        Ok((Disallowed, format!("{} changed", describe(&new))))
     }
 
     /// A formerly empty signature field (or its widget) may gain /V and a new appearance.
@@ -967,11 +955,7 @@ impl<'a, 's> Context<'a, 's> {
                 "document information replaced".into(),
             ));
         };
-        let bad: Vec<String> = differing_keys(self.old, a, self.new, b)?
-            .iter()
-            .filter(|k| !matches!(k.as_slice(), b"ModDate" | b"Producer"))
-            .map(|k| format!("/{}", String::from_utf8_lossy(k)))
-            .collect();
+        let bad = self.other_keys(a, b, &[b"ModDate", b"Producer"])?;
         Ok(if bad.is_empty() {
             (
                 ChangeClass::Metadata,
@@ -1070,12 +1054,8 @@ impl<'a, 's> Context<'a, 's> {
         let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
             return Ok((ChangeClass::Disallowed, "page replaced".into()));
         };
-        let keys = differing_keys(self.old, a, self.new, b)?;
-        if keys.iter().any(|k| k.as_slice() != b"Annots") {
-            let list: Vec<String> = keys
-                .iter()
-                .map(|k| format!("/{}", String::from_utf8_lossy(k)))
-                .collect();
+        let list = self.other_keys(a, b, &[])?;
+        if list.iter().any(|k| k != "/Annots") {
             return Ok((
                 ChangeClass::Disallowed,
                 format!("page: {} changed", list.join(" ")),
@@ -1142,10 +1122,7 @@ fn field_name_opt(f: &Dict) -> Option<String> {
 }
 
 fn field_name(f: &Dict) -> String {
-    match f.get(b"T") {
-        Some(Obj::Str(s)) => super::sig::text_string(&s.bytes),
-        _ => "(unnamed)".into(),
-    }
+    field_name_opt(f).unwrap_or_else(|| "(unnamed)".into())
 }
 
 /// Keys whose values differ between two dictionaries.
@@ -1324,22 +1301,9 @@ fn dangling_by_section(doc: &Document<'_>) -> Result<Vec<(u64, HashSet<u32>)>> {
                 defined.insert(*num);
             }
         }
-        // The document as it stood at this section (for object streams).
-        let view = doc.view_before(s.offset + 1);
         let mut refs: Vec<u32> = Vec::new();
         refs_in(&Obj::Dict(s.trailer.clone()), &mut refs, 0);
-        for (num, e) in &s.entries {
-            let obj = match e {
-                XrefEntry::Free => continue,
-                XrefEntry::InFile { offset, .. } => match doc.read_object_at(*offset) {
-                    Ok((_, o)) => o,
-                    Err(_) => continue,
-                },
-                XrefEntry::InStream { .. } => match view.as_ref().map(|v| v.resolve_num(*num)) {
-                    Some(Ok(o)) => o,
-                    _ => continue,
-                },
-            };
+        for (_, obj) in doc.listed_objects(s) {
             refs_in(&obj, &mut refs, 0);
             if refs.len() > MAX_REACH {
                 return Err(Error::limit("dangling_scan_refs", refs.len(), MAX_REACH));

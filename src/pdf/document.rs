@@ -704,6 +704,24 @@ impl<'s> Document<'s> {
         })
     }
 
+    /// The objects a cross-reference section lists — the versions it
+    /// defines — read as the document stood at that section (object streams
+    /// included). Unreadable entries are left out.
+    pub fn listed_objects<'a>(
+        &'a self,
+        section: &'a XrefSection,
+    ) -> impl Iterator<Item = (u32, Obj)> + 'a {
+        let view = self.view_before(section.offset + 1);
+        section.entries.iter().filter_map(move |(num, e)| {
+            let obj = match e {
+                XrefEntry::Free => return None,
+                XrefEntry::InFile { offset, .. } => self.read_object_at(*offset).ok()?.1,
+                XrefEntry::InStream { .. } => view.as_ref()?.resolve_num(*num).ok()?,
+            };
+            Some((*num, obj))
+        })
+    }
+
     /// Resolve object `num` with whatever generation the cross-reference gives it.
     pub fn resolve_num(&self, num: u32) -> Result<Obj> {
         match self.xref.get(&num) {

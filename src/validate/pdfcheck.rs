@@ -185,16 +185,9 @@ fn signatures_dropped(pdf: &Document<'_>, current: &[PdfSignature]) -> usize {
     use std::collections::HashSet;
     let now: HashSet<_> = current.iter().filter_map(|s| s.dict_ref).collect();
     let mut gone = HashSet::new();
-    let older = pdf.sections.len().saturating_sub(1);
-    for k in 0..older.min(MAX_REVISIONS_SCANNED) {
-        // Section k (newest first) as the document stood then.
-        let Some(view) = pdf.view_before(pdf.sections[k + 1].offset + 1) else {
-            continue;
-        };
-        for (num, _) in pdf.sections[k + 1].entries.iter().take(100_000) {
-            let Ok(o) = view.resolve_num(*num) else {
-                continue;
-            };
+    // Every section but the newest (the current revision itself).
+    for section in pdf.sections.iter().skip(1).take(MAX_REVISIONS_SCANNED) {
+        for (_, o) in pdf.listed_objects(section).take(100_000) {
             let Some(d) = o.as_dict() else { continue };
             if d.name(b"FT") != Some(b"Sig") {
                 continue;
