@@ -225,7 +225,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
                 opts.revocation
                     .crls
-                    .push((kyso::revocation::RevSource::Caller, der));
+                    .push((kyso::revocation::RevSource::Caller, der.into()));
             }
             for p in &ocsp {
                 let data = read_limited(p, kyso::revocation::MAX_OCSP_BYTES, "OCSP response")?;
@@ -234,7 +234,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
                 opts.revocation
                     .ocsps
-                    .push((kyso::revocation::RevSource::Caller, data));
+                    .push((kyso::revocation::RevSource::Caller, data.into()));
             }
             for p in &intermediates {
                 opts.intermediates.extend(

@@ -36,7 +36,7 @@ type ResponderResult = Result<(Responder, Option<X509>), ResponseProblem>;
 
 #[derive(Default)]
 struct Tables {
-    certs: HashMap<Key, X509>,
+    certs: HashMap<Key, Option<X509>>,
     ocsp: HashMap<Key, Option<Rc<OcspResponse>>>,
     responder: HashMap<Key, ResponderResult>,
     crls: HashMap<Key, Option<Rc<X509Crl>>>,
@@ -47,72 +47,81 @@ thread_local! {
     static TABLES: RefCell<Tables> = RefCell::new(Tables::default());
 }
 
-fn put<V>(m: &mut HashMap<Key, V>, k: Key, v: V, max: usize) {
-    if m.len() >= max {
-        m.clear();
+/// The value kept under `k` in the table `pick` chooses, or `compute`'s,
+/// kept (the table emptied first when it holds `max` entries).
+fn cached<V: Clone>(
+    pick: fn(&mut Tables) -> &mut HashMap<Key, V>,
+    k: Key,
+    max: usize,
+    compute: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = TABLES.with(|t| pick(&mut t.borrow_mut()).get(&k).cloned()) {
+        return v;
     }
-    m.insert(k, v);
+    let v = compute();
+    TABLES.with(|t| {
+        let mut t = t.borrow_mut();
+        let m = pick(&mut t);
+        if m.len() >= max {
+            m.clear();
+        }
+        m.insert(k, v.clone());
+    });
+    v
 }
 
 /// A certificate from DER.
 pub fn x509(der: &[u8]) -> Option<X509> {
-    let k = key(der);
-    if let Some(c) = TABLES.with(|t| t.borrow().certs.get(&k).cloned()) {
-        return Some(c);
-    }
-    let c = X509::from_der(der).ok()?;
-    TABLES.with(|t| put(&mut t.borrow_mut().certs, k, c.clone(), MAX_ENTRIES));
-    Some(c)
+    cached(
+        |t| &mut t.certs,
+        key(der),
+        MAX_ENTRIES,
+        || X509::from_der(der).ok(),
+    )
 }
 
 /// An OCSP response, parsed.
 pub fn ocsp_response(raw: &[u8]) -> Option<Rc<OcspResponse>> {
-    let k = key(raw);
-    if let Some(r) = TABLES.with(|t| t.borrow().ocsp.get(&k).cloned()) {
-        return r;
-    }
-    let r = ocsp::parse(raw).ok().map(Rc::new);
-    TABLES.with(|t| put(&mut t.borrow_mut().ocsp, k, r.clone(), MAX_ENTRIES));
-    r
+    cached(
+        |t| &mut t.ocsp,
+        key(raw),
+        MAX_ENTRIES,
+        || ocsp::parse(raw).ok().map(Rc::new),
+    )
 }
 
 /// [`ocsp::check_responder`] for the response `raw` and `issuer`.
 pub fn ocsp_responder(raw: &[u8], resp: &OcspResponse, issuer: &X509) -> ResponderResult {
-    let idder = issuer.to_der().unwrap_or_default();
-    let k = key2(raw, &idder);
-    if let Some(r) = TABLES.with(|t| t.borrow().responder.get(&k).cloned()) {
-        return r;
-    }
-    let r = ocsp::check_responder(resp, issuer);
-    TABLES.with(|t| put(&mut t.borrow_mut().responder, k, r.clone(), MAX_ENTRIES));
-    r
+    let k = key2(raw, &issuer.to_der().unwrap_or_default());
+    cached(
+        |t| &mut t.responder,
+        k,
+        MAX_ENTRIES,
+        || ocsp::check_responder(resp, issuer),
+    )
 }
 
 /// A CRL, parsed.
 pub fn crl(raw: &[u8]) -> Option<Rc<X509Crl>> {
+    let parse = || X509Crl::from_der(raw).ok().map(Rc::new);
     if raw.len() > MAX_CRL_BYTES {
-        return X509Crl::from_der(raw).ok().map(Rc::new);
+        return parse();
     }
-    let k = key(raw);
-    if let Some(c) = TABLES.with(|t| t.borrow().crls.get(&k).cloned()) {
-        return c;
-    }
-    let c = X509Crl::from_der(raw).ok().map(Rc::new);
-    TABLES.with(|t| put(&mut t.borrow_mut().crls, k, c.clone(), MAX_CRLS));
-    c
+    cached(|t| &mut t.crls, key(raw), MAX_CRLS, parse)
 }
 
 /// Whether the CRL `raw` (parsed as `crl`) verifies with `issuer`'s key.
 pub fn crl_signed_by(raw: &[u8], crl: &X509Crl, issuer: &X509) -> bool {
-    let idder = issuer.to_der().unwrap_or_default();
-    let k = key2(raw, &idder);
-    if let Some(v) = TABLES.with(|t| t.borrow().crl_sig.get(&k).copied()) {
-        return v;
-    }
-    let v = issuer
-        .public_key()
-        .ok()
-        .is_some_and(|pk| crl.verify(&pk).unwrap_or(false));
-    TABLES.with(|t| put(&mut t.borrow_mut().crl_sig, k, v, MAX_ENTRIES));
-    v
+    let k = key2(raw, &issuer.to_der().unwrap_or_default());
+    cached(
+        |t| &mut t.crl_sig,
+        k,
+        MAX_ENTRIES,
+        || {
+            issuer
+                .public_key()
+                .ok()
+                .is_some_and(|pk| crl.verify(&pk).unwrap_or(false))
+        },
+    )
 }

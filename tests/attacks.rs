@@ -21,7 +21,7 @@ fn attacks_never_pass_and_name_their_cause() {
     let mut opts = VerifyOptions::new(trust, common::at("2026-11-01T00:00:00Z"));
     for c in ["root", "issuing-ca"] {
         let der = std::fs::read(root().join(format!("testdata/revocation/{c}.crl"))).unwrap();
-        opts.revocation.crls.push((RevSource::Caller, der));
+        opts.revocation.crls.push((RevSource::Caller, der.into()));
     }
     let table = std::fs::read_to_string(root().join("testdata/ATTACKS.tsv")).unwrap();
     let mut failures = Vec::new();

@@ -94,12 +94,12 @@ fn malformed_ocsp_and_crl_are_not_used() {
         o.at = common::at("2027-01-01T00:00:00Z");
         o.revocation
             .crls
-            .push((RevSource::Caller, good_crls[0].clone()));
+            .push((RevSource::Caller, good_crls[0].clone().into()));
         for c in crls {
-            o.revocation.crls.push((RevSource::Caller, c));
+            o.revocation.crls.push((RevSource::Caller, c.into()));
         }
         for r in ocsps {
-            o.revocation.ocsps.push((RevSource::Caller, r));
+            o.revocation.ocsps.push((RevSource::Caller, r.into()));
         }
         let t = Instant::now();
         let (ind, sub, json) = verdict(&o, "pdf/rsa-pkcs1.pdf");
@@ -256,10 +256,12 @@ fn crl_of_50_mb_is_refused_in_bounded_memory() {
 #[test]
 fn timestamp_nested_in_a_timestamp_is_not_followed() {
     let mut o = opts();
-    o.revocation.crls.push((RevSource::Caller, rev("root.crl")));
     o.revocation
         .crls
-        .push((RevSource::Caller, rev("issuing-ca.crl")));
+        .push((RevSource::Caller, rev("root.crl").into()));
+    o.revocation
+        .crls
+        .push((RevSource::Caller, rev("issuing-ca.crl").into()));
     let (r, _) = verify_path(&root().join("testdata/pdf/nested-timestamp.pdf"), None, &o).unwrap();
     let s = &r.signatures[0];
     assert_eq!(s.indication, Indication::TotalPassed);

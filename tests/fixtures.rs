@@ -100,13 +100,13 @@ fn expected_table_matches_exactly() {
             let der = std::fs::read(rev.join(format!("{c}.crl"))).unwrap();
             opts.revocation
                 .crls
-                .push((kyso::revocation::RevSource::Caller, der));
+                .push((kyso::revocation::RevSource::Caller, der.into()));
         }
         for o in ocsps {
             let der = std::fs::read(rev.join(format!("{o}.ocsp"))).unwrap();
             opts.revocation
                 .ocsps
-                .push((kyso::revocation::RevSource::Caller, der));
+                .push((kyso::revocation::RevSource::Caller, der.into()));
         }
         let file = root().join("testdata").join(cols[0]);
         let det = (cols[1] != "-").then(|| root().join("testdata").join(cols[1]));

@@ -141,8 +141,8 @@ enum Kind {
 
 fn push(data: &mut RevocationData, kind: Kind, src: RevSource, body: Vec<u8>) {
     match kind {
-        Kind::Ocsp => data.ocsps.push((src, body)),
-        Kind::Crl => data.crls.push((src, body)),
+        Kind::Ocsp => data.ocsps.push((src, body.into())),
+        Kind::Crl => data.crls.push((src, body.into())),
     }
 }
 

@@ -61,11 +61,15 @@ pub fn unreadable(kind: &str, raw: &[u8]) -> Option<String> {
     }
 }
 
+/// The bytes of one OCSP response or CRL, shared: options carrying
+/// revocation data are cloned per signature and per timestamp.
+pub type Raw = std::sync::Arc<[u8]>;
+
 /// Raw revocation data, parsed when needed.
 #[derive(Clone, Debug, Default)]
 pub struct RevocationData {
-    pub ocsps: Vec<(RevSource, Vec<u8>)>,
-    pub crls: Vec<(RevSource, Vec<u8>)>,
+    pub ocsps: Vec<(RevSource, Raw)>,
+    pub crls: Vec<(RevSource, Raw)>,
 }
 
 impl RevocationData {

@@ -366,13 +366,13 @@ pub fn embedded_revocation(
     use crate::revocation::{RevSource, RevocationData};
     let mut d = RevocationData::default();
     for c in &sd.crls {
-        d.crls.push((RevSource::Cms, c.to_vec()));
+        d.crls.push((RevSource::Cms, (*c).into()));
     }
     for o in &sd.other_revocation_info {
         let mut r = o.children();
         if der::read_oid(&mut r).ok().as_deref() == Some("1.3.6.1.5.5.7.16.2") {
             if let Ok(v) = r.read() {
-                d.ocsps.push((RevSource::Cms, v.raw.to_vec()));
+                d.ocsps.push((RevSource::Cms, v.raw.into()));
             }
         }
     }
@@ -385,8 +385,8 @@ pub fn embedded_revocation(
                 };
                 for item in list.children().flatten().take(500) {
                     match part.tag {
-                        0xa0 => d.crls.push((RevSource::AdbeArchival, item.raw.to_vec())),
-                        0xa1 => d.ocsps.push((RevSource::AdbeArchival, item.raw.to_vec())),
+                        0xa0 => d.crls.push((RevSource::AdbeArchival, item.raw.into())),
+                        0xa1 => d.ocsps.push((RevSource::AdbeArchival, item.raw.into())),
                         _ => {}
                     }
                 }

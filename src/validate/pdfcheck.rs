@@ -574,9 +574,9 @@ fn read_dss(pdf: &Document<'_>) -> Option<Dss> {
                 continue;
             }
             if kind == "OCSP" {
-                out.data.ocsps.push((RevSource::Dss, d));
+                out.data.ocsps.push((RevSource::Dss, d.into()));
             } else {
-                out.data.crls.push((RevSource::Dss, d));
+                out.data.crls.push((RevSource::Dss, d.into()));
             }
         }
     }
