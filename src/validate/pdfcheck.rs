@@ -358,19 +358,15 @@ fn shared_digests(
     let len = pdf.len();
     let mut jobs = Vec::new();
     for (index, sig) in sigs.iter().enumerate() {
-        let Some(Obj::Array(a)) = &sig.byte_range else {
+        // The same ranges check_pdf_signature will hash: two, the first from 0.
+        let Some(ranges) = readable_ranges(sig, len) else {
             continue;
         };
-        let nums: Vec<u64> = a
-            .iter()
-            .filter_map(|o| match o {
-                Obj::Int(n) if *n >= 0 => Some(*n as u64),
-                _ => None,
-            })
-            .collect();
-        let [0, b, c, d] = nums[..] else { continue };
-        let Some(e) = c.checked_add(d) else { continue };
-        if b > c || e > len {
+        let [(0, b), (c, d)] = ranges[..] else {
+            continue;
+        };
+        let e = c + d; // in bounds: readable_ranges checked it
+        if b > c {
             continue;
         }
         let Some(contents) = sig.contents_str() else {
