@@ -8,12 +8,7 @@
 # Usage: bash benches/ltv_vs_pyhanko.sh   (needs python3 with pyHanko: see RECIPES / .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if ! "$PY" -c 'import pyhanko' 2>/dev/null; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -c 'import pyhanko' 2>/dev/null || .venv/bin/pip install -q pyhanko pyhanko-certvalidator
-    PY=.venv/bin/python
-fi
+. benches/python.sh
 FILE=testdata/live/b-lta.pdf
 ROOT=testdata/live/certs/root.pem
 RUNS=${RUNS:-50}

@@ -5,12 +5,7 @@
 # Usage: bash benches/revisions.sh   (needs python3 with pyHanko: see RECIPES / .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if ! "$PY" -c 'import pyhanko' 2>/dev/null; then
-    [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -c 'import pyhanko' 2>/dev/null || .venv/bin/pip install -q pyhanko pyhanko-certvalidator
-    PY=.venv/bin/python
-fi
+. benches/python.sh
 DATA=target/bench-data
 "$PY" testdata/gen/make_serial.py "$DATA" 1 10 30 >/dev/null
 out=$(cargo bench -q --bench verify -- --revocation optional --runs 30 \

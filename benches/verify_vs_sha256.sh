@@ -6,11 +6,7 @@
 # Usage: bash benches/verify_vs_sha256.sh   (needs python3 with pyHanko: see RECIPES / .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if ! "$PY" -c 'import pyhanko' 2>/dev/null; then
-    [ -x .venv/bin/python ] || { python3 -m venv .venv && .venv/bin/pip install -q pyhanko pyhanko-certvalidator; }
-    PY=.venv/bin/python
-fi
+. benches/python.sh
 DATA=target/bench-data
 "$PY" testdata/gen/make_big.py "$DATA" 0.1 1 50 200 >/dev/null
 cargo build --release -q
