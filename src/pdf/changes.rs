@@ -173,15 +173,15 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
     // cross-reference section (named by the signed bytes' last startxref) is
     // the newest one before the signed end. An update whose /Prev skips it
     // would show an older state than the one signed.
-    let builds_on_signed = match signed_startxref(doc, signed_end)? {
-        Some(sx) => doc
+    let builds_on_signed = match doc.startxref_before(signed_end)? {
+        Some(Ok(sx)) => doc
             .sections
             .iter()
             .find(|s| s.offset < signed_end)
             .is_some_and(|s| {
                 s.offset == sx || (!doc.repairs.borrow().is_empty() && s.offset.abs_diff(sx) <= 256)
             }),
-        None => false,
+        _ => false,
     };
     if !builds_on_signed {
         rep.level = ModLevel::Other;
@@ -247,22 +247,6 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
         });
     }
     Ok(rep)
-}
-
-/// The offset after the last `startxref` in the 1 KiB before `end`.
-fn signed_startxref(doc: &Document<'_>, end: u64) -> Result<Option<u64>> {
-    let start = end.saturating_sub(1024);
-    let tail = read_range(doc.source(), start, (end - start) as usize)?;
-    let Some(p) = tail.windows(9).rposition(|w| w == b"startxref") else {
-        return Ok(None);
-    };
-    let digits: String = tail[p + 9..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(|b| b.is_ascii_digit())
-        .map(|b| char::from(*b))
-        .collect();
-    Ok(digits.parse().ok())
 }
 
 /// A signature field added or filled after the signed revision.

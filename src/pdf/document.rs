@@ -122,18 +122,27 @@ impl<'s> Document<'s> {
 
     /// The offset given after the last `startxref` (§7.5.5).
     fn find_startxref(&self) -> Result<u64> {
-        let tail_len = self.len.min(2048);
-        let tail_off = self.len - tail_len;
+        self.startxref_before(self.len)?
+            .ok_or(Error::pdf(self.len, "no startxref"))?
+            .map_err(|at| Error::pdf(at, "bad startxref value"))
+    }
+
+    /// The last `startxref` in the 2 KiB before `end` (the end of a revision):
+    /// `None` when there is none, `Err(position)` when its value is not an
+    /// offset inside the file.
+    pub fn startxref_before(&self, end: u64) -> Result<Option<std::result::Result<u64, u64>>> {
+        let end = end.min(self.len);
+        let tail_len = end.min(2048);
+        let tail_off = end - tail_len;
         let tail = read_range(self.src, tail_off, tail_len as usize)?;
-        let pos = tail
-            .windows(9)
-            .rposition(|w| w == b"startxref")
-            .ok_or(Error::pdf(self.len, "no startxref"))?;
+        let Some(pos) = tail.windows(9).rposition(|w| w == b"startxref") else {
+            return Ok(None);
+        };
         let mut lx = Lexer::new(&tail[pos + 9..], tail_off + pos as u64 + 9, true, 4);
-        match lx.token() {
+        Ok(Some(match lx.token() {
             Ok(Some(Tok::Int(n))) if n >= 0 && (n as u64) < self.len => Ok(n as u64),
-            _ => Err(Error::pdf(tail_off + pos as u64, "bad startxref value")),
-        }
+            _ => Err(tail_off + pos as u64),
+        }))
     }
 
     /// Run a parser on a window starting at `offset`, growing the window up

@@ -55,12 +55,12 @@ pub struct Fetched {
 }
 
 /// Cached data for `cert`, without network.
-pub fn from_cache(cert: &X509, issuer: &X509, cfg: &FetchConfig) -> Fetched {
+pub fn from_cache(cert: &X509, cfg: &FetchConfig) -> Fetched {
     let mut out = Fetched::default();
     let Some(dir) = &cfg.cache_dir else {
         return out;
     };
-    for (kind, key) in cache_keys(cert, issuer, cfg) {
+    for (kind, key) in cache_keys(cert, cfg) {
         let path = dir.join(&key);
         let max = if kind == Kind::Ocsp {
             cfg.max_ocsp_bytes
@@ -188,7 +188,7 @@ fn cache_key(kind: Kind, url: &str, cert: &X509) -> String {
     }
 }
 
-fn cache_keys(cert: &X509, _issuer: &X509, cfg: &FetchConfig) -> Vec<(Kind, String)> {
+fn cache_keys(cert: &X509, cfg: &FetchConfig) -> Vec<(Kind, String)> {
     let mut out = Vec::new();
     for u in ocsp_urls(cert).into_iter().take(cfg.max_urls) {
         out.push((Kind::Ocsp, cache_key(Kind::Ocsp, &u, cert)));

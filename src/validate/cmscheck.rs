@@ -1156,7 +1156,7 @@ fn status_with_fetch(
     }
     let mut problems = Vec::new();
     let mut data = opts.revocation.clone();
-    let cached = fetch::from_cache(c, issuer, &opts.fetch);
+    let cached = fetch::from_cache(c, &opts.fetch);
     problems.extend(cached.problems);
     let mut result = first;
     if !cached.data.is_empty() {
