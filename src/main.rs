@@ -220,21 +220,23 @@ fn run() -> anyhow::Result<ExitCode> {
                     Ok(c) => c.to_der()?,
                     Err(_) => data,
                 };
+                let der: kyso::revocation::Raw = der.into();
                 if let Some(why) = kyso::revocation::unreadable("CRL", &der) {
                     anyhow::bail!("--crl {}: {why}", p.display());
                 }
                 opts.revocation
                     .crls
-                    .push((kyso::revocation::RevSource::Caller, der.into()));
+                    .push((kyso::revocation::RevSource::Caller, der));
             }
             for p in &ocsp {
                 let data = read_limited(p, kyso::revocation::MAX_OCSP_BYTES, "OCSP response")?;
+                let data: kyso::revocation::Raw = data.into();
                 if let Some(why) = kyso::revocation::unreadable("OCSP", &data) {
                     anyhow::bail!("--ocsp {}: {why}", p.display());
                 }
                 opts.revocation
                     .ocsps
-                    .push((kyso::revocation::RevSource::Caller, data.into()));
+                    .push((kyso::revocation::RevSource::Caller, data));
             }
             for p in &intermediates {
                 opts.intermediates.extend(

@@ -3,7 +3,7 @@
 //! signature checked. The same objects recur across the paths of one
 //! verification (signer, signature timestamp, document timestamps) and
 //! across verifications; each answer depends only on the bytes, keyed by
-//! their SHA-256. Bounded: a table that fills up is emptied.
+//! their SHA-256 (for revocation data, computed once per item: [`Raw::key`]). Bounded: a table that fills up is emptied.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use openssl::x509::{X509, X509Crl};
 
+use crate::revocation::Raw;
 use crate::revocation::ocsp::{self, OcspResponse, Responder, ResponseProblem};
 
 type Key = [u8; 32];
@@ -24,11 +25,11 @@ fn key(b: &[u8]) -> Key {
     openssl::sha::sha256(b)
 }
 
-fn key2(a: &[u8], b: &[u8]) -> Key {
+/// The key of a result about an item (by its key) and a certificate.
+fn key2(item: &Key, cert: &X509) -> Key {
     let mut h = openssl::sha::Sha256::new();
-    h.update(&(a.len() as u64).to_be_bytes());
-    h.update(a);
-    h.update(b);
+    h.update(item);
+    h.update(&cert.to_der().unwrap_or_default());
     h.finish()
 }
 
@@ -91,8 +92,8 @@ pub fn ocsp_response(raw: &[u8]) -> Option<Rc<OcspResponse>> {
 }
 
 /// [`ocsp::check_responder`] for the response `raw` and `issuer`.
-pub fn ocsp_responder(raw: &[u8], resp: &OcspResponse, issuer: &X509) -> ResponderResult {
-    let k = key2(raw, &issuer.to_der().unwrap_or_default());
+pub fn ocsp_responder(raw: &Raw, resp: &OcspResponse, issuer: &X509) -> ResponderResult {
+    let k = key2(&raw.key(), issuer);
     cached(
         |t| &mut t.responder,
         k,
@@ -102,17 +103,17 @@ pub fn ocsp_responder(raw: &[u8], resp: &OcspResponse, issuer: &X509) -> Respond
 }
 
 /// A CRL, parsed.
-pub fn crl(raw: &[u8]) -> Option<Rc<X509Crl>> {
+pub fn crl(raw: &Raw) -> Option<Rc<X509Crl>> {
     let parse = || X509Crl::from_der(raw).ok().map(Rc::new);
     if raw.len() > MAX_CRL_BYTES {
         return parse();
     }
-    cached(|t| &mut t.crls, key(raw), MAX_CRLS, parse)
+    cached(|t| &mut t.crls, raw.key(), MAX_CRLS, parse)
 }
 
 /// Whether the CRL `raw` (parsed as `crl`) verifies with `issuer`'s key.
-pub fn crl_signed_by(raw: &[u8], crl: &X509Crl, issuer: &X509) -> bool {
-    let k = key2(raw, &issuer.to_der().unwrap_or_default());
+pub fn crl_signed_by(raw: &Raw, crl: &X509Crl, issuer: &X509) -> bool {
+    let k = key2(&raw.key(), issuer);
     cached(
         |t| &mut t.crl_sig,
         k,

@@ -45,7 +45,7 @@ fn crl_extensions(raw: &[u8]) -> Option<Vec<(String, bool, Vec<u8>)>> {
 }
 
 /// The CRL's judgement of `cert`, if this CRL is about `cert`'s issuer.
-pub fn entry_for(raw: &[u8], cert: &X509, issuer: &X509) -> Option<Entry> {
+pub fn entry_for(raw: &super::Raw, cert: &X509, issuer: &X509) -> Option<Entry> {
     let crl = crate::memo::crl(raw)?;
     if !crl
         .issuer_name()

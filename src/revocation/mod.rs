@@ -41,7 +41,7 @@ pub const MAX_OCSP_BYTES: usize = 256 << 10;
 
 /// Why a raw item cannot be used as a CRL or OCSP response, checked cheaply
 /// (size, outer DER structure; OCSP fully parsed).
-pub fn unreadable(kind: &str, raw: &[u8]) -> Option<String> {
+pub fn unreadable(kind: &str, raw: &Raw) -> Option<String> {
     let (max, ok) = match kind {
         "CRL" => (
             MAX_CRL_BYTES,
@@ -61,9 +61,51 @@ pub fn unreadable(kind: &str, raw: &[u8]) -> Option<String> {
     }
 }
 
-/// The bytes of one OCSP response or CRL, shared: options carrying
-/// revocation data are cloned per signature and per timestamp.
-pub type Raw = std::sync::Arc<[u8]>;
+/// The bytes of one OCSP response or CRL. Shared, because options carrying
+/// revocation data are cloned per signature and per timestamp; and with
+/// their SHA-256 — the key under which the parsed item and its signature
+/// check are remembered (`crate::memo`) — computed at most once, since the
+/// same item is looked at for every certificate of every path.
+#[derive(Clone, Debug)]
+pub struct Raw(std::sync::Arc<RawBytes>);
+
+#[derive(Debug)]
+struct RawBytes {
+    bytes: Box<[u8]>,
+    key: std::sync::OnceLock<[u8; 32]>,
+}
+
+impl Raw {
+    /// SHA-256 of the bytes.
+    pub fn key(&self) -> [u8; 32] {
+        *self
+            .0
+            .key
+            .get_or_init(|| openssl::sha::sha256(&self.0.bytes))
+    }
+}
+
+impl std::ops::Deref for Raw {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+impl From<Vec<u8>> for Raw {
+    fn from(v: Vec<u8>) -> Self {
+        Raw(std::sync::Arc::new(RawBytes {
+            bytes: v.into_boxed_slice(),
+            key: std::sync::OnceLock::new(),
+        }))
+    }
+}
+
+impl From<&[u8]> for Raw {
+    fn from(v: &[u8]) -> Self {
+        v.to_vec().into()
+    }
+}
 
 /// Raw revocation data, parsed when needed.
 #[derive(Clone, Debug, Default)]

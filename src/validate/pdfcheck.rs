@@ -565,14 +565,15 @@ fn read_dss(pdf: &Document<'_>) -> Option<Dss> {
                 }
                 continue;
             }
-            if let Some(why) = unreadable(kind, &d) {
+            let raw: crate::revocation::Raw = d.into();
+            if let Some(why) = unreadable(kind, &raw) {
                 bad(&mut out, format!("{what}: {why}"));
                 continue;
             }
             if kind == "OCSP" {
-                out.data.ocsps.push((RevSource::Dss, d.into()));
+                out.data.ocsps.push((RevSource::Dss, raw));
             } else {
-                out.data.crls.push((RevSource::Dss, d.into()));
+                out.data.crls.push((RevSource::Dss, raw));
             }
         }
     }
