@@ -34,6 +34,18 @@ pub enum ModLevel {
     Other,
 }
 
+impl ModLevel {
+    /// The name the report uses (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModLevel::None => "NONE",
+            ModLevel::LtaUpdates => "LTA_UPDATES",
+            ModLevel::FormFilling => "FORM_FILLING",
+            ModLevel::Other => "OTHER",
+        }
+    }
+}
+
 /// What one changed object is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

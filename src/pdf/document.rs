@@ -486,13 +486,17 @@ impl<'s> Document<'s> {
 
     /// Decoded data of a stream, bounded by `max` bytes (raw and decoded) and `max_stream_bytes`.
     pub fn stream_data_max(&self, s: &super::object::Stream, max: u64) -> Result<Vec<u8>> {
-        let max = max.min(self.limits.max_stream_bytes);
+        let (max, what) = if max < self.limits.max_stream_bytes {
+            (max, "stream_bytes")
+        } else {
+            (self.limits.max_stream_bytes, "max_stream_bytes")
+        };
         let len = match s.data_len {
             Some(l) => l,
             None => self.find_endstream(s.data_start)?,
         };
         if len > max {
-            return Err(Error::limit("stream_bytes", len, max));
+            return Err(Error::limit(what, len, max));
         }
         let raw = read_range(self.src, s.data_start, len as usize)?;
         decode_stream(&s.dict, raw, max)
@@ -500,19 +504,7 @@ impl<'s> Document<'s> {
 
     /// Decoded data of a stream, bounded by `max_stream_bytes`.
     pub fn stream_data(&self, s: &super::object::Stream) -> Result<Vec<u8>> {
-        let len = match s.data_len {
-            Some(l) => l,
-            None => self.find_endstream(s.data_start)?,
-        };
-        if len > self.limits.max_stream_bytes {
-            return Err(Error::limit(
-                "max_stream_bytes",
-                len,
-                self.limits.max_stream_bytes,
-            ));
-        }
-        let raw = read_range(self.src, s.data_start, len as usize)?;
-        decode_stream(&s.dict, raw, self.limits.max_stream_bytes)
+        self.stream_data_max(s, self.limits.max_stream_bytes)
     }
 
     fn find_endstream(&self, start: u64) -> Result<u64> {

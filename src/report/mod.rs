@@ -550,7 +550,7 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
             }
         }
         if let Some(m) = sig.coverage.as_ref().and_then(|c| c.modification_level) {
-            let _ = writeln!(s, "  modification level: {m:?}");
+            let _ = writeln!(s, "  modification level: {}", m.as_str());
         }
         for t in &sig.timestamps {
             let _ = writeln!(

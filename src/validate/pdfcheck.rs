@@ -853,12 +853,7 @@ fn check_later_changes(
         }
     };
     let level = analysis.level;
-    let level_name = match level {
-        ModLevel::None => "NONE",
-        ModLevel::LtaUpdates => "LTA_UPDATES",
-        ModLevel::FormFilling => "FORM_FILLING",
-        ModLevel::Other => "OTHER",
-    };
+    let level_name = level.as_str();
     let bad: Vec<String> = analysis
         .disallowed()
         .take(10)
