@@ -24,10 +24,7 @@ fn main() {
             "--trust" => trust_path = PathBuf::from(args.next().expect("--trust PEM")),
             "--at" => {
                 let s = args.next().expect("--at TIME");
-                at =
-                    time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
-                        .expect("RFC 3339 time")
-                        .unix_timestamp();
+                at = kyso::pki::cert::parse_rfc3339(&s).expect("RFC 3339 time");
             }
             "--revocation" => require = args.next().as_deref() == Some("required"),
             "--runs" => runs_arg = args.next().and_then(|n| n.parse().ok()),

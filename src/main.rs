@@ -157,9 +157,7 @@ fn read_limited(p: &std::path::Path, max: usize, what: &str) -> anyhow::Result<V
 }
 
 fn parse_time(s: &str) -> anyhow::Result<i64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--at: not an RFC 3339 time: {s}"))?;
-    Ok(t.unix_timestamp())
+    kyso::pki::cert::parse_rfc3339(s).with_context(|| format!("--at: not an RFC 3339 time: {s}"))
 }
 
 fn run() -> anyhow::Result<ExitCode> {
