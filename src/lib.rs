@@ -4,6 +4,7 @@
 //! and CMS signatures. Everything it depends on is a parameter: bytes, trust
 //! anchors, validation time, policy and limits.
 
+pub mod archive;
 pub mod cms;
 pub mod crypto;
 pub mod der;

@@ -1,0 +1,401 @@
+//! The archive: what kyso verified, with the evidence, kept so that an
+//! auditor can later prove what was received.
+//!
+//! Two halves behind two traits: [`BlobStore`] keeps content-addressed bytes
+//! (documents, reports, decisions, evidence; the name is the SHA-256), and
+//! [`MetaStore`] keeps the rows that tie them together (dossiers, versions,
+//! documents, reports, evidence, API keys) and the hash-chained audit log.
+//! [`Archive`] is the one interface the service uses over a pair of them:
+//! SQLite + files (embedded default) or PostgreSQL + S3 (scale-out).
+//!
+//! Write order makes every stored dossier all-or-nothing: blobs first (each
+//! durable before `put` returns), then one metadata transaction (rows and
+//! the audit entry together). A crash between the two leaves unreferenced
+//! blobs, never a row pointing at nothing.
+
+pub mod blobs;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Errors of the archive. Their text is for logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("storage I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Db(String),
+    #[error("object store: {0}")]
+    Object(String),
+    #[error("integrity: {0}")]
+    Integrity(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = ArchiveError> = std::result::Result<T, E>;
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// True for a 64-character lower-case hex string (a blob name).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Content-addressed bytes. `put` is idempotent and durable when it returns.
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, sha256: &str, data: Bytes) -> Result<()>;
+    async fn get(&self, sha256: &str) -> Result<Option<Bytes>>;
+    /// Every blob name held.
+    async fn list(&self) -> Result<Vec<String>>;
+    async fn ping(&self) -> Result<()>;
+}
+
+/// An API key as stored: only the SHA-256 of the secret is kept.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub role: String,
+    pub key_sha256: String,
+    pub created: String,
+}
+
+/// A stored file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: String,
+}
+
+/// One item of evidence kept with a verification (a blob).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EvidenceRef {
+    /// `TRUST_ANCHOR`, `INTERMEDIATE`, `CRL` or `OCSP`.
+    pub kind: String,
+    pub sha256: String,
+}
+
+/// One verification of a document, its report kept as a blob.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportRecord {
+    pub document_sha256: String,
+    pub report_sha256: String,
+    /// When kyso verified it (the clock of the service).
+    pub verified_at: String,
+    /// The validation time the report was computed at (Unix seconds).
+    pub validation_time: i64,
+    pub indication: String,
+    /// Whether online revocation fetching was allowed at intake.
+    pub online: bool,
+    pub require_revocation: bool,
+    pub evidence: Vec<EvidenceRef>,
+}
+
+/// One file of a dossier version.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileRecord {
+    pub index: u32,
+    pub role: String,
+    pub name: String,
+    pub document_sha256: String,
+    pub report_sha256: String,
+}
+
+/// One submission of a dossier.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub code: String,
+    /// 1 for the first submission; filled in by the store.
+    pub version: u32,
+    pub procedure: String,
+    /// The applicant as JSON (`{"kind":"CCCD","value":"..."}`).
+    pub applicant: String,
+    /// SHA-256 of the canonical submission (procedure, applicant, files):
+    /// the same submission again is a replay, not a new version.
+    pub submission_sha256: String,
+    pub accepted: bool,
+    /// The decision (JSON) kept as a blob.
+    pub decision_sha256: String,
+    pub created: String,
+    pub files: Vec<FileRecord>,
+}
+
+/// A dossier and its versions, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DossierRecord {
+    pub code: String,
+    pub procedure: String,
+    pub applicant: String,
+    pub versions: Vec<VersionRecord>,
+}
+
+/// What storing a dossier version did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new version was stored.
+    New(VersionRecord),
+    /// The same submission was already the latest version: nothing stored.
+    Replay(VersionRecord),
+}
+
+/// An audit entry before it is chained.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditDraft {
+    pub time: String,
+    pub key_id: String,
+    pub role: String,
+    pub action: String,
+    pub object: String,
+    pub outcome: String,
+}
+
+/// An audit entry as stored: `hash` = SHA-256 over the entry and `prev_hash`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub time: String,
+    pub key_id: String,
+    pub role: String,
+    pub action: String,
+    pub object: String,
+    pub outcome: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of the entry before the first one.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain hash of an entry: SHA-256 of the JSON array of its fields
+/// (sequence, time, key id, role, action, object, outcome, previous hash).
+pub fn audit_hash(seq: i64, d: &AuditDraft, prev_hash: &str) -> String {
+    let fields = (
+        "kyso-audit-v1",
+        seq,
+        &d.time,
+        &d.key_id,
+        &d.role,
+        &d.action,
+        &d.object,
+        &d.outcome,
+        prev_hash,
+    );
+    // Serialising a tuple of strings and integers cannot fail.
+    let bytes = serde_json::to_vec(&fields).unwrap_or_default();
+    sha256_hex(&bytes)
+}
+
+/// Chain a draft after the entry `(prev_seq, prev_hash)`.
+pub fn chain(prev: Option<(i64, String)>, d: AuditDraft) -> AuditEntry {
+    let (seq, prev_hash) = match prev {
+        Some((s, h)) => (s + 1, h),
+        None => (1, GENESIS_HASH.to_string()),
+    };
+    let hash = audit_hash(seq, &d, &prev_hash);
+    AuditEntry {
+        seq,
+        time: d.time,
+        key_id: d.key_id,
+        role: d.role,
+        action: d.action,
+        object: d.object,
+        outcome: d.outcome,
+        prev_hash,
+        hash,
+    }
+}
+
+/// Rows and the audit log.
+#[async_trait::async_trait]
+pub trait MetaStore: Send + Sync {
+    async fn ping(&self) -> Result<()>;
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// Insert the keys only when no key exists yet (first start); false if some did.
+    async fn insert_keys_if_none(&self, keys: &[ApiKeyRecord]) -> Result<bool>;
+    /// Store one verified document with its report, and the audit entry, in one transaction.
+    async fn record_verification(
+        &self,
+        doc: &DocumentRecord,
+        report: &ReportRecord,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry>;
+    /// Store a dossier version with its documents and reports, and the audit
+    /// entry, in one transaction. The same submission as the latest version
+    /// is a replay (nothing stored but the audit entry); a different procedure
+    /// or applicant under an existing code is a conflict.
+    async fn submit_version(
+        &self,
+        v: &VersionRecord,
+        docs: &[DocumentRecord],
+        reports: &[ReportRecord],
+        audit: AuditDraft,
+    ) -> Result<Submitted>;
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>>;
+    /// A document and its reports, oldest first.
+    async fn document(&self, sha256: &str) -> Result<Option<(DocumentRecord, Vec<ReportRecord>)>>;
+    async fn append_audit(&self, d: AuditDraft) -> Result<AuditEntry>;
+    /// Entries with `seq >= from`, at most `limit`, in order.
+    async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Every blob a row points at: (where, sha256).
+    async fn blob_refs(&self) -> Result<Vec<(String, String)>>;
+}
+
+/// The archive the service uses: a metadata store and a blob store.
+#[derive(Clone)]
+pub struct Archive {
+    pub meta: Arc<dyn MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+/// The result of walking the audit chain.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ChainCheck {
+    pub intact: bool,
+    pub entries: u64,
+    /// Hash of the last entry (what an auditor writes down to detect truncation later).
+    pub head: String,
+    pub problems: Vec<String>,
+}
+
+/// The result of `kyso archive check`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArchiveCheck {
+    pub blobs: u64,
+    pub references: u64,
+    /// Blobs no row points at (left by a crash between blob and row writes; harmless).
+    pub unreferenced: u64,
+    pub chain: ChainCheck,
+    pub problems: Vec<String>,
+}
+
+impl ArchiveCheck {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.chain.intact
+    }
+}
+
+impl Archive {
+    /// Store bytes and return their SHA-256.
+    pub async fn put_blob(&self, data: Bytes) -> Result<String> {
+        let sha = sha256_hex(&data);
+        self.blobs.put(&sha, data).await?;
+        Ok(sha)
+    }
+
+    /// Read a blob and check it still has its name's hash.
+    pub async fn get_blob(&self, sha256: &str) -> Result<Option<Bytes>> {
+        if !is_sha256_hex(sha256) {
+            return Ok(None);
+        }
+        match self.blobs.get(sha256).await? {
+            Some(b) if sha256_hex(&b) == sha256 => Ok(Some(b)),
+            Some(_) => Err(ArchiveError::Integrity(format!(
+                "blob {sha256} does not match its hash"
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Walk the whole audit chain.
+    pub async fn verify_chain(&self) -> Result<ChainCheck> {
+        let mut prev_hash = GENESIS_HASH.to_string();
+        let mut expect_seq = 1i64;
+        let mut problems = Vec::new();
+        let mut entries = 0u64;
+        loop {
+            let page = self.meta.audit_page(expect_seq, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for e in &page {
+                entries += 1;
+                if e.seq != expect_seq {
+                    problems.push(format!(
+                        "entry {}: expected sequence number {expect_seq} (an entry is missing)",
+                        e.seq
+                    ));
+                }
+                if e.prev_hash != prev_hash {
+                    problems.push(format!(
+                        "entry {}: previous hash does not match entry {}",
+                        e.seq,
+                        e.seq - 1
+                    ));
+                }
+                let d = AuditDraft {
+                    time: e.time.clone(),
+                    key_id: e.key_id.clone(),
+                    role: e.role.clone(),
+                    action: e.action.clone(),
+                    object: e.object.clone(),
+                    outcome: e.outcome.clone(),
+                };
+                if audit_hash(e.seq, &d, &e.prev_hash) != e.hash {
+                    problems.push(format!("entry {}: content does not match its hash", e.seq));
+                }
+                prev_hash = e.hash.clone();
+                expect_seq = e.seq + 1;
+                if problems.len() > 1000 {
+                    break;
+                }
+            }
+            if problems.len() > 1000 {
+                problems.push("more than 1000 problems; stopped".into());
+                break;
+            }
+        }
+        Ok(ChainCheck {
+            intact: problems.is_empty(),
+            entries,
+            head: prev_hash,
+            problems,
+        })
+    }
+
+    /// Re-hash every blob, check every row's blob exists, verify the audit chain.
+    pub async fn check(&self) -> Result<ArchiveCheck> {
+        let mut problems = Vec::new();
+        let names = self.blobs.list().await?;
+        let mut held = std::collections::HashSet::new();
+        for name in &names {
+            if !is_sha256_hex(name) {
+                problems.push(format!("blob store: unexpected object {name}"));
+                continue;
+            }
+            match self.blobs.get(name).await? {
+                Some(b) if sha256_hex(&b) == *name => {
+                    held.insert(name.clone());
+                }
+                Some(_) => problems.push(format!("blob {name}: content does not match its name")),
+                None => problems.push(format!("blob {name}: listed but unreadable")),
+            }
+        }
+        let refs = self.meta.blob_refs().await?;
+        let mut referenced = std::collections::HashSet::new();
+        for (place, sha) in &refs {
+            referenced.insert(sha.clone());
+            if !held.contains(sha) {
+                problems.push(format!("{place}: blob {sha} is missing"));
+            }
+        }
+        let unreferenced = held.iter().filter(|h| !referenced.contains(*h)).count() as u64;
+        let chain = self.verify_chain().await?;
+        Ok(ArchiveCheck {
+            blobs: names.len() as u64,
+            references: refs.len() as u64,
+            unreferenced,
+            chain,
+            problems,
+        })
+    }
+}

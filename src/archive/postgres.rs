@@ -1,0 +1,555 @@
+//! The scale-out metadata store: PostgreSQL. API nodes keep no state; every
+//! write transaction first takes one transaction-scoped advisory lock, which
+//! orders the audit chain across all nodes sharing the database.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::*;
+
+/// Settings of the PostgreSQL store.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct PgConfig {
+    /// libpq-style connection string, e.g. `host=127.0.0.1 port=5432 user=kyso dbname=kyso`.
+    pub url: String,
+    /// Schema holding kyso's tables (created when missing).
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    #[serde(default = "default_pool")]
+    pub pool_size: usize,
+}
+
+fn default_schema() -> String {
+    "kyso".into()
+}
+fn default_pool() -> usize {
+    8
+}
+
+const AUDIT_LOCK: i64 = 0x6b79_736f; // "kyso"
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, media_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    id BIGSERIAL PRIMARY KEY, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    report_sha256 TEXT NOT NULL, verified_at TEXT NOT NULL, validation_time BIGINT NOT NULL,
+    indication TEXT NOT NULL, online BOOLEAN NOT NULL, require_revocation BOOLEAN NOT NULL,
+    evidence TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_doc ON reports(document_sha256);
+CREATE TABLE IF NOT EXISTS dossiers (
+    code TEXT PRIMARY KEY, procedure TEXT NOT NULL, applicant TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dossier_versions (
+    code TEXT NOT NULL REFERENCES dossiers(code), version INTEGER NOT NULL,
+    submission_sha256 TEXT NOT NULL, accepted BOOLEAN NOT NULL, decision_sha256 TEXT NOT NULL,
+    created TEXT NOT NULL, PRIMARY KEY (code, version));
+CREATE TABLE IF NOT EXISTS dossier_files (
+    code TEXT NOT NULL, version INTEGER NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL,
+    name TEXT NOT NULL, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    report_sha256 TEXT NOT NULL, PRIMARY KEY (code, version, idx));
+CREATE TABLE IF NOT EXISTS audit (
+    seq BIGINT PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
+    action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS audit_no_change ON audit;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+";
+
+pub struct PgMeta {
+    pool: Pool,
+}
+
+fn db(e: impl std::fmt::Display) -> ArchiveError {
+    ArchiveError::Db(e.to_string())
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+impl PgMeta {
+    pub async fn connect(cfg: &PgConfig) -> Result<Self> {
+        if !is_identifier(&cfg.schema) {
+            return Err(ArchiveError::Db(format!(
+                "schema name {:?} must be lower-case letters, digits and _",
+                cfg.schema
+            )));
+        }
+        let mut pg: tokio_postgres::Config = cfg.url.parse().map_err(db)?;
+        pg.options(format!("-c search_path={}", cfg.schema));
+        pg.connect_timeout(std::time::Duration::from_secs(10));
+        let mgr = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(cfg.pool_size.max(1))
+            .build()
+            .map_err(db)?;
+        let c = pool.get().await.map_err(db)?;
+        // Schema creation is serialised across nodes starting together.
+        c.batch_execute(&format!(
+            "SELECT pg_advisory_lock({AUDIT_LOCK});
+             CREATE SCHEMA IF NOT EXISTS {s};",
+            s = cfg.schema
+        ))
+        .await
+        .map_err(db)?;
+        let r = c.batch_execute(SCHEMA).await.map_err(db);
+        c.batch_execute(&format!("SELECT pg_advisory_unlock({AUDIT_LOCK})"))
+            .await
+            .map_err(db)?;
+        r?;
+        drop(c);
+        Ok(PgMeta { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(db)
+    }
+}
+
+async fn lock(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn append_audit_tx(tx: &deadpool_postgres::Transaction<'_>, d: AuditDraft) -> Result<AuditEntry> {
+    let prev = tx
+        .query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])
+        .await
+        .map_err(db)?
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+    let e = chain(prev, d);
+    tx.execute(
+        "INSERT INTO audit (seq, time, key_id, role, action, object, outcome, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &e.seq,
+            &e.time,
+            &e.key_id,
+            &e.role,
+            &e.action,
+            &e.object,
+            &e.outcome,
+            &e.prev_hash,
+            &e.hash,
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(e)
+}
+
+async fn insert_doc_report(
+    tx: &deadpool_postgres::Transaction<'_>,
+    doc: &DocumentRecord,
+    r: &ReportRecord,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO documents (sha256, size, media_type) VALUES ($1, $2, $3)
+         ON CONFLICT (sha256) DO NOTHING",
+        &[&doc.sha256, &(doc.size as i64), &doc.media_type],
+    )
+    .await
+    .map_err(db)?;
+    let ev = serde_json::to_string(&r.evidence).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "INSERT INTO reports (document_sha256, report_sha256, verified_at, validation_time,
+             indication, online, require_revocation, evidence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &r.document_sha256,
+            &r.report_sha256,
+            &r.verified_at,
+            &r.validation_time,
+            &r.indication,
+            &r.online,
+            &r.require_revocation,
+            &ev,
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn load_versions<C: deadpool_postgres::GenericClient>(
+    c: &C,
+    code: &str,
+    procedure: &str,
+    applicant: &str,
+) -> Result<Vec<VersionRecord>> {
+    let rows = c
+        .query(
+            "SELECT version, submission_sha256, accepted, decision_sha256, created
+             FROM dossier_versions WHERE code = $1 ORDER BY version",
+            &[&code],
+        )
+        .await
+        .map_err(db)?;
+    let mut versions: Vec<VersionRecord> = rows
+        .iter()
+        .map(|r| VersionRecord {
+            code: code.to_string(),
+            version: r.get::<_, i32>(0) as u32,
+            procedure: procedure.to_string(),
+            applicant: applicant.to_string(),
+            submission_sha256: r.get(1),
+            accepted: r.get(2),
+            decision_sha256: r.get(3),
+            created: r.get(4),
+            files: Vec::new(),
+        })
+        .collect();
+    let rows = c
+        .query(
+            "SELECT version, idx, role, name, document_sha256, report_sha256
+             FROM dossier_files WHERE code = $1 ORDER BY version, idx",
+            &[&code],
+        )
+        .await
+        .map_err(db)?;
+    for r in rows {
+        let v = r.get::<_, i32>(0) as u32;
+        if let Some(ver) = versions.iter_mut().find(|x| x.version == v) {
+            ver.files.push(FileRecord {
+                index: r.get::<_, i32>(1) as u32,
+                role: r.get(2),
+                name: r.get(3),
+                document_sha256: r.get(4),
+                report_sha256: r.get(5),
+            });
+        }
+    }
+    Ok(versions)
+}
+
+#[async_trait::async_trait]
+impl MetaStore for PgMeta {
+    async fn ping(&self) -> Result<()> {
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT id, role, key_sha256, created FROM api_keys", &[])
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| ApiKeyRecord {
+                id: r.get(0),
+                role: r.get(1),
+                key_sha256: r.get(2),
+                created: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn insert_keys_if_none(&self, keys: &[ApiKeyRecord]) -> Result<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        lock(&tx).await?;
+        let n: i64 = tx
+            .query_one("SELECT COUNT(*) FROM api_keys", &[])
+            .await
+            .map_err(db)?
+            .get(0);
+        if n > 0 {
+            return Ok(false);
+        }
+        for k in keys {
+            tx.execute(
+                "INSERT INTO api_keys (id, role, key_sha256, created) VALUES ($1, $2, $3, $4)",
+                &[&k.id, &k.role, &k.key_sha256, &k.created],
+            )
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn record_verification(
+        &self,
+        doc: &DocumentRecord,
+        report: &ReportRecord,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        lock(&tx).await?;
+        insert_doc_report(&tx, doc, report).await?;
+        let e = append_audit_tx(&tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(e)
+    }
+
+    async fn submit_version(
+        &self,
+        v: &VersionRecord,
+        docs: &[DocumentRecord],
+        reports: &[ReportRecord],
+        audit: AuditDraft,
+    ) -> Result<Submitted> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        lock(&tx).await?;
+        let head = tx
+            .query_opt(
+                "SELECT procedure, applicant FROM dossiers WHERE code = $1",
+                &[&v.code],
+            )
+            .await
+            .map_err(db)?
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)));
+        match &head {
+            Some((p, a)) if *p != v.procedure || *a != v.applicant => {
+                let mut audit = audit;
+                audit.outcome = "conflict".into();
+                append_audit_tx(&tx, audit).await?;
+                tx.commit().await.map_err(db)?;
+                return Err(ArchiveError::Conflict(format!(
+                    "dossier {} exists with another procedure or applicant",
+                    v.code
+                )));
+            }
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO dossiers (code, procedure, applicant) VALUES ($1, $2, $3)",
+                    &[&v.code, &v.procedure, &v.applicant],
+                )
+                .await
+                .map_err(db)?;
+            }
+        }
+        let versions = load_versions(&tx, &v.code, &v.procedure, &v.applicant).await?;
+        if let Some(last) = versions.last()
+            && last.submission_sha256 == v.submission_sha256
+        {
+            let mut audit = audit;
+            audit.outcome = format!("replay of version {}", last.version);
+            append_audit_tx(&tx, audit).await?;
+            tx.commit().await.map_err(db)?;
+            return Ok(Submitted::Replay(last.clone()));
+        }
+        let mut v = v.clone();
+        v.version = versions.last().map(|l| l.version + 1).unwrap_or(1);
+        for (d, r) in docs.iter().zip(reports) {
+            insert_doc_report(&tx, d, r).await?;
+        }
+        tx.execute(
+            "INSERT INTO dossier_versions (code, version, submission_sha256, accepted,
+                 decision_sha256, created) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &v.code,
+                &(v.version as i32),
+                &v.submission_sha256,
+                &v.accepted,
+                &v.decision_sha256,
+                &v.created,
+            ],
+        )
+        .await
+        .map_err(db)?;
+        for f in &v.files {
+            tx.execute(
+                "INSERT INTO dossier_files (code, version, idx, role, name, document_sha256,
+                     report_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &v.code,
+                    &(v.version as i32),
+                    &(f.index as i32),
+                    &f.role,
+                    &f.name,
+                    &f.document_sha256,
+                    &f.report_sha256,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        let mut audit = audit;
+        audit.outcome = format!("{} version {}", audit.outcome, v.version);
+        append_audit_tx(&tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Submitted::New(v))
+    }
+
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
+        let c = self.client().await?;
+        let head = c
+            .query_opt(
+                "SELECT procedure, applicant FROM dossiers WHERE code = $1",
+                &[&code],
+            )
+            .await
+            .map_err(db)?;
+        let Some(head) = head else { return Ok(None) };
+        let (procedure, applicant): (String, String) = (head.get(0), head.get(1));
+        let versions = load_versions(&c, code, &procedure, &applicant).await?;
+        Ok(Some(DossierRecord {
+            code: code.to_string(),
+            procedure,
+            applicant,
+            versions,
+        }))
+    }
+
+    async fn document(&self, sha256: &str) -> Result<Option<(DocumentRecord, Vec<ReportRecord>)>> {
+        let c = self.client().await?;
+        let Some(d) = c
+            .query_opt(
+                "SELECT sha256, size, media_type FROM documents WHERE sha256 = $1",
+                &[&sha256],
+            )
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let doc = DocumentRecord {
+            sha256: d.get(0),
+            size: d.get::<_, i64>(1) as u64,
+            media_type: d.get(2),
+        };
+        let rows = c
+            .query(
+                "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
+                     online, require_revocation, evidence
+                 FROM reports WHERE document_sha256 = $1 ORDER BY id",
+                &[&sha256],
+            )
+            .await
+            .map_err(db)?;
+        let reports = rows
+            .iter()
+            .map(|r| ReportRecord {
+                document_sha256: r.get(0),
+                report_sha256: r.get(1),
+                verified_at: r.get(2),
+                validation_time: r.get(3),
+                indication: r.get(4),
+                online: r.get(5),
+                require_revocation: r.get(6),
+                evidence: serde_json::from_str(r.get::<_, &str>(7)).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Some((doc, reports)))
+    }
+
+    async fn append_audit(&self, d: AuditDraft) -> Result<AuditEntry> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        lock(&tx).await?;
+        let e = append_audit_tx(&tx, d).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(e)
+    }
+
+    async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, time, key_id, role, action, object, outcome, prev_hash, hash
+                 FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
+                &[&from, &(limit as i64)],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get(0),
+                time: r.get(1),
+                key_id: r.get(2),
+                role: r.get(3),
+                action: r.get(4),
+                object: r.get(5),
+                outcome: r.get(6),
+                prev_hash: r.get(7),
+                hash: r.get(8),
+            })
+            .collect())
+    }
+
+    async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
+        let c = self.client().await?;
+        let mut out = Vec::new();
+        for r in c
+            .query("SELECT sha256 FROM documents", &[])
+            .await
+            .map_err(db)?
+        {
+            let s: String = r.get(0);
+            out.push((format!("document {s}"), s));
+        }
+        for r in c
+            .query(
+                "SELECT id, document_sha256, report_sha256, evidence FROM reports",
+                &[],
+            )
+            .await
+            .map_err(db)?
+        {
+            let id: i64 = r.get(0);
+            let doc: String = r.get(1);
+            out.push((format!("report {id} of document {doc}"), r.get(2)));
+            let ev: Vec<EvidenceRef> = serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default();
+            for e in ev {
+                out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
+            }
+        }
+        for r in c
+            .query("SELECT code, version, decision_sha256 FROM dossier_versions", &[])
+            .await
+            .map_err(db)?
+        {
+            let code: String = r.get(0);
+            let v: i32 = r.get(1);
+            out.push((format!("decision of dossier {code} version {v}"), r.get(2)));
+        }
+        for r in c
+            .query(
+                "SELECT code, version, idx, document_sha256, report_sha256 FROM dossier_files",
+                &[],
+            )
+            .await
+            .map_err(db)?
+        {
+            let code: String = r.get(0);
+            let v: i32 = r.get(1);
+            let i: i32 = r.get(2);
+            out.push((format!("file {i} of dossier {code} version {v}"), r.get(3)));
+            out.push((
+                format!("report of file {i} of dossier {code} version {v}"),
+                r.get(4),
+            ));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,486 @@
+//! The embedded metadata store: SQLite (bundled) in WAL mode, one file in
+//! the data directory. One connection, used from blocking threads; every
+//! write is one `BEGIN IMMEDIATE` transaction, which also orders the audit chain.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::*;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, media_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    report_sha256 TEXT NOT NULL, verified_at TEXT NOT NULL, validation_time INTEGER NOT NULL,
+    indication TEXT NOT NULL, online INTEGER NOT NULL, require_revocation INTEGER NOT NULL,
+    evidence TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_doc ON reports(document_sha256);
+CREATE TABLE IF NOT EXISTS dossiers (
+    code TEXT PRIMARY KEY, procedure TEXT NOT NULL, applicant TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dossier_versions (
+    code TEXT NOT NULL REFERENCES dossiers(code), version INTEGER NOT NULL,
+    submission_sha256 TEXT NOT NULL, accepted INTEGER NOT NULL, decision_sha256 TEXT NOT NULL,
+    created TEXT NOT NULL, PRIMARY KEY (code, version));
+CREATE TABLE IF NOT EXISTS dossier_files (
+    code TEXT NOT NULL, version INTEGER NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL,
+    name TEXT NOT NULL, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
+    report_sha256 TEXT NOT NULL, PRIMARY KEY (code, version, idx));
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
+    action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
+pub struct SqliteMeta {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn db(e: rusqlite::Error) -> ArchiveError {
+    ArchiveError::Db(e.to_string())
+}
+
+impl SqliteMeta {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
+             PRAGMA busy_timeout=10000;",
+        )
+        .map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(SqliteMeta {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| ArchiveError::Db("connection lock poisoned".into()))?;
+            f(&mut c).map_err(db)
+        })
+        .await
+        .map_err(|e| ArchiveError::Db(e.to_string()))?
+    }
+}
+
+fn append_audit_tx(tx: &rusqlite::Transaction, d: AuditDraft) -> rusqlite::Result<AuditEntry> {
+    let prev: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let e = chain(prev, d);
+    tx.execute(
+        "INSERT INTO audit (seq, time, key_id, role, action, object, outcome, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            e.seq, e.time, e.key_id, e.role, e.action, e.object, e.outcome, e.prev_hash, e.hash
+        ],
+    )?;
+    Ok(e)
+}
+
+fn insert_doc_report(
+    tx: &rusqlite::Transaction,
+    doc: &DocumentRecord,
+    r: &ReportRecord,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO documents (sha256, size, media_type) VALUES (?1, ?2, ?3)",
+        params![doc.sha256, doc.size as i64, doc.media_type],
+    )?;
+    let ev = serde_json::to_string(&r.evidence).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "INSERT INTO reports (document_sha256, report_sha256, verified_at, validation_time,
+             indication, online, require_revocation, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            r.document_sha256,
+            r.report_sha256,
+            r.verified_at,
+            r.validation_time,
+            r.indication,
+            r.online,
+            r.require_revocation,
+            ev
+        ],
+    )?;
+    Ok(())
+}
+
+fn load_versions(c: &Connection, code: &str) -> rusqlite::Result<Vec<VersionRecord>> {
+    let head: Option<(String, String)> = c
+        .query_row(
+            "SELECT procedure, applicant FROM dossiers WHERE code = ?1",
+            [code],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((procedure, applicant)) = head else {
+        return Ok(Vec::new());
+    };
+    let mut st = c.prepare(
+        "SELECT version, submission_sha256, accepted, decision_sha256, created
+         FROM dossier_versions WHERE code = ?1 ORDER BY version",
+    )?;
+    let mut versions: Vec<VersionRecord> = st
+        .query_map([code], |r| {
+            Ok(VersionRecord {
+                code: code.to_string(),
+                version: r.get(0)?,
+                procedure: procedure.clone(),
+                applicant: applicant.clone(),
+                submission_sha256: r.get(1)?,
+                accepted: r.get(2)?,
+                decision_sha256: r.get(3)?,
+                created: r.get(4)?,
+                files: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut fs = c.prepare(
+        "SELECT version, idx, role, name, document_sha256, report_sha256
+         FROM dossier_files WHERE code = ?1 ORDER BY version, idx",
+    )?;
+    let files = fs.query_map([code], |r| {
+        Ok((
+            r.get::<_, u32>(0)?,
+            FileRecord {
+                index: r.get(1)?,
+                role: r.get(2)?,
+                name: r.get(3)?,
+                document_sha256: r.get(4)?,
+                report_sha256: r.get(5)?,
+            },
+        ))
+    })?;
+    for f in files {
+        let (v, f) = f?;
+        if let Some(ver) = versions.iter_mut().find(|x| x.version == v) {
+            ver.files.push(f);
+        }
+    }
+    Ok(versions)
+}
+
+#[async_trait::async_trait]
+impl MetaStore for SqliteMeta {
+    async fn ping(&self) -> Result<()> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        self.run(|c| {
+            let mut st = c.prepare("SELECT id, role, key_sha256, created FROM api_keys")?;
+            st.query_map([], |r| {
+                Ok(ApiKeyRecord {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    key_sha256: r.get(2)?,
+                    created: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn insert_keys_if_none(&self, keys: &[ApiKeyRecord]) -> Result<bool> {
+        let keys = keys.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n: i64 = tx.query_row("SELECT COUNT(*) FROM api_keys", [], |r| r.get(0))?;
+            if n > 0 {
+                return Ok(false);
+            }
+            for k in &keys {
+                tx.execute(
+                    "INSERT INTO api_keys (id, role, key_sha256, created) VALUES (?1, ?2, ?3, ?4)",
+                    params![k.id, k.role, k.key_sha256, k.created],
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn record_verification(
+        &self,
+        doc: &DocumentRecord,
+        report: &ReportRecord,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry> {
+        let (doc, report) = (doc.clone(), report.clone());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            insert_doc_report(&tx, &doc, &report)?;
+            let e = append_audit_tx(&tx, audit)?;
+            tx.commit()?;
+            Ok(e)
+        })
+        .await
+    }
+
+    async fn submit_version(
+        &self,
+        v: &VersionRecord,
+        docs: &[DocumentRecord],
+        reports: &[ReportRecord],
+        audit: AuditDraft,
+    ) -> Result<Submitted> {
+        let (v, docs, reports) = (v.clone(), docs.to_vec(), reports.to_vec());
+        let out = self
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let head: Option<(String, String)> = tx
+                    .query_row(
+                        "SELECT procedure, applicant FROM dossiers WHERE code = ?1",
+                        [&v.code],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                match &head {
+                    Some((p, a)) if *p != v.procedure || *a != v.applicant => {
+                        let mut audit = audit;
+                        audit.outcome = "conflict".into();
+                        append_audit_tx(&tx, audit)?;
+                        tx.commit()?;
+                        return Ok(Err(format!(
+                            "dossier {} exists with another procedure or applicant",
+                            v.code
+                        )));
+                    }
+                    Some(_) => {}
+                    None => {
+                        tx.execute(
+                            "INSERT INTO dossiers (code, procedure, applicant) VALUES (?1, ?2, ?3)",
+                            params![v.code, v.procedure, v.applicant],
+                        )?;
+                    }
+                }
+                let versions = load_versions(&tx, &v.code)?;
+                if let Some(last) = versions.last()
+                    && last.submission_sha256 == v.submission_sha256
+                {
+                    let mut audit = audit;
+                    audit.outcome = format!("replay of version {}", last.version);
+                    append_audit_tx(&tx, audit)?;
+                    tx.commit()?;
+                    return Ok(Ok(Submitted::Replay(last.clone())));
+                }
+                let mut v = v;
+                v.version = versions.last().map(|l| l.version + 1).unwrap_or(1);
+                for (d, r) in docs.iter().zip(&reports) {
+                    insert_doc_report(&tx, d, r)?;
+                }
+                tx.execute(
+                    "INSERT INTO dossier_versions (code, version, submission_sha256, accepted,
+                         decision_sha256, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        v.code,
+                        v.version,
+                        v.submission_sha256,
+                        v.accepted,
+                        v.decision_sha256,
+                        v.created
+                    ],
+                )?;
+                for f in &v.files {
+                    tx.execute(
+                        "INSERT INTO dossier_files (code, version, idx, role, name,
+                             document_sha256, report_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            v.code,
+                            v.version,
+                            f.index,
+                            f.role,
+                            f.name,
+                            f.document_sha256,
+                            f.report_sha256
+                        ],
+                    )?;
+                }
+                let mut audit = audit;
+                audit.outcome = format!("{} version {}", audit.outcome, v.version);
+                append_audit_tx(&tx, audit)?;
+                tx.commit()?;
+                Ok(Ok(Submitted::New(v)))
+            })
+            .await?;
+        out.map_err(ArchiveError::Conflict)
+    }
+
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>> {
+        let code = code.to_string();
+        self.run(move |c| {
+            let head: Option<(String, String)> = c
+                .query_row(
+                    "SELECT procedure, applicant FROM dossiers WHERE code = ?1",
+                    [&code],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((procedure, applicant)) = head else {
+                return Ok(None);
+            };
+            let versions = load_versions(c, &code)?;
+            Ok(Some(DossierRecord {
+                code,
+                procedure,
+                applicant,
+                versions,
+            }))
+        })
+        .await
+    }
+
+    async fn document(&self, sha256: &str) -> Result<Option<(DocumentRecord, Vec<ReportRecord>)>> {
+        let sha = sha256.to_string();
+        self.run(move |c| {
+            let doc: Option<DocumentRecord> = c
+                .query_row(
+                    "SELECT sha256, size, media_type FROM documents WHERE sha256 = ?1",
+                    [&sha],
+                    |r| {
+                        Ok(DocumentRecord {
+                            sha256: r.get(0)?,
+                            size: r.get::<_, i64>(1)? as u64,
+                            media_type: r.get(2)?,
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(doc) = doc else { return Ok(None) };
+            let mut st = c.prepare(
+                "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
+                     online, require_revocation, evidence
+                 FROM reports WHERE document_sha256 = ?1 ORDER BY id",
+            )?;
+            let reports = st
+                .query_map([&sha], |r| {
+                    let ev: String = r.get(7)?;
+                    Ok(ReportRecord {
+                        document_sha256: r.get(0)?,
+                        report_sha256: r.get(1)?,
+                        verified_at: r.get(2)?,
+                        validation_time: r.get(3)?,
+                        indication: r.get(4)?,
+                        online: r.get(5)?,
+                        require_revocation: r.get(6)?,
+                        evidence: serde_json::from_str(&ev).unwrap_or_default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((doc, reports)))
+        })
+        .await
+    }
+
+    async fn append_audit(&self, d: AuditDraft) -> Result<AuditEntry> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let e = append_audit_tx(&tx, d)?;
+            tx.commit()?;
+            Ok(e)
+        })
+        .await
+    }
+
+    async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT seq, time, key_id, role, action, object, outcome, prev_hash, hash
+                 FROM audit WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            st.query_map(params![from, limit as i64], |r| {
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    time: r.get(1)?,
+                    key_id: r.get(2)?,
+                    role: r.get(3)?,
+                    action: r.get(4)?,
+                    object: r.get(5)?,
+                    outcome: r.get(6)?,
+                    prev_hash: r.get(7)?,
+                    hash: r.get(8)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
+        self.run(|c| {
+            let mut out = Vec::new();
+            let mut st = c.prepare("SELECT sha256 FROM documents")?;
+            for s in st.query_map([], |r| r.get::<_, String>(0))? {
+                let s = s?;
+                out.push((format!("document {s}"), s));
+            }
+            let mut st =
+                c.prepare("SELECT id, document_sha256, report_sha256, evidence FROM reports")?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, doc, rep, ev) = row?;
+                out.push((format!("report {id} of document {doc}"), rep));
+                let ev: Vec<EvidenceRef> = serde_json::from_str(&ev).unwrap_or_default();
+                for e in ev {
+                    out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
+                }
+            }
+            let mut st = c.prepare("SELECT code, version, decision_sha256 FROM dossier_versions")?;
+            for r in st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })? {
+                let (code, v, d) = r?;
+                out.push((format!("decision of dossier {code} version {v}"), d));
+            }
+            let mut st = c.prepare(
+                "SELECT code, version, idx, document_sha256, report_sha256 FROM dossier_files",
+            )?;
+            for r in st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })? {
+                let (code, v, i, d, rep) = r?;
+                out.push((format!("file {i} of dossier {code} version {v}"), d));
+                out.push((format!("report of file {i} of dossier {code} version {v}"), rep));
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
