@@ -16,6 +16,7 @@ pub mod pdf;
 pub mod pki;
 pub mod report;
 pub mod revocation;
+pub mod server;
 pub mod validate;
 
 pub use error::{Error, Limits, Result};

@@ -37,6 +37,24 @@ enum LangArg {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the HTTP service (embedded storage in ./kyso-data unless configured).
+    Serve {
+        /// TOML configuration file (see docs/config.example.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (overrides the file and KYSO_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory of the embedded storage (overrides the file and KYSO_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The archive: `kyso archive check` re-hashes every blob, checks every
+    /// row points to a blob, and verifies the audit chain (exit 1 on any problem).
+    Archive {
+        #[command(subcommand)]
+        cmd: ArchiveCmd,
+    },
     /// Verify the signatures of a PDF, or of a CMS file (.p7s with --detached, or .p7m).
     Verify {
         file: PathBuf,
@@ -91,6 +109,19 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum ArchiveCmd {
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum RevocationArg {
     Required,
@@ -125,21 +156,8 @@ fn default_trust_dir() -> PathBuf {
 fn load_default_trust(
     dir: &std::path::Path,
 ) -> anyhow::Result<(TrustStore, Vec<openssl::x509::X509>)> {
-    let pins_file = dir.join("vn/FINGERPRINTS.tsv");
-    let pins: Vec<String> = std::fs::read_to_string(&pins_file)
-        .with_context(|| format!("reading {}", pins_file.display()))?
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("sha256\t"))
-        .filter_map(|l| l.split('\t').next().map(str::to_string))
-        .filter(|f| f.len() == 64)
-        .collect();
-    let mut all = TrustStore::new();
-    all.load_path(&dir.join("vn/roots"))
-        .context("loading certs/vn/roots")?;
-    let pinned = all.pinned(&pins);
-    let inter = kyso::pki::load_certificates(&dir.join("vn/intermediates"))
-        .context("loading certs/vn/intermediates")?;
-    Ok((pinned, inter))
+    kyso::pki::path::load_bundled(dir, None)
+        .with_context(|| format!("loading the bundled roots under {}", dir.display()))
 }
 
 /// Read a file of at most `max` bytes (the size is checked before reading).
@@ -160,9 +178,116 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
     kyso::pki::cert::parse_rfc3339(s).with_context(|| format!("--at: not an RFC 3339 time: {s}"))
 }
 
+fn service_config(
+    config: Option<PathBuf>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<kyso::server::config::Config> {
+    let mut cfg = kyso::server::config::Config::load(config.as_deref())?;
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    Ok(cfg)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn serve(cfg: kyso::server::config::Config) -> anyhow::Result<ExitCode> {
+    kyso::server::init_logging(cfg.log_json);
+    runtime()?.block_on(async move {
+        let storage = match &cfg.storage {
+            kyso::server::config::Storage::Embedded => {
+                format!("embedded ({})", cfg.data_dir.display())
+            }
+            kyso::server::config::Storage::PostgresS3 { .. } => "PostgreSQL + S3".to_string(),
+        };
+        let started = kyso::server::start(cfg).await?;
+        if !started.new_keys.is_empty() {
+            println!("kyso: first start: one API key per role was created.");
+            println!("      They are shown this once; only their SHA-256 is kept. Save them now.");
+            for (role, key) in &started.new_keys {
+                println!("      {role:<9} {key}");
+            }
+        }
+        println!("kyso: listening on http://{} (storage: {storage})", started.addr);
+        tracing::info!(addr = %started.addr, "listening");
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining requests in flight");
+        let _ = started.shutdown.send(());
+        started.task.await??;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let archive = kyso::server::open_archive(&cfg).await?;
+        let c = archive.check().await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&c)?);
+        } else {
+            println!(
+                "blobs: {} (unreferenced: {}), references: {}, audit entries: {} (head {})",
+                c.blobs, c.unreferenced, c.references, c.chain.entries, c.chain.head
+            );
+            for p in c.problems.iter().chain(&c.chain.problems) {
+                println!("PROBLEM: {p}");
+            }
+            println!("{}", if c.ok() { "archive OK" } else { "archive NOT OK" });
+        }
+        Ok(if c.ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Serve {
+            config,
+            listen,
+            data_dir,
+        } => serve(service_config(config, listen, data_dir)?),
+        Cmd::Archive {
+            cmd:
+                ArchiveCmd::Check {
+                    config,
+                    data_dir,
+                    json,
+                },
+        } => archive_check(service_config(config, None, data_dir)?, json),
         Cmd::Verify {
             file,
             detached,
@@ -214,11 +339,7 @@ fn run() -> anyhow::Result<ExitCode> {
             opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));
             for p in &crl {
                 let data = read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?;
-                let der = match openssl::x509::X509Crl::from_pem(&data) {
-                    Ok(c) => c.to_der()?,
-                    Err(_) => data,
-                };
-                let der: kyso::revocation::Raw = der.into();
+                let der: kyso::revocation::Raw = kyso::revocation::crl_der(data).into();
                 if let Some(why) = kyso::revocation::unreadable("CRL", &der) {
                     anyhow::bail!("--crl {}: {why}", p.display());
                 }

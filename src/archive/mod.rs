@@ -102,7 +102,7 @@ pub struct ReportRecord {
 }
 
 /// One file of a dossier version.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FileRecord {
     pub index: u32,
     pub role: String,

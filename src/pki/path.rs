@@ -372,3 +372,28 @@ fn classify(code: i32, depth: u32) -> PathFailure {
         _ => PathFailure::Other { depth },
     }
 }
+
+/// The bundled Vietnamese roots under `dir` (`certs/`): every root in
+/// `vn/roots` whose SHA-256 is listed in `vn/FINGERPRINTS.tsv` and, when
+/// `file_prefix` is given, whose listed file name starts with it (`root-neac`
+/// for the national PKI of NEAC, `root-vgca` for the Government CA); and the
+/// bundled licensed-CA intermediates of `vn/intermediates`.
+pub fn load_bundled(dir: &Path, file_prefix: Option<&str>) -> Result<(TrustStore, Vec<X509>)> {
+    let pins_file = dir.join("vn/FINGERPRINTS.tsv");
+    let pins: Vec<String> = std::fs::read_to_string(&pins_file)?
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("sha256\t"))
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            let fp = cols.next()?;
+            let file = cols.next().unwrap_or("");
+            (fp.len() == 64 && file_prefix.is_none_or(|p| file.starts_with(p)))
+                .then(|| fp.to_string())
+        })
+        .collect();
+    let mut all = TrustStore::new();
+    all.load_path(&dir.join("vn/roots"))?;
+    let pinned = all.pinned(&pins);
+    let inter = load_certificates(&dir.join("vn/intermediates"))?;
+    Ok((pinned, inter))
+}

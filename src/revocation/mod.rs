@@ -327,3 +327,12 @@ pub fn status_at(
     };
     (Status::Unknown(why), evidence)
 }
+
+/// A CRL given as PEM or DER, as DER (anything else is returned unchanged
+/// for [`unreadable`] to judge).
+pub fn crl_der(data: Vec<u8>) -> Vec<u8> {
+    match openssl::x509::X509Crl::from_pem(&data).and_then(|c| c.to_der()) {
+        Ok(der) => der,
+        Err(_) => data,
+    }
+}

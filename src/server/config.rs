@@ -1,0 +1,209 @@
+//! Service configuration: a TOML file, then `KYSO_*` environment variables,
+//! then command-line flags (each later source wins). With nothing given, the
+//! embedded default: data in `./kyso-data`, listening on 127.0.0.1:8080.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::policy::Policy;
+use crate::archive::blobs::S3Config;
+use crate::archive::postgres::PgConfig;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    /// Embedded storage (SQLite + files) lives here.
+    pub data_dir: PathBuf,
+    /// The bundled certificates (`vn/roots`, `vn/FINGERPRINTS.tsv`, `vn/intermediates`).
+    pub certs_dir: PathBuf,
+    pub storage: Storage,
+    pub limits: ServerLimits,
+    /// Named groups of trust anchors; `neac` and `vgca` are built in
+    /// (the bundled NEAC national roots and Government CA roots).
+    pub trust: BTreeMap<String, TrustGroup>,
+    pub revocation: RevocationConfig,
+    pub policy: PolicyConfig,
+    /// API keys given by the operator (only hashes). Without any, and with
+    /// none stored, the first start creates one key per role.
+    pub keys: Vec<KeyConfig>,
+    /// A fixed clock (RFC 3339) for reproducible demonstrations and tests;
+    /// absent in production (the system clock is used).
+    pub fixed_time: Option<String>,
+    /// Log as JSON lines (else human-readable).
+    pub log_json: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
+pub enum Storage {
+    /// SQLite + content-addressed files under `data_dir`.
+    Embedded,
+    /// PostgreSQL for rows and the audit log, S3 for blobs.
+    PostgresS3 { postgres: PgConfig, s3: S3Config },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    /// Largest request body (bytes); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Deadline for a whole request, body included (seconds); then 408.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more get 503 with Retry-After.
+    pub max_concurrent: usize,
+    /// Files in one dossier.
+    pub max_files: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_body_bytes: 64 << 20,
+            request_timeout_secs: 60,
+            max_concurrent: 256,
+            max_files: 50,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustGroup {
+    /// PEM/DER files or directories of anchors.
+    pub anchors: Vec<PathBuf>,
+    /// Optional: keep only anchors with these SHA-256 fingerprints.
+    #[serde(default)]
+    pub pins: Vec<String>,
+    /// Extra intermediates offered to path building.
+    #[serde(default)]
+    pub intermediates: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RevocationConfig {
+    /// CRL files (DER or PEM) the operator supplies (downloaded from the CAs).
+    pub crls: Vec<PathBuf>,
+    /// OCSP responses (DER) the operator supplies.
+    pub ocsp: Vec<PathBuf>,
+    /// Fetch missing OCSP/CRL from the certificates' URLs at intake; what is
+    /// fetched is kept as evidence with the document.
+    pub online: bool,
+    pub fetch_timeout_ms: u64,
+    /// Without usable revocation data a signature is INDETERMINATE/TRY_LATER.
+    pub required: bool,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            crls: Vec::new(),
+            ocsp: Vec::new(),
+            online: false,
+            fetch_timeout_ms: 5000,
+            required: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// For procedures without their own entry.
+    pub default: Option<Policy>,
+    /// By procedure code (mã thủ tục).
+    pub procedures: BTreeMap<String, Policy>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub id: String,
+    pub role: String,
+    /// SHA-256 (hex) of the key.
+    pub sha256: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("kyso-data"),
+            certs_dir: default_certs_dir(),
+            storage: Storage::Embedded,
+            limits: ServerLimits::default(),
+            trust: BTreeMap::new(),
+            revocation: RevocationConfig::default(),
+            policy: PolicyConfig::default(),
+            keys: Vec::new(),
+            fixed_time: None,
+            log_json: false,
+        }
+    }
+}
+
+/// `./certs` when it exists (running from a checkout), else the one the binary was built from.
+pub fn default_certs_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("KYSO_CERTS_DIR") {
+        return PathBuf::from(d);
+    }
+    let here = PathBuf::from("certs");
+    if here.join("vn/FINGERPRINTS.tsv").exists() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("certs")
+}
+
+impl Config {
+    /// Read a TOML file (when given), then apply `KYSO_*` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut cfg = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("config {}: {e}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// `KYSO_LISTEN`, `KYSO_DATA_DIR`, `KYSO_CERTS_DIR`, `KYSO_MAX_BODY_BYTES`,
+    /// `KYSO_REQUEST_TIMEOUT_SECS`, `KYSO_MAX_CONCURRENT`, `KYSO_FIXED_TIME`, `KYSO_LOG_JSON`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(k: &str, v: String) -> anyhow::Result<T> {
+            v.parse()
+                .map_err(|_| anyhow::anyhow!("{k}={v}: not a number"))
+        }
+        if let Some(v) = get("KYSO_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("KYSO_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("KYSO_CERTS_DIR") {
+            self.certs_dir = v.into();
+        }
+        if let Some(v) = get("KYSO_MAX_BODY_BYTES") {
+            self.limits.max_body_bytes = num("KYSO_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("KYSO_REQUEST_TIMEOUT_SECS") {
+            self.limits.request_timeout_secs = num("KYSO_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("KYSO_MAX_CONCURRENT") {
+            self.limits.max_concurrent = num("KYSO_MAX_CONCURRENT", v)?;
+        }
+        if let Some(v) = get("KYSO_FIXED_TIME") {
+            self.fixed_time = Some(v);
+        }
+        if let Some(v) = get("KYSO_LOG_JSON") {
+            self.log_json = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,717 @@
+//! `kyso serve`: the HTTP service the portal, officials and auditors call.
+//!
+//! Layers, outermost first: request id + log line + metrics, JSON errors for
+//! every non-JSON error response, per-request deadline (408), concurrency
+//! limit (503 + Retry-After), body limit (413), then per-route API-key
+//! roles (401/403, audit-logged) in front of the handlers of [`routes`].
+
+pub mod config;
+pub mod metrics;
+pub mod policy;
+pub mod routes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use openssl::x509::X509;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::archive::{
+    ApiKeyRecord, Archive, AuditDraft, EvidenceRef, blobs::FileBlobs, blobs::S3Blobs,
+    postgres::PgMeta, sha256_hex, sqlite::SqliteMeta,
+};
+use crate::pki::TrustStore;
+use crate::revocation::{RevSource, RevocationData};
+use config::{Config, Storage};
+use metrics::Metrics;
+use policy::Policy;
+
+/// The roles an API key can have.
+pub const ROLES: [&str; 4] = ["portal", "official", "auditor", "admin"];
+
+/// An error as clients see it: a stable code and messages in both languages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message_vi: String,
+    pub message_en: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message_vi: vi.into(),
+                message_en: en.into(),
+            },
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(code: &str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, vi, en)
+    }
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "Không tìm thấy.",
+            "Not found.",
+        )
+    }
+    /// An internal failure: logged in full, answered without detail.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %what, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "Lỗi nội bộ; yêu cầu chưa được xử lý, xin thử lại.",
+            "Internal error; the request was not carried out, please retry.",
+        )
+    }
+    pub fn too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            format!("Nội dung gửi lên vượt quá giới hạn {max} byte."),
+            format!("The request body exceeds the limit of {max} bytes."),
+        )
+    }
+}
+
+impl From<crate::archive::ArchiveError> for ApiError {
+    fn from(e: crate::archive::ArchiveError) -> Self {
+        match e {
+            crate::archive::ArchiveError::Conflict(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "DOSSIER_CONFLICT",
+                "Mã hồ sơ đã được dùng cho thủ tục hoặc người nộp khác.",
+                "The dossier code is already used for another procedure or applicant.",
+            ),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// A named group of trust anchors with what is kept as evidence for it.
+pub struct TrustSet {
+    pub anchors: TrustStore,
+    pub intermediates: Vec<X509>,
+    /// (kind, DER) of every anchor and intermediate.
+    pub evidence: Vec<(String, Bytes)>,
+}
+
+/// The clock of the service.
+#[derive(Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(i64),
+}
+
+impl Clock {
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::Fixed(t) => *t,
+            Clock::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        }
+    }
+    pub fn now_rfc3339(&self) -> String {
+        crate::pki::cert::fmt_unix(self.now())
+    }
+}
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub key_id: String,
+    pub role: String,
+}
+
+pub struct AppState {
+    pub cfg: Config,
+    pub archive: Archive,
+    pub trust: BTreeMap<String, TrustSet>,
+    /// Revocation data the operator supplied, and its evidence.
+    pub revocation: RevocationData,
+    pub revocation_evidence: Vec<(String, Bytes)>,
+    /// key SHA-256 → (id, role)
+    pub keys: RwLock<HashMap<String, (String, String)>>,
+    pub metrics: Metrics,
+    pub limiter: Arc<Semaphore>,
+    pub clock: Clock,
+    pub default_policy: Policy,
+}
+
+impl AppState {
+    pub fn policy_for(&self, procedure: &str) -> (String, &Policy) {
+        match self.cfg.policy.procedures.get(procedure) {
+            Some(p) => (format!("procedure:{procedure}"), p),
+            None => ("default".into(), &self.default_policy),
+        }
+    }
+
+    pub async fn audit(&self, caller: &Caller, action: &str, object: &str, outcome: &str) -> Result<(), ApiError> {
+        self.archive
+            .meta
+            .append_audit(self.draft(caller, action, object, outcome))
+            .await?;
+        Ok(())
+    }
+
+    pub fn draft(&self, caller: &Caller, action: &str, object: &str, outcome: &str) -> AuditDraft {
+        AuditDraft {
+            time: self.clock.now_rfc3339(),
+            key_id: caller.key_id.clone(),
+            role: caller.role.clone(),
+            action: action.into(),
+            object: object.into(),
+            outcome: outcome.into(),
+        }
+    }
+
+    /// Store the configured evidence (anchors, intermediates, supplied CRL/OCSP)
+    /// and return the references of what a verification with `groups` relied on.
+    pub fn evidence_refs(&self, groups: &[String]) -> Vec<EvidenceRef> {
+        let mut out: Vec<EvidenceRef> = Vec::new();
+        let mut push = |kind: &str, data: &Bytes| {
+            let sha = sha256_hex(data);
+            if !out.iter().any(|e| e.sha256 == sha) {
+                out.push(EvidenceRef {
+                    kind: kind.into(),
+                    sha256: sha,
+                });
+            }
+        };
+        for g in groups {
+            if let Some(t) = self.trust.get(g) {
+                for (k, d) in &t.evidence {
+                    push(k, d);
+                }
+            }
+        }
+        for (k, d) in &self.revocation_evidence {
+            push(k, d);
+        }
+        out
+    }
+}
+
+/// What starting the service produced.
+pub struct Started {
+    pub addr: SocketAddr,
+    /// Keys created at this first start (role, secret), shown once.
+    pub new_keys: Vec<(String, String)>,
+    pub shutdown: tokio::sync::oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub state: Arc<AppState>,
+}
+
+fn der_of(c: &X509) -> Bytes {
+    Bytes::from(c.to_der().unwrap_or_default())
+}
+
+fn load_trust(cfg: &Config) -> anyhow::Result<BTreeMap<String, TrustSet>> {
+    let mut out = BTreeMap::new();
+    for (name, prefix) in [("neac", "root-neac"), ("vgca", "root-vgca")] {
+        let (anchors, intermediates) =
+            crate::pki::path::load_bundled(&cfg.certs_dir, Some(prefix)).map_err(|e| {
+                anyhow::anyhow!(
+                    "loading the bundled roots under {}: {e}",
+                    cfg.certs_dir.display()
+                )
+            })?;
+        out.insert(name.to_string(), trust_set(anchors, intermediates));
+    }
+    for (name, g) in &cfg.trust {
+        let mut anchors = TrustStore::new();
+        for p in &g.anchors {
+            anchors
+                .load_path(p)
+                .map_err(|e| anyhow::anyhow!("trust group {name}: {}: {e}", p.display()))?;
+        }
+        if !g.pins.is_empty() {
+            anchors = anchors.pinned(&g.pins);
+        }
+        if anchors.anchors.is_empty() {
+            anyhow::bail!("trust group {name} has no anchor");
+        }
+        let mut intermediates = Vec::new();
+        for p in &g.intermediates {
+            intermediates.extend(
+                crate::pki::load_certificates(p)
+                    .map_err(|e| anyhow::anyhow!("trust group {name}: {}: {e}", p.display()))?,
+            );
+        }
+        out.insert(name.clone(), trust_set(anchors, intermediates));
+    }
+    Ok(out)
+}
+
+fn trust_set(anchors: TrustStore, intermediates: Vec<X509>) -> TrustSet {
+    let mut evidence: Vec<(String, Bytes)> = anchors
+        .anchors
+        .iter()
+        .map(|c| ("TRUST_ANCHOR".to_string(), der_of(c)))
+        .collect();
+    evidence.extend(
+        intermediates
+            .iter()
+            .map(|c| ("INTERMEDIATE".to_string(), der_of(c))),
+    );
+    TrustSet {
+        anchors,
+        intermediates,
+        evidence,
+    }
+}
+
+fn load_revocation(cfg: &Config) -> anyhow::Result<(RevocationData, Vec<(String, Bytes)>)> {
+    let mut data = RevocationData::default();
+    let mut ev = Vec::new();
+    for (paths, kind, max) in [
+        (&cfg.revocation.crls, "CRL", crate::revocation::MAX_CRL_BYTES),
+        (&cfg.revocation.ocsp, "OCSP", crate::revocation::MAX_OCSP_BYTES),
+    ] {
+        for p in paths {
+            let len = std::fs::metadata(p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                .len();
+            if len > max as u64 {
+                anyhow::bail!("{}: larger than the {kind} limit of {max} bytes", p.display());
+            }
+            let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let der = if kind == "CRL" {
+                crate::revocation::crl_der(bytes)
+            } else {
+                bytes
+            };
+            let raw: crate::revocation::Raw = der.clone().into();
+            if let Some(why) = crate::revocation::unreadable(kind, &raw) {
+                anyhow::bail!("{}: {why}", p.display());
+            }
+            ev.push((kind.to_string(), Bytes::from(der)));
+            if kind == "CRL" {
+                data.crls.push((RevSource::Caller, raw));
+            } else {
+                data.ocsps.push((RevSource::Caller, raw));
+            }
+        }
+    }
+    Ok((data, ev))
+}
+
+/// Open the storage the configuration names.
+pub async fn open_archive(cfg: &Config) -> anyhow::Result<Archive> {
+    Ok(match &cfg.storage {
+        Storage::Embedded => {
+            std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+                anyhow::anyhow!("creating data directory {}: {e}", cfg.data_dir.display())
+            })?;
+            let meta = SqliteMeta::open(&cfg.data_dir.join("kyso.sqlite3"))?;
+            let blobs = FileBlobs::open(&cfg.data_dir)?;
+            Archive {
+                meta: Arc::new(meta),
+                blobs: Arc::new(blobs),
+            }
+        }
+        Storage::PostgresS3 { postgres, s3 } => Archive {
+            meta: Arc::new(PgMeta::connect(postgres).await?),
+            blobs: Arc::new(S3Blobs::new(s3)?),
+        },
+    })
+}
+
+/// A new random API key for `role`.
+pub fn new_key(role: &str) -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "kyso_{role}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Build the state: storage, trust, keys (first start creates them).
+pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String, String)>)> {
+    let archive = open_archive(&cfg).await?;
+    let trust = load_trust(&cfg)?;
+    let (revocation, revocation_evidence) = load_revocation(&cfg)?;
+    let groups: Vec<String> = trust.keys().cloned().collect();
+    let default_policy = cfg.policy.default.clone().unwrap_or_default();
+    default_policy
+        .validate(&groups)
+        .map_err(|e| anyhow::anyhow!("default policy: {e}"))?;
+    for (code, p) in &cfg.policy.procedures {
+        p.validate(&groups)
+            .map_err(|e| anyhow::anyhow!("policy of procedure {code}: {e}"))?;
+    }
+    for k in &cfg.keys {
+        if !ROLES.contains(&k.role.as_str()) {
+            anyhow::bail!("key {}: role {:?} is not one of {ROLES:?}", k.id, k.role);
+        }
+        if !crate::archive::is_sha256_hex(&k.sha256) {
+            anyhow::bail!("key {}: sha256 must be 64 lower-case hex digits", k.id);
+        }
+    }
+    let clock = match &cfg.fixed_time {
+        Some(t) => Clock::Fixed(
+            crate::pki::cert::parse_rfc3339(t)
+                .ok_or_else(|| anyhow::anyhow!("fixed_time {t:?} is not RFC 3339"))?,
+        ),
+        None => Clock::System,
+    };
+    // Evidence configured once is stored once.
+    for t in trust.values() {
+        for (_, d) in &t.evidence {
+            archive.put_blob(d.clone()).await?;
+        }
+    }
+    for (_, d) in &revocation_evidence {
+        archive.put_blob(d.clone()).await?;
+    }
+    let mut new_keys = Vec::new();
+    if cfg.keys.is_empty() && archive.meta.api_keys().await?.is_empty() {
+        let created = clock.now_rfc3339();
+        let mut records = Vec::new();
+        for role in ROLES {
+            let secret = new_key(role);
+            let sha = sha256_hex(secret.as_bytes());
+            records.push(ApiKeyRecord {
+                id: format!("{role}-{}", &sha[..8]),
+                role: role.into(),
+                key_sha256: sha,
+                created: created.clone(),
+            });
+            new_keys.push((role.to_string(), secret));
+        }
+        if !archive.meta.insert_keys_if_none(&records).await? {
+            // Another node created them first.
+            new_keys.clear();
+        }
+    }
+    let state = Arc::new(AppState {
+        limiter: Arc::new(Semaphore::new(cfg.limits.max_concurrent.max(1))),
+        cfg,
+        archive,
+        trust,
+        revocation,
+        revocation_evidence,
+        keys: RwLock::new(HashMap::new()),
+        metrics: Metrics::default(),
+        clock,
+        default_policy,
+    });
+    reload_keys(&state).await?;
+    Ok((state, new_keys))
+}
+
+/// Refresh the key table from the configuration and the store.
+pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
+    let mut map = HashMap::new();
+    for k in state.archive.meta.api_keys().await? {
+        map.insert(k.key_sha256, (k.id, k.role));
+    }
+    for k in &state.cfg.keys {
+        map.insert(k.sha256.clone(), (k.id.clone(), k.role.clone()));
+    }
+    if let Ok(mut w) = state.keys.write() {
+        *w = map;
+    }
+    Ok(())
+}
+
+/// Start serving on `cfg.listen` (port 0 picks one); returns at once.
+pub async fn start(cfg: Config) -> anyhow::Result<Started> {
+    let listen = cfg.listen.clone();
+    let (state, new_keys) = prepare(cfg).await?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    // Keys added by other nodes become usable here within a minute.
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            if let Err(e) = reload_keys(&st).await {
+                tracing::warn!(error = %e, "reloading API keys");
+            }
+        }
+    });
+    Ok(Started {
+        addr,
+        new_keys,
+        shutdown: tx,
+        task,
+        state,
+    })
+}
+
+/// The whole application.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (api, _spec) = routes::api(state.clone());
+    let max_body = state.cfg.limits.max_body_bytes;
+    api.layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_concurrency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn_with_state(state, observe))
+}
+
+/// Request id, one log line per request, metrics.
+async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let mut resp = {
+        let _g = span.enter();
+        drop(_g);
+        tracing::Instrument::instrument(next.run(req), span.clone()).await
+    };
+    let status = resp.status().as_u16();
+    let took = started.elapsed();
+    state.metrics.request(&method, &route, status, took);
+    span.in_scope(|| {
+        tracing::info!(status, latency_ms = took.as_secs_f64() * 1e3, "request done");
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// Every error response is JSON `{code, message_vi, message_en}`: framework
+/// rejections (bad multipart, unknown route, wrong method, 413) are rewritten.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+    let (code, vi, en) = match status {
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "Không tìm thấy.", "Not found."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "METHOD_NOT_ALLOWED",
+            "Phương thức không được hỗ trợ cho địa chỉ này.",
+            "Method not allowed for this path.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "BODY_TOO_LARGE",
+            "Nội dung gửi lên vượt quá giới hạn.",
+            "The request body exceeds the limit.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Kiểu nội dung không được hỗ trợ.",
+            "Unsupported content type.",
+        ),
+        s if s.is_server_error() => (
+            "INTERNAL",
+            "Lỗi nội bộ; yêu cầu chưa được xử lý, xin thử lại.",
+            "Internal error; the request was not carried out, please retry.",
+        ),
+        _ => (
+            "BAD_REQUEST",
+            "Yêu cầu không hợp lệ.",
+            "The request is malformed.",
+        ),
+    };
+    let mut r = ApiError::new(status, code, vi, en).into_response();
+    if let Some(v) = retry {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// The whole request, body included, within the deadline; else 408.
+async fn deadline(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let limit = Duration::from_secs(state.cfg.limits.request_timeout_secs.max(1));
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "Yêu cầu không hoàn tất trong thời hạn cho phép.",
+            "The request did not complete within the time allowed.",
+        )
+        .into_response(),
+    }
+}
+
+/// At most `max_concurrent` requests at once under /v1; the rest get 503.
+async fn limit_concurrency(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let Ok(permit) = state.limiter.clone().try_acquire_owned() else {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "OVERLOADED",
+            "Máy chủ đang bận; xin thử lại sau.",
+            "The server is busy; please retry later.",
+        );
+        e.retry_after = Some(1);
+        return e.into_response();
+    };
+    let r = next.run(req).await;
+    drop(permit);
+    r
+}
+
+/// Which roles may call a route.
+pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
+    match (method, route) {
+        ("POST", "/v1/verify") => &["portal", "official", "admin"],
+        ("POST", "/v1/dossiers") => &["portal", "admin"],
+        ("GET", "/v1/dossiers/{code}") => &["portal", "auditor", "admin"],
+        ("GET", "/v1/documents/{sha256}") | ("GET", "/v1/documents/{sha256}/report") => {
+            &["portal", "auditor", "admin"]
+        }
+        ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
+        ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") => &["auditor", "admin"],
+        _ => &["admin"],
+    }
+}
+
+/// The API key of the request, its role checked against the route's.
+pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let method = req.method().to_string();
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| req.headers().get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(|s| s.trim().to_string());
+    let object = format!("{method} {}", req.uri().path());
+    let Some(key) = presented.filter(|k| !k.is_empty() && k.len() <= 256) else {
+        let anon = Caller {
+            key_id: "-".into(),
+            role: "-".into(),
+        };
+        let _ = state.audit(&anon, "auth.denied", &object, "401 no key").await;
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Thiếu khóa API (Authorization: Bearer ...).",
+            "An API key is required (Authorization: Bearer ...).",
+        )
+        .into_response();
+    };
+    let sha = sha256_hex(key.as_bytes());
+    let found = state.keys.read().ok().and_then(|k| k.get(&sha).cloned());
+    let Some((key_id, role)) = found else {
+        let unknown = Caller {
+            key_id: format!("unknown:{}", &sha[..12]),
+            role: "-".into(),
+        };
+        let _ = state.audit(&unknown, "auth.denied", &object, "401 unknown key").await;
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "Khóa API không hợp lệ.",
+            "The API key is not valid.",
+        )
+        .into_response();
+    };
+    let caller = Caller { key_id, role };
+    if !allowed_roles(&method, &route).contains(&caller.role.as_str()) {
+        let _ = state
+            .audit(&caller, "auth.forbidden", &object, "403 role not allowed")
+            .await;
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("Vai trò '{}' không được phép gọi chức năng này.", caller.role),
+            format!("Role '{}' may not call this endpoint.", caller.role),
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Logging for `kyso serve`.
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KYSO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { b.json().try_init() } else { b.try_init() };
+}
