@@ -1,0 +1,692 @@
+//! The HTTP service, run for real on 127.0.0.1:0 and called with a real
+//! client: every endpoint, every role rule, the acceptance policy,
+//! idempotency and versions, offline re-verification, limits, OpenAPI.
+
+#[path = "support/services.rs"]
+mod services;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kyso::archive::sha256_hex;
+use kyso::server::config::{Config, KeyConfig, Storage, TrustGroup};
+use kyso::server::policy::Policy;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    services::repo()
+}
+
+fn secret(role: &str) -> String {
+    format!("test-key-for-{role}")
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("kyso-{tag}-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn policy(f: impl FnOnce(&mut Policy)) -> Policy {
+    let mut p = Policy {
+        trust: vec!["test".into()],
+        ..Policy::default()
+    };
+    f(&mut p);
+    p
+}
+
+/// The test PKI trusted, its CRLs supplied, the clock at 2026-11-01.
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        certs_dir: repo().join("certs"),
+        fixed_time: Some("2026-11-01T00:00:00Z".into()),
+        ..Config::default()
+    };
+    c.trust.insert(
+        "test".into(),
+        TrustGroup {
+            anchors: vec![repo().join("certs/test/root.pem")],
+            pins: vec![],
+            intermediates: vec![],
+        },
+    );
+    c.trust.insert(
+        "other".into(),
+        TrustGroup {
+            anchors: vec![repo().join("certs/test/other-root.pem")],
+            pins: vec![],
+            intermediates: vec![],
+        },
+    );
+    c.revocation.crls = vec![
+        repo().join("testdata/revocation/root.crl"),
+        repo().join("testdata/revocation/issuing-ca.crl"),
+    ];
+    c.keys = kyso::server::ROLES
+        .iter()
+        .map(|r| KeyConfig {
+            id: format!("{r}-test"),
+            role: r.to_string(),
+            sha256: sha256_hex(secret(r).as_bytes()),
+        })
+        .collect();
+    c.policy.default = Some(policy(|_| {}));
+    let procs = [
+        ("P-OPTIONAL", policy(|p| p.signed_roles = vec!["don_de_nghi".into()])),
+        ("P-BT", policy(|p| p.min_level = "B-T".into())),
+        ("P-ORG", policy(|p| p.organisation_for_individual = true)),
+        ("P-OTHER-ROOT", policy(|p| p.trust = vec!["other".into()])),
+        (
+            "P-ROLES",
+            policy(|p| p.allowed_roles = Some(vec!["don_de_nghi".into()])),
+        ),
+    ];
+    for (k, p) in procs {
+        c.policy.procedures.insert(k.into(), p);
+    }
+    c
+}
+
+struct Server {
+    base: String,
+    started: Option<kyso::server::Started>,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start(cfg: Config) -> Server {
+        let started = kyso::server::start(cfg).await.expect("server starts");
+        Server {
+            base: format!("http://{}", started.addr),
+            started: Some(started),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.started.take() {
+            let _ = s.shutdown.send(());
+            s.task.await.unwrap().unwrap();
+        }
+    }
+
+    fn url(&self, p: &str) -> String {
+        format!("{}{p}", self.base)
+    }
+
+    async fn call(&self, method: &str, path: &str, role: Option<&str>, body: Option<Vec<u8>>) -> (StatusCode, Value) {
+        let mut r = self
+            .http
+            .request(method.parse().unwrap(), self.url(path));
+        if let Some(role) = role {
+            r = r.bearer_auth(secret(role));
+        }
+        if let Some(b) = body {
+            r = r.body(b);
+        }
+        let resp = r.send().await.unwrap();
+        let st = resp.status();
+        let bytes = resp.bytes().await.unwrap();
+        (st, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn dossier(&self, role: &str, meta: Value, files: &[&str]) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new().part(
+            "dossier",
+            reqwest::multipart::Part::text(meta.to_string()).mime_str("application/json").unwrap(),
+        );
+        for f in files {
+            let data = std::fs::read(repo().join("testdata").join(f)).unwrap();
+            let name = f.rsplit('/').next().unwrap().to_string();
+            form = form.part("file", reqwest::multipart::Part::bytes(data).file_name(name));
+        }
+        let resp = self
+            .http
+            .post(self.url("/v1/dossiers"))
+            .bearer_auth(secret(role))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let st = resp.status();
+        (st, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let (st, v) = self.call("GET", "/v1/audit?limit=1000", Some("auditor"), None).await;
+        assert_eq!(st, StatusCode::OK);
+        v["entries"].as_array().unwrap().clone()
+    }
+}
+
+fn fixture(f: &str) -> Vec<u8> {
+    std::fs::read(repo().join("testdata").join(f)).unwrap()
+}
+
+fn meta(code: &str, procedure: &str, kind: &str, value: &str, roles: &[&str]) -> Value {
+    json!({
+        "code": code,
+        "procedure": procedure,
+        "applicant": {"kind": kind, "value": value},
+        "files": roles.iter().map(|r| json!({"role": r})).collect::<Vec<_>>(),
+    })
+}
+
+/// (code, passed) of every check of one file of a decision.
+fn checks(decision: &Value, file: usize) -> Vec<(String, bool)> {
+    decision["files"][file]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap().to_string(), c["passed"].as_bool().unwrap()))
+        .collect()
+}
+
+const SIGNER_RSA: &str = "001203004567"; // CCCD of certs/test/signer-rsa.pem (rsa-pkcs1.pdf)
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_key_and_role() {
+    let dir = temp_dir("roles");
+    let s = Server::start(config(&dir)).await;
+    let sha = "0".repeat(64);
+    let routes: Vec<(&str, String, &str)> = vec![
+        ("POST", "/v1/verify".into(), "/v1/verify"),
+        ("POST", "/v1/dossiers".into(), "/v1/dossiers"),
+        ("GET", "/v1/dossiers/HS-1".into(), "/v1/dossiers/{code}"),
+        ("GET", format!("/v1/documents/{sha}"), "/v1/documents/{sha256}"),
+        ("GET", format!("/v1/documents/{sha}/report"), "/v1/documents/{sha256}/report"),
+        ("POST", format!("/v1/documents/{sha}/reverify"), "/v1/documents/{sha256}/reverify"),
+        ("GET", "/v1/audit".into(), "/v1/audit"),
+        ("GET", "/v1/audit/verify".into(), "/v1/audit/verify"),
+    ];
+    let (mut denied, mut forbidden) = (0, 0);
+    for (m, path, route) in &routes {
+        let (st, v) = s.call(m, path, None, None).await;
+        assert_eq!((st, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")), "{m} {path}");
+        let resp = s
+            .http
+            .request(m.parse().unwrap(), s.url(path))
+            .bearer_auth("kyso_portal_not-a-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{m} {path} with a wrong key");
+        denied += 2;
+        for role in kyso::server::ROLES {
+            let allowed = kyso::server::allowed_roles(m, route).contains(&role);
+            assert!(!kyso::server::allowed_roles(m, route).is_empty());
+            let (st, v) = s.call(m, path, Some(role), None).await;
+            if allowed {
+                assert!(st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN, "{role} on {m} {path}: {st}");
+            } else {
+                assert_eq!((st, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("FORBIDDEN")), "{role} on {m} {path}");
+                forbidden += 1;
+            }
+        }
+    }
+    // The matrix the issue asks for.
+    assert_eq!(kyso::server::allowed_roles("POST", "/v1/dossiers"), &["portal", "admin"]);
+    assert_eq!(kyso::server::allowed_roles("POST", "/v1/documents/{sha256}/reverify"), &["auditor", "admin"]);
+    assert_eq!(kyso::server::allowed_roles("GET", "/v1/audit"), &["auditor", "admin"]);
+    // Every refusal is in the audit log, with the key id when the key was known.
+    let log = s.audit().await;
+    let count = |a: &str| log.iter().filter(|e| e["action"] == a).count();
+    assert_eq!(count("auth.denied"), denied);
+    assert_eq!(count("auth.forbidden"), forbidden);
+    assert!(log.iter().any(|e| e["action"] == "auth.forbidden" && e["key_id"] == "official-test"));
+    assert!(log.iter().any(|e| e["action"] == "auth.denied" && e["key_id"].as_str().unwrap().starts_with("unknown:")));
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_creates_one_key_per_role_shown_once() {
+    let dir = temp_dir("firstkeys");
+    let mut cfg = config(&dir);
+    cfg.keys.clear();
+    let s = Server::start(cfg.clone()).await;
+    let keys = s.started.as_ref().unwrap().new_keys.clone();
+    assert_eq!(keys.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), kyso::server::ROLES);
+    let auditor = keys.iter().find(|(r, _)| r == "auditor").unwrap().1.clone();
+    s.stop().await;
+    // Only hashes are kept: the secret is nowhere in the database file.
+    let db = std::fs::read(dir.join("kyso.sqlite3")).unwrap();
+    assert!(!db.windows(auditor.len()).any(|w| w == auditor.as_bytes()));
+    let s = Server::start(cfg).await;
+    assert!(s.started.as_ref().unwrap().new_keys.is_empty(), "keys are created at the first start only");
+    let resp = s.http.get(s.url("/v1/audit/verify")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_endpoint_raw_multipart_and_store() {
+    let dir = temp_dir("verify");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let sha = sha256_hex(&pdf);
+
+    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["sha256"], sha);
+    assert_eq!(v["stored"], false);
+    assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
+    assert_eq!(v["report"]["signatures"][0]["level"], "B-B");
+    let (st, _) = s.call("GET", &format!("/v1/documents/{sha}"), Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "store=false keeps nothing");
+
+    // Multipart, with a tampered file: TOTAL_FAILED/HASH_FAILURE.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(fixture("pdf/tampered-inside-range.pdf")).file_name("t.pdf"),
+    );
+    let v: Value = s
+        .http
+        .post(s.url("/v1/verify"))
+        .bearer_auth(secret("portal"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_FAILED");
+    assert_eq!(v["report"]["signatures"][0]["sub_indication"], "HASH_FAILURE");
+    assert_eq!(v["report"]["document"]["name"], "t.pdf");
+
+    // Detached CMS as multipart file + detached.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(fixture("cms/detached-rsa.p7s")))
+        .part("detached", reqwest::multipart::Part::bytes(fixture("cms/content.txt")));
+    let resp = s.http.post(s.url("/v1/verify")).bearer_auth(secret("portal")).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["report"]["document"]["format"], "CMS");
+    assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED", "{v}");
+
+    // A bad time, and an unknown multipart field: 400 with both languages.
+    let (st, v) = s.call("POST", "/v1/verify?at=yesterday", Some("portal"), Some(pdf.clone())).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_TIME")));
+    assert!(v["message_vi"].as_str().unwrap().contains("RFC 3339"));
+
+    // Garbage gets a report saying why, not an error.
+    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(b"not a document".to_vec())).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["report"]["summary"]["indication"], "INDETERMINATE");
+    assert!(v["report"]["document"]["error"].is_object());
+
+    // store=true keeps bytes, report and evidence.
+    let (st, v) = s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf.clone())).await;
+    assert_eq!((st, v["stored"].as_bool()), (StatusCode::OK, Some(true)));
+    let resp = s.http.get(s.url(&format!("/v1/documents/{sha}"))).bearer_auth(secret("auditor")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+    let (st, r) = s.call("GET", &format!("/v1/documents/{sha}/report"), Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let ver = &r["verifications"][0];
+    assert_eq!(ver["indication"], "TOTAL_PASSED");
+    assert_eq!(ver["validation_time"], "2026-11-01T00:00:00Z");
+    assert_eq!(ver["report"]["summary"]["indication"], "TOTAL_PASSED");
+    let kinds: Vec<&str> = ver["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"TRUST_ANCHOR") && kinds.iter().filter(|k| **k == "CRL").count() == 2, "{kinds:?}");
+    let (st, _) = s.call("GET", "/v1/documents/not-a-hash/report", Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Metrics count verdicts and bytes.
+    let m = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(m.contains("kyso_verdicts_total{indication=\"TOTAL_PASSED\"} 3"), "{m}");
+    assert!(m.contains("kyso_verdicts_total{indication=\"TOTAL_FAILED\"} 1"), "{m}");
+    assert!(m.contains("kyso_http_requests_total{method=\"POST\",route=\"/v1/verify\",status=\"400\"} 1"), "{m}");
+    assert!(m.contains(&format!("kyso_verified_bytes_total {}", 2 * pdf.len() as u64 + fixture("pdf/tampered-inside-range.pdf").len() as u64 + fixture("cms/detached-rsa.p7s").len() as u64 + 14)));
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dossier_policy_decisions() {
+    let dir = temp_dir("policy");
+    let s = Server::start(config(&dir)).await;
+
+    // Signed by the applicant: accepted in lieu of originals.
+    let (st, v) = s.dossier("portal", meta("HS-OK", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let d = &v["decision"];
+    assert_eq!(d["accepted_in_lieu_of_originals"], true, "{d}");
+    assert_eq!(d["policy"], "default");
+    assert_eq!(d["files"][0]["signers"][0]["identities"][0], format!("CCCD:{SIGNER_RSA}"));
+    assert_eq!(
+        checks(d, 0),
+        vec![("FILE_SIGNED".into(), true), ("SIGNATURES_VALID".into(), true), ("SIGNATURE_LEVEL".into(), true), ("SIGNER_IS_APPLICANT".into(), true)]
+    );
+    assert!(d["reasons_vi"].as_array().unwrap().is_empty());
+
+    // An unsigned second file: refused, with the reason in both languages.
+    let (_, v) = s
+        .dossier("portal", meta("HS-UNSIGNED", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"])
+        .await;
+    let d = &v["decision"];
+    assert_eq!(d["accepted_in_lieu_of_originals"], false);
+    assert_eq!(d["files"][0]["accepted"], true);
+    assert_eq!(checks(d, 1), vec![("FILE_SIGNED".into(), false)]);
+    assert_eq!(
+        d["reasons_vi"][0],
+        "Tệp 2 (unsigned.pdf) chưa được ký số — cần gửi bản sao chứng thực qua bưu điện."
+    );
+    assert_eq!(d["reasons_en"][0], "File 2 (unsigned.pdf) is not digitally signed — a certified copy must be sent by post.");
+
+    // ... unless the procedure only asks for the application form to be signed.
+    let (_, v) = s
+        .dossier("portal", meta("HS-OPTIONAL", "P-OPTIONAL", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"])
+        .await;
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
+    assert_eq!(v["decision"]["policy"], "procedure:P-OPTIONAL");
+    assert_eq!(checks(&v["decision"], 1), vec![("SIGNATURE_NOT_REQUIRED".into(), true)]);
+    // A tampered optional file is still refused.
+    let (_, v) = s
+        .dossier("portal", meta("HS-OPT-TAMPERED", "P-OPTIONAL", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/tampered-inside-range.pdf"])
+        .await;
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
+    assert_eq!(checks(&v["decision"], 1)[0], ("SIGNATURES_VALID".into(), false));
+
+    // Signed by someone else.
+    let (_, v) = s.dossier("portal", meta("HS-WRONG", "1.000001", "CCCD", "079088001234", &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let d = &v["decision"];
+    assert_eq!(d["accepted_in_lieu_of_originals"], false);
+    assert_eq!(checks(d, 0).last().unwrap(), &("SIGNER_IS_APPLICANT".to_string(), false));
+    assert!(d["reasons_en"][0].as_str().unwrap().contains("the signer is not the applicant (CCCD:079088001234)"));
+
+    // Revoked before signing: TOTAL_FAILED/REVOKED.
+    let (_, v) = s.dossier("portal", meta("HS-REVOKED", "1.000001", "CCCD", "001088000222", &["don_de_nghi"]), &["pdf/revoked-before-timestamp.pdf"]).await;
+    let f = &v["decision"]["files"][0];
+    assert_eq!((f["indication"].as_str(), f["sub_indication"].as_str()), (Some("TOTAL_FAILED"), Some("REVOKED")), "{f}");
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
+    assert!(v["decision"]["reasons_vi"][0].as_str().unwrap().contains("TOTAL_FAILED/REVOKED"));
+
+    // Chained to a root the procedure does not trust.
+    let (_, v) = s.dossier("portal", meta("HS-UNTRUSTED", "P-OTHER-ROOT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let f = &v["decision"]["files"][0];
+    assert_eq!((f["indication"].as_str(), f["sub_indication"].as_str()), (Some("INDETERMINATE"), Some("NO_CERTIFICATE_CHAIN_FOUND")));
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
+
+    // Below the procedure's minimum level.
+    let (_, v) = s.dossier("portal", meta("HS-LEVEL", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!(checks(&v["decision"], 0)[2], ("SIGNATURE_LEVEL".into(), false));
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
+    let (_, v) = s.dossier("portal", meta("HS-LEVEL-OK", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/pades-b-t.pdf"]).await;
+    assert_eq!(v["decision"]["files"][0]["level"], "B-T");
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
+
+    // An organisation certificate (MST of a branch) on an individual's dossier:
+    // refused by default, accepted where the procedure allows it; and the
+    // company itself (parent MST) is matched by its branch's certificate.
+    let (_, v) = s.dossier("portal", meta("HS-ORG-1", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
+    assert_eq!(checks(&v["decision"], 0)[3], ("SIGNER_IS_APPLICANT".into(), false));
+    assert!(v["decision"]["reasons_en"][0].as_str().unwrap().contains("organisation certificate"));
+    let (_, v) = s.dossier("portal", meta("HS-ORG-2", "P-ORG", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
+    let (_, v) = s.dossier("portal", meta("HS-ORG-3", "1.000001", "MST", "0100686209", &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
+
+    // A role the procedure does not have.
+    let (_, v) = s.dossier("portal", meta("HS-ROLE", "P-ROLES", "CCCD", SIGNER_RSA, &["ho_khau"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!(checks(&v["decision"], 0)[0], ("ROLE_ALLOWED".into(), false));
+
+    // Malformed submissions: 400 with a code, nothing stored.
+    let (st, v) = s.dossier("portal", meta("HS-BAD", "1.000001", "CCCD", "12", &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_APPLICANT")));
+    let (st, v) = s.dossier("portal", meta("HS-BAD", "1.000001", "CCCD", SIGNER_RSA, &["a", "b"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FILE_COUNT_MISMATCH")));
+    let (st, v) = s.dossier("portal", meta("../etc", "1.000001", "CCCD", SIGNER_RSA, &["a"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_DOSSIER")));
+    let (st, _) = s.call("GET", "/v1/dossiers/HS-BAD", Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn idempotency_and_versions(s: &Server) {
+    let m = meta("HS-2026-000123", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]);
+    let files = ["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"];
+    let (st, v) = s.dossier("portal", m.clone(), &files).await;
+    assert_eq!((st, v["version"].as_u64(), v["replay"].as_bool()), (StatusCode::CREATED, Some(1), Some(false)));
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
+    // The same submission again: 200, same version, same decision, nothing new.
+    let (st, again) = s.dossier("portal", m.clone(), &files).await;
+    assert_eq!((st, again["version"].as_u64(), again["replay"].as_bool()), (StatusCode::OK, Some(1), Some(true)));
+    assert_eq!(again["decision"], v["decision"]);
+    // Bổ sung hồ sơ: the signed file replaces the unsigned one — version 2.
+    let (st, v2) = s.dossier("portal", m.clone(), &["pdf/rsa-pkcs1.pdf", "pdf/adbe-pkcs7-detached.pdf"]).await;
+    assert_eq!((st, v2["version"].as_u64()), (StatusCode::CREATED, Some(2)));
+    // Another applicant under the same code: 409.
+    let other = meta("HS-2026-000123", "1.000001", "CCCD", "079088001234", &["don_de_nghi", "giay_to_kem_theo"]);
+    let (st, e) = s.dossier("portal", other, &files).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("DOSSIER_CONFLICT")));
+
+    let (st, d) = s.call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let versions = d["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["files"][1]["name"], "unsigned.pdf");
+    assert_eq!(versions[0]["decision"], v["decision"], "version 1 is kept as it was");
+    assert_eq!(versions[1]["files"][1]["name"], "adbe-pkcs7-detached.pdf");
+    assert_eq!(versions[1]["accepted_in_lieu_of_originals"], true);
+    assert_eq!(d["applicant"]["value"], SIGNER_RSA);
+    // Every file of every version can be fetched, with its report.
+    for ver in versions {
+        for f in ver["files"].as_array().unwrap() {
+            let sha = f["document_sha256"].as_str().unwrap();
+            let resp = s.http.get(s.url(&format!("/v1/documents/{sha}"))).bearer_auth(secret("auditor")).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(sha256_hex(&resp.bytes().await.unwrap()), sha);
+        }
+    }
+    // The audit chain is intact and shows what happened.
+    let (st, c) = s.call("GET", "/v1/audit/verify", Some("auditor"), None).await;
+    assert_eq!((st, c["intact"].as_bool()), (StatusCode::OK, Some(true)), "{c}");
+    let log = s.audit().await;
+    let outcomes: Vec<&str> = log
+        .iter()
+        .filter(|e| e["action"] == "dossier.submit")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["not accepted version 1", "replay of version 1", "accepted version 2", "conflict"]);
+    assert!(log.iter().any(|e| e["action"] == "dossier.read" && e["key_id"] == "auditor-test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dossier_idempotency_versions_and_audit() {
+    let dir = temp_dir("versions");
+    let s = Server::start(config(&dir)).await;
+    idempotency_and_versions(&s).await;
+    s.stop().await;
+    // The archive checks out after the run.
+    let cfg = config(&dir);
+    let a = kyso::server::open_archive(&cfg).await.unwrap();
+    let c = a.check().await.unwrap();
+    assert!(c.ok(), "{:?}", c.problems);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_on_postgres_and_seaweedfs() {
+    let Some(pg) = services::pg_schema().await else { return };
+    let Some(weed) = tokio::task::spawn_blocking(|| services::Weed::start("kysohttp")).await.unwrap() else {
+        return;
+    };
+    let dir = temp_dir("pg");
+    let mut cfg = config(&dir);
+    cfg.storage = Storage::PostgresS3 {
+        postgres: pg.clone(),
+        s3: weed.s3_config("kysohttp"),
+    };
+    let s = Server::start(cfg.clone()).await;
+    let (st, _) = s.call("GET", "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    idempotency_and_versions(&s).await;
+    // A second stateless node on the same database and bucket serves the same archive.
+    let s2 = Server::start(cfg.clone()).await;
+    let (st, d) = s2.call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None).await;
+    assert_eq!((st, d["versions"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+    s.stop().await;
+    s2.stop().await;
+    let a = kyso::server::open_archive(&cfg).await.unwrap();
+    let c = a.check().await.unwrap();
+    assert!(c.ok(), "{:?} {:?}", c.problems, c.chain.problems);
+    services::pg_drop(&pg).await;
+    drop(weed);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverify_offline_from_kept_evidence() {
+    let dir = temp_dir("reverify");
+    let mut cfg = config(&dir);
+    cfg.revocation.required = false;
+    let s = Server::start(cfg).await;
+    // Verified in 2020 while the signer's certificate was valid; expired since.
+    let pdf = fixture("pdf/expired-signer.pdf");
+    let sha = sha256_hex(&pdf);
+    let (st, v) = s.call("POST", "/v1/verify?store=true&at=2020-06-01T00:00:00Z", Some("portal"), Some(pdf)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
+    let (st, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["original_time"], "2020-06-01T00:00:00Z");
+    assert_eq!(r["now"], "2026-11-01T00:00:00Z");
+    assert_eq!(r["same_as_intake"], true);
+    assert_eq!(r["at_original_time"]["summary"]["indication"], "TOTAL_PASSED");
+    assert_eq!(r["at_now"]["signatures"][0]["indication"], "INDETERMINATE");
+    assert_eq!(r["at_now"]["signatures"][0]["sub_indication"], "OUT_OF_BOUNDS_NO_POE");
+    let diff = &r["differences"][0];
+    assert_eq!(diff["at_original_time"], "TOTAL_PASSED");
+    assert_eq!(diff["now"], "INDETERMINATE/OUT_OF_BOUNDS_NO_POE");
+    assert!(!diff["changed_checks"].as_array().unwrap().is_empty(), "{diff}");
+    assert!(r["explanation_en"].as_str().unwrap().contains("the verdict that counts is the one at the original time"));
+
+    // A document verified now: both results agree.
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let sha = sha256_hex(&pdf);
+    s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf)).await;
+    let (_, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    assert_eq!(r["differences"], json!([]));
+    assert_eq!(r["at_now"]["summary"]["indication"], "TOTAL_PASSED");
+    assert!(r["evidence_used"].as_u64().unwrap() >= 3);
+    let (st, _) = s.call("POST", &format!("/v1/documents/{}/reverify", "f".repeat(64)), Some("auditor"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let log = s.audit().await;
+    assert_eq!(log.iter().filter(|e| e["action"] == "document.reverify").count(), 3);
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Send headers announcing `len` bytes and only part of the body; return what the server answers.
+fn stalled_request(addr: &str, path: &str, len: usize) -> std::thread::JoinHandle<String> {
+    let addr = addr.trim_start_matches("http://").to_string();
+    let path = path.to_string();
+    std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        write!(
+            c,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {len}\r\n\r\n%PDF-",
+            secret("portal")
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_with_json() {
+    let dir = temp_dir("limits");
+    let mut cfg = config(&dir);
+    cfg.limits.max_body_bytes = 1 << 20;
+    cfg.limits.request_timeout_secs = 2;
+    cfg.limits.max_concurrent = 2;
+    let s = Server::start(cfg).await;
+
+    // Too large: 413 with a JSON error.
+    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(vec![b'%'; 2 << 20])).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")), "{v}");
+    // Unknown route and wrong method: JSON too.
+    let (st, v) = s.call("GET", "/v1/nothing", None, None).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+    let (st, v) = s.call("DELETE", "/v1/verify", Some("portal"), None).await;
+    assert_eq!((st, v["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED")));
+
+    // Two stalled uploads hold both slots: a third request gets 503 + Retry-After.
+    let a = stalled_request(&s.base, "/v1/verify", 1000);
+    let b = stalled_request(&s.base, "/v1/verify", 1000);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let resp = s.http.post(s.url("/v1/verify")).bearer_auth(secret("portal")).body(fixture("pdf/rsa-pkcs1.pdf")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["code"], "OVERLOADED");
+    // Health answers even when busy.
+    let (st, _) = s.call("GET", "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    // The stalled ones end at the deadline with 408.
+    for h in [a, b] {
+        let out = tokio::task::spawn_blocking(move || h.join().unwrap()).await.unwrap();
+        assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+        assert!(out.contains("\"code\":\"REQUEST_TIMEOUT\""), "{out}");
+    }
+    // And the server serves again.
+    let (st, _) = s.call("POST", "/v1/verify", Some("portal"), Some(fixture("pdf/rsa-pkcs1.pdf"))).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s.call("GET", "/readyz", None, None).await;
+    assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("ready")));
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_is_generated_and_in_sync() {
+    let dir = temp_dir("openapi");
+    let s = Server::start(config(&dir)).await;
+    let served = s.http.get(s.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(served, kyso::server::routes::openapi_json());
+    let file = repo().join("docs/openapi.json");
+    if std::env::var("KYSO_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&file, &served).unwrap();
+    }
+    let kept = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(kept == served, "docs/openapi.json is stale: run KYSO_UPDATE_OPENAPI=1 cargo test --test server openapi");
+    let spec: Value = serde_json::from_str(&served).unwrap();
+    for p in [
+        "/healthz", "/readyz", "/metrics", "/v1/verify", "/v1/dossiers", "/v1/dossiers/{code}",
+        "/v1/documents/{sha256}", "/v1/documents/{sha256}/report", "/v1/documents/{sha256}/reverify",
+        "/v1/audit", "/v1/audit/verify",
+    ] {
+        assert!(spec["paths"][p].is_object(), "{p} missing from the OpenAPI description");
+    }
+}
+
+#[test]
+fn config_examples_parse() {
+    for f in ["docs/config.example.toml", "docs/demo.toml"] {
+        let c = Config::load(Some(&repo().join(f))).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(c.policy.default.is_some(), "{f}");
+    }
+    let c = Config::load(Some(&repo().join("docs/config.example.toml"))).unwrap();
+    assert!(matches!(c.storage, Storage::PostgresS3 { .. }));
+    assert_eq!(c.policy.procedures["1.004227"].min_level, "B-T");
+    // Environment over file.
+    let mut c = Config::default();
+    c.apply_env(|k| (k == "KYSO_LISTEN").then(|| "127.0.0.1:9999".to_string())).unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9999");
+    assert!(c.apply_env(|k| (k == "KYSO_MAX_CONCURRENT").then(|| "many".to_string())).is_err());
+}
