@@ -2,6 +2,8 @@
 //! (always) and PostgreSQL + SeaweedFS S3 (the local PostgreSQL and a
 //! SeaweedFS server started here).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/services.rs"]
 mod services;
 

@@ -2,6 +2,8 @@
 //! client: every endpoint, every role rule, the acceptance policy,
 //! idempotency and versions, offline re-verification, limits, OpenAPI.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "support/services.rs"]
 mod services;
 
