@@ -4,6 +4,9 @@
 //! Defaults: the test root, 2026-11-01, revocation optional (the generated
 //! size-bench files carry no revocation data), 50 runs (7 above 20 MB).
 //! Every run must pass. Prints one line per file: size, median and best time.
+//! `--throughput SECS [--threads N]`: instead, verify each file from memory
+//! on N threads (default: all cores) for SECS seconds and print documents/s
+//! (the in-process reference of benches/load.sh).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,6 +20,8 @@ fn main() {
     let mut at = 1_793_491_200; // 2026-11-01
     let mut require = false;
     let mut runs_arg: Option<usize> = None;
+    let mut throughput: Option<f64> = None;
+    let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -28,6 +33,8 @@ fn main() {
             }
             "--revocation" => require = args.next().as_deref() == Some("required"),
             "--runs" => runs_arg = args.next().and_then(|n| n.parse().ok()),
+            "--throughput" => throughput = args.next().and_then(|n| n.parse().ok()),
+            "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
             s if s.starts_with("--") => {} // cargo bench's own flags
             f => files.push(PathBuf::from(f)),
         }
@@ -40,6 +47,33 @@ fn main() {
     trust.load_path(&trust_path).expect("trust anchor");
     let mut opts = VerifyOptions::new(trust, at);
     opts.require_revocation = require;
+    if let Some(secs) = throughput {
+        for f in &files {
+            let data = std::fs::read(f).expect("readable");
+            let start = Instant::now();
+            let done = std::sync::atomic::AtomicU64::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..threads.max(1) {
+                    s.spawn(|| {
+                        while start.elapsed().as_secs_f64() < secs {
+                            let (r, _) = kyso::verify_bytes(&data, None, "bench", &opts);
+                            assert!(r.summary.all_passed, "{} did not pass", f.display());
+                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    });
+                }
+            });
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            println!(
+                "in-process throughput {:.1} docs/s ({n} in {:.1} s on {threads} threads, {} bytes, {})",
+                n as f64 / start.elapsed().as_secs_f64(),
+                start.elapsed().as_secs_f64(),
+                data.len(),
+                f.display()
+            );
+        }
+        return;
+    }
     for f in files {
         let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
         let runs = runs_arg

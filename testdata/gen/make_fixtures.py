@@ -194,6 +194,8 @@ def main():
     write(f"{PDF}/pades-b-lt.pdf", sign_pdf(base, "signer-rsa", tsa=tsa_for("tsa", t_lt), lt=True))
     write(f"{PDF}/pades-b-lta.pdf", sign_pdf(base, "signer-rsa", tsa=tsa_for("tsa", t_lt), lta=True))
     write(f"{PDF}/big-1mb.pdf", sign_pdf(minimal_pdf("Tai lieu lon", pages=3, pad_bytes=1 << 20), "signer-rsa"))
+    # The 100 KB document of benches/load.sh.
+    write(f"{PDF}/signed-100kb.pdf", sign_pdf(minimal_pdf("Benchmark document", pages=1, pad_bytes=int(0.088 * (1 << 20))), "signer-rsa"))
 
     # Tampered variants of rsa-pkcs1.pdf.
     b, c = contents_span(good)
