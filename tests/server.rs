@@ -615,7 +615,38 @@ async fn limits_answer_with_json() {
     cfg.limits.max_body_bytes = 1 << 20;
     cfg.limits.request_timeout_secs = 2;
     cfg.limits.max_concurrent = 2;
+    cfg.limits.header_timeout_secs = 1;
     let s = Server::start(cfg).await;
+
+    // A body announced above the limit is refused at once, before it is sent.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let out = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(c, "POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 50000000\r\n\r\n%PDF-", secret("portal")).unwrap();
+            let mut buf = [0u8; 4096];
+            let n = c.read(&mut buf).unwrap_or(0);
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(out.starts_with("HTTP/1.1 413"), "{out}");
+    assert!(out.contains("BODY_TOO_LARGE"), "{out}");
+    // Headers that never end: the connection is closed after the header deadline.
+    let started = std::time::Instant::now();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        let mut buf = [0u8; 1024];
+        c.read(&mut buf).is_ok()
+    })
+    .await
+    .unwrap();
+    assert!(closed && started.elapsed() < Duration::from_secs(5), "slow headers held {:?}", started.elapsed());
 
     // Too large: 413 with a JSON error.
     let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(vec![b'%'; 2 << 20])).await;

@@ -56,6 +56,8 @@ pub struct ServerLimits {
     pub max_concurrent: usize,
     /// Files in one dossier.
     pub max_files: usize,
+    /// Deadline for a request's headers (seconds); then the connection is closed.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for ServerLimits {
@@ -65,6 +67,7 @@ impl Default for ServerLimits {
             request_timeout_secs: 60,
             max_concurrent: 256,
             max_files: 50,
+            header_timeout_secs: 10,
         }
     }
 }

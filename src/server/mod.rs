@@ -172,6 +172,16 @@ pub struct AppState {
     pub limiter: Arc<Semaphore>,
     pub clock: Clock,
     pub default_policy: Policy,
+    /// Verification settings made once per policy (by policy name).
+    pub prepared: HashMap<String, Arc<Prepared>>,
+}
+
+/// What every verification under one policy starts from.
+pub struct Prepared {
+    /// Trust, intermediates, supplied revocation data, algorithms; `at` is set per call.
+    pub opts: crate::validate::VerifyOptions,
+    /// The evidence those settings rely on.
+    pub evidence: Vec<EvidenceRef>,
 }
 
 impl AppState {
@@ -179,6 +189,36 @@ impl AppState {
         match self.cfg.policy.procedures.get(procedure) {
             Some(p) => (format!("procedure:{procedure}"), p),
             None => ("default".into(), &self.default_policy),
+        }
+    }
+
+    /// The prepared settings of a policy (made at start for every configured one).
+    pub fn prepared(&self, policy_name: &str, policy: &Policy) -> Arc<Prepared> {
+        match self.prepared.get(policy_name) {
+            Some(p) => p.clone(),
+            None => Arc::new(self.prepare_policy(policy)),
+        }
+    }
+
+    fn prepare_policy(&self, policy: &Policy) -> Prepared {
+        let mut trust = TrustStore::new();
+        let mut intermediates = Vec::new();
+        for g in &policy.trust {
+            if let Some(t) = self.trust.get(g) {
+                for a in &t.anchors.anchors {
+                    trust.add(a.clone());
+                }
+                intermediates.extend(t.intermediates.iter().cloned());
+            }
+        }
+        let mut opts = crate::validate::VerifyOptions::new(trust, 0);
+        opts.intermediates = intermediates;
+        opts.algorithms = policy::algorithms(policy);
+        opts.revocation = self.revocation.clone();
+        opts.require_revocation = self.cfg.revocation.required;
+        Prepared {
+            opts,
+            evidence: self.evidence_refs(&policy.trust),
         }
     }
 
@@ -421,7 +461,7 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
             new_keys.clear();
         }
     }
-    let state = Arc::new(AppState {
+    let mut state = AppState {
         limiter: Arc::new(Semaphore::new(cfg.limits.max_concurrent.max(1))),
         cfg,
         archive,
@@ -432,7 +472,18 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         metrics: Metrics::default(),
         clock,
         default_policy,
-    });
+        prepared: HashMap::new(),
+    };
+    let mut prepared = HashMap::new();
+    prepared.insert(
+        "default".to_string(),
+        Arc::new(state.prepare_policy(&state.default_policy)),
+    );
+    for (code, p) in &state.cfg.policy.procedures {
+        prepared.insert(format!("procedure:{code}"), Arc::new(state.prepare_policy(p)));
+    }
+    state.prepared = prepared;
+    let state = Arc::new(state);
     reload_keys(&state).await?;
     Ok((state, new_keys))
 }
@@ -462,16 +513,8 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
     let addr = listener.local_addr()?;
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let header_timeout = Duration::from_secs(state.cfg.limits.header_timeout_secs.max(1));
+    let task = tokio::spawn(serve_connections(listener, app, rx, header_timeout));
     // Keys added by other nodes become usable here within a minute.
     let st = state.clone();
     tokio::spawn(async move {
@@ -489,6 +532,56 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
         task,
         state,
     })
+}
+
+/// Accept connections until `stop`, then drain those in flight (at most 60 s).
+/// Request headers must arrive within `header_timeout` (slow-loris).
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let svc = TowerToHyperService::new(app.clone());
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(60), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 60 s; closing");
+    }
+    Ok(())
 }
 
 /// The whole application.
@@ -614,6 +707,16 @@ async fn deadline(State(state): State<Arc<AppState>>, req: Request, next: Next) 
 async fn limit_concurrency(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/v1/") {
         return next.run(req).await;
+    }
+    // A body announced above the limit is refused before it is read.
+    let max = state.cfg.limits.max_body_bytes;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max as u64) {
+        return ApiError::too_large(max).into_response();
     }
     let Ok(permit) = state.limiter.clone().try_acquire_owned() else {
         let mut e = ApiError::new(

@@ -45,6 +45,21 @@ impl Default for Policy {
     }
 }
 
+/// The algorithm settings of a policy.
+pub fn algorithms(p: &Policy) -> crate::validate::AlgorithmPolicy {
+    use crate::validate::{AlgorithmPolicy, Sha1Policy};
+    AlgorithmPolicy {
+        min_rsa_bits: p.min_rsa_bits,
+        min_ec_bits: p.min_ec_bits,
+        sha1: match p.sha1.as_str() {
+            "accept" => Sha1Policy::Accept,
+            "warn" => Sha1Policy::Warn,
+            _ => Sha1Policy::Reject,
+        },
+        ..AlgorithmPolicy::default()
+    }
+}
+
 pub fn parse_level(s: &str) -> Option<Level> {
     Some(match s {
         "B-B" => Level::BB,

@@ -22,7 +22,7 @@ use crate::archive::{
 };
 use crate::report::Report;
 use crate::revocation::{RevSource, RevocationData};
-use crate::validate::{AlgorithmPolicy, Sha1Policy, VerifyOptions};
+use crate::validate::VerifyOptions;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -133,43 +133,19 @@ pub struct Verified {
     pub new_evidence: Vec<Bytes>,
 }
 
-fn algorithms(p: &super::policy::Policy) -> AlgorithmPolicy {
-    AlgorithmPolicy {
-        min_rsa_bits: p.min_rsa_bits,
-        min_ec_bits: p.min_ec_bits,
-        sha1: match p.sha1.as_str() {
-            "accept" => Sha1Policy::Accept,
-            "warn" => Sha1Policy::Warn,
-            _ => Sha1Policy::Reject,
-        },
-        ..AlgorithmPolicy::default()
-    }
-}
-
-/// Verify bytes with the trust groups and algorithms of `policy`, at `at`.
+/// Verify bytes under a policy's prepared settings, at `at`. The report's
+/// JSON is made only when it is to be stored (`keep`).
 pub async fn run_verification(
     state: &Arc<AppState>,
     data: Bytes,
     detached: Option<Bytes>,
     name: String,
-    policy: &super::policy::Policy,
+    prep: &super::Prepared,
     at: i64,
+    keep: bool,
 ) -> Result<Verified, ApiError> {
-    let mut trust = crate::pki::TrustStore::new();
-    let mut intermediates = Vec::new();
-    for g in &policy.trust {
-        if let Some(t) = state.trust.get(g) {
-            for a in &t.anchors.anchors {
-                trust.add(a.clone());
-            }
-            intermediates.extend(t.intermediates.iter().cloned());
-        }
-    }
-    let mut opts = VerifyOptions::new(trust, at);
-    opts.intermediates = intermediates;
-    opts.algorithms = algorithms(policy);
-    opts.revocation = state.revocation.clone();
-    opts.require_revocation = state.cfg.revocation.required;
+    let mut opts = prep.opts.clone();
+    opts.at = at;
     let fetch_dir = if state.cfg.revocation.online {
         let d = state
             .cfg
@@ -208,7 +184,7 @@ pub async fn run_verification(
     })
     .await
     .map_err(ApiError::internal)?;
-    let mut evidence = state.evidence_refs(&policy.trust);
+    let mut evidence = prep.evidence.clone();
     let mut new_evidence = Vec::new();
     for (kind, b) in fetched {
         evidence.push(EvidenceRef {
@@ -224,7 +200,11 @@ pub async fn run_verification(
         });
         new_evidence.push(d);
     }
-    let report_json = Bytes::from(serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?);
+    let report_json = if keep {
+        Bytes::from(serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?)
+    } else {
+        Bytes::new()
+    };
     let indication = report.summary.indication.as_str().to_string();
     Ok(Verified {
         report,
@@ -346,18 +326,18 @@ async fn verify(
     State(state): State<Arc<AppState>>,
     Query(q): Query<VerifyQuery>,
     req: Request,
-) -> Result<Json<VerifyResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let who = caller(req.extensions().get::<Caller>())?;
     let max = state.cfg.limits.max_body_bytes;
     let at = parse_at(q.at.as_deref(), state.clock.now())?;
     let (data, detached, part_name) = read_upload(req, max).await?;
     let name = q.name.or(part_name).unwrap_or_else(|| "upload".into());
-    let (_, policy) = state.policy_for(q.procedure.as_deref().unwrap_or(""));
-    let policy = policy.clone();
+    let (policy_name, policy) = state.policy_for(q.procedure.as_deref().unwrap_or(""));
+    let prep = state.prepared(&policy_name, policy);
     let sha = sha256_hex(&data);
     let size = data.len() as u64;
     let mt = media_type(&data);
-    let v = run_verification(&state, data.clone(), detached, name, &policy, at).await?;
+    let v = run_verification(&state, data.clone(), detached, name, &prep, at, q.store).await?;
     state.metrics.verified(&v.indication, size);
     if q.store {
         state.archive.put_blob(data).await?;
@@ -383,12 +363,21 @@ async fn verify(
         let draft = state.draft(&who, "document.verify_store", &sha, &v.indication);
         state.archive.meta.record_verification(&doc, &rec, draft).await?;
     }
-    let report = serde_json::to_value(&v.report).map_err(ApiError::internal)?;
-    Ok(Json(VerifyResponse {
-        sha256: sha,
+    // Serialised once, straight from the report.
+    let body = serde_json::to_vec(&VerifyBody {
+        sha256: &sha,
         stored: q.store,
-        report,
-    }))
+        report: &v.report,
+    })
+    .map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Serialize)]
+struct VerifyBody<'a> {
+    sha256: &'a str,
+    stored: bool,
+    report: &'a Report,
 }
 
 /// The `dossier` part of a submission.
@@ -523,6 +512,7 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
     }
     let (policy_name, policy) = state.policy_for(&meta.procedure);
     let policy = policy.clone();
+    let prep = state.prepared(&policy_name, &policy);
     let now = state.clock.now();
     let applicant_json = serde_json::to_string(&meta.applicant).map_err(ApiError::internal)?;
 
@@ -541,7 +531,7 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
             .unwrap_or_else(|| format!("file-{index}"));
         let sha = sha256_hex(&data);
         let size = data.len() as u64;
-        let v = run_verification(&state, data.clone(), None, name.clone(), &policy, now).await?;
+        let v = run_verification(&state, data.clone(), None, name.clone(), &prep, now, true).await?;
         state.metrics.verified(&v.indication, size);
         decisions.push(decide_file(
             &policy,
@@ -924,7 +914,7 @@ async fn reverify(
         }
     }
     let now = state.clock.now();
-    let algs = algorithms(&state.default_policy);
+    let algs = super::policy::algorithms(&state.default_policy);
     let run = |at: i64| {
         let mut opts = VerifyOptions::new(trust.clone(), at);
         opts.intermediates = intermediates.clone();
