@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Errors of the archive. Their text is for logs, never for clients.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +39,9 @@ pub enum ArchiveError {
 
 pub type Result<T, E = ArchiveError> = std::result::Result<T, E>;
 
-/// Lower-case hex SHA-256.
+/// Lower-case hex SHA-256 (OpenSSL's, which uses the CPU's SHA extensions).
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex::encode(openssl::sha::sha256(data))
 }
 
 /// True for a 64-character lower-case hex string (a blob name).

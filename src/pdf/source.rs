@@ -11,6 +11,10 @@ pub trait Source: Send + Sync {
     }
     /// Read up to `buf.len()` bytes at `offset`; returns the count read.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// The whole source, when it is in memory (read without copying).
+    fn as_slice(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl Source for std::fs::File {
@@ -66,6 +70,9 @@ impl Source for MemSource<'_> {
         buf[..n].copy_from_slice(&avail[..n]);
         Ok(n)
     }
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self.0)
+    }
 }
 
 impl Source for Vec<u8> {
@@ -74,6 +81,9 @@ impl Source for Vec<u8> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         MemSource(self.as_slice()).read_at(offset, buf)
+    }
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
     }
 }
 
@@ -97,13 +107,32 @@ pub fn for_each_chunk(
     src: &dyn Source,
     offset: u64,
     len: u64,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
+    chunk: usize,
     mut f: impl FnMut(&[u8]),
 ) -> io::Result<()> {
-    let mut pos = offset;
     let end = offset
         .checked_add(len)
         .ok_or_else(|| io::Error::other("range overflow"))?;
+    let chunk = chunk.max(1);
+    // In memory: the bytes themselves, no copy.
+    if let Some(all) = src.as_slice() {
+        let range = usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(a, b)| all.get(a..b))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "source ended early"))?;
+        for piece in range.chunks(chunk) {
+            f(piece);
+        }
+        return Ok(());
+    }
+    // Elsewhere: through one buffer, made no larger than needed.
+    let want_buf = (len.min(chunk as u64)) as usize;
+    if buf.len() < want_buf {
+        buf.resize(want_buf, 0);
+    }
+    let mut pos = offset;
     while pos < end {
         let want = ((end - pos).min(buf.len() as u64)) as usize;
         let n = src.read_at(pos, &mut buf[..want])?;

@@ -170,6 +170,8 @@ pub struct AppState {
     pub keys: RwLock<HashMap<String, (String, String)>>,
     pub metrics: Metrics,
     pub limiter: Arc<Semaphore>,
+    /// Verifications running at once: one per core (more only thrash the caches).
+    pub verify_slots: Arc<Semaphore>,
     pub clock: Clock,
     pub default_policy: Policy,
     /// Verification settings made once per policy (by policy name).
@@ -463,6 +465,9 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
     }
     let mut state = AppState {
         limiter: Arc::new(Semaphore::new(cfg.limits.max_concurrent.max(1))),
+        verify_slots: Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        )),
         cfg,
         archive,
         trust,

@@ -133,6 +133,9 @@ pub struct Verified {
     pub new_evidence: Vec<Bytes>,
 }
 
+/// Documents up to this size are verified on the request's own thread.
+const INLINE_VERIFY_MAX: usize = 1 << 20;
+
 /// Verify bytes under a policy's prepared settings, at `at`. The report's
 /// JSON is made only when it is to be stored (`keep`).
 pub async fn run_verification(
@@ -146,6 +149,7 @@ pub async fn run_verification(
 ) -> Result<Verified, ApiError> {
     let mut opts = prep.opts.clone();
     opts.at = at;
+    let size = data.len() + detached.as_ref().map_or(0, |d| d.len());
     let fetch_dir = if state.cfg.revocation.online {
         let d = state
             .cfg
@@ -161,7 +165,7 @@ pub async fn run_verification(
         None
     };
     let det = detached.clone();
-    let (report, fetched) = tokio::task::spawn_blocking(move || {
+    let work = move || {
         let (report, _) = crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts);
         let mut fetched = Vec::new();
         if let Some(d) = &fetch_dir {
@@ -181,9 +185,25 @@ pub async fn run_verification(
             let _ = std::fs::remove_dir_all(d);
         }
         (report, fetched)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    };
+    // A small document offline is verified where the request runs (about a
+    // millisecond of CPU; a hand-off to another thread costs a good part of
+    // that). Large documents and network fetches go to the blocking pool, at
+    // most one per core.
+    let inline = size <= INLINE_VERIFY_MAX && !state.cfg.revocation.online;
+    let (report, fetched) = if inline {
+        work()
+    } else {
+        let _slot = state
+            .verify_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal)?
+    };
     let mut evidence = prep.evidence.clone();
     let mut new_evidence = Vec::new();
     for (kind, b) in fetched {

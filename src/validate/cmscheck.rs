@@ -53,17 +53,17 @@ impl Content<'_> {
             Content::Hashed(_, _, a, d) if *a == alg => return Ok(d.clone()),
             Content::Bytes(b) => h.update(b)?,
             Content::Whole(src) => {
-                let mut buf = vec![0u8; CHUNK];
-                for_each_chunk(*src, 0, src.len(), &mut buf, |c| {
+                let mut buf = Vec::new();
+                for_each_chunk(*src, 0, src.len(), &mut buf, CHUNK, |c| {
                     if let Err(e) = h.update(c) {
                         err = Some(e);
                     }
                 })?;
             }
             Content::Ranges(src, ranges) | Content::Hashed(src, ranges, ..) => {
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = Vec::new();
                 for (off, len) in ranges {
-                    for_each_chunk(*src, *off, *len, &mut buf, |c| {
+                    for_each_chunk(*src, *off, *len, &mut buf, CHUNK, |c| {
                         if let Err(e) = h.update(c) {
                             err = Some(e);
                         }

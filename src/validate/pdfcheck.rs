@@ -158,11 +158,14 @@ fn eof_markers(src: &dyn Source) -> Option<usize> {
     if src.len() > EOF_SCAN_MAX {
         return None;
     }
-    let mut buf = vec![0u8; 1 << 16];
+    if let Some(all) = src.as_slice() {
+        return Some(all.windows(5).filter(|w| *w == b"%%EOF").count());
+    }
+    let mut buf = Vec::new();
     let mut count = 0usize;
     // The last 4 bytes of the previous chunk, for markers across chunks.
     let mut carry: Vec<u8> = Vec::new();
-    crate::pdf::source::for_each_chunk(src, 0, src.len(), &mut buf, |chunk| {
+    crate::pdf::source::for_each_chunk(src, 0, src.len(), &mut buf, 1 << 16, |chunk| {
         let mut joined = std::mem::take(&mut carry);
         joined.extend_from_slice(chunk);
         count += joined.windows(5).filter(|w| *w == b"%%EOF").count();
@@ -416,7 +419,7 @@ fn shared_digests(
     }
     let mut state: Vec<Option<crate::crypto::Digester>> = vec![None; jobs.len()];
     let points: Vec<u64> = points.into_iter().collect();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = Vec::new();
     for w in points.windows(2) {
         let (p, q) = (w[0], w[1]);
         for (k, j) in jobs.iter().enumerate() {
@@ -425,7 +428,7 @@ fn shared_digests(
             }
         }
         let mut failed = false;
-        let r = crate::pdf::source::for_each_chunk(pdf.source(), p, q - p, &mut buf, |chunk| {
+        let r = crate::pdf::source::for_each_chunk(pdf.source(), p, q - p, &mut buf, 1 << 20, |chunk| {
             for h in running.values_mut() {
                 failed |= h.update(chunk).is_err();
             }
