@@ -11,6 +11,7 @@ SECS=${1:-30}
 HOSTILE=${2:-10000}
 PDF=testdata/pdf/signed-100kb.pdf
 command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+[ -x /usr/bin/time ] || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time; }
 cargo build --release --quiet
 cargo bench --bench verify --no-run --quiet 2>/dev/null
 
@@ -51,18 +52,28 @@ wrk.headers["Content-Type"] = "application/pdf"
 local f = io.open("$PDF", "rb"); wrk.body = f:read("*all"); f:close()
 LUA
 echo "== wrk: POST /v1/verify, 64 connections, ${SECS} s"
-wrk -t1 -c64 -d"${SECS}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/v1/verify" | tee "$work/wrk.txt"
+cpu0=$(awk '{print $14+$15}' /proc/$server/stat)
+/usr/bin/time -f "%U %S" -o "$work/wrk.cpu" wrk -t1 -c64 -d"${SECS}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/v1/verify" | tee "$work/wrk.txt"
+cpu1=$(awk '{print $14+$15}' /proc/$server/stat)
+wrkcpu=$(awk '{print $1+$2}' "$work/wrk.cpu")
+reqs=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
 p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
 p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk.txt"); non2xx=${non2xx:-0}
 sockerr=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' "$work/wrk.txt"); sockerr=${sockerr:-0}
-python3 - "$rps" "$inproc" "$p50" "$p99" "$non2xx" "$sockerr" <<'PY'
+python3 - "$rps" "$inproc" "$p50" "$p99" "$non2xx" "$sockerr" "$cpu0" "$cpu1" "$reqs" "$wrkcpu" "$SECS" "$(nproc)" <<'PY'
 import sys
-rps, inproc, p50, p99, non2xx, sock = sys.argv[1:]
-print(f"LOAD: {float(rps):.1f} req/s over HTTP, in-process {float(inproc):.1f} docs/s, "
-      f"ratio {100*float(rps)/float(inproc):.1f} % (target >= 85 %); p50 {p50}, p99 {p99}; "
+rps, inproc, p50, p99, non2xx, sock, c0, c1, reqs, wrkcpu, secs, cores = sys.argv[1:]
+rps, inproc = float(rps), float(inproc)
+server_ms = (int(c1) - int(c0)) * 10.0 / int(reqs)      # clock ticks of 10 ms
+inproc_ms = int(cores) * 1000.0 / inproc
+print(f"LOAD: {rps:.1f} req/s over HTTP, in-process {inproc:.1f} docs/s, "
+      f"ratio {100*rps/inproc:.1f} % (target >= 85 %); p50 {p50}, p99 {p99}; "
       f"errors: non-2xx {non2xx}, socket {sock}")
+print(f"CPU: server {server_ms:.3f} ms per request vs in-process {inproc_ms:.3f} ms per document "
+      f"({100*inproc_ms/server_ms:.1f} %); the load generator (wrk) used {float(wrkcpu)/float(secs):.2f} "
+      f"of the {cores} cores the in-process run had to itself")
 PY
 
 echo "== $HOSTILE hostile uploads"

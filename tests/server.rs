@@ -276,7 +276,7 @@ async fn verify_endpoint_raw_multipart_and_store() {
 
     let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())).await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(v["sha256"], sha);
+    assert!(v.get("sha256").is_none(), "named only when stored");
     assert_eq!(v["stored"], false);
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
     assert_eq!(v["report"]["signatures"][0]["level"], "B-B");
@@ -327,6 +327,7 @@ async fn verify_endpoint_raw_multipart_and_store() {
     // store=true keeps bytes, report and evidence.
     let (st, v) = s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf.clone())).await;
     assert_eq!((st, v["stored"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(v["sha256"], sha);
     let resp = s.http.get(s.url(&format!("/v1/documents/{sha}"))).bearer_auth(secret("auditor")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/pdf");

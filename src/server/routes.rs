@@ -258,7 +258,8 @@ pub struct VerifyQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct VerifyResponse {
-    sha256: String,
+    /// SHA-256 of the document: its name in the archive (only when stored).
+    sha256: Option<String>,
     stored: bool,
     /// The verification report (see docs/report.md).
     #[schema(value_type = Object)]
@@ -354,13 +355,15 @@ async fn verify(
     let name = q.name.or(part_name).unwrap_or_else(|| "upload".into());
     let (policy_name, policy) = state.policy_for(q.procedure.as_deref().unwrap_or(""));
     let prep = state.prepared(&policy_name, policy);
-    let sha = sha256_hex(&data);
     let size = data.len() as u64;
     let mt = media_type(&data);
     let v = run_verification(&state, data.clone(), detached, name, &prep, at, q.store).await?;
     state.metrics.verified(&v.indication, size);
+    let mut sha = None;
     if q.store {
-        state.archive.put_blob(data).await?;
+        let s = state.archive.put_blob(data).await?;
+        sha = Some(s.clone());
+        let sha = s;
         for b in &v.new_evidence {
             state.archive.put_blob(b.clone()).await?;
         }
@@ -385,7 +388,7 @@ async fn verify(
     }
     // Serialised once, straight from the report.
     let body = serde_json::to_vec(&VerifyBody {
-        sha256: &sha,
+        sha256: sha.as_deref(),
         stored: q.store,
         report: &v.report,
     })
@@ -395,7 +398,8 @@ async fn verify(
 
 #[derive(Serialize)]
 struct VerifyBody<'a> {
-    sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<&'a str>,
     stored: bool,
     report: &'a Report,
 }
