@@ -724,3 +724,73 @@ fn config_examples_parse() {
     assert_eq!(c.listen, "127.0.0.1:9999");
     assert!(c.apply_env(|k| (k == "KYSO_MAX_CONCURRENT").then(|| "many".to_string())).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_requests_in_flight() {
+    let dir = temp_dir("drain");
+    let s = Server::start(config(&dir)).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    // A request whose body is still arriving when the shutdown begins.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        c,
+        "POST /v1/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        secret("portal"),
+        pdf.len()
+    )
+    .unwrap();
+    c.write_all(&pdf[..1000]).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Server { started, .. } = s;
+    let started = started.unwrap();
+    started.shutdown.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // New connections are no longer accepted...
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "the listener is closed");
+    // ... but the one in flight completes.
+    let answer = tokio::task::spawn_blocking(move || {
+        c.write_all(&pdf[1000..]).unwrap();
+        let mut out = String::new();
+        let _ = c.read_to_string(&mut out);
+        out
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id: "), "{answer}");
+    assert!(answer.contains("\"indication\":\"TOTAL_PASSED\""));
+    tokio::time::timeout(Duration::from_secs(10), started.task).await.unwrap().unwrap().unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_check_command_finds_tampering() {
+    let dir = temp_dir("checkcmd");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let (st, _) = s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(["archive", "check", "--data-dir"])
+            .arg(&dir)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (code, out) = run();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("archive OK"), "{out}");
+    // A forged document in place of the archived one.
+    let sha = sha256_hex(&pdf);
+    std::fs::write(dir.join("blobs").join(&sha[..2]).join(&sha), b"%PDF-forged").unwrap();
+    let (code, out) = run();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("PROBLEM: blob {sha}: content does not match its name")), "{out}");
+    assert!(out.contains("archive NOT OK"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
