@@ -12,11 +12,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kyso::pki::TrustStore;
-
-/// mimalloc: many threads allocate and free request buffers; glibc's arenas
-/// spend more on that. The in-process bench uses the same allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kyso::validate::{VerifyOptions, verify_path};
 
 fn main() {

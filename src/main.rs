@@ -8,11 +8,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use kyso::pki::TrustStore;
-
-/// mimalloc: many threads allocate and free request buffers; glibc's arenas
-/// spend more on that. The in-process bench uses the same allocator.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kyso::report::{Lang, render_text};
 use kyso::validate::{VerifyOptions, verify_path};
 
