@@ -54,6 +54,7 @@ fn report(doc: &str, rep: &str, ev: &str) -> ReportRecord {
             kind: "TRUST_ANCHOR".into(),
             sha256: ev.into(),
         }],
+        policy: "{\"min_rsa_bits\":2048}".into(),
     }
 }
 

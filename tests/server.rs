@@ -83,6 +83,7 @@ fn config(dir: &std::path::Path) -> Config {
         ("P-BT", policy(|p| p.min_level = "B-T".into())),
         ("P-ORG", policy(|p| p.organisation_for_individual = true)),
         ("P-OTHER-ROOT", policy(|p| p.trust = vec!["other".into()])),
+        ("P-SHA1", policy(|p| p.sha1 = "accept".into())),
         (
             "P-ROLES",
             policy(|p| p.allowed_roles = Some(vec!["don_de_nghi".into()])),
@@ -584,8 +585,20 @@ async fn reverify_offline_from_kept_evidence() {
     assert!(r["evidence_used"].as_u64().unwrap() >= 3);
     let (st, _) = s.call("POST", &format!("/v1/documents/{}/reverify", "f".repeat(64)), Some("auditor"), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Re-verification applies the policy of the intake: SHA-1 accepted by
+    // procedure P-SHA1 (the default policy rejects it).
+    let pdf = fixture("pdf/sha1.pdf");
+    let sha = sha256_hex(&pdf);
+    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())).await;
+    assert_eq!(v["report"]["signatures"][0]["indication"], "INDETERMINATE", "SHA-1 under the default policy");
+    let (_, v) = s.call("POST", "/v1/verify?store=true&procedure=P-SHA1", Some("portal"), Some(pdf)).await;
+    assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
+    let (_, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    assert_eq!(r["same_as_intake"], true, "{r}");
+    assert_eq!(r["at_original_time"]["summary"]["indication"], "TOTAL_PASSED");
     let log = s.audit().await;
-    assert_eq!(log.iter().filter(|e| e["action"] == "document.reverify").count(), 3);
+    assert_eq!(log.iter().filter(|e| e["action"] == "document.reverify").count(), 4);
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }

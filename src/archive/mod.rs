@@ -98,6 +98,9 @@ pub struct ReportRecord {
     pub online: bool,
     pub require_revocation: bool,
     pub evidence: Vec<EvidenceRef>,
+    /// The acceptance policy applied (JSON), whose trust groups and algorithm
+    /// settings a later re-verification uses again.
+    pub policy: String,
 }
 
 /// One file of a dossier version.

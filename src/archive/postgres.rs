@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS reports (
     id BIGSERIAL PRIMARY KEY, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
     report_sha256 TEXT NOT NULL, verified_at TEXT NOT NULL, validation_time BIGINT NOT NULL,
     indication TEXT NOT NULL, online BOOLEAN NOT NULL, require_revocation BOOLEAN NOT NULL,
-    evidence TEXT NOT NULL);
+    evidence TEXT NOT NULL, policy TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reports_doc ON reports(document_sha256);
 CREATE TABLE IF NOT EXISTS dossiers (
     code TEXT PRIMARY KEY, procedure TEXT NOT NULL, applicant TEXT NOT NULL);
@@ -170,8 +170,8 @@ async fn insert_doc_report(
     let ev = serde_json::to_string(&r.evidence).unwrap_or_else(|_| "[]".into());
     tx.execute(
         "INSERT INTO reports (document_sha256, report_sha256, verified_at, validation_time,
-             indication, online, require_revocation, evidence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             indication, online, require_revocation, evidence, policy)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &r.document_sha256,
             &r.report_sha256,
@@ -181,6 +181,7 @@ async fn insert_doc_report(
             &r.online,
             &r.require_revocation,
             &ev,
+            &r.policy,
         ],
     )
     .await
@@ -439,7 +440,7 @@ impl MetaStore for PgMeta {
         let rows = c
             .query(
                 "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
-                     online, require_revocation, evidence
+                     online, require_revocation, evidence, policy
                  FROM reports WHERE document_sha256 = $1 ORDER BY id",
                 &[&sha256],
             )
@@ -456,6 +457,7 @@ impl MetaStore for PgMeta {
                 online: r.get(5),
                 require_revocation: r.get(6),
                 evidence: serde_json::from_str(r.get::<_, &str>(7)).unwrap_or_default(),
+                policy: r.get(8),
             })
             .collect();
         Ok(Some((doc, reports)))

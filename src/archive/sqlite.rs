@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS reports (
     id INTEGER PRIMARY KEY AUTOINCREMENT, document_sha256 TEXT NOT NULL REFERENCES documents(sha256),
     report_sha256 TEXT NOT NULL, verified_at TEXT NOT NULL, validation_time INTEGER NOT NULL,
     indication TEXT NOT NULL, online INTEGER NOT NULL, require_revocation INTEGER NOT NULL,
-    evidence TEXT NOT NULL);
+    evidence TEXT NOT NULL, policy TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reports_doc ON reports(document_sha256);
 CREATE TABLE IF NOT EXISTS dossiers (
     code TEXT PRIMARY KEY, procedure TEXT NOT NULL, applicant TEXT NOT NULL);
@@ -107,8 +107,8 @@ fn insert_doc_report(
     let ev = serde_json::to_string(&r.evidence).unwrap_or_else(|_| "[]".into());
     tx.execute(
         "INSERT INTO reports (document_sha256, report_sha256, verified_at, validation_time,
-             indication, online, require_revocation, evidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             indication, online, require_revocation, evidence, policy)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             r.document_sha256,
             r.report_sha256,
@@ -117,7 +117,8 @@ fn insert_doc_report(
             r.indication,
             r.online,
             r.require_revocation,
-            ev
+            ev,
+            r.policy
         ],
     )?;
     Ok(())
@@ -369,7 +370,7 @@ impl MetaStore for SqliteMeta {
             let Some(doc) = doc else { return Ok(None) };
             let mut st = c.prepare(
                 "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
-                     online, require_revocation, evidence
+                     online, require_revocation, evidence, policy
                  FROM reports WHERE document_sha256 = ?1 ORDER BY id",
             )?;
             let reports = st
@@ -384,6 +385,7 @@ impl MetaStore for SqliteMeta {
                         online: r.get(5)?,
                         require_revocation: r.get(6)?,
                         evidence: serde_json::from_str(&ev).unwrap_or_default(),
+                        policy: r.get(8)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -382,6 +382,7 @@ async fn verify(
             online: state.cfg.revocation.online,
             require_revocation: state.cfg.revocation.required,
             evidence: v.evidence.clone(),
+            policy: serde_json::to_string(policy).map_err(ApiError::internal)?,
         };
         let draft = state.draft(&who, "document.verify_store", &sha, &v.indication);
         state.archive.meta.record_verification(&doc, &rec, draft).await?;
@@ -537,6 +538,7 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
     let (policy_name, policy) = state.policy_for(&meta.procedure);
     let policy = policy.clone();
     let prep = state.prepared(&policy_name, &policy);
+    let policy_json = serde_json::to_string(&policy).map_err(ApiError::internal)?;
     let now = state.clock.now();
     let applicant_json = serde_json::to_string(&meta.applicant).map_err(ApiError::internal)?;
 
@@ -581,6 +583,7 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
             online: state.cfg.revocation.online,
             require_revocation: state.cfg.revocation.required,
             evidence: v.evidence.clone(),
+            policy: policy_json.clone(),
         });
         file_records.push(FileRecord {
             index,
@@ -938,7 +941,10 @@ async fn reverify(
         }
     }
     let now = state.clock.now();
-    let algs = super::policy::algorithms(&state.default_policy);
+    // The algorithm settings of the policy applied at intake.
+    let intake_policy: super::policy::Policy =
+        serde_json::from_str(&intake.policy).unwrap_or_else(|_| state.default_policy.clone());
+    let algs = super::policy::algorithms(&intake_policy);
     let run = |at: i64| {
         let mut opts = VerifyOptions::new(trust.clone(), at);
         opts.intermediates = intermediates.clone();
