@@ -17,6 +17,7 @@ pub mod pki;
 pub mod report;
 pub mod revocation;
 pub mod server;
+pub mod sign;
 pub mod validate;
 
 pub use error::{Error, Limits, Result};

@@ -49,6 +49,45 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Sign a PDF (PAdES B-B, invisible field) by incremental update.
+    Sign {
+        input: PathBuf,
+        output: PathBuf,
+        /// PKCS#12 file with the key, its certificate and chain.
+        #[arg(long, conflicts_with_all = ["key", "cert"])]
+        p12: Option<PathBuf>,
+        /// Password of the PKCS#12 file (else $KYSO_P12_PASSWORD).
+        #[arg(long)]
+        password: Option<String>,
+        /// PEM private key (with --cert).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// PEM certificate of the key.
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Issuing chain to embed (PEM; repeatable).
+        #[arg(long)]
+        chain: Vec<PathBuf>,
+        /// Name of the new signature field.
+        #[arg(long, default_value = "Signature1")]
+        field: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        /// sha256, sha384 or sha512.
+        #[arg(long, default_value = "sha256")]
+        digest: String,
+        /// RSASSA-PSS instead of PKCS#1 v1.5 for an RSA key.
+        #[arg(long)]
+        pss: bool,
+        /// Page of the (invisible) widget.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Signing time written to /M (RFC 3339; default now).
+        #[arg(long)]
+        time: Option<String>,
+    },
     /// The archive: `kyso archive check` re-hashes every blob, checks every
     /// row points to a blob, and verifies the audit chain (exit 1 on any problem).
     Archive {
@@ -280,6 +319,71 @@ fn run() -> anyhow::Result<ExitCode> {
             listen,
             data_dir,
         } => serve(service_config(config, listen, data_dir)?),
+        Cmd::Sign {
+            input,
+            output,
+            p12,
+            password,
+            key,
+            cert,
+            chain,
+            field,
+            reason,
+            location,
+            digest,
+            pss,
+            page,
+            time,
+        } => {
+            let digest = kyso::sign::cms::Digest::parse(&digest)
+                .ok_or_else(|| anyhow::anyhow!("--digest {digest}: use sha256, sha384 or sha512"))?;
+            let mut extra = Vec::new();
+            for c in &chain {
+                extra.extend(
+                    kyso::pki::load_certificates(c)
+                        .with_context(|| format!("loading --chain {}", c.display()))?,
+                );
+            }
+            let signer = match (p12, key, cert) {
+                (Some(p), _, _) => {
+                    let pw = password
+                        .or_else(|| std::env::var("KYSO_P12_PASSWORD").ok())
+                        .unwrap_or_default();
+                    let mut k = kyso::sign::keys::SoftKey::from_pkcs12(&p, &pw, pss)
+                        .with_context(|| format!("opening {}", p.display()))?;
+                    if !extra.is_empty() {
+                        k = kyso::sign::keys::SoftKey::from_parts(k, extra)?;
+                    }
+                    k
+                }
+                (None, Some(k), Some(c)) => kyso::sign::keys::SoftKey::from_pem(&k, &c, &extra, pss)
+                    .with_context(|| format!("loading {} and {}", k.display(), c.display()))?,
+                _ => anyhow::bail!("give --p12 FILE, or --key KEY.pem --cert CERT.pem"),
+            };
+            let at = match time {
+                Some(t) => kyso::pki::cert::parse_rfc3339(&t)
+                    .ok_or_else(|| anyhow::anyhow!("--time {t}: not RFC 3339"))?,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+            };
+            let data = read_limited(&input, 1 << 30, "PDF")?;
+            let opts = kyso::sign::SignOptions {
+                field,
+                digest,
+                time: at,
+                reason,
+                location,
+                page,
+            };
+            let signed = kyso::sign::sign_pdf(&data, &signer, &opts)
+                .with_context(|| format!("signing {}", input.display()))?;
+            std::fs::write(&output, signed)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("signed: {} (PAdES B-B, field {})", output.display(), opts.field);
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Archive {
             cmd:
                 ArchiveCmd::Check {

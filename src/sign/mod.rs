@@ -1,0 +1,606 @@
+//! PAdES signing by incremental update: the original bytes stay untouched;
+//! a new revision adds the signature field (a widget on the first page, or on
+//! the page asked), the signature dictionary with a `/Contents` placeholder,
+//! and the catalog, page and form objects it had to change. Then the
+//! `/ByteRange` is patched, the ranges hashed, the CAdES SignedData made by
+//! the key backend, and its hex written into the placeholder.
+
+pub mod cms;
+pub mod keys;
+
+use crate::error::{Error, Limits, Result};
+use crate::pdf::document::{Document, XrefKind};
+use crate::pdf::object::{Dict, Obj, ObjRef, PdfStr};
+use crate::pdf::source::MemSource;
+use cms::Digest;
+use keys::KeySigner;
+
+/// What to sign and how.
+#[derive(Clone, Debug)]
+pub struct SignOptions {
+    /// Name of the new signature field.
+    pub field: String,
+    pub digest: Digest,
+    /// Signing time for `/M` (Unix seconds); shown with the +07:00 zone.
+    pub time: i64,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// 1-based page of the widget (invisible: an empty rectangle).
+    pub page: usize,
+}
+
+impl Default for SignOptions {
+    fn default() -> Self {
+        SignOptions {
+            field: "Signature1".into(),
+            digest: Digest::Sha256,
+            time: 0,
+            reason: None,
+            location: None,
+            page: 1,
+        }
+    }
+}
+
+/// `D:YYYYMMDDHHmmSS+07'00'` (Vietnam time) for a PDF date string.
+pub fn pdf_date(t: i64) -> String {
+    let off = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let d = time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(off);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+07'00'",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
+}
+
+// ------------------------------------------------------------ object writer
+
+fn write_name(n: &[u8], out: &mut Vec<u8>) {
+    out.push(b'/');
+    for &b in n {
+        let regular = b.is_ascii_graphic()
+            && !matches!(b, b'#' | b'/' | b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'%');
+        if regular {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("#{b:02X}").as_bytes());
+        }
+    }
+}
+
+fn write_literal(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'(');
+    for &b in s {
+        match b {
+            b'(' | b')' | b'\\' => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
+        }
+    }
+    out.push(b')');
+}
+
+/// A PDF text string: ASCII as is, anything else as UTF-16BE with a BOM.
+fn text_string(s: &str) -> Vec<u8> {
+    if s.is_ascii() {
+        return s.as_bytes().to_vec();
+    }
+    let mut v = vec![0xfe, 0xff];
+    for u in s.encode_utf16() {
+        v.extend_from_slice(&u.to_be_bytes());
+    }
+    v
+}
+
+fn write_real(r: f64, out: &mut Vec<u8>) {
+    let s = format!("{r:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    out.extend_from_slice(if s.is_empty() || s == "-" { "0" } else { s }.as_bytes());
+}
+
+/// Serialise a direct object (streams cannot be rewritten here).
+pub fn write_obj(o: &Obj, out: &mut Vec<u8>) -> Result<()> {
+    match o {
+        Obj::Null => out.extend_from_slice(b"null"),
+        Obj::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Obj::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Obj::Real(r) => write_real(*r, out),
+        Obj::Str(s) if s.hex => {
+            out.push(b'<');
+            out.extend_from_slice(hex::encode(&s.bytes[..]).as_bytes());
+            out.push(b'>');
+        }
+        Obj::Str(s) => write_literal(&s.bytes, out),
+        Obj::Name(n) => write_name(n, out),
+        Obj::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                write_obj(x, out)?;
+            }
+            out.push(b']');
+        }
+        Obj::Dict(d) => write_dict(d, out)?,
+        Obj::Ref(r) => out.extend_from_slice(format!("{} {} R", r.num, r.generation).as_bytes()),
+        Obj::Stream(_) => {
+            return Err(Error::Unsupported(
+                "a stream cannot be rewritten in a signing update".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_dict(d: &Dict, out: &mut Vec<u8>) -> Result<()> {
+    out.extend_from_slice(b"<<");
+    for (k, v) in &d.0 {
+        write_name(k, out);
+        out.push(b' ');
+        write_obj(v, out)?;
+    }
+    out.extend_from_slice(b">>");
+    Ok(())
+}
+
+fn set(d: &mut Dict, key: &[u8], v: Obj) {
+    d.0.retain(|(k, _)| k != key);
+    d.0.push((key.to_vec(), v));
+}
+
+fn name(n: &str) -> Obj {
+    Obj::Name(n.as_bytes().to_vec())
+}
+
+fn string(b: &[u8]) -> Obj {
+    Obj::Str(PdfStr {
+        bytes: b.into(),
+        hex: false,
+        start: 0,
+        end: 0,
+    })
+}
+
+fn r(num: u32) -> Obj {
+    Obj::Ref(ObjRef { num, generation: 0 })
+}
+
+// ------------------------------------------------------------ the update
+
+/// Widths of the placeholders patched after layout.
+const BYTE_RANGE_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+
+struct Layout {
+    doc: Vec<u8>,
+    /// Offsets of the `<` and just after the `>` of /Contents.
+    contents: (usize, usize),
+    /// Offset of the ByteRange placeholder.
+    byte_range_at: usize,
+}
+
+fn first_page(doc: &Document, want: usize) -> Result<(ObjRef, Dict)> {
+    let cat = doc.catalog()?;
+    let mut node = match cat.get(b"Pages") {
+        Some(Obj::Ref(r)) => *r,
+        _ => return Err(Error::pdf(0, "catalog has no /Pages reference")),
+    };
+    // Walk down the page tree to page `want` (1-based), bounded.
+    let mut skip = want.saturating_sub(1);
+    for _ in 0..64 {
+        let d = doc
+            .resolve_ref(node)?
+            .as_dict()
+            .cloned()
+            .ok_or(Error::pdf(0, "page tree node is not a dictionary"))?;
+        if d.name(b"Type") == Some(b"Page") || d.get(b"Kids").is_none() {
+            if skip == 0 {
+                return Ok((node, d));
+            }
+            return Err(Error::Invalid(format!("the document has no page {want}")));
+        }
+        let kids = match doc.resolve(d.get(b"Kids").unwrap_or(&Obj::Null))? {
+            Obj::Array(a) => a,
+            _ => return Err(Error::pdf(0, "/Kids is not an array")),
+        };
+        let mut next = None;
+        for k in kids {
+            let Obj::Ref(kr) = k else { continue };
+            let kd = doc.resolve_ref(kr)?;
+            let count = kd
+                .as_dict()
+                .and_then(|x| x.int(b"Count"))
+                .filter(|c| *c > 0)
+                .unwrap_or(1) as usize;
+            let is_leaf = kd.as_dict().and_then(|x| x.name(b"Type")) == Some(b"Page");
+            let n = if is_leaf { 1 } else { count };
+            if skip < n {
+                next = Some(kr);
+                break;
+            }
+            skip -= n;
+        }
+        node = next.ok_or_else(|| Error::Invalid(format!("the document has no page {want}")))?;
+    }
+    Err(Error::pdf(0, "page tree too deep"))
+}
+
+fn field_names(doc: &Document, fields: &[Obj]) -> Vec<Vec<u8>> {
+    fields
+        .iter()
+        .filter_map(|f| doc.resolve(f).ok())
+        .filter_map(|f| match f.as_dict().and_then(|d| d.get(b"T")) {
+            Some(Obj::Str(s)) => Some(s.bytes.to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Lay out the incremental update with a `/Contents` placeholder of `reserve` bytes.
+fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
+    let src = MemSource(input);
+    let doc = Document::open(&src, Limits::default())?;
+    if doc.encrypted {
+        return Err(Error::Unsupported("encrypted documents cannot be signed".into()));
+    }
+    let root = match doc.trailer.get(b"Root") {
+        Some(Obj::Ref(r)) => *r,
+        _ => return Err(Error::pdf(0, "trailer /Root is not a reference")),
+    };
+    let mut catalog = doc.catalog()?;
+    let (page_ref, mut page) = first_page(&doc, opts.page.max(1))?;
+    let size = doc
+        .trailer
+        .int(b"Size")
+        .filter(|s| *s > 0 && *s < i64::from(u32::MAX) - 16)
+        .ok_or(Error::pdf(0, "trailer /Size missing"))? as u32;
+    let (sig_num, field_num) = (size, size + 1);
+    let mut next = size + 2;
+    // (ref, serialised object) of every object this update writes.
+    let mut objects: Vec<(ObjRef, Vec<u8>)> = Vec::new();
+
+    // The form: existing (direct or indirect) or new.
+    let field_name = opts.field.as_bytes();
+    let mut acro_ref = None;
+    let mut acro = match catalog.get(b"AcroForm") {
+        Some(Obj::Ref(r)) => {
+            acro_ref = Some(*r);
+            doc.resolve_ref(*r)?
+                .as_dict()
+                .cloned()
+                .ok_or(Error::pdf(0, "/AcroForm is not a dictionary"))?
+        }
+        Some(Obj::Dict(d)) => d.clone(),
+        _ => Dict::default(),
+    };
+    let mut fields = match acro.get(b"Fields") {
+        Some(o) => match doc.resolve(o)? {
+            Obj::Array(a) => a,
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    if field_names(&doc, &fields).iter().any(|n| n == field_name) {
+        return Err(Error::Invalid(format!(
+            "the document already has a field named {}",
+            opts.field
+        )));
+    }
+    fields.push(r(field_num));
+    set(&mut acro, b"Fields", Obj::Array(fields));
+    set(&mut acro, b"SigFlags", Obj::Int(3));
+    match acro_ref {
+        Some(ar) => {
+            let mut o = Vec::new();
+            write_dict(&acro, &mut o)?;
+            objects.push((ar, o));
+        }
+        None => {
+            let ar = ObjRef {
+                num: next,
+                generation: 0,
+            };
+            next += 1;
+            let mut o = Vec::new();
+            write_dict(&acro, &mut o)?;
+            objects.push((ar, o));
+            set(&mut catalog, b"AcroForm", Obj::Ref(ar));
+            let mut c = Vec::new();
+            write_dict(&catalog, &mut c)?;
+            objects.push((root, c));
+        }
+    }
+
+    // The page's /Annots gains the widget.
+    match page.get(b"Annots").cloned() {
+        Some(Obj::Ref(ar)) => {
+            let mut a = match doc.resolve_ref(ar)? {
+                Obj::Array(a) => a,
+                _ => Vec::new(),
+            };
+            a.push(r(field_num));
+            let mut o = Vec::new();
+            write_obj(&Obj::Array(a), &mut o)?;
+            objects.push((ar, o));
+        }
+        Some(Obj::Array(mut a)) => {
+            a.push(r(field_num));
+            set(&mut page, b"Annots", Obj::Array(a));
+            let mut o = Vec::new();
+            write_dict(&page, &mut o)?;
+            objects.push((page_ref, o));
+        }
+        _ => {
+            set(&mut page, b"Annots", Obj::Array(vec![r(field_num)]));
+            let mut o = Vec::new();
+            write_dict(&page, &mut o)?;
+            objects.push((page_ref, o));
+        }
+    }
+
+    // The field, merged with its widget (invisible: empty rectangle, print flag).
+    let mut field = Dict::default();
+    set(&mut field, b"Type", name("Annot"));
+    set(&mut field, b"Subtype", name("Widget"));
+    set(&mut field, b"FT", name("Sig"));
+    set(&mut field, b"T", string(&text_string(&opts.field)));
+    set(&mut field, b"V", r(sig_num));
+    set(
+        &mut field,
+        b"Rect",
+        Obj::Array(vec![Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0)]),
+    );
+    set(&mut field, b"F", Obj::Int(132));
+    set(&mut field, b"P", Obj::Ref(page_ref));
+    let mut fo = Vec::new();
+    write_dict(&field, &mut fo)?;
+    objects.push((
+        ObjRef {
+            num: field_num,
+            generation: 0,
+        },
+        fo,
+    ));
+
+    // The signature dictionary, written by hand for its placeholders.
+    let mut sig = Vec::new();
+    sig.extend_from_slice(b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached");
+    sig.extend_from_slice(b"/M");
+    write_literal(pdf_date(opts.time).as_bytes(), &mut sig);
+    if let Some(x) = &opts.reason {
+        sig.extend_from_slice(b"/Reason");
+        write_literal(&text_string(x), &mut sig);
+    }
+    if let Some(x) = &opts.location {
+        sig.extend_from_slice(b"/Location");
+        write_literal(&text_string(x), &mut sig);
+    }
+    sig.extend_from_slice(b"/ByteRange");
+    let br_in_sig = sig.len();
+    sig.extend_from_slice(BYTE_RANGE_PLACEHOLDER.as_bytes());
+    sig.extend_from_slice(b"/Contents");
+    let contents_in_sig = sig.len();
+    sig.push(b'<');
+    sig.extend(std::iter::repeat_n(b'0', reserve * 2));
+    sig.push(b'>');
+    sig.extend_from_slice(b">>");
+    let sig_ref = ObjRef {
+        num: sig_num,
+        generation: 0,
+    };
+
+    // Write: the original, then the objects, then the cross-reference section.
+    let mut out = input.to_vec();
+    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(ObjRef, usize)> = Vec::new();
+    let mut byte_range_at = 0;
+    let mut contents = (0, 0);
+    let mut all = objects;
+    all.push((sig_ref, sig));
+    all.sort_by_key(|(r, _)| r.num);
+    for (oref, body) in &all {
+        offsets.push((*oref, out.len()));
+        out.extend_from_slice(format!("{} {} obj\n", oref.num, oref.generation).as_bytes());
+        if *oref == sig_ref {
+            byte_range_at = out.len() + br_in_sig;
+            contents = (
+                out.len() + contents_in_sig,
+                out.len() + contents_in_sig + reserve * 2 + 2,
+            );
+        }
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let prev = doc
+        .sections
+        .first()
+        .map(|s| s.offset)
+        .ok_or(Error::pdf(0, "no cross-reference section"))?;
+    let kind = doc.sections.first().map(|s| s.kind).unwrap_or(XrefKind::Table);
+    let mut trailer = Dict::default();
+    set(&mut trailer, b"Root", Obj::Ref(root));
+    if let Some(info) = doc.trailer.get(b"Info") {
+        set(&mut trailer, b"Info", info.clone());
+    }
+    if let Some(Obj::Array(id)) = doc.trailer.get(b"ID")
+        && let Some(first) = id.first()
+    {
+        let fresh = openssl::sha::sha256(&out[out.len().saturating_sub(4096)..]);
+        set(
+            &mut trailer,
+            b"ID",
+            Obj::Array(vec![
+                first.clone(),
+                Obj::Str(PdfStr {
+                    bytes: fresh[..16].into(),
+                    hex: true,
+                    start: 0,
+                    end: 0,
+                }),
+            ]),
+        );
+    }
+    set(&mut trailer, b"Prev", Obj::Int(prev as i64));
+    let xref_at = out.len();
+    match kind {
+        XrefKind::Table => {
+            set(&mut trailer, b"Size", Obj::Int(i64::from(next)));
+            out.extend_from_slice(b"xref\n");
+            for run in runs(&offsets) {
+                out.extend_from_slice(format!("{} {}\n", run[0].0.num, run.len()).as_bytes());
+                for (oref, off) in run {
+                    out.extend_from_slice(
+                        format!("{off:010} {:05} n\r\n", oref.generation).as_bytes(),
+                    );
+                }
+            }
+            out.extend_from_slice(b"trailer\n");
+            write_dict(&trailer, &mut out)?;
+            out.push(b'\n');
+        }
+        XrefKind::Stream => {
+            let xnum = next;
+            offsets.push((
+                ObjRef {
+                    num: xnum,
+                    generation: 0,
+                },
+                xref_at,
+            ));
+            set(&mut trailer, b"Size", Obj::Int(i64::from(xnum) + 1));
+            set(&mut trailer, b"Type", name("XRef"));
+            set(
+                &mut trailer,
+                b"W",
+                Obj::Array(vec![Obj::Int(1), Obj::Int(4), Obj::Int(2)]),
+            );
+            let mut index = Vec::new();
+            let mut data = Vec::new();
+            for run in runs(&offsets) {
+                index.push(Obj::Int(i64::from(run[0].0.num)));
+                index.push(Obj::Int(run.len() as i64));
+                for (oref, off) in run {
+                    data.push(1u8);
+                    data.extend_from_slice(&(off as u32).to_be_bytes());
+                    data.extend_from_slice(&oref.generation.to_be_bytes());
+                }
+            }
+            set(&mut trailer, b"Index", Obj::Array(index));
+            set(&mut trailer, b"Length", Obj::Int(data.len() as i64));
+            out.extend_from_slice(format!("{xnum} 0 obj\n").as_bytes());
+            write_dict(&trailer, &mut out)?;
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\nendstream\nendobj\n");
+        }
+    }
+    out.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+    if u32::try_from(out.len()).is_err() {
+        return Err(Error::limit("signable document size", out.len(), u32::MAX));
+    }
+    Ok(Layout {
+        doc: out,
+        contents,
+        byte_range_at,
+    })
+}
+
+/// Runs of consecutive object numbers.
+fn runs(offsets: &[(ObjRef, usize)]) -> Vec<Vec<(ObjRef, usize)>> {
+    let mut sorted = offsets.to_vec();
+    sorted.sort_by_key(|(r, _)| r.num);
+    let mut out: Vec<Vec<(ObjRef, usize)>> = Vec::new();
+    for e in sorted {
+        match out.last_mut() {
+            Some(run) if run.last().is_some_and(|l| l.0.num + 1 == e.0.num) => run.push(e),
+            _ => out.push(vec![e]),
+        }
+    }
+    out
+}
+
+/// A prepared signature: the document with its ByteRange set, and the
+/// digest of the signed attributes' DER that the key must sign.
+pub struct Prepared {
+    doc: Vec<u8>,
+    contents: (usize, usize),
+    /// DER SET of the signed attributes.
+    pub signed_attrs: Vec<u8>,
+    pub digest: Digest,
+}
+
+/// Lay out the update and compute what is to be signed.
+pub fn prepare(
+    input: &[u8],
+    signer_cert: &openssl::x509::X509,
+    chain: &[openssl::x509::X509],
+    opts: &SignOptions,
+) -> Result<Prepared> {
+    // Room for the SignedData: its certificates, the attributes (~300 bytes
+    // plus the issuer name), a signature of up to 1024 bytes (RSA 8192), margin.
+    let mut certs = signer_cert.to_der()?.len();
+    for c in chain {
+        certs += c.to_der()?.len();
+    }
+    let reserve = certs + 2 * signer_cert.issuer_name().to_der()?.len() + 2048;
+    let mut l = layout(input, opts, reserve)?;
+    let (c0, c1) = l.contents;
+    let total = l.doc.len();
+    let br = format!("[0 {c0} {c1} {}]", total - c1);
+    let width = BYTE_RANGE_PLACEHOLDER.len();
+    if br.len() > width {
+        return Err(Error::limit("byte range width", br.len(), width));
+    }
+    let padded = format!("{br:<width$}");
+    l.doc[l.byte_range_at..l.byte_range_at + width].copy_from_slice(padded.as_bytes());
+    let mut h = openssl::hash::Hasher::new(opts.digest.md())?;
+    h.update(&l.doc[..c0])?;
+    h.update(&l.doc[c1..])?;
+    let md = h.finish()?;
+    let signed_attrs = cms::signed_attributes(opts.digest, &md, signer_cert)?;
+    Ok(Prepared {
+        doc: l.doc,
+        contents: l.contents,
+        signed_attrs,
+        digest: opts.digest,
+    })
+}
+
+/// Put the signature value (over `signed_attrs`) into the document.
+pub fn complete(
+    p: Prepared,
+    scheme: cms::Scheme,
+    signature: &[u8],
+    signer_cert: &openssl::x509::X509,
+    chain: &[openssl::x509::X509],
+) -> Result<Vec<u8>> {
+    let cms = cms::signed_data(p.digest, scheme, &p.signed_attrs, signature, signer_cert, chain, None)?;
+    let room = (p.contents.1 - p.contents.0 - 2) / 2;
+    if cms.len() > room {
+        return Err(Error::limit("signature placeholder", cms.len(), room));
+    }
+    let mut doc = p.doc;
+    let hexed = hex::encode_upper(&cms);
+    doc[p.contents.0 + 1..p.contents.0 + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
+    Ok(doc)
+}
+
+/// Sign a PDF at level B-B with a key backend.
+pub fn sign_pdf(input: &[u8], key: &dyn KeySigner, opts: &SignOptions) -> Result<Vec<u8>> {
+    let p = prepare(input, key.certificate(), key.chain(), opts)?;
+    let sig = key.sign(p.digest, &p.signed_attrs)?;
+    complete(p, key.scheme(), &sig, key.certificate(), key.chain())
+}
