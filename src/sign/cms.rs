@@ -34,7 +34,7 @@ impl Digest {
             Digest::Sha512 => MessageDigest::sha512(),
         }
     }
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Digest::Sha256 => 32,
             Digest::Sha384 => 48,
@@ -130,7 +130,7 @@ pub fn signature_algorithm(scheme: Scheme, d: Digest) -> Vec<u8> {
             let params = seq(&[
                 &encode_tlv(0xa0, &hash),
                 &encode_tlv(0xa1, &mgf),
-                &encode_tlv(0xa2, &encode_tlv(0x02, &[d.len() as u8])),
+                &encode_tlv(0xa2, &encode_tlv(0x02, &[d.output_len() as u8])),
             ]);
             alg_id("1.2.840.113549.1.1.10", Some(&params))
         }

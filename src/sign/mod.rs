@@ -399,28 +399,44 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
         num: sig_num,
         generation: 0,
     };
+    objects.push((sig_ref, sig));
+    let (out, offsets) = write_update(input, &doc, root, objects, next)?;
+    let at = offsets
+        .iter()
+        .find(|(r, _)| *r == sig_ref)
+        .map(|(_, o)| *o)
+        .ok_or(Error::Invalid("signature object not written".into()))?;
+    let body = at + format!("{} 0 obj\n", sig_num).len();
+    Ok(Layout {
+        doc: out,
+        contents: (
+            body + contents_in_sig,
+            body + contents_in_sig + reserve * 2 + 2,
+        ),
+        byte_range_at: body + br_in_sig,
+    })
+}
 
-    // Write: the original, then the objects, then the cross-reference section.
+/// Append one incremental update holding `objects` (serialised bodies, a
+/// stream's with its data) and a cross-reference section of the kind the
+/// document already uses. `next` is the first unused object number.
+/// Returns the new file and where each object starts.
+fn write_update(
+    input: &[u8],
+    doc: &Document,
+    root: ObjRef,
+    mut objects: Vec<(ObjRef, Vec<u8>)>,
+    next: u32,
+) -> Result<(Vec<u8>, Vec<(ObjRef, usize)>)> {
     let mut out = input.to_vec();
     if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
         out.push(b'\n');
     }
     let mut offsets: Vec<(ObjRef, usize)> = Vec::new();
-    let mut byte_range_at = 0;
-    let mut contents = (0, 0);
-    let mut all = objects;
-    all.push((sig_ref, sig));
-    all.sort_by_key(|(r, _)| r.num);
-    for (oref, body) in &all {
+    objects.sort_by_key(|(r, _)| r.num);
+    for (oref, body) in &objects {
         offsets.push((*oref, out.len()));
         out.extend_from_slice(format!("{} {} obj\n", oref.num, oref.generation).as_bytes());
-        if *oref == sig_ref {
-            byte_range_at = out.len() + br_in_sig;
-            contents = (
-                out.len() + contents_in_sig,
-                out.len() + contents_in_sig + reserve * 2 + 2,
-            );
-        }
         out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     }
@@ -473,7 +489,8 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
         }
         XrefKind::Stream => {
             let xnum = next;
-            offsets.push((
+            let mut all = offsets.clone();
+            all.push((
                 ObjRef {
                     num: xnum,
                     generation: 0,
@@ -489,12 +506,14 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
             );
             let mut index = Vec::new();
             let mut data = Vec::new();
-            for run in runs(&offsets) {
+            for run in runs(&all) {
                 index.push(Obj::Int(i64::from(run[0].0.num)));
                 index.push(Obj::Int(run.len() as i64));
                 for (oref, off) in run {
+                    let off = u32::try_from(off)
+                        .map_err(|_| Error::limit("signable document size", off, u32::MAX))?;
                     data.push(1u8);
-                    data.extend_from_slice(&(off as u32).to_be_bytes());
+                    data.extend_from_slice(&off.to_be_bytes());
                     data.extend_from_slice(&oref.generation.to_be_bytes());
                 }
             }
@@ -511,11 +530,7 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
     if u32::try_from(out.len()).is_err() {
         return Err(Error::limit("signable document size", out.len(), u32::MAX));
     }
-    Ok(Layout {
-        doc: out,
-        contents,
-        byte_range_at,
-    })
+    Ok((out, offsets))
 }
 
 /// Runs of consecutive object numbers.

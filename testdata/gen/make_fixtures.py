@@ -194,6 +194,12 @@ def main():
     write(f"{PDF}/pades-b-lt.pdf", sign_pdf(base, "signer-rsa", tsa=tsa_for("tsa", t_lt), lt=True))
     write(f"{PDF}/pades-b-lta.pdf", sign_pdf(base, "signer-rsa", tsa=tsa_for("tsa", t_lt), lta=True))
     write(f"{PDF}/big-1mb.pdf", sign_pdf(minimal_pdf("Tai lieu lon", pages=3, pad_bytes=1 << 20), "signer-rsa"))
+    # The same unsigned document with a cross-reference stream and object
+    # streams (what `kyso sign` must also update): rewritten by qpdf.
+    import shutil, subprocess
+    if shutil.which("qpdf"):
+        subprocess.run(["qpdf", "--object-streams=generate", f"{PDF}/unsigned.pdf",
+                        f"{PDF}/unsigned-xref-stream.pdf"], check=True)
     # The 100 KB document of benches/load.sh.
     write(f"{PDF}/signed-100kb.pdf", sign_pdf(minimal_pdf("Benchmark document", pages=1, pad_bytes=int(0.088 * (1 << 20))), "signer-rsa"))
 
