@@ -87,6 +87,16 @@ enum Cmd {
         /// Signing time written to /M (RFC 3339; default now).
         #[arg(long)]
         time: Option<String>,
+        /// PAdES level: B-B, B-T (signature timestamp), B-LT (+ /DSS with
+        /// certificates, OCSP, CRLs fetched online), B-LTA (+ document timestamp).
+        #[arg(long, default_value = "B-B")]
+        level: String,
+        /// RFC 3161 timestamp authority (http://) for B-T and above.
+        #[arg(long)]
+        tsa: Option<String>,
+        /// Deadline of each TSA/OCSP/CRL exchange, in milliseconds.
+        #[arg(long, default_value_t = 10000)]
+        timeout_ms: u64,
     },
     /// The archive: `kyso archive check` re-hashes every blob, checks every
     /// row points to a blob, and verifies the audit chain (exit 1 on any problem).
@@ -334,7 +344,12 @@ fn run() -> anyhow::Result<ExitCode> {
             pss,
             page,
             time,
+            level,
+            tsa,
+            timeout_ms,
         } => {
+            let level_v = kyso::sign::SignLevel::parse(&level)
+                .ok_or_else(|| anyhow::anyhow!("--level {level}: use B-B, B-T, B-LT or B-LTA"))?;
             let digest = kyso::sign::cms::Digest::parse(&digest)
                 .ok_or_else(|| anyhow::anyhow!("--digest {digest}: use sha256, sha384 or sha512"))?;
             let mut extra = Vec::new();
@@ -377,11 +392,20 @@ fn run() -> anyhow::Result<ExitCode> {
                 location,
                 page,
             };
-            let signed = kyso::sign::sign_pdf(&data, &signer, &opts)
+            let services = kyso::sign::Services {
+                tsa_url: tsa,
+                timeout: std::time::Duration::from_millis(timeout_ms.max(1)),
+            };
+            let signed = kyso::sign::sign_pdf_level(&data, &signer, &opts, level_v, &services)
                 .with_context(|| format!("signing {}", input.display()))?;
             std::fs::write(&output, signed)
                 .with_context(|| format!("writing {}", output.display()))?;
-            println!("signed: {} (PAdES B-B, field {})", output.display(), opts.field);
+            println!(
+                "signed: {} (PAdES {}, field {})",
+                output.display(),
+                level.to_ascii_uppercase(),
+                opts.field
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Archive {

@@ -14,7 +14,7 @@ use std::process::Command;
 use kyso::pki::TrustStore;
 use kyso::sign::cms::Digest;
 use kyso::sign::keys::SoftKey;
-use kyso::sign::{SignOptions, sign_pdf};
+use kyso::sign::{SignLevel, SignOptions, sign_pdf};
 use kyso::validate::VerifyOptions;
 
 fn repo() -> PathBuf {
@@ -89,31 +89,35 @@ struct Outside {
     pdfsig: Option<PathBuf>,
     pyhanko: Option<PathBuf>,
     nss: Option<PathBuf>,
+    root: PathBuf,
+    inter: PathBuf,
+    /// Extra arguments of `pyhanko sign` (the subcommand and its options).
+    pyhanko_args: Vec<String>,
 }
 
 impl Outside {
     fn new(dir: &Path) -> Outside {
+        Self::with_pki(
+            dir,
+            &repo().join("certs/test/root.pem"),
+            &repo().join("certs/test/issuing-ca.pem"),
+            &["validate", "--no-revocation-check"],
+        )
+    }
+
+    fn with_pki(dir: &Path, root: &Path, inter: &Path, pyhanko_args: &[&str]) -> Outside {
         let certutil = tool("certutil");
         let pdfsig = tool("pdfsig");
         // An NSS database trusting the test root, for pdfsig's certificate status.
         let nss = match (&certutil, &pdfsig) {
             (Some(cu), Some(_)) => {
-                let db = dir.join("nss");
+                let db = dir.join(format!("nss-{}", rand::random::<u32>()));
                 std::fs::create_dir_all(&db).unwrap();
                 let d = format!("sql:{}", db.display());
-                let ok = Command::new(cu).args(["-N", "-d", &d, "--empty-password"]).status().unwrap().success()
-                    && Command::new(cu)
-                        .args(["-A", "-d", &d, "-n", "kyso-test-root", "-t", "CT,C,C", "-i"])
-                        .arg(repo().join("certs/test/root.pem"))
-                        .status()
-                        .unwrap()
-                        .success()
-                    && Command::new(cu)
-                        .args(["-A", "-d", &d, "-n", "kyso-test-ca", "-t", ",,", "-i"])
-                        .arg(repo().join("certs/test/issuing-ca.pem"))
-                        .status()
-                        .unwrap()
-                        .success();
+                let quiet = |c: &mut Command| c.stdin(std::process::Stdio::null()).status().unwrap().success();
+                let ok = quiet(Command::new(cu).args(["-N", "-d", &d, "--empty-password"]))
+                    && quiet(Command::new(cu).args(["-A", "-d", &d, "-n", "kyso-test-root", "-t", "CT,C,C", "-i"]).arg(root))
+                    && quiet(Command::new(cu).args(["-A", "-d", &d, "-n", "kyso-test-ca", "-t", ",,", "-i"]).arg(inter));
                 assert!(ok, "creating the NSS database");
                 Some(db)
             }
@@ -124,6 +128,9 @@ impl Outside {
             pdfsig,
             pyhanko: tool("pyhanko"),
             nss,
+            root: root.to_path_buf(),
+            inter: inter.to_path_buf(),
+            pyhanko_args: pyhanko_args.iter().map(|a| a.to_string()).collect(),
         }
     }
 
@@ -144,9 +151,15 @@ impl Outside {
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(text.matches("Signature Validation: Signature is Valid.").count(), signatures, "pdfsig {}: {text}", file.display());
             let blocks: Vec<&str> = text.split("Signature #").skip(1).collect();
             assert_eq!(blocks.len(), signatures, "pdfsig {}: {text}", file.display());
+            for (i, b) in blocks.iter().enumerate() {
+                // pdfsig does not check ETSI.RFC3161 document timestamps.
+                if b.contains("Signature Type: unknown") {
+                    continue;
+                }
+                assert!(b.contains("Signature Validation: Signature is Valid."), "pdfsig, signature {}: {text}", i + 1);
+            }
             for i in trusted {
                 assert!(
                     blocks[*i].contains("Certificate Validation: Certificate is Trusted."),
@@ -159,10 +172,12 @@ impl Outside {
         if let Some(h) = &self.pyhanko {
             // One line per signature: FIELD:HASH:INTACT:TRUSTED,...
             let out = Command::new(h)
-                .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--trust"])
-                .arg(repo().join("certs/test/root.pem"))
+                .arg("sign")
+                .args(&self.pyhanko_args)
+                .args(["--trust-replace", "--trust"])
+                .arg(&self.root)
                 .arg("--other-certs")
-                .arg(repo().join("certs/test/issuing-ca.pem"))
+                .arg(&self.inter)
                 .arg(file)
                 .output()
                 .unwrap();
@@ -334,4 +349,147 @@ fn sign_command_writes_a_valid_file() {
     assert!(String::from_utf8_lossy(&st.stderr).contains("password is wrong"));
     assert!(!dir.join("bad.pdf").exists(), "nothing written on failure");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// certomancer's live test PKI (testdata/live), with its TSA, OCSP and CRLs on 127.0.0.1:9817.
+struct Certomancer(std::process::Child);
+
+impl Drop for Certomancer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn certomancer() -> Option<Certomancer> {
+    let Some(cm) = tool("certomancer") else {
+        assert!(std::env::var_os("KYSO_REQUIRE_LIVE").is_none(), "KYSO_REQUIRE_LIVE is set but certomancer was not found");
+        return None;
+    };
+    let child = Command::new(cm)
+        .current_dir(repo())
+        .args(["--config", "testdata/live/certomancer.yml", "animate", "--port", "9817", "--no-web-ui"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Certomancer(child);
+    let start = std::time::Instant::now();
+    while kyso::revocation::fetch::http(
+        "http://127.0.0.1:9817/kyso-live/crls/root/latest.crl",
+        None,
+        std::time::Duration::from_secs(1),
+        1 << 20,
+    )
+    .is_err()
+    {
+        assert!(start.elapsed().as_secs() < 30, "certomancer did not answer within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Some(server)
+}
+
+fn live_verdicts(pdf: &[u8], online: bool) -> Vec<String> {
+    let live = repo().join("testdata/live/certs");
+    let mut trust = TrustStore::new();
+    trust.load_path(&live.join("root.pem")).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut opts = VerifyOptions::new(trust, now);
+    if online {
+        // B-T carries no validation data: the TSA's issuer and the status come from outside.
+        opts.intermediates = kyso::pki::load_certificates(&live.join("interm.pem")).unwrap();
+        opts.fetch.online = true;
+    }
+    let (r, _) = kyso::verify_bytes(pdf, None, "signed.pdf", &opts);
+    r.signatures
+        .iter()
+        .map(|s| {
+            format!(
+                "{}{}{}",
+                s.indication.as_str(),
+                s.sub_indication.map(|x| format!("/{}", x.as_str())).unwrap_or_default(),
+                s.level.map(|l| format!("@{}", l.as_str())).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
+    let Some(server) = certomancer() else { return };
+    let dir = temp_dir("levels");
+    let live = repo().join("testdata/live");
+    let chain: Vec<_> = ["interm.pem", "root.pem"]
+        .iter()
+        .flat_map(|f| kyso::pki::load_certificates(&live.join("certs").join(f)).unwrap())
+        .collect();
+    let services = kyso::sign::Services {
+        tsa_url: Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into()),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut files = Vec::new();
+    for (pss, digest) in [(false, Digest::Sha256), (true, Digest::Sha384)] {
+        let k = SoftKey::from_pem(&live.join("keys/signer-good.key.pem"), &live.join("certs/signer-good.pem"), &chain, pss).unwrap();
+        for level in [SignLevel::BT, SignLevel::BLT, SignLevel::BLTA] {
+            let opts = SignOptions {
+                digest,
+                time: now,
+                ..SignOptions::default()
+            };
+            let signed = kyso::sign::sign_pdf_level(&data, &k, &opts, level, &services).unwrap();
+            let name = format!("{level:?}-{}.pdf", if pss { "pss" } else { "pkcs1" });
+            let path = dir.join(&name);
+            std::fs::write(&path, &signed).unwrap();
+            files.push((level, path, signed));
+        }
+    }
+    // B-T judged online (it carries no validation data) while the PKI is up.
+    let outside_online = Outside::with_pki(&dir, &live.join("certs/root.pem"), &live.join("certs/interm.pem"), &["validate"]);
+    for (level, path, signed) in &files {
+        if *level == SignLevel::BT {
+            assert_eq!(live_verdicts(signed, true), vec!["TOTAL_PASSED@B-T"], "{}", path.display());
+            outside_online.check(path, 1, &[], &["Signature1"]);
+        }
+    }
+    // B-LT and B-LTA stand on their own: judged with the PKI stopped.
+    drop(server);
+    let t = time::OffsetDateTime::now_utc();
+    let at = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
+    let outside_offline = Outside::with_pki(&dir, &live.join("certs/root.pem"), &live.join("certs/interm.pem"), &["adesverify", "--validation-time", &at]);
+    for (level, path, signed) in &files {
+        match level {
+            SignLevel::BLT => {
+                assert_eq!(live_verdicts(signed, false), vec!["TOTAL_PASSED@B-LT"], "{}", path.display());
+                outside_offline.check(path, 1, &[], &["Signature1"]);
+            }
+            SignLevel::BLTA => {
+                assert_eq!(live_verdicts(signed, false), vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"], "{}", path.display());
+                outside_offline.check(path, 2, &[], &["Signature1"]);
+            }
+            _ => {}
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn level_b_t_without_a_tsa_is_refused() {
+    let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+    let e = kyso::sign::sign_pdf_level(&data, &key("signer-rsa", false), &SignOptions::default(), SignLevel::BT, &kyso::sign::Services::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("need a timestamp authority"), "{e}");
+    // A TSA that does not answer: a clear error, no file.
+    let services = kyso::sign::Services {
+        tsa_url: Some("http://127.0.0.1:9/tsa".into()),
+        timeout: std::time::Duration::from_millis(500),
+    };
+    let e = kyso::sign::sign_pdf_level(&data, &key("signer-rsa", false), &SignOptions::default(), SignLevel::BT, &services)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("timestamp authority http://127.0.0.1:9/tsa"), "{e}");
 }

@@ -41,7 +41,7 @@ impl Digest {
             Digest::Sha512 => 64,
         }
     }
-    fn oid(self) -> &'static str {
+    pub(crate) fn oid(self) -> &'static str {
         match self {
             Digest::Sha256 => "2.16.840.1.101.3.4.2.1",
             Digest::Sha384 => "2.16.840.1.101.3.4.2.2",
@@ -114,6 +114,11 @@ fn alg_id(o: &str, params: Option<&[u8]>) -> Vec<u8> {
     }
 }
 
+/// The AlgorithmIdentifier of a digest (parameters NULL, as TSAs expect).
+pub fn alg_id_pub(d: Digest) -> Vec<u8> {
+    alg_id(d.oid(), Some(&null()))
+}
+
 /// The AlgorithmIdentifier of the signature.
 pub fn signature_algorithm(scheme: Scheme, d: Digest) -> Vec<u8> {
     match (scheme, d) {
@@ -168,6 +173,11 @@ pub fn signed_attributes(d: Digest, message_digest: &[u8], signer: &X509) -> Res
         attribute("1.2.840.113549.1.9.4", &octets(message_digest)),
         attribute("1.2.840.113549.1.9.16.2.47", &signing_cert_v2),
     ]))
+}
+
+/// The unsigned attributes (DER SET) holding a signature timestamp token.
+pub fn unsigned_timestamp_attribute(token: &[u8]) -> Vec<u8> {
+    set(&[&attribute("1.2.840.113549.1.9.16.2.14", token)])
 }
 
 /// SignedData (ContentInfo) around a signature over `signed_attrs`.

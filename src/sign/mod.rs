@@ -7,6 +7,7 @@
 
 pub mod cms;
 pub mod keys;
+pub mod tsa;
 
 use crate::error::{Error, Limits, Result};
 use crate::pdf::document::{Document, XrefKind};
@@ -248,7 +249,7 @@ fn field_names(doc: &Document, fields: &[Obj]) -> Vec<Vec<u8>> {
 }
 
 /// Lay out the incremental update with a `/Contents` placeholder of `reserve` bytes.
-fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
+fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool) -> Result<Layout> {
     let src = MemSource(input);
     let doc = Document::open(&src, Limits::default())?;
     if doc.encrypted {
@@ -375,16 +376,20 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize) -> Result<Layout> {
 
     // The signature dictionary, written by hand for its placeholders.
     let mut sig = Vec::new();
-    sig.extend_from_slice(b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached");
-    sig.extend_from_slice(b"/M");
-    write_literal(pdf_date(opts.time).as_bytes(), &mut sig);
-    if let Some(x) = &opts.reason {
-        sig.extend_from_slice(b"/Reason");
-        write_literal(&text_string(x), &mut sig);
-    }
-    if let Some(x) = &opts.location {
-        sig.extend_from_slice(b"/Location");
-        write_literal(&text_string(x), &mut sig);
+    if doc_timestamp {
+        sig.extend_from_slice(b"<</Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161");
+    } else {
+        sig.extend_from_slice(b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached");
+        sig.extend_from_slice(b"/M");
+        write_literal(pdf_date(opts.time).as_bytes(), &mut sig);
+        if let Some(x) = &opts.reason {
+            sig.extend_from_slice(b"/Reason");
+            write_literal(&text_string(x), &mut sig);
+        }
+        if let Some(x) = &opts.location {
+            sig.extend_from_slice(b"/Location");
+            write_literal(&text_string(x), &mut sig);
+        }
     }
     sig.extend_from_slice(b"/ByteRange");
     let br_in_sig = sig.len();
@@ -557,12 +562,14 @@ pub struct Prepared {
     pub digest: Digest,
 }
 
-/// Lay out the update and compute what is to be signed.
+/// Lay out the update and compute what is to be signed. `extra` is room
+/// for unsigned attributes (a signature timestamp).
 pub fn prepare(
     input: &[u8],
     signer_cert: &openssl::x509::X509,
     chain: &[openssl::x509::X509],
     opts: &SignOptions,
+    extra: usize,
 ) -> Result<Prepared> {
     // Room for the SignedData: its certificates, the attributes (~300 bytes
     // plus the issuer name), a signature of up to 1024 bytes (RSA 8192), margin.
@@ -570,8 +577,25 @@ pub fn prepare(
     for c in chain {
         certs += c.to_der()?.len();
     }
-    let reserve = certs + 2 * signer_cert.issuer_name().to_der()?.len() + 2048;
-    let mut l = layout(input, opts, reserve)?;
+    let reserve = certs + 2 * signer_cert.issuer_name().to_der()?.len() + 2048 + extra;
+    let (doc, contents, md) = lay_out_and_hash(input, opts, reserve, false)?;
+    let signed_attrs = cms::signed_attributes(opts.digest, &md, signer_cert)?;
+    Ok(Prepared {
+        doc,
+        contents,
+        signed_attrs,
+        digest: opts.digest,
+    })
+}
+
+/// Lay out, patch the ByteRange, hash the covered bytes.
+fn lay_out_and_hash(
+    input: &[u8],
+    opts: &SignOptions,
+    reserve: usize,
+    doc_timestamp: bool,
+) -> Result<(Vec<u8>, (usize, usize), Vec<u8>)> {
+    let mut l = layout(input, opts, reserve, doc_timestamp)?;
     let (c0, c1) = l.contents;
     let total = l.doc.len();
     let br = format!("[0 {c0} {c1} {}]", total - c1);
@@ -584,38 +608,277 @@ pub fn prepare(
     let mut h = openssl::hash::Hasher::new(opts.digest.md())?;
     h.update(&l.doc[..c0])?;
     h.update(&l.doc[c1..])?;
-    let md = h.finish()?;
-    let signed_attrs = cms::signed_attributes(opts.digest, &md, signer_cert)?;
-    Ok(Prepared {
-        doc: l.doc,
-        contents: l.contents,
-        signed_attrs,
-        digest: opts.digest,
-    })
+    let md = h.finish()?.to_vec();
+    Ok((l.doc, l.contents, md))
 }
 
-/// Put the signature value (over `signed_attrs`) into the document.
+fn fill_contents(mut doc: Vec<u8>, contents: (usize, usize), der: &[u8]) -> Result<Vec<u8>> {
+    let room = (contents.1 - contents.0 - 2) / 2;
+    if der.len() > room {
+        return Err(Error::limit("signature placeholder", der.len(), room));
+    }
+    let hexed = hex::encode_upper(der);
+    doc[contents.0 + 1..contents.0 + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
+    Ok(doc)
+}
+
+/// Put the signature value (over `signed_attrs`) into the document, with
+/// unsigned attributes (a DER SET) when given.
 pub fn complete(
     p: Prepared,
     scheme: cms::Scheme,
     signature: &[u8],
     signer_cert: &openssl::x509::X509,
     chain: &[openssl::x509::X509],
+    unsigned: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    let cms = cms::signed_data(p.digest, scheme, &p.signed_attrs, signature, signer_cert, chain, None)?;
-    let room = (p.contents.1 - p.contents.0 - 2) / 2;
-    if cms.len() > room {
-        return Err(Error::limit("signature placeholder", cms.len(), room));
+    let cms = cms::signed_data(p.digest, scheme, &p.signed_attrs, signature, signer_cert, chain, unsigned)?;
+    fill_contents(p.doc, p.contents, &cms)
+}
+
+/// PAdES baseline levels kyso signs at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SignLevel {
+    BB,
+    BT,
+    BLT,
+    BLTA,
+}
+
+impl SignLevel {
+    pub fn parse(s: &str) -> Option<SignLevel> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "B-B" => SignLevel::BB,
+            "B-T" => SignLevel::BT,
+            "B-LT" => SignLevel::BLT,
+            "B-LTA" => SignLevel::BLTA,
+            _ => return None,
+        })
     }
-    let mut doc = p.doc;
-    let hexed = hex::encode_upper(&cms);
-    doc[p.contents.0 + 1..p.contents.0 + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
+}
+
+/// Where the timestamps and validation data come from.
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// RFC 3161 TSA (http://) for B-T and above.
+    pub tsa_url: Option<String>,
+    /// Deadline of each TSA, OCSP or CRL exchange.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            tsa_url: None,
+            timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Room for a timestamp token in /Contents.
+const TOKEN_ROOM: usize = 12 << 10;
+
+/// Sign a PDF at `level`: B-B; B-T adds a signature timestamp from the TSA;
+/// B-LT adds a /DSS with the certificates, OCSP responses and CRLs of the
+/// signer's and the TSA's paths (fetched from their AIA/CDP URLs); B-LTA
+/// adds a document timestamp over all of it.
+pub fn sign_pdf_level(
+    input: &[u8],
+    key: &dyn KeySigner,
+    opts: &SignOptions,
+    level: SignLevel,
+    services: &Services,
+) -> Result<Vec<u8>> {
+    let tsa = || {
+        services.tsa_url.as_deref().ok_or_else(|| {
+            Error::Invalid("levels B-T and above need a timestamp authority URL".into())
+        })
+    };
+    if level >= SignLevel::BT {
+        tsa()?;
+    }
+    let extra = if level >= SignLevel::BT { TOKEN_ROOM } else { 0 };
+    let p = prepare(input, key.certificate(), key.chain(), opts, extra)?;
+    let sig = key.sign(p.digest, &p.signed_attrs)?;
+    let mut token = None;
+    let unsigned = if level >= SignLevel::BT {
+        let imprint = openssl::hash::hash(opts.digest.md(), &sig)?;
+        let t = tsa::timestamp(tsa()?, opts.digest, &imprint, services.timeout)?;
+        let attr = cms::unsigned_timestamp_attribute(&t);
+        token = Some(t);
+        Some(attr)
+    } else {
+        None
+    };
+    let mut doc = complete(p, key.scheme(), &sig, key.certificate(), key.chain(), unsigned.as_deref())?;
+    if level >= SignLevel::BLT {
+        let mut certs: Vec<openssl::x509::X509> = vec![key.certificate().clone()];
+        certs.extend(key.chain().iter().cloned());
+        if let Some(t) = &token {
+            certs.extend(tsa::token_certificates(t)?);
+        }
+        doc = add_validation_data(&doc, &certs, services)?;
+    }
+    if level >= SignLevel::BLTA {
+        doc = add_doc_timestamp(&doc, opts.digest, tsa()?, services)?;
+    }
     Ok(doc)
+}
+
+/// Revocation data for every certificate of `certs` that has an issuer
+/// among them, fetched online; the whole lot written into the /DSS.
+pub fn add_validation_data(
+    input: &[u8],
+    certs: &[openssl::x509::X509],
+    services: &Services,
+) -> Result<Vec<u8>> {
+    let cfg = crate::revocation::fetch::FetchConfig {
+        online: true,
+        timeout: services.timeout,
+        ..Default::default()
+    };
+    let mut uniq: Vec<openssl::x509::X509> = Vec::new();
+    for c in certs {
+        let der = c.to_der()?;
+        if !uniq.iter().any(|u| u.to_der().map(|d| d == der).unwrap_or(false)) {
+            uniq.push(c.clone());
+        }
+    }
+    let (mut ocsps, mut crls) = (Vec::new(), Vec::new());
+    for c in &uniq {
+        let self_issued = c.issuer_name().to_der()? == c.subject_name().to_der()?;
+        if self_issued {
+            continue;
+        }
+        let Some(issuer) = uniq.iter().find(|i| {
+            i.subject_name().to_der().ok() == c.issuer_name().to_der().ok()
+                && i.public_key().and_then(|k| c.verify(&k)).unwrap_or(false)
+        }) else {
+            return Err(Error::Invalid(format!(
+                "no issuer certificate for {:?}: give the chain",
+                crate::pki::cert::summarize(c).subject
+            )));
+        };
+        let got = crate::revocation::fetch::online(c, issuer, &cfg);
+        if got.data.ocsps.is_empty() && got.data.crls.is_empty() {
+            return Err(Error::Invalid(format!(
+                "no revocation data could be fetched for {}: {}",
+                crate::pki::cert::summarize(c).subject,
+                got.problems.join("; ")
+            )));
+        }
+        ocsps.extend(got.data.ocsps.iter().map(|(_, r)| r.to_vec()));
+        crls.extend(got.data.crls.iter().map(|(_, r)| r.to_vec()));
+    }
+    let cert_ders: Vec<Vec<u8>> = uniq.iter().map(|c| c.to_der()).collect::<std::result::Result<_, _>>()?;
+    add_dss(input, &cert_ders, &ocsps, &crls)
+}
+
+fn stream_obj(data: &[u8]) -> Vec<u8> {
+    let mut o = format!("<</Length {}>>\nstream\n", data.len()).into_bytes();
+    o.extend_from_slice(data);
+    o.extend_from_slice(b"\nendstream");
+    o
+}
+
+/// Add (or extend) the document security store with these items.
+pub fn add_dss(input: &[u8], certs: &[Vec<u8>], ocsps: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let src = MemSource(input);
+    let doc = Document::open(&src, Limits::default())?;
+    let root = match doc.trailer.get(b"Root") {
+        Some(Obj::Ref(r)) => *r,
+        _ => return Err(Error::pdf(0, "trailer /Root is not a reference")),
+    };
+    let mut catalog = doc.catalog()?;
+    let mut next = doc
+        .trailer
+        .int(b"Size")
+        .filter(|s| *s > 0 && *s < i64::from(u32::MAX) - 1_000_000)
+        .ok_or(Error::pdf(0, "trailer /Size missing"))? as u32;
+    let mut objects: Vec<(ObjRef, Vec<u8>)> = Vec::new();
+    let (dss_ref, mut dss) = match catalog.get(b"DSS") {
+        Some(Obj::Ref(r)) => (
+            Some(*r),
+            doc.resolve_ref(*r)?.as_dict().cloned().unwrap_or_default(),
+        ),
+        Some(Obj::Dict(d)) => (None, d.clone()),
+        _ => (None, Dict::default()),
+    };
+    for (key, items) in [(&b"Certs"[..], certs), (b"OCSPs", ocsps), (b"CRLs", crls)] {
+        if items.is_empty() {
+            continue;
+        }
+        let mut arr = match dss.get(key) {
+            Some(o) => match doc.resolve(o)? {
+                Obj::Array(a) => a,
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        for it in items {
+            let r = ObjRef {
+                num: next,
+                generation: 0,
+            };
+            next += 1;
+            objects.push((r, stream_obj(it)));
+            arr.push(Obj::Ref(r));
+        }
+        set(&mut dss, key, Obj::Array(arr));
+    }
+    let mut body = Vec::new();
+    write_dict(&dss, &mut body)?;
+    match dss_ref {
+        Some(r) => objects.push((r, body)),
+        None => {
+            let r = ObjRef {
+                num: next,
+                generation: 0,
+            };
+            next += 1;
+            objects.push((r, body));
+            set(&mut catalog, b"DSS", Obj::Ref(r));
+            let mut c = Vec::new();
+            write_dict(&catalog, &mut c)?;
+            objects.push((root, c));
+        }
+    }
+    Ok(write_update(input, &doc, root, objects, next)?.0)
+}
+
+/// Add an ETSI.RFC3161 document timestamp (B-LTA) over the whole document.
+pub fn add_doc_timestamp(input: &[u8], d: Digest, tsa_url: &str, services: &Services) -> Result<Vec<u8>> {
+    // A field name not yet in the document.
+    let src = MemSource(input);
+    let doc = Document::open(&src, Limits::default())?;
+    let existing = match doc.catalog()?.get(b"AcroForm") {
+        Some(o) => match doc.resolve(o)? {
+            Obj::Dict(a) => match a.get(b"Fields") {
+                Some(f) => match doc.resolve(f)? {
+                    Obj::Array(fs) => field_names(&doc, &fs),
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    let field = (1..1000)
+        .map(|i| format!("DocTimeStamp{i}"))
+        .find(|n| !existing.iter().any(|e| e == n.as_bytes()))
+        .ok_or_else(|| Error::Invalid("too many document timestamps".into()))?;
+    let opts = SignOptions {
+        field,
+        digest: d,
+        ..SignOptions::default()
+    };
+    let (doc_bytes, contents, md) = lay_out_and_hash(input, &opts, TOKEN_ROOM, true)?;
+    let token = tsa::timestamp(tsa_url, d, &md, services.timeout)?;
+    fill_contents(doc_bytes, contents, &token)
 }
 
 /// Sign a PDF at level B-B with a key backend.
 pub fn sign_pdf(input: &[u8], key: &dyn KeySigner, opts: &SignOptions) -> Result<Vec<u8>> {
-    let p = prepare(input, key.certificate(), key.chain(), opts)?;
-    let sig = key.sign(p.digest, &p.signed_attrs)?;
-    complete(p, key.scheme(), &sig, key.certificate(), key.chain())
+    sign_pdf_level(input, key, opts, SignLevel::BB, &Services::default())
 }
