@@ -48,7 +48,11 @@ fn kyso_verdicts(pdf: &[u8]) -> Vec<String> {
             .crls
             .push((kyso::revocation::RevSource::Caller, der.into()));
     }
-    let (r, _) = kyso::verify_bytes(pdf, None, "signed.pdf", &opts);
+    verdicts(&kyso::verify_bytes(pdf, None, "signed.pdf", &opts).0)
+}
+
+/// INDICATION[/SUB][@LEVEL] of every signature.
+fn verdicts(r: &kyso::Report) -> Vec<String> {
     r.signatures
         .iter()
         .map(|s| {
@@ -400,18 +404,7 @@ fn live_verdicts(pdf: &[u8], online: bool) -> Vec<String> {
         opts.intermediates = kyso::pki::load_certificates(&live.join("interm.pem")).unwrap();
         opts.fetch.online = true;
     }
-    let (r, _) = kyso::verify_bytes(pdf, None, "signed.pdf", &opts);
-    r.signatures
-        .iter()
-        .map(|s| {
-            format!(
-                "{}{}{}",
-                s.indication.as_str(),
-                s.sub_indication.map(|x| format!("/{}", x.as_str())).unwrap_or_default(),
-                s.level.map(|l| format!("@{}", l.as_str())).unwrap_or_default()
-            )
-        })
-        .collect()
+    verdicts(&kyso::verify_bytes(pdf, None, "signed.pdf", &opts).0)
 }
 
 #[test]

@@ -422,6 +422,12 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     })
 }
 
+/// Where each written object starts.
+type Offsets = Vec<(ObjRef, usize)>;
+
+/// A laid-out document, where its /Contents placeholder lies, and the digest of the covered bytes.
+type Hashed = (Vec<u8>, (usize, usize), Vec<u8>);
+
 /// Append one incremental update holding `objects` (serialised bodies, a
 /// stream's with its data) and a cross-reference section of the kind the
 /// document already uses. `next` is the first unused object number.
@@ -432,7 +438,7 @@ fn write_update(
     root: ObjRef,
     mut objects: Vec<(ObjRef, Vec<u8>)>,
     next: u32,
-) -> Result<(Vec<u8>, Vec<(ObjRef, usize)>)> {
+) -> Result<(Vec<u8>, Offsets)> {
     let mut out = input.to_vec();
     if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
         out.push(b'\n');
@@ -594,7 +600,7 @@ fn lay_out_and_hash(
     opts: &SignOptions,
     reserve: usize,
     doc_timestamp: bool,
-) -> Result<(Vec<u8>, (usize, usize), Vec<u8>)> {
+) -> Result<Hashed> {
     let mut l = layout(input, opts, reserve, doc_timestamp)?;
     let (c0, c1) = l.contents;
     let total = l.doc.len();
