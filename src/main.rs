@@ -65,6 +65,18 @@ enum Cmd {
         /// PEM certificate of the key.
         #[arg(long, requires = "key")]
         cert: Option<PathBuf>,
+        /// PKCS#11 module (HSM or token), e.g. /usr/lib/softhsm/libsofthsm2.so.
+        #[arg(long, requires_all = ["token", "key_label"], conflicts_with_all = ["p12", "key"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the PKCS#11 token.
+        #[arg(long)]
+        token: Option<String>,
+        /// CKA_LABEL of the private key on the token.
+        #[arg(long)]
+        key_label: Option<String>,
+        /// User PIN of the token (else $KYSO_PKCS11_PIN).
+        #[arg(long)]
+        pin: Option<String>,
         /// Issuing chain to embed (PEM; repeatable).
         #[arg(long)]
         chain: Vec<PathBuf>,
@@ -336,6 +348,10 @@ fn run() -> anyhow::Result<ExitCode> {
             password,
             key,
             cert,
+            pkcs11_module,
+            token,
+            key_label,
+            pin,
             chain,
             field,
             reason,
@@ -359,7 +375,20 @@ fn run() -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("loading --chain {}", c.display()))?,
                 );
             }
-            let signer = match (p12, key, cert) {
+            let signer: Box<dyn kyso::sign::keys::KeySigner> = match (p12, key, cert) {
+                _ if pkcs11_module.is_some() => {
+                    let pin = pin
+                        .or_else(|| std::env::var("KYSO_PKCS11_PIN").ok())
+                        .ok_or_else(|| anyhow::anyhow!("--pin or $KYSO_PKCS11_PIN is needed for the token"))?;
+                    Box::new(kyso::sign::pkcs11::Pkcs11Key::open_at(
+                        pkcs11_module.as_deref().unwrap_or(std::path::Path::new("")),
+                        token.as_deref().unwrap_or(""),
+                        key_label.as_deref().unwrap_or(""),
+                        &pin,
+                        extra.clone(),
+                        pss,
+                    )?)
+                }
                 (Some(p), _, _) => {
                     let pw = password
                         .or_else(|| std::env::var("KYSO_P12_PASSWORD").ok())
@@ -369,11 +398,15 @@ fn run() -> anyhow::Result<ExitCode> {
                     if !extra.is_empty() {
                         k = kyso::sign::keys::SoftKey::from_parts(k, extra)?;
                     }
-                    k
+                    Box::new(k)
                 }
-                (None, Some(k), Some(c)) => kyso::sign::keys::SoftKey::from_pem(&k, &c, &extra, pss)
-                    .with_context(|| format!("loading {} and {}", k.display(), c.display()))?,
-                _ => anyhow::bail!("give --p12 FILE, or --key KEY.pem --cert CERT.pem"),
+                (None, Some(k), Some(c)) => Box::new(
+                    kyso::sign::keys::SoftKey::from_pem(&k, &c, &extra, pss)
+                        .with_context(|| format!("loading {} and {}", k.display(), c.display()))?,
+                ),
+                _ => anyhow::bail!(
+                    "give --p12 FILE, --key KEY.pem --cert CERT.pem, or --pkcs11-module M --token T --key-label L"
+                ),
             };
             let at = match time {
                 Some(t) => kyso::pki::cert::parse_rfc3339(&t)
@@ -396,7 +429,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 tsa_url: tsa,
                 timeout: std::time::Duration::from_millis(timeout_ms.max(1)),
             };
-            let signed = kyso::sign::sign_pdf_level(&data, &signer, &opts, level_v, &services)
+            let signed = kyso::sign::sign_pdf_level(&data, signer.as_ref(), &opts, level_v, &services)
                 .with_context(|| format!("signing {}", input.display()))?;
             std::fs::write(&output, signed)
                 .with_context(|| format!("writing {}", output.display()))?;

@@ -486,3 +486,88 @@ fn level_b_t_without_a_tsa_is_refused() {
         .to_string();
     assert!(e.contains("timestamp authority http://127.0.0.1:9/tsa"), "{e}");
 }
+
+/// A SoftHSM2 token in a temporary directory with the test signers' keys and certificates.
+struct SoftHsm {
+    dir: PathBuf,
+    module: PathBuf,
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn softhsm(tag: &str) -> Option<SoftHsm> {
+    let module = PathBuf::from(std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()));
+    let (Some(util), Some(tool_bin)) = (tool("softhsm2-util"), tool("pkcs11-tool")) else { return None };
+    if !module.exists() {
+        assert!(!require_tools(), "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing", module.display());
+        println!("SKIPPED ({} missing)", module.display());
+        return None;
+    }
+    let dir = temp_dir(tag);
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display())).unwrap();
+    let run = |c: &mut Command| {
+        let out = c.env("SOFTHSM2_CONF", &conf).stdin(std::process::Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{:?}: {}", c, String::from_utf8_lossy(&out.stderr));
+    };
+    run(Command::new(&util).args(["--init-token", "--free", "--label", "kyso-officials", "--so-pin", "12345678", "--pin", "1234"]));
+    let certs = repo().join("certs/test");
+    for (stem, id) in [("signer-rsa", "01"), ("signer-ec", "02"), ("signer-pss", "03")] {
+        run(Command::new(&util)
+            .args(["--import"])
+            .arg(certs.join(format!("{stem}.key.pem")))
+            .args(["--token", "kyso-officials", "--label", stem, "--id", id, "--pin", "1234"]));
+        let der = dir.join(format!("{stem}.der"));
+        let cert = openssl::x509::X509::from_pem(&std::fs::read(certs.join(format!("{stem}.pem"))).unwrap()).unwrap();
+        std::fs::write(&der, cert.to_der().unwrap()).unwrap();
+        run(Command::new(&tool_bin)
+            .arg("--module")
+            .arg(&module)
+            .args(["--token-label", "kyso-officials", "--login", "--pin", "1234", "--write-object"])
+            .arg(&der)
+            .args(["--type", "cert", "--id", id, "--label", stem]));
+    }
+    Some(SoftHsm { dir, module })
+}
+
+#[test]
+fn softhsm_signing() {
+    // The module is loaded in a child test process whose environment names the token directory.
+    if let Ok(conf) = std::env::var("KYSO_SOFTHSM_CHILD") {
+        let module = PathBuf::from(std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()));
+        let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+        let ca = kyso::pki::load_certificates(&repo().join("certs/test/issuing-ca.pem")).unwrap();
+        for (label, pss, digest) in [("signer-rsa", false, Digest::Sha256), ("signer-pss", true, Digest::Sha512), ("signer-ec", false, Digest::Sha384)] {
+            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", label, "1234", ca.clone(), pss).unwrap();
+            let opts = SignOptions { digest, time: at(), ..SignOptions::default() };
+            let signed = sign_pdf(&data, &k, &opts).unwrap();
+            assert_eq!(kyso_verdicts(&signed), vec!["TOTAL_PASSED@B-B"], "{label} on SoftHSM ({conf})");
+            std::fs::write(PathBuf::from(&conf).with_file_name(format!("{label}.pdf")), signed).unwrap();
+        }
+        // A wrong PIN: a clear error, tried once; the right PIN still works after it.
+        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "signer-rsa", "0000", ca.clone(), false).err().unwrap().to_string();
+        assert!(e.contains("PIN of token \"kyso-officials\" is wrong"), "{e}");
+        assert!(kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "signer-rsa", "1234", ca.clone(), false).is_ok());
+        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "no-such-token", "signer-rsa", "1234", ca, false).err().unwrap().to_string();
+        assert!(e.contains("no PKCS#11 token labelled"), "{e}");
+        return;
+    }
+    let Some(hsm) = softhsm("softhsm") else { return };
+    let conf = hsm.dir.join("softhsm2.conf");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "softhsm_signing", "--nocapture"])
+        .env("SOFTHSM2_CONF", &conf)
+        .env("KYSO_SOFTHSM_CHILD", &conf)
+        .env("KYSO_PKCS11_MODULE", &hsm.module)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+    // What the token signed is judged by the outside validators too.
+    let outside = Outside::new(&hsm.dir);
+    for label in ["signer-rsa", "signer-pss", "signer-ec"] {
+        outside.check(&hsm.dir.join(format!("{label}.pdf")), 1, &[0], &["Signature1"]);
+    }
+    std::fs::remove_dir_all(&hsm.dir).unwrap();
+}

@@ -7,6 +7,7 @@
 
 pub mod cms;
 pub mod keys;
+pub mod pkcs11;
 pub mod tsa;
 
 use crate::error::{Error, Limits, Result};
