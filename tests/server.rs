@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use kyso::archive::sha256_hex;
-use kyso::server::config::{Config, KeyConfig, Storage, TrustGroup};
+use kyso::server::config::{Config, KeyConfig, SigningKey, SigningProfile, Storage, TrustGroup};
 use kyso::server::policy::Policy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -91,6 +91,34 @@ fn config(dir: &std::path::Path) -> Config {
     ];
     for (k, p) in procs {
         c.policy.procedures.insert(k.into(), p);
+    }
+    let certs = repo().join("certs/test");
+    let pem = |stem: &str| SigningKey::Pem {
+        key: certs.join(format!("{stem}.key.pem")),
+        cert: certs.join(format!("{stem}.pem")),
+        pss: false,
+    };
+    let profile = |key: SigningKey, officials: Vec<String>| SigningProfile {
+        key,
+        chain: vec![certs.join("issuing-ca.pem")],
+        level: "B-B".into(),
+        digest: "sha256".into(),
+        tsa_url: None,
+        officials,
+        reason: Some("Phê duyệt kết quả giải quyết thủ tục hành chính".into()),
+        location: Some("UBND tỉnh".into()),
+    };
+    for (name, p) in [
+        ("so-noi-vu", profile(pem("signer-rsa"), vec![])),
+        ("restricted", profile(pem("signer-rsa"), vec!["someone-else".into()])),
+        ("expired", profile(pem("signer-expired"), vec![])),
+        ("revoked", profile(pem("signer-revoked-early"), vec![])),
+        (
+            "usb-token",
+            profile(SigningKey::Remote { cert: certs.join("signer-rsa.pem"), pss: false }, vec![]),
+        ),
+    ] {
+        c.signing.profiles.insert(name.into(), p);
     }
     c
 }
@@ -206,6 +234,9 @@ async fn every_route_checks_key_and_role() {
         ("POST", format!("/v1/documents/{sha}/reverify"), "/v1/documents/{sha256}/reverify"),
         ("GET", "/v1/audit".into(), "/v1/audit"),
         ("GET", "/v1/audit/verify".into(), "/v1/audit/verify"),
+        ("POST", "/v1/sign?profile=so-noi-vu".into(), "/v1/sign"),
+        ("POST", "/v1/sign/prepare?profile=usb-token".into(), "/v1/sign/prepare"),
+        ("POST", "/v1/sign/abc/complete".into(), "/v1/sign/{id}/complete"),
     ];
     let (mut denied, mut forbidden) = (0, 0);
     for (m, path, route) in &routes {
@@ -716,7 +747,7 @@ async fn openapi_is_generated_and_in_sync() {
     for p in [
         "/healthz", "/readyz", "/metrics", "/v1/verify", "/v1/dossiers", "/v1/dossiers/{code}",
         "/v1/documents/{sha256}", "/v1/documents/{sha256}/report", "/v1/documents/{sha256}/reverify",
-        "/v1/audit", "/v1/audit/verify",
+        "/v1/audit", "/v1/audit/verify", "/v1/sign", "/v1/sign/prepare", "/v1/sign/{id}/complete",
     ] {
         assert!(spec["paths"][p].is_object(), "{p} missing from the OpenAPI description");
     }
@@ -805,5 +836,111 @@ async fn archive_check_command_finds_tampering() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains(&format!("PROBLEM: blob {sha}: content does not match its name")), "{out}");
     assert!(out.contains("archive NOT OK"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn sign_locally(stem: &str, data: &[u8]) -> String {
+    use base64::Engine;
+    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(repo().join(format!("certs/test/{stem}.key.pem"))).unwrap()).unwrap();
+    let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    s.update(data).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(s.sign_to_vec().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officials_sign_and_results_are_archived() {
+    use base64::Engine;
+    let dir = temp_dir("sign");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/unsigned.pdf");
+    let post = |path: &str, role: &str, body: Vec<u8>| {
+        s.http.post(s.url(path)).bearer_auth(secret(role)).body(body).send()
+    };
+
+    // An official signs with the profile's key; the result is valid and archived.
+    let resp = post("/v1/sign?profile=so-noi-vu", "official", pdf.clone()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let sha = resp.headers()["x-kyso-sha256"].to_str().unwrap().to_string();
+    let signed = resp.bytes().await.unwrap().to_vec();
+    assert_eq!(sha256_hex(&signed), sha);
+    assert_eq!(&signed[..pdf.len()], &pdf[..], "incremental update: the original bytes stay");
+    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(signed.clone())).await;
+    assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
+    assert_eq!(v["report"]["signatures"][0]["reason"], "Phê duyệt kết quả giải quyết thủ tục hành chính");
+    let (st, r) = s.call("GET", &format!("/v1/documents/{sha}/report"), Some("auditor"), None).await;
+    assert_eq!((st, r["verifications"][0]["indication"].as_str()), (StatusCode::OK, Some("TOTAL_PASSED")));
+
+    // Refusals: wrong role, profile of someone else, unknown profile, not a PDF.
+    let resp = post("/v1/sign?profile=so-noi-vu", "portal", pdf.clone()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let (st, e) = s.call("POST", "/v1/sign?profile=restricted", Some("official"), Some(pdf.clone())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("PROFILE_FORBIDDEN")));
+    let (st, e) = s.call("POST", "/v1/sign?profile=nope", Some("official"), Some(pdf.clone())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("NO_SUCH_PROFILE")));
+    let (st, e) = s.call("POST", "/v1/sign?profile=so-noi-vu", Some("official"), Some(b"hello".to_vec())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("NOT_A_PDF")));
+    let (st, e) = s.call("POST", "/v1/sign?profile=usb-token", Some("official"), Some(pdf.clone())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("REMOTE_PROFILE")));
+
+    // kyso checks its own certificate: expired before signing, revoked after (nothing handed out).
+    let (st, e) = s.call("POST", "/v1/sign?profile=expired", Some("official"), Some(pdf.clone())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("SIGNER_CERT_NOT_VALID_NOW")), "{e}");
+    let (st, e) = s.call("POST", "/v1/sign?profile=revoked", Some("official"), Some(pdf.clone())).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("SIGNATURE_NOT_VALID")), "{e}");
+    assert!(e["message_en"].as_str().unwrap().contains("INDETERMINATE/REVOKED_NO_POE"), "{e}");
+
+    // Deferred signing: prepare, sign elsewhere, complete.
+    let (st, prep) = s.call("POST", "/v1/sign/prepare?profile=usb-token", Some("official"), Some(pdf.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{prep}");
+    assert_eq!((prep["digest_algorithm"].as_str(), prep["signature_scheme"].as_str()), (Some("sha256"), Some("RSA_PKCS1")));
+    let tbs = base64::engine::general_purpose::STANDARD.decode(prep["data_to_sign"].as_str().unwrap()).unwrap();
+    let id = prep["session_id"].as_str().unwrap().to_string();
+    let complete = |id: &str, sig: String| {
+        s.http
+            .post(s.url(&format!("/v1/sign/{id}/complete")))
+            .bearer_auth(secret("official"))
+            .json(&json!({ "signature": sig }))
+            .send()
+    };
+    // A value from another key: refused, nothing written, the session stays.
+    let resp = complete(&id, sign_locally("signer-ec", &tbs)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "SIGNATURE_MISMATCH");
+    let resp = complete(&id, sign_locally("signer-rsa", &tbs)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let signed = resp.bytes().await.unwrap().to_vec();
+    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(signed)).await;
+    assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
+    // The session is used up.
+    let resp = complete(&id, sign_locally("signer-rsa", &tbs)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    let log = s.audit().await;
+    let signs: Vec<&str> = log.iter().filter(|e| e["action"] == "document.sign").map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(signs.len(), 3, "{signs:?}");
+    assert!(signs[1].starts_with("refused: own signature INDETERMINATE/REVOKED_NO_POE"), "{signs:?}");
+    assert!(log.iter().any(|e| e["action"] == "sign.complete" && e["outcome"] == "refused: signature value does not verify"));
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+
+    // An expired session: 410, nothing written.
+    let dir = temp_dir("sign-expiry");
+    let mut cfg = config(&dir);
+    cfg.signing.session_ttl_secs = 0;
+    let s = Server::start(cfg).await;
+    let (_, prep) = s.call("POST", "/v1/sign/prepare?profile=usb-token", Some("official"), Some(pdf.clone())).await;
+    let tbs = base64::engine::general_purpose::STANDARD.decode(prep["data_to_sign"].as_str().unwrap()).unwrap();
+    let resp = s
+        .http
+        .post(s.url(&format!("/v1/sign/{}/complete", prep["session_id"].as_str().unwrap())))
+        .bearer_auth(secret("official"))
+        .json(&json!({ "signature": sign_locally("signer-rsa", &tbs) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::GONE);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "SESSION_EXPIRED");
+    s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -34,6 +34,86 @@ pub struct Config {
     pub fixed_time: Option<String>,
     /// Log as JSON lines (else human-readable).
     pub log_json: bool,
+    /// Signing profiles of the officials (`POST /v1/sign`).
+    pub signing: SigningConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    pub profiles: BTreeMap<String, SigningProfile>,
+    /// Lifetime of a deferred-signing session (prepare → complete), seconds.
+    pub session_ttl_secs: u64,
+    /// Open deferred-signing sessions kept at most.
+    pub max_sessions: usize,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        SigningConfig {
+            profiles: BTreeMap::new(),
+            session_ttl_secs: 300,
+            max_sessions: 256,
+        }
+    }
+}
+
+/// One signing profile: a key, the level, and who may use it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningProfile {
+    pub key: SigningKey,
+    /// Issuing chain to embed (PEM files).
+    #[serde(default)]
+    pub chain: Vec<PathBuf>,
+    /// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+    #[serde(default = "default_level")]
+    pub level: String,
+    #[serde(default = "default_digest")]
+    pub digest: String,
+    /// RFC 3161 TSA for B-T and above.
+    pub tsa_url: Option<String>,
+    /// API key ids allowed to use the profile (empty: every official).
+    #[serde(default)]
+    pub officials: Vec<String>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+}
+
+fn default_level() -> String {
+    "B-B".into()
+}
+fn default_digest() -> String {
+    "sha256".into()
+}
+
+/// Where a profile's key is.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
+pub enum SigningKey {
+    /// PEM key and certificate files (development).
+    Pem {
+        key: PathBuf,
+        cert: PathBuf,
+        #[serde(default)]
+        pss: bool,
+    },
+    /// A PKCS#12 file (development).
+    Pkcs12 {
+        path: PathBuf,
+        password: String,
+        #[serde(default)]
+        pss: bool,
+    },
+    /// An HSM or token through its PKCS#11 module.
+    Pkcs11(crate::sign::pkcs11::Pkcs11Config),
+    /// The key is elsewhere (USB token, cloud signing): only deferred
+    /// signing (`/v1/sign/prepare` + `/complete`) with this certificate.
+    Remote {
+        cert: PathBuf,
+        #[serde(default)]
+        pss: bool,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -144,6 +224,7 @@ impl Default for Config {
             keys: Vec::new(),
             fixed_time: None,
             log_json: false,
+            signing: SigningConfig::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod metrics;
 pub mod policy;
 pub mod routes;
+pub mod signing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -176,6 +177,8 @@ pub struct AppState {
     pub default_policy: Policy,
     /// Verification settings made once per policy (by policy name).
     pub prepared: HashMap<String, Arc<Prepared>>,
+    /// Signing profiles and deferred-signing sessions.
+    pub signing: signing::Signing,
 }
 
 /// What every verification under one policy starts from.
@@ -478,7 +481,9 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         clock,
         default_policy,
         prepared: HashMap::new(),
+        signing: signing::Signing::default(),
     };
+    state.signing = signing::load(&state.cfg.signing)?;
     let mut prepared = HashMap::new();
     prepared.insert(
         "default".to_string(),
@@ -749,6 +754,9 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         }
         ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
         ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") => &["auditor", "admin"],
+        ("POST", "/v1/sign") | ("POST", "/v1/sign/prepare") | ("POST", "/v1/sign/{id}/complete") => {
+            &["official", "admin"]
+        }
         // No such endpoint: the router answers 404/405.
         _ => &[],
     }

@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::policy::{Applicant, Decision, FileDecision, decide, decide_file};
+use super::signing::*;
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::archive::{
     AuditEntry, ChainCheck, DocumentRecord, EvidenceRef, FileRecord, ReportRecord, Submitted,
@@ -45,6 +46,9 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(reverify))
         .routes(routes!(audit_list))
         .routes(routes!(audit_verify))
+        .routes(routes!(sign))
+        .routes(routes!(sign_prepare))
+        .routes(routes!(sign_complete))
 }
 
 fn public_routes() -> OpenApiRouter<Arc<AppState>> {

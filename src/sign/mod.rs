@@ -704,32 +704,81 @@ pub fn sign_pdf_level(
     if level >= SignLevel::BT {
         tsa()?;
     }
-    let extra = if level >= SignLevel::BT { TOKEN_ROOM } else { 0 };
-    let p = prepare(input, key.certificate(), key.chain(), opts, extra)?;
+    let p = prepare(input, key.certificate(), key.chain(), opts, room_for(level))?;
     let sig = key.sign(p.digest, &p.signed_attrs)?;
+    finish(p, key.scheme(), &sig, key.certificate(), key.chain(), level, services)
+}
+
+/// Extra room in /Contents for what `level` adds to the SignedData.
+pub fn room_for(level: SignLevel) -> usize {
+    if level >= SignLevel::BT { TOKEN_ROOM } else { 0 }
+}
+
+/// Everything after the signature value: the CMS (with a signature timestamp
+/// from B-T), then for B-LT the /DSS, for B-LTA the document timestamp.
+/// Used directly by deferred signing, where the value comes from outside.
+pub fn finish(
+    p: Prepared,
+    scheme: cms::Scheme,
+    sig: &[u8],
+    cert: &openssl::x509::X509,
+    chain: &[openssl::x509::X509],
+    level: SignLevel,
+    services: &Services,
+) -> Result<Vec<u8>> {
+    let tsa = || {
+        services.tsa_url.as_deref().ok_or_else(|| {
+            Error::Invalid("levels B-T and above need a timestamp authority URL".into())
+        })
+    };
+    let digest = p.digest;
     let mut token = None;
     let unsigned = if level >= SignLevel::BT {
-        let imprint = openssl::hash::hash(opts.digest.md(), &sig)?;
-        let t = tsa::timestamp(tsa()?, opts.digest, &imprint, services.timeout)?;
+        let imprint = openssl::hash::hash(digest.md(), sig)?;
+        let t = tsa::timestamp(tsa()?, digest, &imprint, services.timeout)?;
         let attr = cms::unsigned_timestamp_attribute(&t);
         token = Some(t);
         Some(attr)
     } else {
         None
     };
-    let mut doc = complete(p, key.scheme(), &sig, key.certificate(), key.chain(), unsigned.as_deref())?;
+    let mut doc = complete(p, scheme, sig, cert, chain, unsigned.as_deref())?;
     if level >= SignLevel::BLT {
-        let mut certs: Vec<openssl::x509::X509> = vec![key.certificate().clone()];
-        certs.extend(key.chain().iter().cloned());
+        let mut certs: Vec<openssl::x509::X509> = vec![cert.clone()];
+        certs.extend(chain.iter().cloned());
         if let Some(t) = &token {
             certs.extend(tsa::token_certificates(t)?);
         }
         doc = add_validation_data(&doc, &certs, services)?;
     }
     if level >= SignLevel::BLTA {
-        doc = add_doc_timestamp(&doc, opts.digest, tsa()?, services)?;
+        doc = add_doc_timestamp(&doc, digest, tsa()?, services)?;
     }
     Ok(doc)
+}
+
+/// Check a signature value made outside (deferred signing) before using it.
+pub fn check_signature_value(
+    p: &Prepared,
+    scheme: cms::Scheme,
+    sig: &[u8],
+    cert: &openssl::x509::X509,
+) -> Result<()> {
+    let key = cert.public_key()?;
+    let mut v = openssl::sign::Verifier::new(p.digest.md(), &key)?;
+    if scheme == cms::Scheme::RsaPss {
+        v.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS)?;
+        v.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)?;
+        v.set_rsa_mgf1_md(p.digest.md())?;
+    }
+    v.update(&p.signed_attrs)?;
+    if v.verify(sig).unwrap_or(false) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(
+            "the signature value does not verify with the certificate's key over the data to be signed".into(),
+        ))
+    }
 }
 
 /// Revocation data for every certificate of `certs` that has an issuer

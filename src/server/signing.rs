@@ -1,0 +1,473 @@
+//! Officials sign result documents: `POST /v1/sign` with a profile's key,
+//! or deferred (`/v1/sign/prepare`, then `/v1/sign/{id}/complete` with a
+//! signature value made elsewhere — a USB token, a cloud signing service).
+//! Every signed result is verified again before it is handed out, stored in
+//! the archive with its report, and audit-logged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use bytes::Bytes;
+use openssl::x509::X509;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::config::{SigningKey, SigningProfile};
+use super::{ApiError, AppState, Caller, ErrorBody};
+use crate::archive::{DocumentRecord, ReportRecord};
+use crate::sign::cms::{Digest, Scheme};
+use crate::sign::keys::{KeySigner, SoftKey};
+use crate::sign::{SignLevel, SignOptions};
+
+/// A loaded profile.
+pub struct Profile {
+    pub cfg: SigningProfile,
+    /// None for `remote` keys (deferred signing only).
+    pub key: Option<Arc<dyn KeySigner>>,
+    pub cert: X509,
+    pub chain: Vec<X509>,
+    pub scheme: Scheme,
+    pub level: SignLevel,
+    pub digest: Digest,
+}
+
+/// A prepared signature waiting for its value.
+pub struct Session {
+    pub prepared: crate::sign::Prepared,
+    pub profile: String,
+    pub key_id: String,
+    pub expires: i64,
+}
+
+#[derive(Default)]
+pub struct Signing {
+    pub profiles: BTreeMap<String, Profile>,
+    pub sessions: Mutex<HashMap<String, Session>>,
+}
+
+fn scheme_of(cert: &X509, pss: bool) -> anyhow::Result<Scheme> {
+    Ok(match cert.public_key()?.id() {
+        openssl::pkey::Id::RSA if pss => Scheme::RsaPss,
+        openssl::pkey::Id::RSA => Scheme::RsaPkcs1,
+        openssl::pkey::Id::EC => Scheme::Ecdsa,
+        _ => anyhow::bail!("only RSA and EC certificates can sign"),
+    })
+}
+
+/// Load every profile (PKCS#11 tokens are logged into once, here).
+pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
+    let mut profiles = BTreeMap::new();
+    for (name, p) in &cfg.profiles {
+        let ctx = |e: &dyn std::fmt::Display| anyhow::anyhow!("signing profile {name}: {e}");
+        let mut chain = Vec::new();
+        for c in &p.chain {
+            chain.extend(crate::pki::load_certificates(c).map_err(|e| ctx(&e))?);
+        }
+        let level = SignLevel::parse(&p.level).ok_or_else(|| ctx(&format!("level {:?}", p.level)))?;
+        let digest = Digest::parse(&p.digest).ok_or_else(|| ctx(&format!("digest {:?}", p.digest)))?;
+        if level >= SignLevel::BT && p.tsa_url.is_none() {
+            return Err(ctx(&"levels B-T and above need tsa_url"));
+        }
+        let key: Option<Arc<dyn KeySigner>> = match &p.key {
+            SigningKey::Pem { key, cert, pss } => Some(Arc::new(
+                SoftKey::from_pem(key, cert, &chain, *pss).map_err(|e| ctx(&e))?,
+            )),
+            SigningKey::Pkcs12 { path, password, pss } => {
+                let k = SoftKey::from_pkcs12(path, password, *pss).map_err(|e| ctx(&e))?;
+                let k = if chain.is_empty() { k } else { SoftKey::from_parts(k, chain.clone()).map_err(|e| ctx(&e))? };
+                Some(Arc::new(k))
+            }
+            SigningKey::Pkcs11(c) => Some(Arc::new(
+                crate::sign::pkcs11::Pkcs11Key::open(c, chain.clone()).map_err(|e| ctx(&e))?,
+            )),
+            SigningKey::Remote { .. } => None,
+        };
+        let (cert, scheme) = match (&key, &p.key) {
+            (Some(k), _) => (k.certificate().clone(), k.scheme()),
+            (None, SigningKey::Remote { cert, pss }) => {
+                let c = crate::pki::load_certificates(cert)
+                    .map_err(|e| ctx(&e))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ctx(&"no certificate in the file"))?;
+                let s = scheme_of(&c, *pss)?;
+                (c, s)
+            }
+            _ => return Err(ctx(&"no key")),
+        };
+        let chain = key.as_ref().map(|k| k.chain().to_vec()).unwrap_or(chain);
+        profiles.insert(
+            name.clone(),
+            Profile {
+                cfg: p.clone(),
+                key,
+                cert,
+                chain,
+                scheme,
+                level,
+                digest,
+            },
+        );
+    }
+    Ok(Signing {
+        profiles,
+        sessions: Mutex::new(HashMap::new()),
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignQuery {
+    /// Signing profile (configured per official).
+    profile: String,
+    /// Name of the new signature field (default Signature1).
+    field: Option<String>,
+    /// Page of the (invisible) widget.
+    page: Option<usize>,
+}
+
+fn caller(req: &Request) -> Result<Caller, ApiError> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("route reached without a caller"))
+}
+
+fn profile<'a>(state: &'a AppState, name: &str, who: &Caller) -> Result<&'a Profile, ApiError> {
+    let p = state.signing.profiles.get(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NO_SUCH_PROFILE",
+            format!("Không có hồ sơ ký '{name}'."),
+            format!("There is no signing profile '{name}'."),
+        )
+    })?;
+    if !p.cfg.officials.is_empty() && !p.cfg.officials.contains(&who.key_id) && who.role != "admin" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "PROFILE_FORBIDDEN",
+            format!("Khóa '{}' không được dùng hồ sơ ký '{name}'.", who.key_id),
+            format!("Key '{}' may not use signing profile '{name}'.", who.key_id),
+        ));
+    }
+    Ok(p)
+}
+
+/// Before signing: the profile's certificate is valid now and may sign.
+fn check_certificate(state: &AppState, p: &Profile) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let s = crate::pki::cert::summarize(&p.cert);
+    let nb = crate::pki::cert::parse_rfc3339(&s.not_before).unwrap_or(i64::MAX);
+    let na = crate::pki::cert::parse_rfc3339(&s.not_after).unwrap_or(i64::MIN);
+    if now < nb || now > na {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNER_CERT_NOT_VALID_NOW",
+            format!("Chứng thư số của hồ sơ ký chỉ có hiệu lực từ {} đến {}; không ký.", s.not_before, s.not_after),
+            format!("The profile's certificate is valid only from {} to {}; not signing.", s.not_before, s.not_after),
+        ));
+    }
+    let ku_ok = s
+        .key_usage
+        .as_ref()
+        .map(|k| k.digital_signature || k.non_repudiation)
+        .unwrap_or(true);
+    if !ku_ok {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNER_CERT_KEY_USAGE",
+            "Mục đích sử dụng khóa của chứng thư số không cho phép ký số; không ký.",
+            "The certificate's key usage does not allow signing; not signing.",
+        ));
+    }
+    Ok(())
+}
+
+fn options(p: &Profile, q_field: Option<String>, page: Option<usize>, now: i64) -> SignOptions {
+    SignOptions {
+        field: q_field.unwrap_or_else(|| "Signature1".into()),
+        digest: p.digest,
+        time: now,
+        reason: p.cfg.reason.clone(),
+        location: p.cfg.location.clone(),
+        page: page.unwrap_or(1).max(1),
+    }
+}
+
+fn services(p: &Profile) -> crate::sign::Services {
+    crate::sign::Services {
+        tsa_url: p.cfg.tsa_url.clone(),
+        ..Default::default()
+    }
+}
+
+fn sign_error(e: crate::error::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "SIGNING_FAILED",
+        format!("Không ký được tài liệu: {e}"),
+        format!("The document could not be signed: {e}"),
+    )
+}
+
+/// Verify the signed result; store it with its report and an audit entry; answer with the PDF.
+async fn deliver(
+    state: &Arc<AppState>,
+    who: &Caller,
+    profile_name: &str,
+    p: &Profile,
+    signed: Vec<u8>,
+) -> Result<Response, ApiError> {
+    let (policy_name, policy) = state.policy_for("");
+    let prep = state.prepared(&policy_name, policy);
+    let data = Bytes::from(signed);
+    let v = super::routes::run_verification(state, data.clone(), None, "signed.pdf".into(), &prep, state.clock.now(), true).await?;
+    let newest = v.report.signatures.iter().rev().find(|s| {
+        matches!(s.kind, crate::report::SignatureKind::PdfSignature)
+    });
+    if newest.map(|s| s.indication) != Some(crate::report::Indication::TotalPassed) {
+        let why = newest
+            .map(|s| format!("{}{}", s.indication.as_str(), s.sub_indication.map(|x| format!("/{}", x.as_str())).unwrap_or_default()))
+            .unwrap_or_else(|| "-".into());
+        state
+            .audit(who, "document.sign", profile_name, &format!("refused: own signature {why}"))
+            .await?;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNATURE_NOT_VALID",
+            format!("Chữ ký vừa tạo không được xác nhận là hợp lệ ({why}): chứng thư số của hồ sơ ký bị thu hồi, hết hạn hoặc không tin cậy; tài liệu không được giao."),
+            format!("The signature just made does not validate ({why}): the profile's certificate is revoked, expired or untrusted; the document is not handed out."),
+        ));
+    }
+    let sha = state.archive.put_blob(data.clone()).await?;
+    for b in &v.new_evidence {
+        state.archive.put_blob(b.clone()).await?;
+    }
+    let report_sha = state.archive.put_blob(v.report_json.clone()).await?;
+    let rec = ReportRecord {
+        document_sha256: sha.clone(),
+        report_sha256: report_sha,
+        verified_at: state.clock.now_rfc3339(),
+        validation_time: state.clock.now(),
+        indication: v.indication.clone(),
+        online: state.cfg.revocation.online,
+        require_revocation: state.cfg.revocation.required,
+        evidence: v.evidence.clone(),
+        policy: serde_json::to_string(policy).map_err(ApiError::internal)?,
+    };
+    let doc = DocumentRecord {
+        sha256: sha.clone(),
+        size: data.len() as u64,
+        media_type: "application/pdf".into(),
+    };
+    let draft = state.draft(who, "document.sign", &sha, &format!("profile {profile_name} {:?}", p.level));
+    state.archive.meta.record_verification(&doc, &rec, draft).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::HeaderName::from_static("x-kyso-sha256"), sha),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
+    let b = Bytes::from_request(req, &()).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(max)
+        } else {
+            ApiError::bad_request("MALFORMED_BODY", "Nội dung gửi lên không đọc được.", "The request body could not be read.")
+        }
+    })?;
+    if !b.starts_with(b"%PDF-") {
+        return Err(ApiError::bad_request("NOT_A_PDF", "Tài liệu cần ký phải là tệp PDF.", "The document to sign must be a PDF."));
+    }
+    Ok(b)
+}
+
+/// Sign a PDF (raw body) with a profile's key at the profile's level; the
+/// signed PDF is verified, archived, and returned (`x-kyso-sha256` names it).
+#[utoipa::path(post, path = "/v1/sign", params(SignQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn sign(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>, req: Request) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let p = profile(&state, &q.profile, &who)?;
+    let Some(key) = p.key.clone() else {
+        return Err(ApiError::bad_request(
+            "REMOTE_PROFILE",
+            "Hồ sơ ký này dùng khóa ở xa: hãy dùng /v1/sign/prepare và /complete.",
+            "This profile's key is remote: use /v1/sign/prepare and /complete.",
+        ));
+    };
+    check_certificate(&state, p)?;
+    let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
+    let opts = options(p, q.field, q.page, state.clock.now());
+    let (level, services) = (p.level, services(p));
+    let signed = tokio::task::spawn_blocking(move || crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(sign_error)?;
+    deliver(&state, &who, &q.profile, p, signed).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PrepareResponse {
+    session_id: String,
+    expires_at: String,
+    /// `sha256`, `sha384` or `sha512`.
+    digest_algorithm: String,
+    /// `RSA_PKCS1`, `RSA_PSS` or `ECDSA`.
+    signature_scheme: String,
+    /// The DER of the signed attributes: sign these bytes (hash-and-sign).
+    data_to_sign: String,
+    /// Their digest, for signers that take a hash (base64).
+    data_to_sign_digest: String,
+}
+
+/// Deferred signing, step 1: lay out the signature for a profile's
+/// certificate and return the bytes to sign and a session id.
+#[utoipa::path(post, path = "/v1/sign/prepare", params(SignQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    responses((status = 200, body = PrepareResponse), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn sign_prepare(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>, req: Request) -> Result<Json<PrepareResponse>, ApiError> {
+    let who = caller(&req)?;
+    let p = profile(&state, &q.profile, &who)?;
+    check_certificate(&state, p)?;
+    let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
+    let now = state.clock.now();
+    let opts = options(p, q.field, q.page, now);
+    let (cert, chain, level) = (p.cert.clone(), p.chain.clone(), p.level);
+    let prepared = tokio::task::spawn_blocking(move || crate::sign::prepare(&data, &cert, &chain, &opts, crate::sign::room_for(level)))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(sign_error)?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let digest = openssl::hash::hash(prepared.digest.md(), &prepared.signed_attrs).map_err(ApiError::internal)?;
+    let resp_data = b64.encode(&prepared.signed_attrs);
+    let id = format!("{:032x}", rand::random::<u128>());
+    let ttl = state.cfg.signing.session_ttl_secs as i64;
+    {
+        let mut sessions = state.signing.sessions.lock().map_err(|_| ApiError::internal("session lock"))?;
+        sessions.retain(|_, s| s.expires > now);
+        if sessions.len() >= state.cfg.signing.max_sessions {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TOO_MANY_SESSIONS",
+                "Quá nhiều phiên ký đang mở; xin thử lại sau.",
+                "Too many signing sessions are open; please retry later.",
+            );
+            e.retry_after = Some(ttl.max(1) as u64);
+            return Err(e);
+        }
+        sessions.insert(
+            id.clone(),
+            Session {
+                prepared,
+                profile: q.profile.clone(),
+                key_id: who.key_id.clone(),
+                expires: now + ttl,
+            },
+        );
+    }
+    state.audit(&who, "sign.prepare", &id, &format!("profile {}", q.profile)).await?;
+    Ok(Json(PrepareResponse {
+        session_id: id,
+        expires_at: crate::pki::cert::fmt_unix(now + ttl),
+        digest_algorithm: format!("{:?}", p.digest).to_ascii_lowercase(),
+        signature_scheme: match p.scheme {
+            Scheme::RsaPkcs1 => "RSA_PKCS1",
+            Scheme::RsaPss => "RSA_PSS",
+            Scheme::Ecdsa => "ECDSA",
+        }
+        .into(),
+        data_to_sign: resp_data,
+        data_to_sign_digest: b64.encode(digest),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CompleteRequest {
+    /// The signature value over `data_to_sign` (base64; ECDSA as DER).
+    signature: String,
+}
+
+/// Deferred signing, step 2: the signature value; the final PDF is made,
+/// verified, archived and returned. A value that does not verify is refused
+/// and nothing is written; an expired session is gone (410).
+#[utoipa::path(post, path = "/v1/sign/{id}/complete", params(("id" = String, Path)),
+    request_body = CompleteRequest,
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let Json(body) = Json::<CompleteRequest>::from_request(req, &())
+        .await
+        .map_err(|_| ApiError::bad_request("BAD_JSON", "Cần JSON {\"signature\": \"base64\"}.", "Expected JSON {\"signature\": \"base64\"}."))?;
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(body.signature.trim())
+        .map_err(|_| ApiError::bad_request("BAD_SIGNATURE_ENCODING", "Giá trị chữ ký không phải base64.", "The signature value is not base64."))?;
+    let now = state.clock.now();
+    enum Found {
+        Missing,
+        Forbidden,
+        Expired,
+        Ready(Session),
+    }
+    let found = {
+        let mut sessions = state.signing.sessions.lock().map_err(|_| ApiError::internal("session lock"))?;
+        match sessions.get(&id) {
+            None => Found::Missing,
+            Some(s) if s.key_id != who.key_id => Found::Forbidden,
+            Some(s) if s.expires <= now => {
+                sessions.remove(&id);
+                Found::Expired
+            }
+            Some(_) => sessions.remove(&id).map(Found::Ready).unwrap_or(Found::Missing),
+        }
+    };
+    let session = match found {
+        Found::Ready(s) => Some(s),
+        Found::Missing => None,
+        Found::Forbidden => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "SESSION_FORBIDDEN", "Phiên ký thuộc về khóa khác.", "The signing session belongs to another key."));
+        }
+        Found::Expired => {
+            state.audit(&who, "sign.complete", &id, "expired").await?;
+            return Err(ApiError::new(StatusCode::GONE, "SESSION_EXPIRED", "Phiên ký đã hết hạn; hãy chuẩn bị lại.", "The signing session has expired; prepare again."));
+        }
+    };
+    let Some(session) = session else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "NO_SUCH_SESSION", "Không có phiên ký này.", "There is no such signing session."));
+    };
+    let name = session.profile.clone();
+    let p = profile(&state, &name, &who)?;
+    if let Err(e) = crate::sign::check_signature_value(&session.prepared, p.scheme, &sig, &p.cert) {
+        // Kept: the caller may retry with the right value until it expires.
+        if let Ok(mut sessions) = state.signing.sessions.lock() {
+            sessions.insert(id.clone(), session);
+        }
+        state.audit(&who, "sign.complete", &id, "refused: signature value does not verify").await?;
+        return Err(ApiError::bad_request(
+            "SIGNATURE_MISMATCH",
+            "Giá trị chữ ký không khớp với chứng thư số và dữ liệu cần ký; không ghi gì.",
+            format!("The signature value does not match the certificate and the data to be signed; nothing written ({e})."),
+        ));
+    }
+    let (cert, chain, scheme, level, services) = (p.cert.clone(), p.chain.clone(), p.scheme, p.level, services(p));
+    let signed = tokio::task::spawn_blocking(move || crate::sign::finish(session.prepared, scheme, &sig, &cert, &chain, level, &services))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(sign_error)?;
+    deliver(&state, &who, &name, p, signed).await
+}
