@@ -36,6 +36,7 @@ enum LangArg {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Cmd {
     /// Run the HTTP service (embedded storage in ./kyso-data unless configured).
     Serve {

@@ -673,6 +673,14 @@ pub struct Services {
     pub timeout: std::time::Duration,
 }
 
+impl Services {
+    fn tsa(&self) -> Result<&str> {
+        self.tsa_url.as_deref().ok_or_else(|| {
+            Error::Invalid("levels B-T and above need a timestamp authority URL".into())
+        })
+    }
+}
+
 impl Default for Services {
     fn default() -> Self {
         Services {
@@ -696,11 +704,7 @@ pub fn sign_pdf_level(
     level: SignLevel,
     services: &Services,
 ) -> Result<Vec<u8>> {
-    let tsa = || {
-        services.tsa_url.as_deref().ok_or_else(|| {
-            Error::Invalid("levels B-T and above need a timestamp authority URL".into())
-        })
-    };
+    let tsa = || services.tsa();
     if level >= SignLevel::BT {
         tsa()?;
     }
@@ -726,11 +730,7 @@ pub fn finish(
     level: SignLevel,
     services: &Services,
 ) -> Result<Vec<u8>> {
-    let tsa = || {
-        services.tsa_url.as_deref().ok_or_else(|| {
-            Error::Invalid("levels B-T and above need a timestamp authority URL".into())
-        })
-    };
+    let tsa = || services.tsa();
     let digest = p.digest;
     let mut token = None;
     let unsigned = if level >= SignLevel::BT {
