@@ -800,7 +800,8 @@ pub fn add_validation_data(
             uniq.push(c.clone());
         }
     }
-    let (mut ocsps, mut crls) = (Vec::new(), Vec::new());
+    // Each certificate with its issuer; the fetches then run at once.
+    let mut jobs = Vec::new();
     for c in &uniq {
         let self_issued = c.issuer_name().to_der()? == c.subject_name().to_der()?;
         if self_issued {
@@ -815,7 +816,18 @@ pub fn add_validation_data(
                 crate::pki::cert::summarize(c).subject
             )));
         };
-        let got = crate::revocation::fetch::online(c, issuer, &cfg);
+        jobs.push((c, issuer));
+    }
+    let fetched: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(c, i)| s.spawn(|| crate::revocation::fetch::online(c, i, &cfg)))
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    let (mut ocsps, mut crls) = (Vec::new(), Vec::new());
+    for ((c, _), got) in jobs.iter().zip(fetched) {
+        let got = got.map_err(|_| Error::Invalid("a revocation fetch failed".into()))?;
         if got.data.ocsps.is_empty() && got.data.crls.is_empty() {
             return Err(Error::Invalid(format!(
                 "no revocation data could be fetched for {}: {}",
