@@ -97,6 +97,10 @@ enum Cmd {
         /// Page of the (invisible) widget.
         #[arg(long, default_value_t = 1)]
         page: usize,
+        /// A certification signature with DocMDP permission P (1 no changes,
+        /// 2 form filling and signing, 3 also annotations).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+        certify: Option<u8>,
         /// Signing time written to /M (RFC 3339; default now).
         #[arg(long)]
         time: Option<String>,
@@ -360,6 +364,7 @@ fn run() -> anyhow::Result<ExitCode> {
             digest,
             pss,
             page,
+            certify,
             time,
             level,
             tsa,
@@ -425,6 +430,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 reason,
                 location,
                 page,
+                certify,
             };
             let services = kyso::sign::Services {
                 tsa_url: tsa,

@@ -107,6 +107,7 @@ fn config(dir: &std::path::Path) -> Config {
         officials,
         reason: Some("Phê duyệt kết quả giải quyết thủ tục hành chính".into()),
         location: Some("UBND tỉnh".into()),
+        certify: None,
     };
     for (name, p) in [
         ("so-noi-vu", profile(pem("signer-rsa"), vec![])),

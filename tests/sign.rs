@@ -571,3 +571,47 @@ fn softhsm_signing() {
     }
     std::fs::remove_dir_all(&hsm.dir).unwrap();
 }
+
+#[test]
+fn certification_signatures_docmdp() {
+    let dir = temp_dir("certify");
+    let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+    let outside = Outside::new(&dir);
+    for (p, first_after) in [(1u8, "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B"), (2, "TOTAL_PASSED@B-B")] {
+        let certified = sign_pdf(
+            &data,
+            &key("signer-rsa", false),
+            &SignOptions { time: at(), certify: Some(p), ..SignOptions::default() },
+        )
+        .unwrap();
+        assert_eq!(kyso_verdicts(&certified), vec!["TOTAL_PASSED@B-B"]);
+        let mut trust = TrustStore::new();
+        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+        let (r, _) = kyso::verify_bytes(&certified, None, "c.pdf", &VerifyOptions::new(trust, at()));
+        assert_eq!(r.signatures[0].doc_mdp, Some(p));
+        // A second signature: allowed under P=2, a violation under P=1.
+        let both = sign_pdf(
+            &certified,
+            &key("signer-ec", false),
+            &SignOptions { field: "Sig2".into(), time: at(), ..SignOptions::default() },
+        )
+        .unwrap();
+        assert_eq!(kyso_verdicts(&both), vec![first_after.to_string(), "TOTAL_PASSED@B-B".into()], "P={p}");
+        if p == 2 {
+            let f = dir.join("certified-p2-then-signed.pdf");
+            std::fs::write(&f, &both).unwrap();
+            outside.check(&f, 2, &[0, 1], &["Signature1", "Sig2"]);
+        }
+        // Certification must come first.
+        let e = sign_pdf(
+            &certified,
+            &key("signer-ec", false),
+            &SignOptions { field: "Sig3".into(), certify: Some(2), ..SignOptions::default() },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("must be the document's first signature"), "{e}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -78,6 +78,9 @@ pub struct SigningProfile {
     pub officials: Vec<String>,
     pub reason: Option<String>,
     pub location: Option<String>,
+    /// Certify (DocMDP P = 1, 2 or 3): for results that must not be edited.
+    #[serde(default)]
+    pub certify: Option<u8>,
 }
 
 fn default_level() -> String {

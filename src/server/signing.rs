@@ -196,6 +196,7 @@ fn options(p: &Profile, q_field: Option<String>, page: Option<usize>, now: i64) 
         reason: p.cfg.reason.clone(),
         location: p.cfg.location.clone(),
         page: page.unwrap_or(1).max(1),
+        certify: p.cfg.certify,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct SignOptions {
     pub location: Option<String>,
     /// 1-based page of the widget (invisible: an empty rectangle).
     pub page: usize,
+    /// A certification signature with this DocMDP permission: 1 no changes,
+    /// 2 form filling and signing, 3 also annotations. Must be the first signature.
+    pub certify: Option<u8>,
 }
 
 impl Default for SignOptions {
@@ -40,6 +43,7 @@ impl Default for SignOptions {
             reason: None,
             location: None,
             page: 1,
+            certify: None,
         }
     }
 }
@@ -302,6 +306,29 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     fields.push(r(field_num));
     set(&mut acro, b"Fields", Obj::Array(fields));
     set(&mut acro, b"SigFlags", Obj::Int(3));
+    let certify = if doc_timestamp { None } else { opts.certify };
+    if let Some(p) = certify {
+        if !(1..=3).contains(&p) {
+            return Err(Error::Invalid(format!("DocMDP permission {p} is not 1, 2 or 3")));
+        }
+        let signed_before = match acro.get(b"Fields") {
+            Some(Obj::Array(fs)) => fs.iter().filter_map(|f| doc.resolve(f).ok()).any(|f| {
+                f.as_dict()
+                    .is_some_and(|d| d.name(b"FT") == Some(b"Sig") && d.get(b"V").is_some())
+            }),
+            _ => false,
+        };
+        if signed_before {
+            return Err(Error::Invalid(
+                "a certification signature must be the document's first signature".into(),
+            ));
+        }
+        // The catalog's /Perms names the certification signature.
+        let mut perms = Dict::default();
+        set(&mut perms, b"DocMDP", r(sig_num));
+        set(&mut catalog, b"Perms", Obj::Dict(perms));
+    }
+    let mut catalog_changed = certify.is_some();
     match acro_ref {
         Some(ar) => {
             let mut o = Vec::new();
@@ -318,10 +345,13 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
             write_dict(&acro, &mut o)?;
             objects.push((ar, o));
             set(&mut catalog, b"AcroForm", Obj::Ref(ar));
-            let mut c = Vec::new();
-            write_dict(&catalog, &mut c)?;
-            objects.push((root, c));
+            catalog_changed = true;
         }
+    }
+    if catalog_changed {
+        let mut c = Vec::new();
+        write_dict(&catalog, &mut c)?;
+        objects.push((root, c));
     }
 
     // The page's /Annots gains the widget.
@@ -390,6 +420,14 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         if let Some(x) = &opts.location {
             sig.extend_from_slice(b"/Location");
             write_literal(&text_string(x), &mut sig);
+        }
+        if let Some(p) = certify {
+            sig.extend_from_slice(
+                format!(
+                    "/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P {p}/V/1.2>>>>]"
+                )
+                .as_bytes(),
+            );
         }
     }
     sig.extend_from_slice(b"/ByteRange");
