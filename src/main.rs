@@ -101,6 +101,21 @@ enum Cmd {
         /// 2 form filling and signing, 3 also annotations).
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
         certify: Option<u8>,
+        /// A visible seal at this rectangle of --page: x,y,width,height in points.
+        #[arg(long)]
+        rect: Option<String>,
+        /// The agency's seal image (PNG; transparency kept) for the visible seal.
+        #[arg(long, requires = "rect")]
+        seal: Option<PathBuf>,
+        /// Text lines of the visible seal (repeatable; default: signer, agency, time).
+        #[arg(long, requires = "rect")]
+        seal_text: Vec<String>,
+        /// Agency name for the default seal text.
+        #[arg(long)]
+        agency: Option<String>,
+        /// TrueType font with Vietnamese glyphs for the seal text.
+        #[arg(long, default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+        font: PathBuf,
         /// Signing time written to /M (RFC 3339; default now).
         #[arg(long)]
         time: Option<String>,
@@ -365,6 +380,11 @@ fn run() -> anyhow::Result<ExitCode> {
             pss,
             page,
             certify,
+            rect,
+            seal,
+            seal_text,
+            agency,
+            font,
             time,
             level,
             tsa,
@@ -423,6 +443,39 @@ fn run() -> anyhow::Result<ExitCode> {
                     .unwrap_or(0),
             };
             let data = read_limited(&input, 1 << 30, "PDF")?;
+            let seal = match rect {
+                None => None,
+                Some(r) => {
+                    let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                    let [x, y, w, h] = v[..] else {
+                        anyhow::bail!("--rect {r}: give x,y,width,height in points");
+                    };
+                    if w <= 0.0 || h <= 0.0 {
+                        anyhow::bail!("--rect {r}: width and height must be positive");
+                    }
+                    let image_png = match &seal {
+                        Some(p) => Some(read_limited(p, 16 << 20, "seal image")?),
+                        None => None,
+                    };
+                    let lines = if seal_text.is_empty() {
+                        let name = kyso::pki::cert::summarize(signer.certificate())
+                            .common_name
+                            .unwrap_or_default();
+                        let org = agency.clone().or_else(|| {
+                            kyso::pki::cert::summarize(signer.certificate()).organization
+                        });
+                        kyso::sign::seal::default_lines(&name, org.as_deref(), at)
+                    } else {
+                        seal_text
+                    };
+                    Some(kyso::sign::seal::Seal {
+                        rect: [x, y, w, h],
+                        image_png,
+                        lines,
+                        font: read_limited(&font, 64 << 20, "font")?,
+                    })
+                }
+            };
             let opts = kyso::sign::SignOptions {
                 field,
                 digest,
@@ -431,6 +484,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 location,
                 page,
                 certify,
+                seal,
             };
             let services = kyso::sign::Services {
                 tsa_url: tsa,

@@ -615,3 +615,111 @@ fn certification_signatures_docmdp() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A 120×120 PNG with transparency: a red ring on nothing.
+fn seal_png() -> Vec<u8> {
+    let (w, h) = (120u32, 120u32);
+    let mut px = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let d = ((f64::from(x) - 60.0).powi(2) + (f64::from(y) - 60.0).powi(2)).sqrt();
+            let a = if (40.0..56.0).contains(&d) { 255 } else { 0 };
+            px.extend_from_slice(&[200, 20, 20, a]);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, w, h);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        let mut wr = e.write_header().unwrap();
+        wr.write_image_data(&px).unwrap();
+    }
+    out
+}
+
+/// Dark pixels of page 1 rendered by pdftoppm (grey, 36 dpi: one pixel per 2 points)
+/// inside the rectangle (x, y, w, h in points, y from the bottom).
+fn dark_pixels(pdf: &Path, rect: [f64; 4]) -> usize {
+    let pdftoppm = tool("pdftoppm").unwrap();
+    let out = Command::new(pdftoppm).args(["-r", "36", "-gray", "-f", "1", "-l", "1"]).arg(pdf).output().unwrap();
+    assert!(out.status.success());
+    // PGM: "P5\nW H\n255\n" then bytes.
+    let data = out.stdout;
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&data[start..i]).to_string());
+    }
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = &data[i + 1..];
+    let scale = 0.5; // 36 dpi / 72 points
+    let [x, y, rw, rh] = rect;
+    let (x0, x1) = ((x * scale) as usize, ((x + rw) * scale) as usize);
+    let (y0, y1) = (h - ((y + rh) * scale) as usize, h - (y * scale) as usize);
+    let mut dark = 0;
+    for row in y0..y1.min(h) {
+        for col in x0..x1.min(w) {
+            if pixels[row * w + col] < 128 {
+                dark += 1;
+            }
+        }
+    }
+    dark
+}
+
+#[test]
+fn visible_seal_renders_with_vietnamese_text() {
+    let font = PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+    if !font.exists() {
+        assert!(!require_tools(), "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing (fonts-dejavu-core)", font.display());
+        println!("SKIPPED (no DejaVu font)");
+        return;
+    }
+    let dir = temp_dir("seal");
+    let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+    let rect = [300.0, 80.0, 250.0, 90.0];
+    let lines = kyso::sign::seal::default_lines("Nguyễn Văn An", Some("Sở Tư pháp tỉnh Hà Nam"), at() + 3 * 3600 + 4 * 60 + 5);
+    assert_eq!(lines[2], "Thời gian ký: 10:04:05 01/11/2026");
+    assert_eq!(lines[3], "2026-11-01T10:04:05+07:00");
+    let opts = SignOptions {
+        time: at(),
+        seal: Some(kyso::sign::seal::Seal { rect, image_png: Some(seal_png()), lines, font: std::fs::read(&font).unwrap() }),
+        ..SignOptions::default()
+    };
+    let signed = sign_pdf(&data, &key("signer-rsa", false), &opts).unwrap();
+    assert_eq!(kyso_verdicts(&signed), vec!["TOTAL_PASSED@B-B"]);
+    let f = dir.join("sealed.pdf");
+    std::fs::write(&f, &signed).unwrap();
+    Outside::new(&dir).check(&f, 1, &[0], &["Signature1"]);
+    if tool("pdftoppm").is_some() {
+        // The seal area is drawn; the same area of the unsigned page is blank.
+        let unsigned = dir.join("unsigned.pdf");
+        std::fs::write(&unsigned, &data).unwrap();
+        assert_eq!(dark_pixels(&unsigned, rect), 0);
+        let dark = dark_pixels(&f, rect);
+        assert!(dark > 200, "the seal area is almost blank: {dark} dark pixels");
+    }
+    if let Some(pdftotext) = tool("pdftotext") {
+        let out = Command::new(pdftotext).arg(&f).arg("-").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for want in ["Ký bởi: Nguyễn Văn An", "Cơ quan: Sở Tư pháp tỉnh Hà Nam", "10:04:05 01/11/2026", "+07:00"] {
+            assert!(text.contains(want), "pdftotext lacks {want:?}: {text}");
+        }
+    }
+    // A broken image is refused with a clear error.
+    let mut bad = opts.clone();
+    if let Some(s) = bad.seal.as_mut() {
+        s.image_png = Some(b"\x89PNG\r\n\x1a\nbroken".to_vec());
+    }
+    let e = sign_pdf(&data, &key("signer-rsa", false), &bad).err().unwrap().to_string();
+    assert!(e.contains("seal image"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -197,6 +197,7 @@ fn options(p: &Profile, q_field: Option<String>, page: Option<usize>, now: i64) 
         location: p.cfg.location.clone(),
         page: page.unwrap_or(1).max(1),
         certify: p.cfg.certify,
+        seal: None,
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod cms;
 pub mod keys;
 pub mod pkcs11;
+pub mod seal;
 pub mod tsa;
 
 use crate::error::{Error, Limits, Result};
@@ -32,6 +33,8 @@ pub struct SignOptions {
     /// A certification signature with this DocMDP permission: 1 no changes,
     /// 2 form filling and signing, 3 also annotations. Must be the first signature.
     pub certify: Option<u8>,
+    /// A visible seal; without it the signature is invisible.
+    pub seal: Option<seal::Seal>,
 }
 
 impl Default for SignOptions {
@@ -44,6 +47,7 @@ impl Default for SignOptions {
             location: None,
             page: 1,
             certify: None,
+            seal: None,
         }
     }
 }
@@ -381,6 +385,17 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         }
     }
 
+    // The seal's appearance and its resources.
+    let mut appearance = None;
+    if let (Some(seal), false) = (&opts.seal, doc_timestamp) {
+        let (objs, ap) = seal::objects(seal, next)?;
+        next += objs.len() as u32;
+        for (num, body) in objs {
+            objects.push((ObjRef { num, generation: 0 }, body));
+        }
+        appearance = Some((ap, seal.rect));
+    }
+
     // The field, merged with its widget (invisible: empty rectangle, print flag).
     let mut field = Dict::default();
     set(&mut field, b"Type", name("Annot"));
@@ -388,12 +403,27 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     set(&mut field, b"FT", name("Sig"));
     set(&mut field, b"T", string(&text_string(&opts.field)));
     set(&mut field, b"V", r(sig_num));
-    set(
-        &mut field,
-        b"Rect",
-        Obj::Array(vec![Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0)]),
-    );
-    set(&mut field, b"F", Obj::Int(132));
+    match appearance {
+        Some((ap, [x, y, w, h])) => {
+            set(
+                &mut field,
+                b"Rect",
+                Obj::Array(vec![Obj::Real(x), Obj::Real(y), Obj::Real(x + w), Obj::Real(y + h)]),
+            );
+            set(&mut field, b"F", Obj::Int(4));
+            let mut apd = Dict::default();
+            set(&mut apd, b"N", r(ap));
+            set(&mut field, b"AP", Obj::Dict(apd));
+        }
+        None => {
+            set(
+                &mut field,
+                b"Rect",
+                Obj::Array(vec![Obj::Int(0), Obj::Int(0), Obj::Int(0), Obj::Int(0)]),
+            );
+            set(&mut field, b"F", Obj::Int(132));
+        }
+    }
     set(&mut field, b"P", Obj::Ref(page_ref));
     let mut fo = Vec::new();
     write_dict(&field, &mut fo)?;
