@@ -52,21 +52,19 @@ impl Default for SignOptions {
     }
 }
 
-/// `D:YYYYMMDDHHmmSS+07'00'` (Vietnam time) for a PDF date string.
-pub fn pdf_date(t: i64) -> String {
+/// Unix seconds as Vietnam time: (year, month, day, hour, minute, second).
+pub fn vn_time(t: i64) -> (i32, u8, u8, u8, u8, u8) {
     let off = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let d = time::OffsetDateTime::from_unix_timestamp(t)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(off);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}+07'00'",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    )
+    (d.year(), u8::from(d.month()), d.day(), d.hour(), d.minute(), d.second())
+}
+
+/// `D:YYYYMMDDHHmmSS+07'00'` (Vietnam time) for a PDF date string.
+pub fn pdf_date(t: i64) -> String {
+    let (y, mo, d, h, mi, s) = vn_time(t);
+    format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}+07'00'")
 }
 
 // ------------------------------------------------------------ object writer

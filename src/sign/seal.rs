@@ -26,32 +26,13 @@ const MAX_PIXELS: u64 = 16 << 20;
 /// The default lines (Decree 30/2020 style): signer, agency, time as
 /// `hh:mm:ss dd/mm/yyyy` and as ISO 8601 with the +07:00 zone.
 pub fn default_lines(signer: &str, agency: Option<&str>, t: i64) -> Vec<String> {
-    let off = time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let d = time::OffsetDateTime::from_unix_timestamp(t)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(off);
+    let (y, mo, d, h, mi, s) = super::vn_time(t);
     let mut v = vec![format!("Ký bởi: {signer}")];
     if let Some(a) = agency {
         v.push(format!("Cơ quan: {a}"));
     }
-    v.push(format!(
-        "Thời gian ký: {:02}:{:02}:{:02} {:02}/{:02}/{:04}",
-        d.hour(),
-        d.minute(),
-        d.second(),
-        d.day(),
-        u8::from(d.month()),
-        d.year()
-    ));
-    v.push(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+07:00",
-        d.year(),
-        u8::from(d.month()),
-        d.day(),
-        d.hour(),
-        d.minute(),
-        d.second()
-    ));
+    v.push(format!("Thời gian ký: {h:02}:{mi:02}:{s:02} {d:02}/{mo:02}/{y:04}"));
+    v.push(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+07:00"));
     v
 }
 
