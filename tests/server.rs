@@ -681,6 +681,7 @@ async fn limits_answer_with_json() {
     .unwrap();
     assert!(out.starts_with("HTTP/1.1 413"), "{out}");
     assert!(out.contains("BODY_TOO_LARGE"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("connection: close"), "the unread body ends the connection: {out}");
     // Headers that never end: the connection is closed after the header deadline.
     let started = std::time::Instant::now();
     let closed = tokio::task::spawn_blocking(move || {

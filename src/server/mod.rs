@@ -649,10 +649,13 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
 /// Every error response is JSON `{code, message_vi, message_en}`: framework
 /// rejections (bad multipart, unknown route, wrong method, 413) are rewritten.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        resp = close_after(resp);
     }
     let is_json = resp
         .headers()
@@ -695,6 +698,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if let Some(v) = retry {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        r = close_after(r);
+    }
+    r
+}
+
+/// The body was not read to its end: the connection cannot carry another request.
+fn close_after(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
@@ -703,13 +716,15 @@ async fn deadline(State(state): State<Arc<AppState>>, req: Request, next: Next) 
     let limit = Duration::from_secs(state.cfg.limits.request_timeout_secs.max(1));
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "REQUEST_TIMEOUT",
-            "Yêu cầu không hoàn tất trong thời hạn cho phép.",
-            "The request did not complete within the time allowed.",
-        )
-        .into_response(),
+        Err(_) => close_after(
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "Yêu cầu không hoàn tất trong thời hạn cho phép.",
+                "The request did not complete within the time allowed.",
+            )
+            .into_response(),
+        ),
     }
 }
 
@@ -726,7 +741,7 @@ async fn limit_concurrency(State(state): State<Arc<AppState>>, req: Request, nex
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > max as u64) {
-        return ApiError::too_large(max).into_response();
+        return close_after(ApiError::too_large(max).into_response());
     }
     let Ok(permit) = state.limiter.clone().try_acquire_owned() else {
         let mut e = ApiError::new(
