@@ -513,13 +513,20 @@ fn softhsm(tag: &str) -> Option<SoftHsm> {
     };
     run(Command::new(&util).args(["--init-token", "--free", "--label", "kyso-officials", "--so-pin", "12345678", "--pin", "1234"]));
     let certs = repo().join("certs/test");
-    for (stem, id) in [("signer-rsa", "01"), ("signer-ec", "02"), ("signer-pss", "03")] {
+    let live = repo().join("testdata/live");
+    for (stem, id, key_file, cert_file) in [
+        ("signer-rsa", "01", certs.join("signer-rsa.key.pem"), certs.join("signer-rsa.pem")),
+        ("signer-ec", "02", certs.join("signer-ec.key.pem"), certs.join("signer-ec.pem")),
+        ("signer-pss", "03", certs.join("signer-pss.key.pem"), certs.join("signer-pss.pem")),
+        // The live PKI's signer, for B-LTA with certomancer's TSA, OCSP and CRLs.
+        ("live-good", "04", live.join("keys/signer-good.key.pem"), live.join("certs/signer-good.pem")),
+    ] {
         run(Command::new(&util)
             .args(["--import"])
-            .arg(certs.join(format!("{stem}.key.pem")))
+            .arg(&key_file)
             .args(["--token", "kyso-officials", "--label", stem, "--id", id, "--pin", "1234"]));
         let der = dir.join(format!("{stem}.der"));
-        let cert = openssl::x509::X509::from_pem(&std::fs::read(certs.join(format!("{stem}.pem"))).unwrap()).unwrap();
+        let cert = openssl::x509::X509::from_pem(&std::fs::read(&cert_file).unwrap()).unwrap();
         std::fs::write(&der, cert.to_der().unwrap()).unwrap();
         run(Command::new(&tool_bin)
             .arg("--module")
@@ -551,15 +558,27 @@ fn softhsm_signing() {
         assert!(kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "signer-rsa", "1234", ca.clone(), false).is_ok());
         let e = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "no-such-token", "signer-rsa", "1234", ca, false).err().unwrap().to_string();
         assert!(e.contains("no PKCS#11 token labelled"), "{e}");
+        // B-LTA with the token's key, the live TSA, OCSP and CRLs (when the parent started them).
+        if std::env::var("KYSO_SOFTHSM_LIVE").is_ok() {
+            let live = repo().join("testdata/live/certs");
+            let chain: Vec<_> = ["interm.pem", "root.pem"].iter().flat_map(|f| kyso::pki::load_certificates(&live.join(f)).unwrap()).collect();
+            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "live-good", "1234", chain, false).unwrap();
+            let services = kyso::sign::Services { tsa_url: Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into()), ..Default::default() };
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let signed = kyso::sign::sign_pdf_level(&data, &k, &SignOptions { time: now, ..SignOptions::default() }, SignLevel::BLTA, &services).unwrap();
+            std::fs::write(PathBuf::from(&conf).with_file_name("live-good-b-lta.pdf"), signed).unwrap();
+        }
         return;
     }
     let Some(hsm) = softhsm("softhsm") else { return };
+    let server = certomancer();
     let conf = hsm.dir.join("softhsm2.conf");
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "softhsm_signing", "--nocapture"])
         .env("SOFTHSM2_CONF", &conf)
         .env("KYSO_SOFTHSM_CHILD", &conf)
         .env("KYSO_PKCS11_MODULE", &hsm.module)
+        .envs(server.as_ref().map(|_| ("KYSO_SOFTHSM_LIVE", "1")))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
@@ -568,6 +587,18 @@ fn softhsm_signing() {
     let outside = Outside::new(&hsm.dir);
     for label in ["signer-rsa", "signer-pss", "signer-ec"] {
         outside.check(&hsm.dir.join(format!("{label}.pdf")), 1, &[0], &["Signature1"]);
+    }
+    if server.is_some() {
+        // The B-LTA made with the token stands on its own: judged with the PKI stopped.
+        drop(server);
+        let f = hsm.dir.join("live-good-b-lta.pdf");
+        let signed = std::fs::read(&f).unwrap();
+        assert_eq!(live_verdicts(&signed, false), vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"]);
+        let live = repo().join("testdata/live/certs");
+        let t = time::OffsetDateTime::now_utc();
+        let at = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
+        Outside::with_pki(&hsm.dir, &live.join("root.pem"), &live.join("interm.pem"), &["adesverify", "--validation-time", &at])
+            .check(&f, 2, &[], &["Signature1"]);
     }
     std::fs::remove_dir_all(&hsm.dir).unwrap();
 }
