@@ -95,6 +95,8 @@ struct Outside {
     nss: Option<PathBuf>,
     root: PathBuf,
     inter: PathBuf,
+    /// More trust anchors for pyHanko (a TSA of another PKI).
+    extra_roots: Vec<PathBuf>,
     /// Extra arguments of `pyhanko sign` (the subcommand and its options).
     pyhanko_args: Vec<String>,
 }
@@ -134,6 +136,7 @@ impl Outside {
             nss,
             root: root.to_path_buf(),
             inter: inter.to_path_buf(),
+            extra_roots: Vec::new(),
             pyhanko_args: pyhanko_args.iter().map(|a| a.to_string()).collect(),
         }
     }
@@ -180,6 +183,7 @@ impl Outside {
                 .args(&self.pyhanko_args)
                 .args(["--trust-replace", "--trust"])
                 .arg(&self.root)
+                .args(self.extra_roots.iter().flat_map(|r| [std::ffi::OsStr::new("--trust"), r.as_os_str()]))
                 .arg("--other-certs")
                 .arg(&self.inter)
                 .arg(file)
@@ -446,6 +450,33 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
             outside_online.check(path, 1, &[], &["Signature1"]);
         }
     }
+    // ECDSA (P-256, SHA-384) at B-T: the test PKI's signer, the live TSA.
+    let ec = key("signer-ec", false);
+    let opts = SignOptions { digest: Digest::Sha384, time: now, ..SignOptions::default() };
+    let signed = kyso::sign::sign_pdf_level(&data, &ec, &opts, SignLevel::BT, &services).unwrap();
+    let mut trust = TrustStore::new();
+    trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+    trust.load_path(&live.join("certs/root.pem")).unwrap();
+    let mut vo = VerifyOptions::new(trust, now);
+    vo.intermediates = kyso::pki::load_certificates(&live.join("certs/interm.pem")).unwrap();
+    vo.fetch.online = true;
+    for f in ["root.crl", "issuing-ca.crl"] {
+        let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
+        vo.revocation.crls.push((kyso::revocation::RevSource::Caller, der.into()));
+    }
+    assert_eq!(verdicts(&kyso::verify_bytes(&signed, None, "ec.pdf", &vo).0), vec!["TOTAL_PASSED@B-T"]);
+    let ec_path = dir.join("ecdsa-b-t.pdf");
+    std::fs::write(&ec_path, &signed).unwrap();
+    let mut o = Outside::new(&dir);
+    o.extra_roots.push(live.join("certs/root.pem"));
+    o.inter = dir.join("inter.pem");
+    std::fs::write(
+        &o.inter,
+        [std::fs::read(repo().join("certs/test/issuing-ca.pem")).unwrap(), std::fs::read(live.join("certs/interm.pem")).unwrap()].concat(),
+    )
+    .unwrap();
+    o.check(&ec_path, 1, &[0], &["Signature1"]);
+
     // B-LT and B-LTA stand on their own: judged with the PKI stopped.
     drop(server);
     let t = time::OffsetDateTime::now_utc();
