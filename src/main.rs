@@ -129,6 +129,9 @@ enum Cmd {
         /// Deadline of each TSA/OCSP/CRL exchange, in milliseconds.
         #[arg(long, default_value_t = 10000)]
         timeout_ms: u64,
+        /// CRLs (DER or PEM) to put in the /DSS for B-LT instead of fetching (repeatable).
+        #[arg(long)]
+        crl: Vec<PathBuf>,
     },
     /// The archive: `kyso archive check` re-hashes every blob, checks every
     /// row points to a blob, and verifies the audit chain (exit 1 on any problem).
@@ -389,6 +392,7 @@ fn run() -> anyhow::Result<ExitCode> {
             level,
             tsa,
             timeout_ms,
+            crl,
         } => {
             let level_v = kyso::sign::SignLevel::parse(&level)
                 .ok_or_else(|| anyhow::anyhow!("--level {level}: use B-B, B-T, B-LT or B-LTA"))?;
@@ -486,9 +490,14 @@ fn run() -> anyhow::Result<ExitCode> {
                 certify,
                 seal,
             };
+            let mut crls = Vec::new();
+            for p in &crl {
+                crls.push(kyso::revocation::crl_der(read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?));
+            }
             let services = kyso::sign::Services {
                 tsa_url: tsa,
                 timeout: std::time::Duration::from_millis(timeout_ms.max(1)),
+                crls,
             };
             let signed = kyso::sign::sign_pdf_level(&data, signer.as_ref(), &opts, level_v, &services)
                 .with_context(|| format!("signing {}", input.display()))?;

@@ -423,6 +423,7 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
     let services = kyso::sign::Services {
         tsa_url: Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into()),
         timeout: std::time::Duration::from_secs(10),
+        ..Default::default()
     };
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -450,23 +451,45 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
             outside_online.check(path, 1, &[], &["Signature1"]);
         }
     }
-    // ECDSA (P-256, SHA-384) at B-T: the test PKI's signer, the live TSA.
-    let ec = key("signer-ec", false);
-    let opts = SignOptions { digest: Digest::Sha384, time: now, ..SignOptions::default() };
-    let signed = kyso::sign::sign_pdf_level(&data, &ec, &opts, SignLevel::BT, &services).unwrap();
-    let mut trust = TrustStore::new();
-    trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
-    trust.load_path(&live.join("certs/root.pem")).unwrap();
-    let mut vo = VerifyOptions::new(trust, now);
-    vo.intermediates = kyso::pki::load_certificates(&live.join("certs/interm.pem")).unwrap();
-    vo.fetch.online = true;
-    for f in ["root.crl", "issuing-ca.crl"] {
-        let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
-        vo.revocation.crls.push((kyso::revocation::RevSource::Caller, der.into()));
+    // ECDSA (P-256, SHA-384): the test PKI's signer (its CRLs supplied for
+    // the /DSS: its certificates name no CRL or OCSP URL), the live TSA.
+    let test_certs = repo().join("certs/test");
+    let mut ec_chain = kyso::pki::load_certificates(&test_certs.join("issuing-ca.pem")).unwrap();
+    ec_chain.extend(kyso::pki::load_certificates(&test_certs.join("root.pem")).unwrap());
+    ec_chain.extend(chain.iter().cloned());
+    let ec = SoftKey::from_pem(&test_certs.join("signer-ec.key.pem"), &test_certs.join("signer-ec.pem"), &ec_chain, false).unwrap();
+    let ec_services = kyso::sign::Services {
+        crls: ["root.crl", "issuing-ca.crl"]
+            .iter()
+            .map(|f| std::fs::read(repo().join("testdata/revocation").join(f)).unwrap())
+            .collect(),
+        ..services.clone()
+    };
+    let mut ec_files = Vec::new();
+    for level in [SignLevel::BT, SignLevel::BLT, SignLevel::BLTA] {
+        let opts = SignOptions { digest: Digest::Sha384, time: now, ..SignOptions::default() };
+        let signed = kyso::sign::sign_pdf_level(&data, &ec, &opts, level, &ec_services).unwrap();
+        let path = dir.join(format!("ecdsa-{level:?}.pdf"));
+        std::fs::write(&path, &signed).unwrap();
+        ec_files.push((level, path, signed));
     }
-    assert_eq!(verdicts(&kyso::verify_bytes(&signed, None, "ec.pdf", &vo).0), vec!["TOTAL_PASSED@B-T"]);
-    let ec_path = dir.join("ecdsa-b-t.pdf");
-    std::fs::write(&ec_path, &signed).unwrap();
+    let both_roots = |online: bool| {
+        let mut trust = TrustStore::new();
+        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+        trust.load_path(&live.join("certs/root.pem")).unwrap();
+        let mut vo = VerifyOptions::new(trust, now);
+        if online {
+            vo.intermediates = kyso::pki::load_certificates(&live.join("certs/interm.pem")).unwrap();
+            vo.fetch.online = true;
+            for f in ["root.crl", "issuing-ca.crl"] {
+                let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
+                vo.revocation.crls.push((kyso::revocation::RevSource::Caller, der.into()));
+            }
+        }
+        vo
+    };
+    let (_, ec_bt, signed_bt) = &ec_files[0];
+    assert_eq!(verdicts(&kyso::verify_bytes(signed_bt, None, "ec.pdf", &both_roots(true)).0), vec!["TOTAL_PASSED@B-T"]);
     let mut o = Outside::new(&dir);
     o.extra_roots.push(live.join("certs/root.pem"));
     o.inter = dir.join("inter.pem");
@@ -475,13 +498,25 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
         [std::fs::read(repo().join("certs/test/issuing-ca.pem")).unwrap(), std::fs::read(live.join("certs/interm.pem")).unwrap()].concat(),
     )
     .unwrap();
-    o.check(&ec_path, 1, &[0], &["Signature1"]);
+    o.check(ec_bt, 1, &[0], &["Signature1"]);
 
     // B-LT and B-LTA stand on their own: judged with the PKI stopped.
     drop(server);
     let t = time::OffsetDateTime::now_utc();
     let at = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
     let outside_offline = Outside::with_pki(&dir, &live.join("certs/root.pem"), &live.join("certs/interm.pem"), &["adesverify", "--validation-time", &at]);
+    // ECDSA B-LT / B-LTA offline, both roots trusted, nothing else.
+    for (level, path, signed) in &ec_files[1..] {
+        let want: Vec<String> = if *level == SignLevel::BLT {
+            vec!["TOTAL_PASSED@B-LT".into()]
+        } else {
+            vec!["TOTAL_PASSED@B-LTA".into(), "TOTAL_PASSED".into()]
+        };
+        assert_eq!(verdicts(&kyso::verify_bytes(signed, None, "ec.pdf", &both_roots(false)).0), want, "{}", path.display());
+        let mut o = Outside::with_pki(&dir, &repo().join("certs/test/root.pem"), &dir.join("inter.pem"), &["adesverify", "--validation-time", &at]);
+        o.extra_roots.push(live.join("certs/root.pem"));
+        o.check(path, want.len(), &[], &["Signature1"]);
+    }
     for (level, path, signed) in &files {
         match level {
             SignLevel::BLT => {
@@ -510,6 +545,7 @@ fn level_b_t_without_a_tsa_is_refused() {
     let services = kyso::sign::Services {
         tsa_url: Some("http://127.0.0.1:9/tsa".into()),
         timeout: std::time::Duration::from_millis(500),
+        ..Default::default()
     };
     let e = kyso::sign::sign_pdf_level(&data, &key("signer-rsa", false), &SignOptions::default(), SignLevel::BT, &services)
         .err()

@@ -201,9 +201,16 @@ fn options(p: &Profile, q_field: Option<String>, page: Option<usize>, now: i64) 
     }
 }
 
-fn services(p: &Profile) -> crate::sign::Services {
+fn services(state: &AppState, p: &Profile) -> crate::sign::Services {
     crate::sign::Services {
         tsa_url: p.cfg.tsa_url.clone(),
+        // The operator's CRLs serve B-LT before any fetch.
+        crls: state
+            .revocation_evidence
+            .iter()
+            .filter(|(k, _)| k == "CRL")
+            .map(|(_, d)| d.to_vec())
+            .collect(),
         ..Default::default()
     }
 }
@@ -313,7 +320,7 @@ pub async fn sign(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>
     check_certificate(&state, p)?;
     let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
     let opts = options(p, q.field, q.page, state.clock.now());
-    let (level, services) = (p.level, services(p));
+    let (level, services) = (p.level, services(&state, p));
     let signed = tokio::task::spawn_blocking(move || crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services))
         .await
         .map_err(ApiError::internal)?
@@ -466,7 +473,7 @@ pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<St
             format!("The signature value does not match the certificate and the data to be signed; nothing written ({e})."),
         ));
     }
-    let (cert, chain, scheme, level, services) = (p.cert.clone(), p.chain.clone(), p.scheme, p.level, services(p));
+    let (cert, chain, scheme, level, services) = (p.cert.clone(), p.chain.clone(), p.scheme, p.level, services(&state, p));
     let signed = tokio::task::spawn_blocking(move || crate::sign::finish(session.prepared, scheme, &sig, &cert, &chain, level, &services))
         .await
         .map_err(ApiError::internal)?
