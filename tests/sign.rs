@@ -821,3 +821,63 @@ fn visible_seal_renders_with_vietnamese_text() {
     assert!(e.contains("seal image"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// An ECDSA P-384 signer issued here by the test issuing CA (the committed
+/// test PKI has a P-256 one only).
+fn p384_signer(dir: &Path) -> (PathBuf, PathBuf) {
+    use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+    let c = repo().join("certs/test");
+    let ca_key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(c.join("issuing-ca.key.pem")).unwrap()).unwrap();
+    let ca = openssl::x509::X509::from_pem(&std::fs::read(c.join("issuing-ca.pem")).unwrap()).unwrap();
+    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("C", "VN").unwrap();
+    name.append_entry_by_text("O", "kyso test PKI").unwrap();
+    name.append_entry_by_text("serialNumber", "CCCD:001203009384").unwrap();
+    name.append_entry_by_text("CN", "Đỗ Thị P-384").unwrap();
+    let name = name.build();
+    let mut b = openssl::x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let serial = openssl::bn::BigNum::from_u32(rand::random::<u32>() | 1).unwrap().to_asn1_integer().unwrap();
+    b.set_serial_number(&serial).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(ca.subject_name()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::from_unix(1_767_225_600).unwrap()).unwrap(); // 2026-01-01
+    b.set_not_after(&openssl::asn1::Asn1Time::from_unix(1_893_456_000).unwrap()).unwrap(); // 2030-01-01
+    b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
+    b.append_extension(KeyUsage::new().critical().digital_signature().non_repudiation().build().unwrap()).unwrap();
+    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(&ca), None)).unwrap();
+    b.append_extension(ski).unwrap();
+    let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&ca), None)).unwrap();
+    b.append_extension(aki).unwrap();
+    b.sign(&ca_key, openssl::hash::MessageDigest::sha384()).unwrap();
+    let cert = b.build();
+    let (kp, cp) = (dir.join("p384.key.pem"), dir.join("p384.pem"));
+    std::fs::write(&kp, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
+    (kp, cp)
+}
+
+#[test]
+fn ecdsa_p384_validates_everywhere() {
+    let dir = temp_dir("p384");
+    let (kp, cp) = p384_signer(&dir);
+    let ca = kyso::pki::load_certificates(&repo().join("certs/test/issuing-ca.pem")).unwrap();
+    let k = SoftKey::from_pem(&kp, &cp, &ca, false).unwrap();
+    let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
+    for digest in [Digest::Sha384, Digest::Sha512] {
+        let signed = sign_pdf(&data, &k, &SignOptions { digest, time: at(), ..SignOptions::default() }).unwrap();
+        // Issued here, so not on the committed CRL: revocation is not asked.
+        let mut trust = TrustStore::new();
+        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+        let mut vo = VerifyOptions::new(trust, at());
+        vo.require_revocation = false;
+        assert_eq!(verdicts(&kyso::verify_bytes(&signed, None, "p384.pdf", &vo).0), vec!["TOTAL_PASSED@B-B"], "{digest:?}");
+        let f = dir.join(format!("p384-{digest:?}.pdf"));
+        std::fs::write(&f, &signed).unwrap();
+        Outside::new(&dir).check(&f, 1, &[0], &["Signature1"]);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
