@@ -881,3 +881,71 @@ fn ecdsa_p384_validates_everywhere() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Signing never panics on any PDF we have (fixtures, attacks, the outside
+/// corpora): it signs, or refuses with an error. What it signs, kyso
+/// verifies: the new signature is intact (never HASH_FAILURE,
+/// SIG_CRYPTO_FAILURE or FORMAT_FAILURE) and covers the whole file.
+#[test]
+fn signing_any_pdf_signs_or_refuses_cleanly() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&repo().join("testdata"), &mut files);
+    let corpora = repo().join("../shared/corpora/pdf");
+    if corpora.exists() {
+        walk(&corpora, &mut files);
+    } else {
+        println!("SKIPPED the outside corpora: ../shared/corpora/pdf is absent");
+    }
+    files.sort();
+    let k = key("signer-rsa", false);
+    let (mut signed_n, mut refused) = (0, 0);
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        if data.len() > 64 << 20 {
+            continue;
+        }
+        let opts = SignOptions { field: "KysoCorpusSig".into(), time: at(), ..SignOptions::default() };
+        match sign_pdf(&data, &k, &opts) {
+            Ok(signed) => {
+                signed_n += 1;
+                assert_eq!(&signed[..data.len()], &data[..], "{}", f.display());
+                let mut trust = TrustStore::new();
+                trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+                let mut vo = VerifyOptions::new(trust, at());
+                vo.require_revocation = false;
+                let (r, _) = kyso::verify_bytes(&signed, None, "s.pdf", &vo);
+                let mine = r
+                    .signatures
+                    .iter()
+                    .find(|s| s.field_name.as_deref() == Some("KysoCorpusSig"))
+                    .unwrap_or_else(|| panic!("{}: kyso does not find its own signature", f.display()));
+                let sub = mine.sub_indication.map(|s| s.as_str()).unwrap_or("");
+                assert!(
+                    !matches!(sub, "HASH_FAILURE" | "SIG_CRYPTO_FAILURE" | "FORMAT_FAILURE"),
+                    "{}: own signature {} {sub}",
+                    f.display(),
+                    mine.indication.as_str()
+                );
+                assert!(
+                    mine.coverage.as_ref().is_some_and(|c| c.kind == kyso::report::CoverageKind::EntireFile),
+                    "{}: own signature does not cover the file",
+                    f.display()
+                );
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    println!("signed {signed_n}, refused {refused} of {} PDFs", files.len());
+    assert!(signed_n > files.len() / 2, "signed {signed_n} of {}", files.len());
+}

@@ -67,6 +67,14 @@ pub fn pdf_date(t: i64) -> String {
     format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}+07'00'")
 }
 
+/// The document to sign, with errors worded for signing.
+fn open_pdf<'s>(src: &'s MemSource<'s>) -> Result<Document<'s>> {
+    Document::open(src, Limits::default()).map_err(|e| match e {
+        Error::UnknownFormat(w) => Error::Invalid(format!("not a PDF: {w}")),
+        e => e,
+    })
+}
+
 // ------------------------------------------------------------ object writer
 
 fn write_name(n: &[u8], out: &mut Vec<u8>) {
@@ -258,7 +266,7 @@ fn field_names(doc: &Document, fields: &[Obj]) -> Vec<Vec<u8>> {
 /// Lay out the incremental update with a `/Contents` placeholder of `reserve` bytes.
 fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool) -> Result<Layout> {
     let src = MemSource(input);
-    let doc = Document::open(&src, Limits::default())?;
+    let doc = open_pdf(&src)?;
     if doc.encrypted {
         return Err(Error::Unsupported("encrypted documents cannot be signed".into()));
     }
@@ -940,7 +948,7 @@ fn stream_obj(data: &[u8]) -> Vec<u8> {
 /// Add (or extend) the document security store with these items.
 pub fn add_dss(input: &[u8], certs: &[Vec<u8>], ocsps: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>> {
     let src = MemSource(input);
-    let doc = Document::open(&src, Limits::default())?;
+    let doc = open_pdf(&src)?;
     let root = match doc.trailer.get(b"Root") {
         Some(Obj::Ref(r)) => *r,
         _ => return Err(Error::pdf(0, "trailer /Root is not a reference")),
@@ -1006,7 +1014,7 @@ pub fn add_dss(input: &[u8], certs: &[Vec<u8>], ocsps: &[Vec<u8>], crls: &[Vec<u
 pub fn add_doc_timestamp(input: &[u8], d: Digest, tsa_url: &str, services: &Services) -> Result<Vec<u8>> {
     // A field name not yet in the document.
     let src = MemSource(input);
-    let doc = Document::open(&src, Limits::default())?;
+    let doc = open_pdf(&src)?;
     let existing = match doc.catalog()?.get(b"AcroForm") {
         Some(o) => match doc.resolve(o)? {
             Obj::Dict(a) => match a.get(b"Fields") {
