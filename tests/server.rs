@@ -108,6 +108,7 @@ fn config(dir: &std::path::Path) -> Config {
         reason: Some("Phê duyệt kết quả giải quyết thủ tục hành chính".into()),
         location: Some("UBND tỉnh".into()),
         certify: None,
+        seal: None,
     };
     for (name, p) in [
         ("so-noi-vu", profile(pem("signer-rsa"), vec![])),
@@ -120,6 +121,18 @@ fn config(dir: &std::path::Path) -> Config {
         ),
     ] {
         c.signing.profiles.insert(name.into(), p);
+    }
+    let font = PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+    if font.exists() {
+        let mut sealed = profile(pem("signer-rsa"), vec![]);
+        sealed.seal = Some(kyso::server::config::SealConfig {
+            page: 1,
+            rect: [300.0, 80.0, 250.0, 90.0],
+            image: None,
+            agency: Some("Sở Nội vụ".into()),
+            font,
+        });
+        c.signing.profiles.insert("so-noi-vu-seal".into(), sealed);
     }
     c
 }
@@ -873,6 +886,19 @@ async fn officials_sign_and_results_are_archived() {
     let (st, r) = s.call("GET", &format!("/v1/documents/{sha}/report"), Some("auditor"), None).await;
     assert_eq!((st, r["verifications"][0]["indication"].as_str()), (StatusCode::OK, Some("TOTAL_PASSED")));
 
+    // A profile with a visible seal (when the font is installed).
+    if std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists() {
+        let resp = post("/v1/sign?profile=so-noi-vu-seal", "official", pdf.clone()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let sealed = resp.bytes().await.unwrap().to_vec();
+        assert!(sealed.windows(6).any(|w| w == b"/AP <<"), "the widget has an appearance");
+        assert!(sealed.windows(19).any(|w| w == b"/Subtype/Type0/Base"), "a Type0 font is embedded");
+        let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(sealed)).await;
+        assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
+        let (st, e) = s.call("POST", "/v1/sign?profile=so-noi-vu-seal&rect=1,2", Some("official"), Some(pdf.clone())).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_RECT")));
+    }
+
     // Refusals: wrong role, profile of someone else, unknown profile, not a PDF.
     let resp = post("/v1/sign?profile=so-noi-vu", "portal", pdf.clone()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
@@ -920,8 +946,9 @@ async fn officials_sign_and_results_are_archived() {
 
     let log = s.audit().await;
     let signs: Vec<&str> = log.iter().filter(|e| e["action"] == "document.sign").map(|e| e["outcome"].as_str().unwrap()).collect();
-    assert_eq!(signs.len(), 3, "{signs:?}");
-    assert!(signs[1].starts_with("refused: own signature INDETERMINATE/REVOKED_NO_POE"), "{signs:?}");
+    let sealed_n = usize::from(std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists());
+    assert_eq!(signs.len(), 3 + sealed_n, "{signs:?}");
+    assert!(signs[1 + sealed_n].starts_with("refused: own signature INDETERMINATE/REVOKED_NO_POE"), "{signs:?}");
     assert!(log.iter().any(|e| e["action"] == "sign.complete" && e["outcome"] == "refused: signature value does not verify"));
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();

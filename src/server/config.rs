@@ -81,6 +81,33 @@ pub struct SigningProfile {
     /// Certify (DocMDP P = 1, 2 or 3): for results that must not be edited.
     #[serde(default)]
     pub certify: Option<u8>,
+    /// A visible seal (else the signature is invisible).
+    #[serde(default)]
+    pub seal: Option<SealConfig>,
+}
+
+/// Where and how the profile's visible seal is drawn.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealConfig {
+    /// Page (1-based) and rectangle x, y, width, height in points (a request may override them).
+    #[serde(default = "one")]
+    pub page: usize,
+    pub rect: [f64; 4],
+    /// The agency's seal image (PNG).
+    pub image: Option<PathBuf>,
+    /// Agency line (else the certificate's organisation).
+    pub agency: Option<String>,
+    /// TrueType font with Vietnamese glyphs.
+    #[serde(default = "default_font")]
+    pub font: PathBuf,
+}
+
+fn one() -> usize {
+    1
+}
+fn default_font() -> PathBuf {
+    PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 }
 
 fn default_level() -> String {

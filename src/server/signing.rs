@@ -34,6 +34,8 @@ pub struct Profile {
     pub scheme: Scheme,
     pub level: SignLevel,
     pub digest: Digest,
+    /// The seal's image and font, read at start.
+    pub seal: Option<(super::config::SealConfig, Option<Vec<u8>>, Vec<u8>)>,
 }
 
 /// A prepared signature waiting for its value.
@@ -101,6 +103,21 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
             _ => return Err(ctx(&"no key")),
         };
         let chain = key.as_ref().map(|k| k.chain().to_vec()).unwrap_or(chain);
+        let seal = match &p.seal {
+            None => None,
+            Some(sc) => {
+                let [_, _, w, h] = sc.rect;
+                if w <= 0.0 || h <= 0.0 {
+                    return Err(ctx(&"seal rect needs a positive width and height"));
+                }
+                let image = match &sc.image {
+                    Some(i) => Some(std::fs::read(i).map_err(|e| ctx(&format!("seal image {}: {e}", i.display())))?),
+                    None => None,
+                };
+                let font = std::fs::read(&sc.font).map_err(|e| ctx(&format!("seal font {}: {e}", sc.font.display())))?;
+                Some((sc.clone(), image, font))
+            }
+        };
         profiles.insert(
             name.clone(),
             Profile {
@@ -111,6 +128,7 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
                 scheme,
                 level,
                 digest,
+                seal,
             },
         );
     }
@@ -127,8 +145,10 @@ pub struct SignQuery {
     profile: String,
     /// Name of the new signature field (default Signature1).
     field: Option<String>,
-    /// Page of the (invisible) widget.
+    /// Page of the widget (default: the profile's seal page, or 1).
     page: Option<usize>,
+    /// Seal rectangle `x,y,w,h` in points, overriding the profile's.
+    rect: Option<String>,
 }
 
 fn caller(req: &Request) -> Result<Caller, ApiError> {
@@ -188,17 +208,47 @@ fn check_certificate(state: &AppState, p: &Profile) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn options(p: &Profile, q_field: Option<String>, page: Option<usize>, now: i64) -> SignOptions {
-    SignOptions {
-        field: q_field.unwrap_or_else(|| "Signature1".into()),
+fn options(p: &Profile, q: &SignQuery, now: i64) -> Result<SignOptions, ApiError> {
+    let seal = match &p.seal {
+        None => None,
+        Some((sc, image, font)) => {
+            let rect = match &q.rect {
+                None => sc.rect,
+                Some(r) => {
+                    let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+                    match v[..] {
+                        [x, y, w, h] if w > 0.0 && h > 0.0 && w < 10_000.0 && h < 10_000.0 => [x, y, w, h],
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                "BAD_RECT",
+                                "Vị trí con dấu cần dạng x,y,rộng,cao (điểm).",
+                                "The seal rectangle must be x,y,width,height in points.",
+                            ));
+                        }
+                    }
+                }
+            };
+            let who = crate::pki::cert::summarize(&p.cert);
+            let agency = sc.agency.clone().or(who.organization.clone());
+            Some(crate::sign::seal::Seal {
+                rect,
+                image_png: image.clone(),
+                lines: crate::sign::seal::default_lines(&who.common_name.unwrap_or_default(), agency.as_deref(), now),
+                font: font.clone(),
+            })
+        }
+    };
+    let default_page = p.seal.as_ref().map(|(sc, _, _)| sc.page).unwrap_or(1);
+    Ok(SignOptions {
+        field: q.field.clone().unwrap_or_else(|| "Signature1".into()),
         digest: p.digest,
         time: now,
         reason: p.cfg.reason.clone(),
         location: p.cfg.location.clone(),
-        page: page.unwrap_or(1).max(1),
+        page: q.page.unwrap_or(default_page).max(1),
         certify: p.cfg.certify,
-        seal: None,
-    }
+        seal,
+    })
 }
 
 fn services(state: &AppState, p: &Profile) -> crate::sign::Services {
@@ -319,7 +369,7 @@ pub async fn sign(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>
     };
     check_certificate(&state, p)?;
     let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
-    let opts = options(p, q.field, q.page, state.clock.now());
+    let opts = options(p, &q, state.clock.now())?;
     let (level, services) = (p.level, services(&state, p));
     let signed = tokio::task::spawn_blocking(move || crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services))
         .await
@@ -354,7 +404,7 @@ pub async fn sign_prepare(State(state): State<Arc<AppState>>, Query(q): Query<Si
     check_certificate(&state, p)?;
     let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
     let now = state.clock.now();
-    let opts = options(p, q.field, q.page, now);
+    let opts = options(p, &q, now)?;
     let (cert, chain, level) = (p.cert.clone(), p.chain.clone(), p.level);
     let prepared = tokio::task::spawn_blocking(move || crate::sign::prepare(&data, &cert, &chain, &opts, crate::sign::room_for(level)))
         .await
