@@ -6,18 +6,26 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kyso::sign::keys::SoftKey;
-use kyso::sign::{SignLevel, SignOptions, Services, sign_pdf_level};
+use kyso::sign::{Services, SignLevel, SignOptions, sign_pdf_level};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.len() < 4 {
-        eprintln!("usage: cargo bench --bench sign -- FILE.pdf KEY.p12 PASSWORD RUNS [LEVEL TSA_URL CHAIN.pem...]");
+        eprintln!(
+            "usage: cargo bench --bench sign -- FILE.pdf KEY.p12 PASSWORD RUNS [LEVEL TSA_URL CHAIN.pem...]"
+        );
         return;
     }
     let data = std::fs::read(&args[0]).expect("input PDF");
     let mut key = SoftKey::from_pkcs12(&PathBuf::from(&args[1]), &args[2], false).expect("PKCS#12");
     let runs: usize = args[3].parse().expect("RUNS");
-    let level = args.get(4).and_then(|l| SignLevel::parse(l)).unwrap_or(SignLevel::BB);
+    let level = args
+        .get(4)
+        .and_then(|l| SignLevel::parse(l))
+        .unwrap_or(SignLevel::BB);
     let services = Services {
         tsa_url: args.get(5).cloned(),
         ..Services::default()

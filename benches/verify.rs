@@ -21,7 +21,9 @@ fn main() {
     let mut require = false;
     let mut runs_arg: Option<usize> = None;
     let mut throughput: Option<f64> = None;
-    let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

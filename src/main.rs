@@ -114,7 +114,10 @@ enum Cmd {
         #[arg(long)]
         agency: Option<String>,
         /// TrueType font with Vietnamese glyphs for the seal text.
-        #[arg(long, default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")]
+        #[arg(
+            long,
+            default_value = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        )]
         font: PathBuf,
         /// Signing time written to /M (RFC 3339; default now).
         #[arg(long)]
@@ -322,7 +325,10 @@ fn serve(cfg: kyso::server::config::Config) -> anyhow::Result<ExitCode> {
                 println!("      {role:<9} {key}");
             }
         }
-        println!("kyso: listening on http://{} (storage: {storage})", started.addr);
+        println!(
+            "kyso: listening on http://{} (storage: {storage})",
+            started.addr
+        );
         tracing::info!(addr = %started.addr, "listening");
         shutdown_signal().await;
         tracing::info!("shutting down: draining requests in flight");
@@ -346,7 +352,14 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
             for p in c.problems.iter().chain(&c.chain.problems) {
                 println!("PROBLEM: {p}");
             }
-            println!("{}", if c.ok() { "archive OK" } else { "archive NOT OK" });
+            println!(
+                "{}",
+                if c.ok() {
+                    "archive OK"
+                } else {
+                    "archive NOT OK"
+                }
+            );
         }
         Ok(if c.ok() {
             ExitCode::SUCCESS
@@ -396,8 +409,9 @@ fn run() -> anyhow::Result<ExitCode> {
         } => {
             let level_v = kyso::sign::SignLevel::parse(&level)
                 .ok_or_else(|| anyhow::anyhow!("--level {level}: use B-B, B-T, B-LT or B-LTA"))?;
-            let digest = kyso::sign::cms::Digest::parse(&digest)
-                .ok_or_else(|| anyhow::anyhow!("--digest {digest}: use sha256, sha384 or sha512"))?;
+            let digest = kyso::sign::cms::Digest::parse(&digest).ok_or_else(|| {
+                anyhow::anyhow!("--digest {digest}: use sha256, sha384 or sha512")
+            })?;
             let mut extra = Vec::new();
             for c in &chain {
                 extra.extend(
@@ -409,7 +423,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 _ if pkcs11_module.is_some() => {
                     let pin = pin
                         .or_else(|| std::env::var("KYSO_PKCS11_PIN").ok())
-                        .ok_or_else(|| anyhow::anyhow!("--pin or $KYSO_PKCS11_PIN is needed for the token"))?;
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--pin or $KYSO_PKCS11_PIN is needed for the token")
+                        })?;
                     Box::new(kyso::sign::pkcs11::Pkcs11Key::open_at(
                         pkcs11_module.as_deref().unwrap_or(std::path::Path::new("")),
                         token.as_deref().unwrap_or(""),
@@ -492,15 +508,20 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             let mut crls = Vec::new();
             for p in &crl {
-                crls.push(kyso::revocation::crl_der(read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?));
+                crls.push(kyso::revocation::crl_der(read_limited(
+                    p,
+                    kyso::revocation::MAX_CRL_BYTES,
+                    "CRL",
+                )?));
             }
             let services = kyso::sign::Services {
                 tsa_url: tsa,
                 timeout: std::time::Duration::from_millis(timeout_ms.max(1)),
                 crls,
             };
-            let signed = kyso::sign::sign_pdf_level(&data, signer.as_ref(), &opts, level_v, &services)
-                .with_context(|| format!("signing {}", input.display()))?;
+            let signed =
+                kyso::sign::sign_pdf_level(&data, signer.as_ref(), &opts, level_v, &services)
+                    .with_context(|| format!("signing {}", input.display()))?;
             std::fs::write(&output, signed)
                 .with_context(|| format!("writing {}", output.display()))?;
             println!(

@@ -63,7 +63,10 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     let hello = put(a, b"hello").await;
     assert_eq!(hello, sha256_hex(b"hello"));
     assert_eq!(put(a, b"hello").await, hello);
-    assert_eq!(a.get_blob(&hello).await.unwrap().unwrap(), Bytes::from_static(b"hello"));
+    assert_eq!(
+        a.get_blob(&hello).await.unwrap().unwrap(),
+        Bytes::from_static(b"hello")
+    );
     assert!(a.get_blob(&sha256_hex(b"absent")).await.unwrap().is_none());
     assert!(a.get_blob("../../etc/passwd").await.unwrap().is_none());
     assert!(a.blobs.put("not-a-hash", Bytes::new()).await.is_err());
@@ -75,8 +78,18 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
         key_sha256: sha256_hex(b"secret"),
         created: "2026-11-01T00:00:00Z".into(),
     };
-    assert!(a.meta.insert_keys_if_none(std::slice::from_ref(&k)).await.unwrap());
-    assert!(!a.meta.insert_keys_if_none(std::slice::from_ref(&k)).await.unwrap());
+    assert!(
+        a.meta
+            .insert_keys_if_none(std::slice::from_ref(&k))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !a.meta
+            .insert_keys_if_none(std::slice::from_ref(&k))
+            .await
+            .unwrap()
+    );
     assert_eq!(a.meta.api_keys().await.unwrap(), vec![k]);
 
     // A stored verification.
@@ -96,7 +109,11 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     };
     let e = a
         .meta
-        .record_verification(&rec(&doc_a), &report(&doc_a, &rep_a, &anchor), draft("verify", &doc_a))
+        .record_verification(
+            &rec(&doc_a),
+            &report(&doc_a, &rep_a, &anchor),
+            draft("verify", &doc_a),
+        )
         .await
         .unwrap();
     assert_eq!((e.seq, e.prev_hash.as_str()), (1, GENESIS_HASH));
@@ -124,12 +141,29 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
         ],
     };
     let docs1 = [rec(&doc_a), rec(&doc_b)];
-    let reps1 = [report(&doc_a, &rep_a, &anchor), report(&doc_b, &rep_b, &anchor)];
-    let s = a.meta.submit_version(&v1, &docs1, &reps1, draft("dossier.submit", "HS-2026-0001")).await.unwrap();
-    let Submitted::New(stored1) = s else { panic!("first submission must be new: {s:?}") };
+    let reps1 = [
+        report(&doc_a, &rep_a, &anchor),
+        report(&doc_b, &rep_b, &anchor),
+    ];
+    let s = a
+        .meta
+        .submit_version(&v1, &docs1, &reps1, draft("dossier.submit", "HS-2026-0001"))
+        .await
+        .unwrap();
+    let Submitted::New(stored1) = s else {
+        panic!("first submission must be new: {s:?}")
+    };
     assert_eq!(stored1.version, 1);
-    let s = a.meta.submit_version(&v1, &docs1, &reps1, draft("dossier.submit", "HS-2026-0001")).await.unwrap();
-    assert_eq!(s, Submitted::Replay(stored1.clone()), "same submission again is a replay");
+    let s = a
+        .meta
+        .submit_version(&v1, &docs1, &reps1, draft("dossier.submit", "HS-2026-0001"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s,
+        Submitted::Replay(stored1.clone()),
+        "same submission again is a replay"
+    );
     let mut v2 = v1.clone();
     v2.submission_sha256 = sha256_hex(b"submission 2");
     v2.accepted = false;
@@ -141,16 +175,35 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
         report(&doc_b, &rep_b, &anchor),
         report(&doc_c, &rep_c, &anchor),
     ];
-    let s = a.meta.submit_version(&v2, &docs2, &reps2, draft("dossier.submit", "HS-2026-0001")).await.unwrap();
-    let Submitted::New(stored2) = s else { panic!("a resubmission adds a version: {s:?}") };
+    let s = a
+        .meta
+        .submit_version(&v2, &docs2, &reps2, draft("dossier.submit", "HS-2026-0001"))
+        .await
+        .unwrap();
+    let Submitted::New(stored2) = s else {
+        panic!("a resubmission adds a version: {s:?}")
+    };
     assert_eq!(stored2.version, 2);
     let mut other = v1.clone();
     other.applicant = r#"{"kind":"CCCD","value":"079088001234"}"#.into();
-    let err = a.meta.submit_version(&other, &docs1, &reps1, draft("dossier.submit", "HS-2026-0001")).await;
+    let err = a
+        .meta
+        .submit_version(
+            &other,
+            &docs1,
+            &reps1,
+            draft("dossier.submit", "HS-2026-0001"),
+        )
+        .await;
     assert!(matches!(err, Err(ArchiveError::Conflict(_))), "{err:?}");
 
     // Read back: versions kept, never overwritten.
-    let d = a.meta.dossier("HS-2026-0001").await.unwrap().expect("dossier");
+    let d = a
+        .meta
+        .dossier("HS-2026-0001")
+        .await
+        .unwrap()
+        .expect("dossier");
     assert_eq!(d.versions.len(), 2);
     assert_eq!(d.versions[0], stored1);
     assert_eq!(d.versions[1], stored2);
@@ -162,22 +215,34 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     assert_eq!(reps[0], report(&doc_a, &rep_a, &anchor));
 
     // The audit log is append-only.
-    assert!(t.plain_update().await.is_err(), "an UPDATE of the audit log must be refused");
+    assert!(
+        t.plain_update().await.is_err(),
+        "an UPDATE of the audit log must be refused"
+    );
 
     // Concurrent appends still make one chain.
     let mut tasks = Vec::new();
     for i in 0..20 {
         let m = a.meta.clone();
-        tasks.push(tokio::spawn(async move { m.append_audit(draft("read", &format!("object {i}"))).await }));
+        tasks.push(tokio::spawn(async move {
+            m.append_audit(draft("read", &format!("object {i}"))).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
     let c = a.verify_chain().await.unwrap();
     assert!(c.intact, "{:?}", c.problems);
-    assert_eq!(c.entries, 5 + 20, "1 verification, 4 submissions (one conflict), 20 reads");
+    assert_eq!(
+        c.entries,
+        5 + 20,
+        "1 verification, 4 submissions (one conflict), 20 reads"
+    );
     let page = a.meta.audit_page(1, 1000).await.unwrap();
-    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=25).collect::<Vec<_>>());
+    assert_eq!(
+        page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=25).collect::<Vec<_>>()
+    );
     assert_eq!(page[4].outcome, "conflict");
     assert_eq!(page[2].outcome, "replay of version 1");
     assert_eq!(c.head, page[24].hash);
@@ -194,14 +259,26 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     let chk = a.check().await.unwrap();
     assert!(!chk.ok());
     assert!(
-        chk.problems.iter().any(|p| p.contains(&doc_b) && p.contains("does not match")),
+        chk.problems
+            .iter()
+            .any(|p| p.contains(&doc_b) && p.contains("does not match")),
         "{:?}",
         chk.problems
     );
-    assert!(chk.problems.iter().any(|p| p.contains(&doc_b) && p.contains("missing")));
+    assert!(
+        chk.problems
+            .iter()
+            .any(|p| p.contains(&doc_b) && p.contains("missing"))
+    );
     assert!(!chk.chain.intact);
-    assert_eq!(chk.chain.problems, vec!["entry 3: content does not match its hash".to_string()]);
-    assert!(matches!(a.get_blob(&doc_b).await, Err(ArchiveError::Integrity(_))));
+    assert_eq!(
+        chk.chain.problems,
+        vec!["entry 3: content does not match its hash".to_string()]
+    );
+    assert!(matches!(
+        a.get_blob(&doc_b).await,
+        Err(ArchiveError::Integrity(_))
+    ));
 }
 
 struct LocalTamper {
@@ -216,20 +293,30 @@ impl Tamper for LocalTamper {
     async fn rewrite_audit(&self, seq: i64) {
         let c = rusqlite::Connection::open(self.dir.join("kyso.sqlite3")).unwrap();
         c.execute_batch("DROP TRIGGER audit_no_update").unwrap();
-        c.execute("UPDATE audit SET outcome = 'rewritten' WHERE seq = ?1", [seq]).unwrap();
+        c.execute(
+            "UPDATE audit SET outcome = 'rewritten' WHERE seq = ?1",
+            [seq],
+        )
+        .unwrap();
     }
     async fn plain_update(&self) -> Result<(), String> {
         let c = rusqlite::Connection::open(self.dir.join("kyso.sqlite3")).unwrap();
         c.execute("UPDATE audit SET outcome = 'x' WHERE seq = 1", [])
             .map(|_| ())
             .map_err(|e| e.to_string())?;
-        c.execute("DELETE FROM audit WHERE seq = 1", []).map(|_| ()).map_err(|e| e.to_string())
+        c.execute("DELETE FROM audit WHERE seq = 1", [])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_suite_sqlite_and_files() {
-    let dir = std::env::temp_dir().join(format!("kyso-archive-{}-{}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "kyso-archive-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let a = Archive {
         meta: Arc::new(SqliteMeta::open(&dir.join("kyso.sqlite3")).unwrap()),
@@ -249,7 +336,10 @@ impl Tamper for ScaleOutTamper {
     async fn corrupt_blob(&self, sha: &str) {
         use object_store::ObjectStore;
         self.s3
-            .put(&object_store::path::Path::from(format!("blobs/{sha}")), Bytes::from_static(b"forged").into())
+            .put(
+                &object_store::path::Path::from(format!("blobs/{sha}")),
+                Bytes::from_static(b"forged").into(),
+            )
             .await
             .unwrap();
     }
@@ -264,7 +354,9 @@ impl Tamper for ScaleOutTamper {
         .await;
     }
     async fn plain_update(&self) -> Result<(), String> {
-        let (client, conn) = tokio_postgres::connect(&self.pg.url, tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(&self.pg.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         client
             .batch_execute(&format!(
@@ -282,7 +374,9 @@ impl Tamper for ScaleOutTamper {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_suite_postgres_and_seaweedfs() {
-    let Some(pg) = services::pg_schema().await else { return };
+    let Some(pg) = services::pg_schema().await else {
+        return;
+    };
     let Some(weed) = tokio::task::spawn_blocking(|| services::Weed::start("kyso"))
         .await
         .unwrap()
@@ -303,13 +397,29 @@ async fn archive_suite_postgres_and_seaweedfs() {
         .with_allow_http(true)
         .build()
         .unwrap();
-    suite(&a, &ScaleOutTamper { pg: pg.clone(), s3: raw }).await;
+    suite(
+        &a,
+        &ScaleOutTamper {
+            pg: pg.clone(),
+            s3: raw,
+        },
+    )
+    .await;
     // A second node on the same database and bucket sees the same archive.
     let b = Archive {
         meta: Arc::new(PgMeta::connect(&pg).await.unwrap()),
         blobs: Arc::new(S3Blobs::new(&s3cfg).unwrap()),
     };
-    assert_eq!(b.meta.dossier("HS-2026-0001").await.unwrap().unwrap().versions.len(), 2);
+    assert_eq!(
+        b.meta
+            .dossier("HS-2026-0001")
+            .await
+            .unwrap()
+            .unwrap()
+            .versions
+            .len(),
+        2
+    );
     services::pg_drop(&pg).await;
     drop(weed);
 }

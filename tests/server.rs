@@ -26,7 +26,11 @@ fn secret(role: &str) -> String {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kyso-{tag}-{}-{}", std::process::id(), rand::random::<u32>()));
+    let d = std::env::temp_dir().join(format!(
+        "kyso-{tag}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -79,7 +83,10 @@ fn config(dir: &std::path::Path) -> Config {
         .collect();
     c.policy.default = Some(policy(|_| {}));
     let procs = [
-        ("P-OPTIONAL", policy(|p| p.signed_roles = vec!["don_de_nghi".into()])),
+        (
+            "P-OPTIONAL",
+            policy(|p| p.signed_roles = vec!["don_de_nghi".into()]),
+        ),
         ("P-BT", policy(|p| p.min_level = "B-T".into())),
         ("P-ORG", policy(|p| p.organisation_for_individual = true)),
         ("P-OTHER-ROOT", policy(|p| p.trust = vec!["other".into()])),
@@ -112,12 +119,21 @@ fn config(dir: &std::path::Path) -> Config {
     };
     for (name, p) in [
         ("so-noi-vu", profile(pem("signer-rsa"), vec![])),
-        ("restricted", profile(pem("signer-rsa"), vec!["someone-else".into()])),
+        (
+            "restricted",
+            profile(pem("signer-rsa"), vec!["someone-else".into()]),
+        ),
         ("expired", profile(pem("signer-expired"), vec![])),
         ("revoked", profile(pem("signer-revoked-early"), vec![])),
         (
             "usb-token",
-            profile(SigningKey::Remote { cert: certs.join("signer-rsa.pem"), pss: false }, vec![]),
+            profile(
+                SigningKey::Remote {
+                    cert: certs.join("signer-rsa.pem"),
+                    pss: false,
+                },
+                vec![],
+            ),
         ),
     ] {
         c.signing.profiles.insert(name.into(), p);
@@ -164,10 +180,14 @@ impl Server {
         format!("{}{p}", self.base)
     }
 
-    async fn call(&self, method: &str, path: &str, role: Option<&str>, body: Option<Vec<u8>>) -> (StatusCode, Value) {
-        let mut r = self
-            .http
-            .request(method.parse().unwrap(), self.url(path));
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        role: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.http.request(method.parse().unwrap(), self.url(path));
         if let Some(role) = role {
             r = r.bearer_auth(secret(role));
         }
@@ -183,12 +203,17 @@ impl Server {
     async fn dossier(&self, role: &str, meta: Value, files: &[&str]) -> (StatusCode, Value) {
         let mut form = reqwest::multipart::Form::new().part(
             "dossier",
-            reqwest::multipart::Part::text(meta.to_string()).mime_str("application/json").unwrap(),
+            reqwest::multipart::Part::text(meta.to_string())
+                .mime_str("application/json")
+                .unwrap(),
         );
         for f in files {
             let data = std::fs::read(repo().join("testdata").join(f)).unwrap();
             let name = f.rsplit('/').next().unwrap().to_string();
-            form = form.part("file", reqwest::multipart::Part::bytes(data).file_name(name));
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(data).file_name(name),
+            );
         }
         let resp = self
             .http
@@ -203,7 +228,9 @@ impl Server {
     }
 
     async fn audit(&self) -> Vec<Value> {
-        let (st, v) = self.call("GET", "/v1/audit?limit=1000", Some("auditor"), None).await;
+        let (st, v) = self
+            .call("GET", "/v1/audit?limit=1000", Some("auditor"), None)
+            .await;
         assert_eq!(st, StatusCode::OK);
         v["entries"].as_array().unwrap().clone()
     }
@@ -228,7 +255,12 @@ fn checks(decision: &Value, file: usize) -> Vec<(String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["code"].as_str().unwrap().to_string(), c["passed"].as_bool().unwrap()))
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().to_string(),
+                c["passed"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -243,19 +275,43 @@ async fn every_route_checks_key_and_role() {
         ("POST", "/v1/verify".into(), "/v1/verify"),
         ("POST", "/v1/dossiers".into(), "/v1/dossiers"),
         ("GET", "/v1/dossiers/HS-1".into(), "/v1/dossiers/{code}"),
-        ("GET", format!("/v1/documents/{sha}"), "/v1/documents/{sha256}"),
-        ("GET", format!("/v1/documents/{sha}/report"), "/v1/documents/{sha256}/report"),
-        ("POST", format!("/v1/documents/{sha}/reverify"), "/v1/documents/{sha256}/reverify"),
+        (
+            "GET",
+            format!("/v1/documents/{sha}"),
+            "/v1/documents/{sha256}",
+        ),
+        (
+            "GET",
+            format!("/v1/documents/{sha}/report"),
+            "/v1/documents/{sha256}/report",
+        ),
+        (
+            "POST",
+            format!("/v1/documents/{sha}/reverify"),
+            "/v1/documents/{sha256}/reverify",
+        ),
         ("GET", "/v1/audit".into(), "/v1/audit"),
         ("GET", "/v1/audit/verify".into(), "/v1/audit/verify"),
         ("POST", "/v1/sign?profile=so-noi-vu".into(), "/v1/sign"),
-        ("POST", "/v1/sign/prepare?profile=usb-token".into(), "/v1/sign/prepare"),
-        ("POST", "/v1/sign/abc/complete".into(), "/v1/sign/{id}/complete"),
+        (
+            "POST",
+            "/v1/sign/prepare?profile=usb-token".into(),
+            "/v1/sign/prepare",
+        ),
+        (
+            "POST",
+            "/v1/sign/abc/complete".into(),
+            "/v1/sign/{id}/complete",
+        ),
     ];
     let (mut denied, mut forbidden) = (0, 0);
     for (m, path, route) in &routes {
         let (st, v) = s.call(m, path, None, None).await;
-        assert_eq!((st, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")), "{m} {path}");
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED")),
+            "{m} {path}"
+        );
         let resp = s
             .http
             .request(m.parse().unwrap(), s.url(path))
@@ -263,31 +319,57 @@ async fn every_route_checks_key_and_role() {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{m} {path} with a wrong key");
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "{m} {path} with a wrong key"
+        );
         denied += 2;
         for role in kyso::server::ROLES {
             let allowed = kyso::server::allowed_roles(m, route).contains(&role);
             assert!(!kyso::server::allowed_roles(m, route).is_empty());
             let (st, v) = s.call(m, path, Some(role), None).await;
             if allowed {
-                assert!(st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN, "{role} on {m} {path}: {st}");
+                assert!(
+                    st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN,
+                    "{role} on {m} {path}: {st}"
+                );
             } else {
-                assert_eq!((st, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("FORBIDDEN")), "{role} on {m} {path}");
+                assert_eq!(
+                    (st, v["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("FORBIDDEN")),
+                    "{role} on {m} {path}"
+                );
                 forbidden += 1;
             }
         }
     }
     // The matrix the issue asks for.
-    assert_eq!(kyso::server::allowed_roles("POST", "/v1/dossiers"), &["portal", "admin"]);
-    assert_eq!(kyso::server::allowed_roles("POST", "/v1/documents/{sha256}/reverify"), &["auditor", "admin"]);
-    assert_eq!(kyso::server::allowed_roles("GET", "/v1/audit"), &["auditor", "admin"]);
+    assert_eq!(
+        kyso::server::allowed_roles("POST", "/v1/dossiers"),
+        &["portal", "admin"]
+    );
+    assert_eq!(
+        kyso::server::allowed_roles("POST", "/v1/documents/{sha256}/reverify"),
+        &["auditor", "admin"]
+    );
+    assert_eq!(
+        kyso::server::allowed_roles("GET", "/v1/audit"),
+        &["auditor", "admin"]
+    );
     // Every refusal is in the audit log, with the key id when the key was known.
     let log = s.audit().await;
     let count = |a: &str| log.iter().filter(|e| e["action"] == a).count();
     assert_eq!(count("auth.denied"), denied);
     assert_eq!(count("auth.forbidden"), forbidden);
-    assert!(log.iter().any(|e| e["action"] == "auth.forbidden" && e["key_id"] == "official-test"));
-    assert!(log.iter().any(|e| e["action"] == "auth.denied" && e["key_id"].as_str().unwrap().starts_with("unknown:")));
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "auth.forbidden" && e["key_id"] == "official-test")
+    );
+    assert!(
+        log.iter().any(|e| e["action"] == "auth.denied"
+            && e["key_id"].as_str().unwrap().starts_with("unknown:"))
+    );
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -299,15 +381,27 @@ async fn first_start_creates_one_key_per_role_shown_once() {
     cfg.keys.clear();
     let s = Server::start(cfg.clone()).await;
     let keys = s.started.as_ref().unwrap().new_keys.clone();
-    assert_eq!(keys.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), kyso::server::ROLES);
+    assert_eq!(
+        keys.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+        kyso::server::ROLES
+    );
     let auditor = keys.iter().find(|(r, _)| r == "auditor").unwrap().1.clone();
     s.stop().await;
     // Only hashes are kept: the secret is nowhere in the database file.
     let db = std::fs::read(dir.join("kyso.sqlite3")).unwrap();
     assert!(!db.windows(auditor.len()).any(|w| w == auditor.as_bytes()));
     let s = Server::start(cfg).await;
-    assert!(s.started.as_ref().unwrap().new_keys.is_empty(), "keys are created at the first start only");
-    let resp = s.http.get(s.url("/v1/audit/verify")).bearer_auth(&auditor).send().await.unwrap();
+    assert!(
+        s.started.as_ref().unwrap().new_keys.is_empty(),
+        "keys are created at the first start only"
+    );
+    let resp = s
+        .http
+        .get(s.url("/v1/audit/verify"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
@@ -320,19 +414,29 @@ async fn verify_endpoint_raw_multipart_and_store() {
     let pdf = fixture("pdf/rsa-pkcs1.pdf");
     let sha = sha256_hex(&pdf);
 
-    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())).await;
+    let (st, v) = s
+        .call("POST", "/v1/verify", Some("portal"), Some(pdf.clone()))
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert!(v.get("sha256").is_none(), "named only when stored");
     assert_eq!(v["stored"], false);
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
     assert_eq!(v["report"]["signatures"][0]["level"], "B-B");
-    let (st, _) = s.call("GET", &format!("/v1/documents/{sha}"), Some("auditor"), None).await;
+    let (st, _) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{sha}"),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "store=false keeps nothing");
 
     // Multipart, with a tampered file: TOTAL_FAILED/HASH_FAILURE.
     let form = reqwest::multipart::Form::new().part(
         "file",
-        reqwest::multipart::Part::bytes(fixture("pdf/tampered-inside-range.pdf")).file_name("t.pdf"),
+        reqwest::multipart::Part::bytes(fixture("pdf/tampered-inside-range.pdf"))
+            .file_name("t.pdf"),
     );
     let v: Value = s
         .http
@@ -346,55 +450,148 @@ async fn verify_endpoint_raw_multipart_and_store() {
         .await
         .unwrap();
     assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_FAILED");
-    assert_eq!(v["report"]["signatures"][0]["sub_indication"], "HASH_FAILURE");
+    assert_eq!(
+        v["report"]["signatures"][0]["sub_indication"],
+        "HASH_FAILURE"
+    );
     assert_eq!(v["report"]["document"]["name"], "t.pdf");
 
     // Detached CMS as multipart file + detached.
     let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(fixture("cms/detached-rsa.p7s")))
-        .part("detached", reqwest::multipart::Part::bytes(fixture("cms/content.txt")));
-    let resp = s.http.post(s.url("/v1/verify")).bearer_auth(secret("portal")).multipart(form).send().await.unwrap();
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(fixture("cms/detached-rsa.p7s")),
+        )
+        .part(
+            "detached",
+            reqwest::multipart::Part::bytes(fixture("cms/content.txt")),
+        );
+    let resp = s
+        .http
+        .post(s.url("/v1/verify"))
+        .bearer_auth(secret("portal"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["report"]["document"]["format"], "CMS");
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED", "{v}");
 
     // A bad time, and an unknown multipart field: 400 with both languages.
-    let (st, v) = s.call("POST", "/v1/verify?at=yesterday", Some("portal"), Some(pdf.clone())).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_TIME")));
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?at=yesterday",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_TIME"))
+    );
     assert!(v["message_vi"].as_str().unwrap().contains("RFC 3339"));
 
     // Garbage gets a report saying why, not an error.
-    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(b"not a document".to_vec())).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(b"not a document".to_vec()),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["report"]["summary"]["indication"], "INDETERMINATE");
     assert!(v["report"]["document"]["error"].is_object());
 
     // store=true keeps bytes, report and evidence.
-    let (st, v) = s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf.clone())).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
     assert_eq!((st, v["stored"].as_bool()), (StatusCode::OK, Some(true)));
     assert_eq!(v["sha256"], sha);
-    let resp = s.http.get(s.url(&format!("/v1/documents/{sha}"))).bearer_auth(secret("auditor")).send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}")))
+        .bearer_auth(secret("auditor"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
-    let (st, r) = s.call("GET", &format!("/v1/documents/{sha}/report"), Some("auditor"), None).await;
+    let (st, r) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{sha}/report"),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     let ver = &r["verifications"][0];
     assert_eq!(ver["indication"], "TOTAL_PASSED");
     assert_eq!(ver["validation_time"], "2026-11-01T00:00:00Z");
     assert_eq!(ver["report"]["summary"]["indication"], "TOTAL_PASSED");
-    let kinds: Vec<&str> = ver["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"TRUST_ANCHOR") && kinds.iter().filter(|k| **k == "CRL").count() == 2, "{kinds:?}");
-    let (st, _) = s.call("GET", "/v1/documents/not-a-hash/report", Some("auditor"), None).await;
+    let kinds: Vec<&str> = ver["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"TRUST_ANCHOR") && kinds.iter().filter(|k| **k == "CRL").count() == 2,
+        "{kinds:?}"
+    );
+    let (st, _) = s
+        .call(
+            "GET",
+            "/v1/documents/not-a-hash/report",
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Metrics count verdicts and bytes.
-    let m = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("kyso_verdicts_total{indication=\"TOTAL_PASSED\"} 3"), "{m}");
-    assert!(m.contains("kyso_verdicts_total{indication=\"TOTAL_FAILED\"} 1"), "{m}");
-    assert!(m.contains("kyso_http_requests_total{method=\"POST\",route=\"/v1/verify\",status=\"400\"} 1"), "{m}");
-    assert!(m.contains(&format!("kyso_verified_bytes_total {}", 2 * pdf.len() as u64 + fixture("pdf/tampered-inside-range.pdf").len() as u64 + fixture("cms/detached-rsa.p7s").len() as u64 + 14)));
+    let m = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("kyso_verdicts_total{indication=\"TOTAL_PASSED\"} 3"),
+        "{m}"
+    );
+    assert!(
+        m.contains("kyso_verdicts_total{indication=\"TOTAL_FAILED\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            "kyso_http_requests_total{method=\"POST\",route=\"/v1/verify\",status=\"400\"} 1"
+        ),
+        "{m}"
+    );
+    assert!(m.contains(&format!(
+        "kyso_verified_bytes_total {}",
+        2 * pdf.len() as u64
+            + fixture("pdf/tampered-inside-range.pdf").len() as u64
+            + fixture("cms/detached-rsa.p7s").len() as u64
+            + 14
+    )));
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -405,21 +602,45 @@ async fn dossier_policy_decisions() {
     let s = Server::start(config(&dir)).await;
 
     // Signed by the applicant: accepted in lieu of originals.
-    let (st, v) = s.dossier("portal", meta("HS-OK", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("HS-OK", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let d = &v["decision"];
     assert_eq!(d["accepted_in_lieu_of_originals"], true, "{d}");
     assert_eq!(d["policy"], "default");
-    assert_eq!(d["files"][0]["signers"][0]["identities"][0], format!("CCCD:{SIGNER_RSA}"));
+    assert_eq!(
+        d["files"][0]["signers"][0]["identities"][0],
+        format!("CCCD:{SIGNER_RSA}")
+    );
     assert_eq!(
         checks(d, 0),
-        vec![("FILE_SIGNED".into(), true), ("SIGNATURES_VALID".into(), true), ("SIGNATURE_LEVEL".into(), true), ("SIGNER_IS_APPLICANT".into(), true)]
+        vec![
+            ("FILE_SIGNED".into(), true),
+            ("SIGNATURES_VALID".into(), true),
+            ("SIGNATURE_LEVEL".into(), true),
+            ("SIGNER_IS_APPLICANT".into(), true)
+        ]
     );
     assert!(d["reasons_vi"].as_array().unwrap().is_empty());
 
     // An unsigned second file: refused, with the reason in both languages.
     let (_, v) = s
-        .dossier("portal", meta("HS-UNSIGNED", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"])
+        .dossier(
+            "portal",
+            meta(
+                "HS-UNSIGNED",
+                "1.000001",
+                "CCCD",
+                SIGNER_RSA,
+                &["don_de_nghi", "giay_to_kem_theo"],
+            ),
+            &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"],
+        )
         .await;
     let d = &v["decision"];
     assert_eq!(d["accepted_in_lieu_of_originals"], false);
@@ -429,102 +650,301 @@ async fn dossier_policy_decisions() {
         d["reasons_vi"][0],
         "Tệp 2 (unsigned.pdf) chưa được ký số — cần gửi bản sao chứng thực qua bưu điện."
     );
-    assert_eq!(d["reasons_en"][0], "File 2 (unsigned.pdf) is not digitally signed — a certified copy must be sent by post.");
+    assert_eq!(
+        d["reasons_en"][0],
+        "File 2 (unsigned.pdf) is not digitally signed — a certified copy must be sent by post."
+    );
 
     // ... unless the procedure only asks for the application form to be signed.
     let (_, v) = s
-        .dossier("portal", meta("HS-OPTIONAL", "P-OPTIONAL", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"])
+        .dossier(
+            "portal",
+            meta(
+                "HS-OPTIONAL",
+                "P-OPTIONAL",
+                "CCCD",
+                SIGNER_RSA,
+                &["don_de_nghi", "giay_to_kem_theo"],
+            ),
+            &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"],
+        )
         .await;
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
     assert_eq!(v["decision"]["policy"], "procedure:P-OPTIONAL");
-    assert_eq!(checks(&v["decision"], 1), vec![("SIGNATURE_NOT_REQUIRED".into(), true)]);
+    assert_eq!(
+        checks(&v["decision"], 1),
+        vec![("SIGNATURE_NOT_REQUIRED".into(), true)]
+    );
     // A tampered optional file is still refused.
     let (_, v) = s
-        .dossier("portal", meta("HS-OPT-TAMPERED", "P-OPTIONAL", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]), &["pdf/rsa-pkcs1.pdf", "pdf/tampered-inside-range.pdf"])
+        .dossier(
+            "portal",
+            meta(
+                "HS-OPT-TAMPERED",
+                "P-OPTIONAL",
+                "CCCD",
+                SIGNER_RSA,
+                &["don_de_nghi", "giay_to_kem_theo"],
+            ),
+            &["pdf/rsa-pkcs1.pdf", "pdf/tampered-inside-range.pdf"],
+        )
         .await;
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
-    assert_eq!(checks(&v["decision"], 1)[0], ("SIGNATURES_VALID".into(), false));
+    assert_eq!(
+        checks(&v["decision"], 1)[0],
+        ("SIGNATURES_VALID".into(), false)
+    );
 
     // Signed by someone else.
-    let (_, v) = s.dossier("portal", meta("HS-WRONG", "1.000001", "CCCD", "079088001234", &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-WRONG",
+                "1.000001",
+                "CCCD",
+                "079088001234",
+                &["don_de_nghi"],
+            ),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
     let d = &v["decision"];
     assert_eq!(d["accepted_in_lieu_of_originals"], false);
-    assert_eq!(checks(d, 0).last().unwrap(), &("SIGNER_IS_APPLICANT".to_string(), false));
-    assert!(d["reasons_en"][0].as_str().unwrap().contains("the signer is not the applicant (CCCD:079088001234)"));
+    assert_eq!(
+        checks(d, 0).last().unwrap(),
+        &("SIGNER_IS_APPLICANT".to_string(), false)
+    );
+    assert!(
+        d["reasons_en"][0]
+            .as_str()
+            .unwrap()
+            .contains("the signer is not the applicant (CCCD:079088001234)")
+    );
 
     // Revoked before signing: TOTAL_FAILED/REVOKED.
-    let (_, v) = s.dossier("portal", meta("HS-REVOKED", "1.000001", "CCCD", "001088000222", &["don_de_nghi"]), &["pdf/revoked-before-timestamp.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-REVOKED",
+                "1.000001",
+                "CCCD",
+                "001088000222",
+                &["don_de_nghi"],
+            ),
+            &["pdf/revoked-before-timestamp.pdf"],
+        )
+        .await;
     let f = &v["decision"]["files"][0];
-    assert_eq!((f["indication"].as_str(), f["sub_indication"].as_str()), (Some("TOTAL_FAILED"), Some("REVOKED")), "{f}");
+    assert_eq!(
+        (f["indication"].as_str(), f["sub_indication"].as_str()),
+        (Some("TOTAL_FAILED"), Some("REVOKED")),
+        "{f}"
+    );
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
-    assert!(v["decision"]["reasons_vi"][0].as_str().unwrap().contains("TOTAL_FAILED/REVOKED"));
+    assert!(
+        v["decision"]["reasons_vi"][0]
+            .as_str()
+            .unwrap()
+            .contains("TOTAL_FAILED/REVOKED")
+    );
 
     // Chained to a root the procedure does not trust.
-    let (_, v) = s.dossier("portal", meta("HS-UNTRUSTED", "P-OTHER-ROOT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-UNTRUSTED",
+                "P-OTHER-ROOT",
+                "CCCD",
+                SIGNER_RSA,
+                &["don_de_nghi"],
+            ),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
     let f = &v["decision"]["files"][0];
-    assert_eq!((f["indication"].as_str(), f["sub_indication"].as_str()), (Some("INDETERMINATE"), Some("NO_CERTIFICATE_CHAIN_FOUND")));
+    assert_eq!(
+        (f["indication"].as_str(), f["sub_indication"].as_str()),
+        (Some("INDETERMINATE"), Some("NO_CERTIFICATE_CHAIN_FOUND"))
+    );
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
 
     // Below the procedure's minimum level.
-    let (_, v) = s.dossier("portal", meta("HS-LEVEL", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
-    assert_eq!(checks(&v["decision"], 0)[2], ("SIGNATURE_LEVEL".into(), false));
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-LEVEL", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(
+        checks(&v["decision"], 0)[2],
+        ("SIGNATURE_LEVEL".into(), false)
+    );
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
-    let (_, v) = s.dossier("portal", meta("HS-LEVEL-OK", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/pades-b-t.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-LEVEL-OK", "P-BT", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/pades-b-t.pdf"],
+        )
+        .await;
     assert_eq!(v["decision"]["files"][0]["level"], "B-T");
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
 
     // An organisation certificate (MST of a branch) on an individual's dossier:
     // refused by default, accepted where the procedure allows it; and the
     // company itself (parent MST) is matched by its branch's certificate.
-    let (_, v) = s.dossier("portal", meta("HS-ORG-1", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
-    assert_eq!(checks(&v["decision"], 0)[3], ("SIGNER_IS_APPLICANT".into(), false));
-    assert!(v["decision"]["reasons_en"][0].as_str().unwrap().contains("organisation certificate"));
-    let (_, v) = s.dossier("portal", meta("HS-ORG-2", "P-ORG", "CCCD", SIGNER_RSA, &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-ORG-1", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/ecdsa-p256.pdf"],
+        )
+        .await;
+    assert_eq!(
+        checks(&v["decision"], 0)[3],
+        ("SIGNER_IS_APPLICANT".into(), false)
+    );
+    assert!(
+        v["decision"]["reasons_en"][0]
+            .as_str()
+            .unwrap()
+            .contains("organisation certificate")
+    );
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-ORG-2", "P-ORG", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/ecdsa-p256.pdf"],
+        )
+        .await;
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
-    let (_, v) = s.dossier("portal", meta("HS-ORG-3", "1.000001", "MST", "0100686209", &["don_de_nghi"]), &["pdf/ecdsa-p256.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-ORG-3",
+                "1.000001",
+                "MST",
+                "0100686209",
+                &["don_de_nghi"],
+            ),
+            &["pdf/ecdsa-p256.pdf"],
+        )
+        .await;
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
 
     // A role the procedure does not have.
-    let (_, v) = s.dossier("portal", meta("HS-ROLE", "P-ROLES", "CCCD", SIGNER_RSA, &["ho_khau"]), &["pdf/rsa-pkcs1.pdf"]).await;
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-ROLE", "P-ROLES", "CCCD", SIGNER_RSA, &["ho_khau"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
     assert_eq!(checks(&v["decision"], 0)[0], ("ROLE_ALLOWED".into(), false));
 
     // Malformed submissions: 400 with a code, nothing stored.
-    let (st, v) = s.dossier("portal", meta("HS-BAD", "1.000001", "CCCD", "12", &["don_de_nghi"]), &["pdf/rsa-pkcs1.pdf"]).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_APPLICANT")));
-    let (st, v) = s.dossier("portal", meta("HS-BAD", "1.000001", "CCCD", SIGNER_RSA, &["a", "b"]), &["pdf/rsa-pkcs1.pdf"]).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("FILE_COUNT_MISMATCH")));
-    let (st, v) = s.dossier("portal", meta("../etc", "1.000001", "CCCD", SIGNER_RSA, &["a"]), &["pdf/rsa-pkcs1.pdf"]).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_DOSSIER")));
-    let (st, _) = s.call("GET", "/v1/dossiers/HS-BAD", Some("auditor"), None).await;
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("HS-BAD", "1.000001", "CCCD", "12", &["don_de_nghi"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_APPLICANT"))
+    );
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("HS-BAD", "1.000001", "CCCD", SIGNER_RSA, &["a", "b"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("FILE_COUNT_MISMATCH"))
+    );
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("../etc", "1.000001", "CCCD", SIGNER_RSA, &["a"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_DOSSIER"))
+    );
+    let (st, _) = s
+        .call("GET", "/v1/dossiers/HS-BAD", Some("auditor"), None)
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 async fn idempotency_and_versions(s: &Server) {
-    let m = meta("HS-2026-000123", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi", "giay_to_kem_theo"]);
+    let m = meta(
+        "HS-2026-000123",
+        "1.000001",
+        "CCCD",
+        SIGNER_RSA,
+        &["don_de_nghi", "giay_to_kem_theo"],
+    );
     let files = ["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"];
     let (st, v) = s.dossier("portal", m.clone(), &files).await;
-    assert_eq!((st, v["version"].as_u64(), v["replay"].as_bool()), (StatusCode::CREATED, Some(1), Some(false)));
+    assert_eq!(
+        (st, v["version"].as_u64(), v["replay"].as_bool()),
+        (StatusCode::CREATED, Some(1), Some(false))
+    );
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
     // The same submission again: 200, same version, same decision, nothing new.
     let (st, again) = s.dossier("portal", m.clone(), &files).await;
-    assert_eq!((st, again["version"].as_u64(), again["replay"].as_bool()), (StatusCode::OK, Some(1), Some(true)));
+    assert_eq!(
+        (st, again["version"].as_u64(), again["replay"].as_bool()),
+        (StatusCode::OK, Some(1), Some(true))
+    );
     assert_eq!(again["decision"], v["decision"]);
     // Bổ sung hồ sơ: the signed file replaces the unsigned one — version 2.
-    let (st, v2) = s.dossier("portal", m.clone(), &["pdf/rsa-pkcs1.pdf", "pdf/adbe-pkcs7-detached.pdf"]).await;
+    let (st, v2) = s
+        .dossier(
+            "portal",
+            m.clone(),
+            &["pdf/rsa-pkcs1.pdf", "pdf/adbe-pkcs7-detached.pdf"],
+        )
+        .await;
     assert_eq!((st, v2["version"].as_u64()), (StatusCode::CREATED, Some(2)));
     // Another applicant under the same code: 409.
-    let other = meta("HS-2026-000123", "1.000001", "CCCD", "079088001234", &["don_de_nghi", "giay_to_kem_theo"]);
+    let other = meta(
+        "HS-2026-000123",
+        "1.000001",
+        "CCCD",
+        "079088001234",
+        &["don_de_nghi", "giay_to_kem_theo"],
+    );
     let (st, e) = s.dossier("portal", other, &files).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("DOSSIER_CONFLICT")));
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("DOSSIER_CONFLICT"))
+    );
 
-    let (st, d) = s.call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None).await;
+    let (st, d) = s
+        .call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None)
+        .await;
     assert_eq!(st, StatusCode::OK);
     let versions = d["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["files"][1]["name"], "unsigned.pdf");
-    assert_eq!(versions[0]["decision"], v["decision"], "version 1 is kept as it was");
+    assert_eq!(
+        versions[0]["decision"], v["decision"],
+        "version 1 is kept as it was"
+    );
     assert_eq!(versions[1]["files"][1]["name"], "adbe-pkcs7-detached.pdf");
     assert_eq!(versions[1]["accepted_in_lieu_of_originals"], true);
     assert_eq!(d["applicant"]["value"], SIGNER_RSA);
@@ -532,22 +952,45 @@ async fn idempotency_and_versions(s: &Server) {
     for ver in versions {
         for f in ver["files"].as_array().unwrap() {
             let sha = f["document_sha256"].as_str().unwrap();
-            let resp = s.http.get(s.url(&format!("/v1/documents/{sha}"))).bearer_auth(secret("auditor")).send().await.unwrap();
+            let resp = s
+                .http
+                .get(s.url(&format!("/v1/documents/{sha}")))
+                .bearer_auth(secret("auditor"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(resp.status(), StatusCode::OK);
             assert_eq!(sha256_hex(&resp.bytes().await.unwrap()), sha);
         }
     }
     // The audit chain is intact and shows what happened.
-    let (st, c) = s.call("GET", "/v1/audit/verify", Some("auditor"), None).await;
-    assert_eq!((st, c["intact"].as_bool()), (StatusCode::OK, Some(true)), "{c}");
+    let (st, c) = s
+        .call("GET", "/v1/audit/verify", Some("auditor"), None)
+        .await;
+    assert_eq!(
+        (st, c["intact"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{c}"
+    );
     let log = s.audit().await;
     let outcomes: Vec<&str> = log
         .iter()
         .filter(|e| e["action"] == "dossier.submit")
         .map(|e| e["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, vec!["not accepted version 1", "replay of version 1", "accepted version 2", "conflict"]);
-    assert!(log.iter().any(|e| e["action"] == "dossier.read" && e["key_id"] == "auditor-test"));
+    assert_eq!(
+        outcomes,
+        vec![
+            "not accepted version 1",
+            "replay of version 1",
+            "accepted version 2",
+            "conflict"
+        ]
+    );
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "dossier.read" && e["key_id"] == "auditor-test")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,8 +1009,13 @@ async fn dossier_idempotency_versions_and_audit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_on_postgres_and_seaweedfs() {
-    let Some(pg) = services::pg_schema().await else { return };
-    let Some(weed) = tokio::task::spawn_blocking(|| services::Weed::start("kysohttp")).await.unwrap() else {
+    let Some(pg) = services::pg_schema().await else {
+        return;
+    };
+    let Some(weed) = tokio::task::spawn_blocking(|| services::Weed::start("kysohttp"))
+        .await
+        .unwrap()
+    else {
         return;
     };
     let dir = temp_dir("pg");
@@ -582,8 +1030,13 @@ async fn service_on_postgres_and_seaweedfs() {
     idempotency_and_versions(&s).await;
     // A second stateless node on the same database and bucket serves the same archive.
     let s2 = Server::start(cfg.clone()).await;
-    let (st, d) = s2.call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None).await;
-    assert_eq!((st, d["versions"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+    let (st, d) = s2
+        .call("GET", "/v1/dossiers/HS-2026-000123", Some("auditor"), None)
+        .await;
+    assert_eq!(
+        (st, d["versions"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
     s.stop().await;
     s2.stop().await;
     let a = kyso::server::open_archive(&cfg).await.unwrap();
@@ -603,47 +1056,117 @@ async fn reverify_offline_from_kept_evidence() {
     // Verified in 2020 while the signer's certificate was valid; expired since.
     let pdf = fixture("pdf/expired-signer.pdf");
     let sha = sha256_hex(&pdf);
-    let (st, v) = s.call("POST", "/v1/verify?store=true&at=2020-06-01T00:00:00Z", Some("portal"), Some(pdf)).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true&at=2020-06-01T00:00:00Z",
+            Some("portal"),
+            Some(pdf),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
-    let (st, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    let (st, r) = s
+        .call(
+            "POST",
+            &format!("/v1/documents/{sha}/reverify"),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(r["original_time"], "2020-06-01T00:00:00Z");
     assert_eq!(r["now"], "2026-11-01T00:00:00Z");
     assert_eq!(r["same_as_intake"], true);
-    assert_eq!(r["at_original_time"]["summary"]["indication"], "TOTAL_PASSED");
+    assert_eq!(
+        r["at_original_time"]["summary"]["indication"],
+        "TOTAL_PASSED"
+    );
     assert_eq!(r["at_now"]["signatures"][0]["indication"], "INDETERMINATE");
-    assert_eq!(r["at_now"]["signatures"][0]["sub_indication"], "OUT_OF_BOUNDS_NO_POE");
+    assert_eq!(
+        r["at_now"]["signatures"][0]["sub_indication"],
+        "OUT_OF_BOUNDS_NO_POE"
+    );
     let diff = &r["differences"][0];
     assert_eq!(diff["at_original_time"], "TOTAL_PASSED");
     assert_eq!(diff["now"], "INDETERMINATE/OUT_OF_BOUNDS_NO_POE");
-    assert!(!diff["changed_checks"].as_array().unwrap().is_empty(), "{diff}");
-    assert!(r["explanation_en"].as_str().unwrap().contains("the verdict that counts is the one at the original time"));
+    assert!(
+        !diff["changed_checks"].as_array().unwrap().is_empty(),
+        "{diff}"
+    );
+    assert!(
+        r["explanation_en"]
+            .as_str()
+            .unwrap()
+            .contains("the verdict that counts is the one at the original time")
+    );
 
     // A document verified now: both results agree.
     let pdf = fixture("pdf/rsa-pkcs1.pdf");
     let sha = sha256_hex(&pdf);
-    s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf)).await;
-    let (_, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf))
+        .await;
+    let (_, r) = s
+        .call(
+            "POST",
+            &format!("/v1/documents/{sha}/reverify"),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(r["differences"], json!([]));
     assert_eq!(r["at_now"]["summary"]["indication"], "TOTAL_PASSED");
     assert!(r["evidence_used"].as_u64().unwrap() >= 3);
-    let (st, _) = s.call("POST", &format!("/v1/documents/{}/reverify", "f".repeat(64)), Some("auditor"), None).await;
+    let (st, _) = s
+        .call(
+            "POST",
+            &format!("/v1/documents/{}/reverify", "f".repeat(64)),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Re-verification applies the policy of the intake: SHA-1 accepted by
     // procedure P-SHA1 (the default policy rejects it).
     let pdf = fixture("pdf/sha1.pdf");
     let sha = sha256_hex(&pdf);
-    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())).await;
-    assert_eq!(v["report"]["signatures"][0]["indication"], "INDETERMINATE", "SHA-1 under the default policy");
-    let (_, v) = s.call("POST", "/v1/verify?store=true&procedure=P-SHA1", Some("portal"), Some(pdf)).await;
+    let (_, v) = s
+        .call("POST", "/v1/verify", Some("portal"), Some(pdf.clone()))
+        .await;
+    assert_eq!(
+        v["report"]["signatures"][0]["indication"], "INDETERMINATE",
+        "SHA-1 under the default policy"
+    );
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true&procedure=P-SHA1",
+            Some("portal"),
+            Some(pdf),
+        )
+        .await;
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
-    let (_, r) = s.call("POST", &format!("/v1/documents/{sha}/reverify"), Some("auditor"), None).await;
+    let (_, r) = s
+        .call(
+            "POST",
+            &format!("/v1/documents/{sha}/reverify"),
+            Some("auditor"),
+            None,
+        )
+        .await;
     assert_eq!(r["same_as_intake"], true, "{r}");
-    assert_eq!(r["at_original_time"]["summary"]["indication"], "TOTAL_PASSED");
+    assert_eq!(
+        r["at_original_time"]["summary"]["indication"],
+        "TOTAL_PASSED"
+    );
     let log = s.audit().await;
-    assert_eq!(log.iter().filter(|e| e["action"] == "document.reverify").count(), 4);
+    assert_eq!(
+        log.iter()
+            .filter(|e| e["action"] == "document.reverify")
+            .count(),
+        4
+    );
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -694,34 +1217,66 @@ async fn limits_answer_with_json() {
     .unwrap();
     assert!(out.starts_with("HTTP/1.1 413"), "{out}");
     assert!(out.contains("BODY_TOO_LARGE"), "{out}");
-    assert!(out.to_ascii_lowercase().contains("connection: close"), "the unread body ends the connection: {out}");
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "the unread body ends the connection: {out}"
+    );
     // Headers that never end: the connection is closed after the header deadline.
     let started = std::time::Instant::now();
     let closed = tokio::task::spawn_blocking(move || {
         let mut c = std::net::TcpStream::connect(&addr).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        c.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+        c.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
         let mut buf = [0u8; 1024];
         c.read(&mut buf).is_ok()
     })
     .await
     .unwrap();
-    assert!(closed && started.elapsed() < Duration::from_secs(5), "slow headers held {:?}", started.elapsed());
+    assert!(
+        closed && started.elapsed() < Duration::from_secs(5),
+        "slow headers held {:?}",
+        started.elapsed()
+    );
 
     // Too large: 413 with a JSON error.
-    let (st, v) = s.call("POST", "/v1/verify", Some("portal"), Some(vec![b'%'; 2 << 20])).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")), "{v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(vec![b'%'; 2 << 20]),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")),
+        "{v}"
+    );
     // Unknown route and wrong method: JSON too.
     let (st, v) = s.call("GET", "/v1/nothing", None, None).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
     let (st, v) = s.call("DELETE", "/v1/verify", Some("portal"), None).await;
-    assert_eq!((st, v["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED")));
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
+    );
 
     // Two stalled uploads hold both slots: a third request gets 503 + Retry-After.
     let a = stalled_request(&s.base, "/v1/verify", 1000);
     let b = stalled_request(&s.base, "/v1/verify", 1000);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let resp = s.http.post(s.url("/v1/verify")).bearer_auth(secret("portal")).body(fixture("pdf/rsa-pkcs1.pdf")).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/v1/verify"))
+        .bearer_auth(secret("portal"))
+        .body(fixture("pdf/rsa-pkcs1.pdf"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.headers()["retry-after"], "1");
     let v: Value = resp.json().await.unwrap();
@@ -731,12 +1286,21 @@ async fn limits_answer_with_json() {
     assert_eq!(st, StatusCode::OK);
     // The stalled ones end at the deadline with 408.
     for h in [a, b] {
-        let out = tokio::task::spawn_blocking(move || h.join().unwrap()).await.unwrap();
+        let out = tokio::task::spawn_blocking(move || h.join().unwrap())
+            .await
+            .unwrap();
         assert!(out.starts_with("HTTP/1.1 408"), "{out}");
         assert!(out.contains("\"code\":\"REQUEST_TIMEOUT\""), "{out}");
     }
     // And the server serves again.
-    let (st, _) = s.call("POST", "/v1/verify", Some("portal"), Some(fixture("pdf/rsa-pkcs1.pdf"))).await;
+    let (st, _) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(fixture("pdf/rsa-pkcs1.pdf")),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     let (st, v) = s.call("GET", "/readyz", None, None).await;
     assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("ready")));
@@ -748,7 +1312,15 @@ async fn limits_answer_with_json() {
 async fn openapi_is_generated_and_in_sync() {
     let dir = temp_dir("openapi");
     let s = Server::start(config(&dir)).await;
-    let served = s.http.get(s.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
+    let served = s
+        .http
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
     assert_eq!(served, kyso::server::routes::openapi_json());
@@ -757,14 +1329,31 @@ async fn openapi_is_generated_and_in_sync() {
         std::fs::write(&file, &served).unwrap();
     }
     let kept = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(kept == served, "docs/openapi.json is stale: run KYSO_UPDATE_OPENAPI=1 cargo test --test server openapi");
+    assert!(
+        kept == served,
+        "docs/openapi.json is stale: run KYSO_UPDATE_OPENAPI=1 cargo test --test server openapi"
+    );
     let spec: Value = serde_json::from_str(&served).unwrap();
     for p in [
-        "/healthz", "/readyz", "/metrics", "/v1/verify", "/v1/dossiers", "/v1/dossiers/{code}",
-        "/v1/documents/{sha256}", "/v1/documents/{sha256}/report", "/v1/documents/{sha256}/reverify",
-        "/v1/audit", "/v1/audit/verify", "/v1/sign", "/v1/sign/prepare", "/v1/sign/{id}/complete",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/verify",
+        "/v1/dossiers",
+        "/v1/dossiers/{code}",
+        "/v1/documents/{sha256}",
+        "/v1/documents/{sha256}/report",
+        "/v1/documents/{sha256}/reverify",
+        "/v1/audit",
+        "/v1/audit/verify",
+        "/v1/sign",
+        "/v1/sign/prepare",
+        "/v1/sign/{id}/complete",
     ] {
-        assert!(spec["paths"][p].is_object(), "{p} missing from the OpenAPI description");
+        assert!(
+            spec["paths"][p].is_object(),
+            "{p} missing from the OpenAPI description"
+        );
     }
 }
 
@@ -779,9 +1368,13 @@ fn config_examples_parse() {
     assert_eq!(c.policy.procedures["1.004227"].min_level, "B-T");
     // Environment over file.
     let mut c = Config::default();
-    c.apply_env(|k| (k == "KYSO_LISTEN").then(|| "127.0.0.1:9999".to_string())).unwrap();
+    c.apply_env(|k| (k == "KYSO_LISTEN").then(|| "127.0.0.1:9999".to_string()))
+        .unwrap();
     assert_eq!(c.listen, "127.0.0.1:9999");
-    assert!(c.apply_env(|k| (k == "KYSO_MAX_CONCURRENT").then(|| "many".to_string())).is_err());
+    assert!(
+        c.apply_env(|k| (k == "KYSO_MAX_CONCURRENT").then(|| "many".to_string()))
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -807,7 +1400,10 @@ async fn shutdown_drains_requests_in_flight() {
     started.shutdown.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // New connections are no longer accepted...
-    assert!(std::net::TcpStream::connect(&addr).is_err(), "the listener is closed");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the listener is closed"
+    );
     // ... but the one in flight completes.
     let answer = tokio::task::spawn_blocking(move || {
         c.write_all(&pdf[1000..]).unwrap();
@@ -820,7 +1416,11 @@ async fn shutdown_drains_requests_in_flight() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("x-request-id: "), "{answer}");
     assert!(answer.contains("\"indication\":\"TOTAL_PASSED\""));
-    tokio::time::timeout(Duration::from_secs(10), started.task).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), started.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -829,7 +1429,14 @@ async fn archive_check_command_finds_tampering() {
     let dir = temp_dir("checkcmd");
     let s = Server::start(config(&dir)).await;
     let pdf = fixture("pdf/rsa-pkcs1.pdf");
-    let (st, _) = s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf.clone())).await;
+    let (st, _) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     s.stop().await;
     let run = || {
@@ -839,7 +1446,10 @@ async fn archive_check_command_finds_tampering() {
             .current_dir(repo())
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
     };
     let (code, out) = run();
     assert_eq!(code, Some(0), "{out}");
@@ -849,14 +1459,22 @@ async fn archive_check_command_finds_tampering() {
     std::fs::write(dir.join("blobs").join(&sha[..2]).join(&sha), b"%PDF-forged").unwrap();
     let (code, out) = run();
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains(&format!("PROBLEM: blob {sha}: content does not match its name")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "PROBLEM: blob {sha}: content does not match its name"
+        )),
+        "{out}"
+    );
     assert!(out.contains("archive NOT OK"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 fn sign_locally(stem: &str, data: &[u8]) -> String {
     use base64::Engine;
-    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(repo().join(format!("certs/test/{stem}.key.pem"))).unwrap()).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(
+        &std::fs::read(repo().join(format!("certs/test/{stem}.key.pem"))).unwrap(),
+    )
+    .unwrap();
     let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
     s.update(data).unwrap();
     base64::engine::general_purpose::STANDARD.encode(s.sign_to_vec().unwrap())
@@ -869,60 +1487,205 @@ async fn officials_sign_and_results_are_archived() {
     let s = Server::start(config(&dir)).await;
     let pdf = fixture("pdf/unsigned.pdf");
     let post = |path: &str, role: &str, body: Vec<u8>| {
-        s.http.post(s.url(path)).bearer_auth(secret(role)).body(body).send()
+        s.http
+            .post(s.url(path))
+            .bearer_auth(secret(role))
+            .body(body)
+            .send()
     };
 
     // An official signs with the profile's key; the result is valid and archived.
-    let resp = post("/v1/sign?profile=so-noi-vu", "official", pdf.clone()).await.unwrap();
+    let resp = post("/v1/sign?profile=so-noi-vu", "official", pdf.clone())
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
-    let sha = resp.headers()["x-kyso-sha256"].to_str().unwrap().to_string();
+    let sha = resp.headers()["x-kyso-sha256"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let signed = resp.bytes().await.unwrap().to_vec();
     assert_eq!(sha256_hex(&signed), sha);
-    assert_eq!(&signed[..pdf.len()], &pdf[..], "incremental update: the original bytes stay");
-    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(signed.clone())).await;
-    assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
-    assert_eq!(v["report"]["signatures"][0]["reason"], "Phê duyệt kết quả giải quyết thủ tục hành chính");
-    let (st, r) = s.call("GET", &format!("/v1/documents/{sha}/report"), Some("auditor"), None).await;
-    assert_eq!((st, r["verifications"][0]["indication"].as_str()), (StatusCode::OK, Some("TOTAL_PASSED")));
+    assert_eq!(
+        &signed[..pdf.len()],
+        &pdf[..],
+        "incremental update: the original bytes stay"
+    );
+    let (_, v) = s
+        .call("POST", "/v1/verify", Some("portal"), Some(signed.clone()))
+        .await;
+    assert_eq!(
+        v["report"]["signatures"][0]["indication"], "TOTAL_PASSED",
+        "{v}"
+    );
+    assert_eq!(
+        v["report"]["signatures"][0]["reason"],
+        "Phê duyệt kết quả giải quyết thủ tục hành chính"
+    );
+    let (st, r) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{sha}/report"),
+            Some("auditor"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, r["verifications"][0]["indication"].as_str()),
+        (StatusCode::OK, Some("TOTAL_PASSED"))
+    );
 
     // A profile with a visible seal (when the font is installed).
     if std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists() {
-        let resp = post("/v1/sign?profile=so-noi-vu-seal", "official", pdf.clone()).await.unwrap();
+        let resp = post("/v1/sign?profile=so-noi-vu-seal", "official", pdf.clone())
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         let sealed = resp.bytes().await.unwrap().to_vec();
-        assert!(sealed.windows(6).any(|w| w == b"/AP <<"), "the widget has an appearance");
-        assert!(sealed.windows(19).any(|w| w == b"/Subtype/Type0/Base"), "a Type0 font is embedded");
-        let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(sealed)).await;
-        assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
-        let (st, e) = s.call("POST", "/v1/sign?profile=so-noi-vu-seal&rect=1,2", Some("official"), Some(pdf.clone())).await;
-        assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_RECT")));
+        assert!(
+            sealed.windows(6).any(|w| w == b"/AP <<"),
+            "the widget has an appearance"
+        );
+        assert!(
+            sealed.windows(19).any(|w| w == b"/Subtype/Type0/Base"),
+            "a Type0 font is embedded"
+        );
+        let (_, v) = s
+            .call("POST", "/v1/verify", Some("portal"), Some(sealed))
+            .await;
+        assert_eq!(
+            v["report"]["signatures"][0]["indication"], "TOTAL_PASSED",
+            "{v}"
+        );
+        let (st, e) = s
+            .call(
+                "POST",
+                "/v1/sign?profile=so-noi-vu-seal&rect=1,2",
+                Some("official"),
+                Some(pdf.clone()),
+            )
+            .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("BAD_RECT"))
+        );
     }
 
     // Refusals: wrong role, profile of someone else, unknown profile, not a PDF.
-    let resp = post("/v1/sign?profile=so-noi-vu", "portal", pdf.clone()).await.unwrap();
+    let resp = post("/v1/sign?profile=so-noi-vu", "portal", pdf.clone())
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let (st, e) = s.call("POST", "/v1/sign?profile=restricted", Some("official"), Some(pdf.clone())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("PROFILE_FORBIDDEN")));
-    let (st, e) = s.call("POST", "/v1/sign?profile=nope", Some("official"), Some(pdf.clone())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("NO_SUCH_PROFILE")));
-    let (st, e) = s.call("POST", "/v1/sign?profile=so-noi-vu", Some("official"), Some(b"hello".to_vec())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("NOT_A_PDF")));
-    let (st, e) = s.call("POST", "/v1/sign?profile=usb-token", Some("official"), Some(pdf.clone())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("REMOTE_PROFILE")));
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=restricted",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PROFILE_FORBIDDEN"))
+    );
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=nope",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NO_SUCH_PROFILE"))
+    );
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=so-noi-vu",
+            Some("official"),
+            Some(b"hello".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("NOT_A_PDF"))
+    );
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=usb-token",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("REMOTE_PROFILE"))
+    );
 
     // kyso checks its own certificate: expired before signing, revoked after (nothing handed out).
-    let (st, e) = s.call("POST", "/v1/sign?profile=expired", Some("official"), Some(pdf.clone())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("SIGNER_CERT_NOT_VALID_NOW")), "{e}");
-    let (st, e) = s.call("POST", "/v1/sign?profile=revoked", Some("official"), Some(pdf.clone())).await;
-    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("SIGNATURE_NOT_VALID")), "{e}");
-    assert!(e["message_en"].as_str().unwrap().contains("INDETERMINATE/REVOKED_NO_POE"), "{e}");
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=expired",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("SIGNER_CERT_NOT_VALID_NOW")
+        ),
+        "{e}"
+    );
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=revoked",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("SIGNATURE_NOT_VALID")
+        ),
+        "{e}"
+    );
+    assert!(
+        e["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("INDETERMINATE/REVOKED_NO_POE"),
+        "{e}"
+    );
 
     // Deferred signing: prepare, sign elsewhere, complete.
-    let (st, prep) = s.call("POST", "/v1/sign/prepare?profile=usb-token", Some("official"), Some(pdf.clone())).await;
+    let (st, prep) = s
+        .call(
+            "POST",
+            "/v1/sign/prepare?profile=usb-token",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{prep}");
-    assert_eq!((prep["digest_algorithm"].as_str(), prep["signature_scheme"].as_str()), (Some("sha256"), Some("RSA_PKCS1")));
-    let tbs = base64::engine::general_purpose::STANDARD.decode(prep["data_to_sign"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (
+            prep["digest_algorithm"].as_str(),
+            prep["signature_scheme"].as_str()
+        ),
+        (Some("sha256"), Some("RSA_PKCS1"))
+    );
+    let tbs = base64::engine::general_purpose::STANDARD
+        .decode(prep["data_to_sign"].as_str().unwrap())
+        .unwrap();
     let id = prep["session_id"].as_str().unwrap().to_string();
     let complete = |id: &str, sig: String| {
         s.http
@@ -932,24 +1695,48 @@ async fn officials_sign_and_results_are_archived() {
             .send()
     };
     // A value from another key: refused, nothing written, the session stays.
-    let resp = complete(&id, sign_locally("signer-ec", &tbs)).await.unwrap();
+    let resp = complete(&id, sign_locally("signer-ec", &tbs))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "SIGNATURE_MISMATCH");
-    let resp = complete(&id, sign_locally("signer-rsa", &tbs)).await.unwrap();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["code"],
+        "SIGNATURE_MISMATCH"
+    );
+    let resp = complete(&id, sign_locally("signer-rsa", &tbs))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let signed = resp.bytes().await.unwrap().to_vec();
-    let (_, v) = s.call("POST", "/v1/verify", Some("portal"), Some(signed)).await;
-    assert_eq!(v["report"]["signatures"][0]["indication"], "TOTAL_PASSED", "{v}");
+    let (_, v) = s
+        .call("POST", "/v1/verify", Some("portal"), Some(signed))
+        .await;
+    assert_eq!(
+        v["report"]["signatures"][0]["indication"], "TOTAL_PASSED",
+        "{v}"
+    );
     // The session is used up.
-    let resp = complete(&id, sign_locally("signer-rsa", &tbs)).await.unwrap();
+    let resp = complete(&id, sign_locally("signer-rsa", &tbs))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     let log = s.audit().await;
-    let signs: Vec<&str> = log.iter().filter(|e| e["action"] == "document.sign").map(|e| e["outcome"].as_str().unwrap()).collect();
-    let sealed_n = usize::from(std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists());
+    let signs: Vec<&str> = log
+        .iter()
+        .filter(|e| e["action"] == "document.sign")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    let sealed_n = usize::from(
+        std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists(),
+    );
     assert_eq!(signs.len(), 3 + sealed_n, "{signs:?}");
-    assert!(signs[1 + sealed_n].starts_with("refused: own signature INDETERMINATE/REVOKED_NO_POE"), "{signs:?}");
-    assert!(log.iter().any(|e| e["action"] == "sign.complete" && e["outcome"] == "refused: signature value does not verify"));
+    assert!(
+        signs[1 + sealed_n].starts_with("refused: own signature INDETERMINATE/REVOKED_NO_POE"),
+        "{signs:?}"
+    );
+    assert!(log.iter().any(|e| e["action"] == "sign.complete"
+        && e["outcome"] == "refused: signature value does not verify"));
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 
@@ -958,18 +1745,33 @@ async fn officials_sign_and_results_are_archived() {
     let mut cfg = config(&dir);
     cfg.signing.session_ttl_secs = 0;
     let s = Server::start(cfg).await;
-    let (_, prep) = s.call("POST", "/v1/sign/prepare?profile=usb-token", Some("official"), Some(pdf.clone())).await;
-    let tbs = base64::engine::general_purpose::STANDARD.decode(prep["data_to_sign"].as_str().unwrap()).unwrap();
+    let (_, prep) = s
+        .call(
+            "POST",
+            "/v1/sign/prepare?profile=usb-token",
+            Some("official"),
+            Some(pdf.clone()),
+        )
+        .await;
+    let tbs = base64::engine::general_purpose::STANDARD
+        .decode(prep["data_to_sign"].as_str().unwrap())
+        .unwrap();
     let resp = s
         .http
-        .post(s.url(&format!("/v1/sign/{}/complete", prep["session_id"].as_str().unwrap())))
+        .post(s.url(&format!(
+            "/v1/sign/{}/complete",
+            prep["session_id"].as_str().unwrap()
+        )))
         .bearer_auth(secret("official"))
         .json(&json!({ "signature": sign_locally("signer-rsa", &tbs) }))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::GONE);
-    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "SESSION_EXPIRED");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["code"],
+        "SESSION_EXPIRED"
+    );
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }

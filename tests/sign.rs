@@ -26,7 +26,11 @@ fn at() -> i64 {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kyso-sign-{tag}-{}-{}", std::process::id(), rand::random::<u32>()));
+    let d = std::env::temp_dir().join(format!(
+        "kyso-sign-{tag}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -34,13 +38,21 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn key(stem: &str, pss: bool) -> SoftKey {
     let c = repo().join("certs/test");
     let ca = kyso::pki::load_certificates(&c.join("issuing-ca.pem")).unwrap();
-    SoftKey::from_pem(&c.join(format!("{stem}.key.pem")), &c.join(format!("{stem}.pem")), &ca, pss).unwrap()
+    SoftKey::from_pem(
+        &c.join(format!("{stem}.key.pem")),
+        &c.join(format!("{stem}.pem")),
+        &ca,
+        pss,
+    )
+    .unwrap()
 }
 
 /// kyso's verdict on every signature: (indication, sub-indication, level).
 fn kyso_verdicts(pdf: &[u8]) -> Vec<String> {
     let mut trust = TrustStore::new();
-    trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+    trust
+        .load_path(&repo().join("certs/test/root.pem"))
+        .unwrap();
     let mut opts = VerifyOptions::new(trust, at());
     for f in ["root.crl", "issuing-ca.crl"] {
         let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
@@ -59,8 +71,12 @@ fn verdicts(r: &kyso::Report) -> Vec<String> {
             format!(
                 "{}{}{}",
                 s.indication.as_str(),
-                s.sub_indication.map(|x| format!("/{}", x.as_str())).unwrap_or_default(),
-                s.level.map(|l| format!("@{}", l.as_str())).unwrap_or_default()
+                s.sub_indication
+                    .map(|x| format!("/{}", x.as_str()))
+                    .unwrap_or_default(),
+                s.level
+                    .map(|l| format!("@{}", l.as_str()))
+                    .unwrap_or_default()
             )
         })
         .collect()
@@ -81,7 +97,10 @@ fn tool(name: &str) -> Option<PathBuf> {
             .find(|c| c.exists())
     });
     if found.is_none() {
-        assert!(!require_tools(), "KYSO_REQUIRE_SIGN_TOOLS=1 but {name} is not installed");
+        assert!(
+            !require_tools(),
+            "KYSO_REQUIRE_SIGN_TOOLS=1 but {name} is not installed"
+        );
         println!("SKIPPED ({name} not installed)");
     }
     found
@@ -120,10 +139,23 @@ impl Outside {
                 let db = dir.join(format!("nss-{}", rand::random::<u32>()));
                 std::fs::create_dir_all(&db).unwrap();
                 let d = format!("sql:{}", db.display());
-                let quiet = |c: &mut Command| c.stdin(std::process::Stdio::null()).status().unwrap().success();
+                let quiet = |c: &mut Command| {
+                    c.stdin(std::process::Stdio::null())
+                        .status()
+                        .unwrap()
+                        .success()
+                };
                 let ok = quiet(Command::new(cu).args(["-N", "-d", &d, "--empty-password"]))
-                    && quiet(Command::new(cu).args(["-A", "-d", &d, "-n", "kyso-test-root", "-t", "CT,C,C", "-i"]).arg(root))
-                    && quiet(Command::new(cu).args(["-A", "-d", &d, "-n", "kyso-test-ca", "-t", ",,", "-i"]).arg(inter));
+                    && quiet(
+                        Command::new(cu)
+                            .args(["-A", "-d", &d, "-n", "kyso-test-root", "-t", "CT,C,C", "-i"])
+                            .arg(root),
+                    )
+                    && quiet(
+                        Command::new(cu)
+                            .args(["-A", "-d", &d, "-n", "kyso-test-ca", "-t", ",,", "-i"])
+                            .arg(inter),
+                    );
                 assert!(ok, "creating the NSS database");
                 Some(db)
             }
@@ -148,7 +180,11 @@ impl Outside {
         if let Some(q) = &self.qpdf {
             let out = Command::new(q).arg("--check").arg(file).output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success() && text.contains("No syntax or stream encoding errors"), "qpdf --check {}: {text}", file.display());
+            assert!(
+                out.status.success() && text.contains("No syntax or stream encoding errors"),
+                "qpdf --check {}: {text}",
+                file.display()
+            );
         }
         if let (Some(p), Some(db)) = (&self.pdfsig, &self.nss) {
             let out = Command::new(p)
@@ -159,13 +195,22 @@ impl Outside {
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
             let blocks: Vec<&str> = text.split("Signature #").skip(1).collect();
-            assert_eq!(blocks.len(), signatures, "pdfsig {}: {text}", file.display());
+            assert_eq!(
+                blocks.len(),
+                signatures,
+                "pdfsig {}: {text}",
+                file.display()
+            );
             for (i, b) in blocks.iter().enumerate() {
                 // pdfsig does not check ETSI.RFC3161 document timestamps.
                 if b.contains("Signature Type: unknown") {
                     continue;
                 }
-                assert!(b.contains("Signature Validation: Signature is Valid."), "pdfsig, signature {}: {text}", i + 1);
+                assert!(
+                    b.contains("Signature Validation: Signature is Valid."),
+                    "pdfsig, signature {}: {text}",
+                    i + 1
+                );
             }
             for i in trusted {
                 assert!(
@@ -183,17 +228,28 @@ impl Outside {
                 .args(&self.pyhanko_args)
                 .args(["--trust-replace", "--trust"])
                 .arg(&self.root)
-                .args(self.extra_roots.iter().flat_map(|r| [std::ffi::OsStr::new("--trust"), r.as_os_str()]))
+                .args(
+                    self.extra_roots
+                        .iter()
+                        .flat_map(|r| [std::ffi::OsStr::new("--trust"), r.as_os_str()]),
+                )
                 .arg("--other-certs")
                 .arg(&self.inter)
                 .arg(file)
                 .output()
                 .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "pyhanko on {}: {text}", file.display());
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "pyhanko on {}: {text}",
+                file.display()
+            );
             for field in fields {
                 assert!(
-                    text.lines().any(|l| l.starts_with(&format!("{field}:")) && l.contains(":INTACT:TRUSTED")),
+                    text.lines()
+                        .any(|l| l.starts_with(&format!("{field}:"))
+                            && l.contains(":INTACT:TRUSTED")),
                     "pyhanko on {field} of {}: {text}",
                     file.display()
                 );
@@ -207,14 +263,19 @@ fn every_algorithm_and_input_validates_everywhere() {
     let dir = temp_dir("matrix");
     let outside = Outside::new(&dir);
     let inputs = [
-        ("unsigned.pdf", 0usize),            // classic cross-reference table
-        ("unsigned-xref-stream.pdf", 0),     // cross-reference stream, objects in object streams
+        ("unsigned.pdf", 0usize),        // classic cross-reference table
+        ("unsigned-xref-stream.pdf", 0), // cross-reference stream, objects in object streams
         // Already signed by pyHanko (another signer: poppler's pdfsig cannot
         // check the certificate of a second signature by the same certificate).
         ("docsign-eku.pdf", 1),
     ];
     let keys = [
-        ("signer-rsa", false, Digest::Sha256, "RSA PKCS#1 v1.5 SHA-256"),
+        (
+            "signer-rsa",
+            false,
+            Digest::Sha256,
+            "RSA PKCS#1 v1.5 SHA-256",
+        ),
         ("signer-pss", true, Digest::Sha512, "RSASSA-PSS SHA-512"),
         ("signer-ec", false, Digest::Sha384, "ECDSA P-256 SHA-384"),
     ];
@@ -231,9 +292,17 @@ fn every_algorithm_and_input_validates_everywhere() {
                 ..SignOptions::default()
             };
             let signed = sign_pdf(&data, &k, &opts).unwrap();
-            assert_eq!(&signed[..data.len()], &data[..], "{input}: the original bytes stay untouched");
+            assert_eq!(
+                &signed[..data.len()],
+                &data[..],
+                "{input}: the original bytes stay untouched"
+            );
             let verdicts = kyso_verdicts(&signed);
-            assert_eq!(verdicts, vec!["TOTAL_PASSED@B-B".to_string(); before + 1], "{what} on {input}");
+            assert_eq!(
+                verdicts,
+                vec!["TOTAL_PASSED@B-B".to_string(); before + 1],
+                "{what} on {input}"
+            );
             let out = dir.join(format!("{stem}-{input}"));
             std::fs::write(&out, &signed).unwrap();
             let mut fields = vec!["KysoSig"];
@@ -250,10 +319,18 @@ fn every_algorithm_and_input_validates_everywhere() {
 
 fn pkcs12(dir: &Path, stem: &str, password: &str) -> PathBuf {
     let c = repo().join("certs/test");
-    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(c.join(format!("{stem}.key.pem"))).unwrap()).unwrap();
-    let cert = openssl::x509::X509::from_pem(&std::fs::read(c.join(format!("{stem}.pem"))).unwrap()).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(
+        &std::fs::read(c.join(format!("{stem}.key.pem"))).unwrap(),
+    )
+    .unwrap();
+    let cert =
+        openssl::x509::X509::from_pem(&std::fs::read(c.join(format!("{stem}.pem"))).unwrap())
+            .unwrap();
     let mut ca = openssl::stack::Stack::new().unwrap();
-    ca.push(openssl::x509::X509::from_pem(&std::fs::read(c.join("issuing-ca.pem")).unwrap()).unwrap()).unwrap();
+    ca.push(
+        openssl::x509::X509::from_pem(&std::fs::read(c.join("issuing-ca.pem")).unwrap()).unwrap(),
+    )
+    .unwrap();
     let p12 = openssl::pkcs12::Pkcs12::builder()
         .name("signer")
         .pkey(&key)
@@ -279,17 +356,25 @@ fn pkcs12_keys_and_clear_refusals() {
     let signed = sign_pdf(&data, &k, &opts).unwrap();
     assert_eq!(kyso_verdicts(&signed), vec!["TOTAL_PASSED@B-B"]);
     // A wrong password says so.
-    let e = SoftKey::from_pkcs12(&p12, "wrong", false).err().unwrap().to_string();
+    let e = SoftKey::from_pkcs12(&p12, "wrong", false)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("password is wrong"), "{e}");
     // A field that already exists is refused, nothing written.
     let e = sign_pdf(&signed, &k, &opts).err().unwrap().to_string();
     assert!(e.contains("already has a field named Signature1"), "{e}");
     // A key that is not the certificate's is refused.
     let c = repo().join("certs/test");
-    let e = SoftKey::from_pem(&c.join("signer-ec.key.pem"), &c.join("signer-rsa.pem"), &[], false)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = SoftKey::from_pem(
+        &c.join("signer-ec.key.pem"),
+        &c.join("signer-rsa.pem"),
+        &[],
+        false,
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("does not belong to the certificate"), "{e}");
     // Not a PDF.
     assert!(sign_pdf(b"hello", &k, &opts).is_err());
@@ -298,10 +383,20 @@ fn pkcs12_keys_and_clear_refusals() {
 
 #[test]
 fn kyso_then_pyhanko_keeps_both_valid() {
-    let Some(pyhanko) = tool("pyhanko") else { return };
+    let Some(pyhanko) = tool("pyhanko") else {
+        return;
+    };
     let dir = temp_dir("interop");
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
-    let signed = sign_pdf(&data, &key("signer-rsa", false), &SignOptions { time: at(), ..SignOptions::default() }).unwrap();
+    let signed = sign_pdf(
+        &data,
+        &key("signer-rsa", false),
+        &SignOptions {
+            time: at(),
+            ..SignOptions::default()
+        },
+    )
+    .unwrap();
     let first = dir.join("kyso.pdf");
     std::fs::write(&first, &signed).unwrap();
     let p12 = pkcs12(&dir, "signer-ec", "secret");
@@ -316,9 +411,16 @@ fn kyso_then_pyhanko_keeps_both_valid() {
         .arg(&p12)
         .output()
         .unwrap();
-    assert!(out.status.success(), "pyhanko addsig: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pyhanko addsig: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let both = std::fs::read(&second).unwrap();
-    assert_eq!(kyso_verdicts(&both), vec!["TOTAL_PASSED@B-B", "TOTAL_PASSED@B-B"]);
+    assert_eq!(
+        kyso_verdicts(&both),
+        vec!["TOTAL_PASSED@B-B", "TOTAL_PASSED@B-B"]
+    );
     Outside::new(&dir).check(&second, 2, &[0, 1], &["Signature1", "PySig"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -341,8 +443,15 @@ fn sign_command_writes_a_valid_file() {
         .args(["--time", "2026-11-01T00:00:00Z", "--reason", "Phê duyệt"])
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    assert_eq!(kyso_verdicts(&std::fs::read(&out).unwrap()), vec!["TOTAL_PASSED@B-B"]);
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert_eq!(
+        kyso_verdicts(&std::fs::read(&out).unwrap()),
+        vec!["TOTAL_PASSED@B-B"]
+    );
     let p12 = pkcs12(&dir, "signer-rsa", "pw");
     let st = Command::new(env!("CARGO_BIN_EXE_kyso"))
         .arg("sign")
@@ -371,12 +480,22 @@ impl Drop for Certomancer {
 
 fn certomancer() -> Option<Certomancer> {
     let Some(cm) = tool("certomancer") else {
-        assert!(std::env::var_os("KYSO_REQUIRE_LIVE").is_none(), "KYSO_REQUIRE_LIVE is set but certomancer was not found");
+        assert!(
+            std::env::var_os("KYSO_REQUIRE_LIVE").is_none(),
+            "KYSO_REQUIRE_LIVE is set but certomancer was not found"
+        );
         return None;
     };
     let child = Command::new(cm)
         .current_dir(repo())
-        .args(["--config", "testdata/live/certomancer.yml", "animate", "--port", "9817", "--no-web-ui"])
+        .args([
+            "--config",
+            "testdata/live/certomancer.yml",
+            "animate",
+            "--port",
+            "9817",
+            "--no-web-ui",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -391,7 +510,10 @@ fn certomancer() -> Option<Certomancer> {
     )
     .is_err()
     {
-        assert!(start.elapsed().as_secs() < 30, "certomancer did not answer within 30 s");
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "certomancer did not answer within 30 s"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     Some(server)
@@ -401,7 +523,10 @@ fn live_verdicts(pdf: &[u8], online: bool) -> Vec<String> {
     let live = repo().join("testdata/live/certs");
     let mut trust = TrustStore::new();
     trust.load_path(&live.join("root.pem")).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let mut opts = VerifyOptions::new(trust, now);
     if online {
         // B-T carries no validation data: the TSA's issuer and the status come from outside.
@@ -426,10 +551,19 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
         ..Default::default()
     };
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let mut files = Vec::new();
     for (pss, digest) in [(false, Digest::Sha256), (true, Digest::Sha384)] {
-        let k = SoftKey::from_pem(&live.join("keys/signer-good.key.pem"), &live.join("certs/signer-good.pem"), &chain, pss).unwrap();
+        let k = SoftKey::from_pem(
+            &live.join("keys/signer-good.key.pem"),
+            &live.join("certs/signer-good.pem"),
+            &chain,
+            pss,
+        )
+        .unwrap();
         for level in [SignLevel::BT, SignLevel::BLT, SignLevel::BLTA] {
             let opts = SignOptions {
                 digest,
@@ -444,10 +578,20 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
         }
     }
     // B-T judged online (it carries no validation data) while the PKI is up.
-    let outside_online = Outside::with_pki(&dir, &live.join("certs/root.pem"), &live.join("certs/interm.pem"), &["validate"]);
+    let outside_online = Outside::with_pki(
+        &dir,
+        &live.join("certs/root.pem"),
+        &live.join("certs/interm.pem"),
+        &["validate"],
+    );
     for (level, path, signed) in &files {
         if *level == SignLevel::BT {
-            assert_eq!(live_verdicts(signed, true), vec!["TOTAL_PASSED@B-T"], "{}", path.display());
+            assert_eq!(
+                live_verdicts(signed, true),
+                vec!["TOTAL_PASSED@B-T"],
+                "{}",
+                path.display()
+            );
             outside_online.check(path, 1, &[], &["Signature1"]);
         }
     }
@@ -457,7 +601,13 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
     let mut ec_chain = kyso::pki::load_certificates(&test_certs.join("issuing-ca.pem")).unwrap();
     ec_chain.extend(kyso::pki::load_certificates(&test_certs.join("root.pem")).unwrap());
     ec_chain.extend(chain.iter().cloned());
-    let ec = SoftKey::from_pem(&test_certs.join("signer-ec.key.pem"), &test_certs.join("signer-ec.pem"), &ec_chain, false).unwrap();
+    let ec = SoftKey::from_pem(
+        &test_certs.join("signer-ec.key.pem"),
+        &test_certs.join("signer-ec.pem"),
+        &ec_chain,
+        false,
+    )
+    .unwrap();
     let ec_services = kyso::sign::Services {
         crls: ["root.crl", "issuing-ca.crl"]
             .iter()
@@ -467,7 +617,11 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
     };
     let mut ec_files = Vec::new();
     for level in [SignLevel::BT, SignLevel::BLT, SignLevel::BLTA] {
-        let opts = SignOptions { digest: Digest::Sha384, time: now, ..SignOptions::default() };
+        let opts = SignOptions {
+            digest: Digest::Sha384,
+            time: now,
+            ..SignOptions::default()
+        };
         let signed = kyso::sign::sign_pdf_level(&data, &ec, &opts, level, &ec_services).unwrap();
         let path = dir.join(format!("ecdsa-{level:?}.pdf"));
         std::fs::write(&path, &signed).unwrap();
@@ -475,27 +629,39 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
     }
     let both_roots = |online: bool| {
         let mut trust = TrustStore::new();
-        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+        trust
+            .load_path(&repo().join("certs/test/root.pem"))
+            .unwrap();
         trust.load_path(&live.join("certs/root.pem")).unwrap();
         let mut vo = VerifyOptions::new(trust, now);
         if online {
-            vo.intermediates = kyso::pki::load_certificates(&live.join("certs/interm.pem")).unwrap();
+            vo.intermediates =
+                kyso::pki::load_certificates(&live.join("certs/interm.pem")).unwrap();
             vo.fetch.online = true;
             for f in ["root.crl", "issuing-ca.crl"] {
                 let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
-                vo.revocation.crls.push((kyso::revocation::RevSource::Caller, der.into()));
+                vo.revocation
+                    .crls
+                    .push((kyso::revocation::RevSource::Caller, der.into()));
             }
         }
         vo
     };
     let (_, ec_bt, signed_bt) = &ec_files[0];
-    assert_eq!(verdicts(&kyso::verify_bytes(signed_bt, None, "ec.pdf", &both_roots(true)).0), vec!["TOTAL_PASSED@B-T"]);
+    assert_eq!(
+        verdicts(&kyso::verify_bytes(signed_bt, None, "ec.pdf", &both_roots(true)).0),
+        vec!["TOTAL_PASSED@B-T"]
+    );
     let mut o = Outside::new(&dir);
     o.extra_roots.push(live.join("certs/root.pem"));
     o.inter = dir.join("inter.pem");
     std::fs::write(
         &o.inter,
-        [std::fs::read(repo().join("certs/test/issuing-ca.pem")).unwrap(), std::fs::read(live.join("certs/interm.pem")).unwrap()].concat(),
+        [
+            std::fs::read(repo().join("certs/test/issuing-ca.pem")).unwrap(),
+            std::fs::read(live.join("certs/interm.pem")).unwrap(),
+        ]
+        .concat(),
     )
     .unwrap();
     o.check(ec_bt, 1, &[0], &["Signature1"]);
@@ -503,8 +669,21 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
     // B-LT and B-LTA stand on their own: judged with the PKI stopped.
     drop(server);
     let t = time::OffsetDateTime::now_utc();
-    let at = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
-    let outside_offline = Outside::with_pki(&dir, &live.join("certs/root.pem"), &live.join("certs/interm.pem"), &["adesverify", "--validation-time", &at]);
+    let at = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let outside_offline = Outside::with_pki(
+        &dir,
+        &live.join("certs/root.pem"),
+        &live.join("certs/interm.pem"),
+        &["adesverify", "--validation-time", &at],
+    );
     // ECDSA B-LT / B-LTA offline, both roots trusted, nothing else.
     for (level, path, signed) in &ec_files[1..] {
         let want: Vec<String> = if *level == SignLevel::BLT {
@@ -512,19 +691,39 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
         } else {
             vec!["TOTAL_PASSED@B-LTA".into(), "TOTAL_PASSED".into()]
         };
-        assert_eq!(verdicts(&kyso::verify_bytes(signed, None, "ec.pdf", &both_roots(false)).0), want, "{}", path.display());
-        let mut o = Outside::with_pki(&dir, &repo().join("certs/test/root.pem"), &dir.join("inter.pem"), &["adesverify", "--validation-time", &at]);
+        assert_eq!(
+            verdicts(&kyso::verify_bytes(signed, None, "ec.pdf", &both_roots(false)).0),
+            want,
+            "{}",
+            path.display()
+        );
+        let mut o = Outside::with_pki(
+            &dir,
+            &repo().join("certs/test/root.pem"),
+            &dir.join("inter.pem"),
+            &["adesverify", "--validation-time", &at],
+        );
         o.extra_roots.push(live.join("certs/root.pem"));
         o.check(path, want.len(), &[], &["Signature1"]);
     }
     for (level, path, signed) in &files {
         match level {
             SignLevel::BLT => {
-                assert_eq!(live_verdicts(signed, false), vec!["TOTAL_PASSED@B-LT"], "{}", path.display());
+                assert_eq!(
+                    live_verdicts(signed, false),
+                    vec!["TOTAL_PASSED@B-LT"],
+                    "{}",
+                    path.display()
+                );
                 outside_offline.check(path, 1, &[], &["Signature1"]);
             }
             SignLevel::BLTA => {
-                assert_eq!(live_verdicts(signed, false), vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"], "{}", path.display());
+                assert_eq!(
+                    live_verdicts(signed, false),
+                    vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"],
+                    "{}",
+                    path.display()
+                );
                 outside_offline.check(path, 2, &[], &["Signature1"]);
             }
             _ => {}
@@ -536,10 +735,16 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
 #[test]
 fn level_b_t_without_a_tsa_is_refused() {
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
-    let e = kyso::sign::sign_pdf_level(&data, &key("signer-rsa", false), &SignOptions::default(), SignLevel::BT, &kyso::sign::Services::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let e = kyso::sign::sign_pdf_level(
+        &data,
+        &key("signer-rsa", false),
+        &SignOptions::default(),
+        SignLevel::BT,
+        &kyso::sign::Services::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("need a timestamp authority"), "{e}");
     // A TSA that does not answer: a clear error, no file.
     let services = kyso::sign::Services {
@@ -547,11 +752,20 @@ fn level_b_t_without_a_tsa_is_refused() {
         timeout: std::time::Duration::from_millis(500),
         ..Default::default()
     };
-    let e = kyso::sign::sign_pdf_level(&data, &key("signer-rsa", false), &SignOptions::default(), SignLevel::BT, &services)
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(e.contains("timestamp authority http://127.0.0.1:9/tsa"), "{e}");
+    let e = kyso::sign::sign_pdf_level(
+        &data,
+        &key("signer-rsa", false),
+        &SignOptions::default(),
+        SignLevel::BT,
+        &services,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("timestamp authority http://127.0.0.1:9/tsa"),
+        "{e}"
+    );
 }
 
 /// A SoftHSM2 token in a temporary directory with the test signers' keys and certificates.
@@ -563,42 +777,108 @@ struct SoftHsm {
 const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 fn softhsm(tag: &str) -> Option<SoftHsm> {
-    let module = PathBuf::from(std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()));
-    let (Some(util), Some(tool_bin)) = (tool("softhsm2-util"), tool("pkcs11-tool")) else { return None };
+    let module = PathBuf::from(
+        std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()),
+    );
+    let (Some(util), Some(tool_bin)) = (tool("softhsm2-util"), tool("pkcs11-tool")) else {
+        return None;
+    };
     if !module.exists() {
-        assert!(!require_tools(), "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing", module.display());
+        assert!(
+            !require_tools(),
+            "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing",
+            module.display()
+        );
         println!("SKIPPED ({} missing)", module.display());
         return None;
     }
     let dir = temp_dir(tag);
     std::fs::create_dir_all(dir.join("tokens")).unwrap();
     let conf = dir.join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.join("tokens").display())).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .unwrap();
     let run = |c: &mut Command| {
-        let out = c.env("SOFTHSM2_CONF", &conf).stdin(std::process::Stdio::null()).output().unwrap();
-        assert!(out.status.success(), "{:?}: {}", c, String::from_utf8_lossy(&out.stderr));
+        let out = c
+            .env("SOFTHSM2_CONF", &conf)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            c,
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
-    run(Command::new(&util).args(["--init-token", "--free", "--label", "kyso-officials", "--so-pin", "12345678", "--pin", "1234"]));
+    run(Command::new(&util).args([
+        "--init-token",
+        "--free",
+        "--label",
+        "kyso-officials",
+        "--so-pin",
+        "12345678",
+        "--pin",
+        "1234",
+    ]));
     let certs = repo().join("certs/test");
     let live = repo().join("testdata/live");
     for (stem, id, key_file, cert_file) in [
-        ("signer-rsa", "01", certs.join("signer-rsa.key.pem"), certs.join("signer-rsa.pem")),
-        ("signer-ec", "02", certs.join("signer-ec.key.pem"), certs.join("signer-ec.pem")),
-        ("signer-pss", "03", certs.join("signer-pss.key.pem"), certs.join("signer-pss.pem")),
+        (
+            "signer-rsa",
+            "01",
+            certs.join("signer-rsa.key.pem"),
+            certs.join("signer-rsa.pem"),
+        ),
+        (
+            "signer-ec",
+            "02",
+            certs.join("signer-ec.key.pem"),
+            certs.join("signer-ec.pem"),
+        ),
+        (
+            "signer-pss",
+            "03",
+            certs.join("signer-pss.key.pem"),
+            certs.join("signer-pss.pem"),
+        ),
         // The live PKI's signer, for B-LTA with certomancer's TSA, OCSP and CRLs.
-        ("live-good", "04", live.join("keys/signer-good.key.pem"), live.join("certs/signer-good.pem")),
+        (
+            "live-good",
+            "04",
+            live.join("keys/signer-good.key.pem"),
+            live.join("certs/signer-good.pem"),
+        ),
     ] {
-        run(Command::new(&util)
-            .args(["--import"])
-            .arg(&key_file)
-            .args(["--token", "kyso-officials", "--label", stem, "--id", id, "--pin", "1234"]));
+        run(Command::new(&util).args(["--import"]).arg(&key_file).args([
+            "--token",
+            "kyso-officials",
+            "--label",
+            stem,
+            "--id",
+            id,
+            "--pin",
+            "1234",
+        ]));
         let der = dir.join(format!("{stem}.der"));
         let cert = openssl::x509::X509::from_pem(&std::fs::read(&cert_file).unwrap()).unwrap();
         std::fs::write(&der, cert.to_der().unwrap()).unwrap();
         run(Command::new(&tool_bin)
             .arg("--module")
             .arg(&module)
-            .args(["--token-label", "kyso-officials", "--login", "--pin", "1234", "--write-object"])
+            .args([
+                "--token-label",
+                "kyso-officials",
+                "--login",
+                "--pin",
+                "1234",
+                "--write-object",
+            ])
             .arg(&der)
             .args(["--type", "cert", "--id", id, "--label", stem]));
     }
@@ -609,35 +889,127 @@ fn softhsm(tag: &str) -> Option<SoftHsm> {
 fn softhsm_signing() {
     // The module is loaded in a child test process whose environment names the token directory.
     if let Ok(conf) = std::env::var("KYSO_SOFTHSM_CHILD") {
-        let module = PathBuf::from(std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()));
+        let module = PathBuf::from(
+            std::env::var("KYSO_PKCS11_MODULE").unwrap_or_else(|_| SOFTHSM_MODULE.into()),
+        );
         let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
         let ca = kyso::pki::load_certificates(&repo().join("certs/test/issuing-ca.pem")).unwrap();
-        for (label, pss, digest) in [("signer-rsa", false, Digest::Sha256), ("signer-pss", true, Digest::Sha512), ("signer-ec", false, Digest::Sha384)] {
-            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", label, "1234", ca.clone(), pss).unwrap();
-            let opts = SignOptions { digest, time: at(), ..SignOptions::default() };
+        for (label, pss, digest) in [
+            ("signer-rsa", false, Digest::Sha256),
+            ("signer-pss", true, Digest::Sha512),
+            ("signer-ec", false, Digest::Sha384),
+        ] {
+            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(
+                &module,
+                "kyso-officials",
+                label,
+                "1234",
+                ca.clone(),
+                pss,
+            )
+            .unwrap();
+            let opts = SignOptions {
+                digest,
+                time: at(),
+                ..SignOptions::default()
+            };
             let signed = sign_pdf(&data, &k, &opts).unwrap();
-            assert_eq!(kyso_verdicts(&signed), vec!["TOTAL_PASSED@B-B"], "{label} on SoftHSM ({conf})");
-            std::fs::write(PathBuf::from(&conf).with_file_name(format!("{label}.pdf")), signed).unwrap();
+            assert_eq!(
+                kyso_verdicts(&signed),
+                vec!["TOTAL_PASSED@B-B"],
+                "{label} on SoftHSM ({conf})"
+            );
+            std::fs::write(
+                PathBuf::from(&conf).with_file_name(format!("{label}.pdf")),
+                signed,
+            )
+            .unwrap();
         }
         // A wrong PIN: a clear error, tried once; the right PIN still works after it.
-        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "signer-rsa", "0000", ca.clone(), false).err().unwrap().to_string();
-        assert!(e.contains("PIN of token \"kyso-officials\" is wrong"), "{e}");
-        assert!(kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "signer-rsa", "1234", ca.clone(), false).is_ok());
-        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "no-such-token", "signer-rsa", "1234", ca, false).err().unwrap().to_string();
+        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(
+            &module,
+            "kyso-officials",
+            "signer-rsa",
+            "0000",
+            ca.clone(),
+            false,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("PIN of token \"kyso-officials\" is wrong"),
+            "{e}"
+        );
+        assert!(
+            kyso::sign::pkcs11::Pkcs11Key::open_at(
+                &module,
+                "kyso-officials",
+                "signer-rsa",
+                "1234",
+                ca.clone(),
+                false
+            )
+            .is_ok()
+        );
+        let e = kyso::sign::pkcs11::Pkcs11Key::open_at(
+            &module,
+            "no-such-token",
+            "signer-rsa",
+            "1234",
+            ca,
+            false,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("no PKCS#11 token labelled"), "{e}");
         // B-LTA with the token's key, the live TSA, OCSP and CRLs (when the parent started them).
         if std::env::var("KYSO_SOFTHSM_LIVE").is_ok() {
             let live = repo().join("testdata/live/certs");
-            let chain: Vec<_> = ["interm.pem", "root.pem"].iter().flat_map(|f| kyso::pki::load_certificates(&live.join(f)).unwrap()).collect();
-            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(&module, "kyso-officials", "live-good", "1234", chain, false).unwrap();
-            let services = kyso::sign::Services { tsa_url: Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into()), ..Default::default() };
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-            let signed = kyso::sign::sign_pdf_level(&data, &k, &SignOptions { time: now, ..SignOptions::default() }, SignLevel::BLTA, &services).unwrap();
-            std::fs::write(PathBuf::from(&conf).with_file_name("live-good-b-lta.pdf"), signed).unwrap();
+            let chain: Vec<_> = ["interm.pem", "root.pem"]
+                .iter()
+                .flat_map(|f| kyso::pki::load_certificates(&live.join(f)).unwrap())
+                .collect();
+            let k = kyso::sign::pkcs11::Pkcs11Key::open_at(
+                &module,
+                "kyso-officials",
+                "live-good",
+                "1234",
+                chain,
+                false,
+            )
+            .unwrap();
+            let services = kyso::sign::Services {
+                tsa_url: Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into()),
+                ..Default::default()
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let signed = kyso::sign::sign_pdf_level(
+                &data,
+                &k,
+                &SignOptions {
+                    time: now,
+                    ..SignOptions::default()
+                },
+                SignLevel::BLTA,
+                &services,
+            )
+            .unwrap();
+            std::fs::write(
+                PathBuf::from(&conf).with_file_name("live-good-b-lta.pdf"),
+                signed,
+            )
+            .unwrap();
         }
         return;
     }
-    let Some(hsm) = softhsm("softhsm") else { return };
+    let Some(hsm) = softhsm("softhsm") else {
+        return;
+    };
     let server = certomancer();
     let conf = hsm.dir.join("softhsm2.conf");
     let out = Command::new(std::env::current_exe().unwrap())
@@ -648,24 +1020,46 @@ fn softhsm_signing() {
         .envs(server.as_ref().map(|_| ("KYSO_SOFTHSM_LIVE", "1")))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && text.contains("1 passed"), "{text}");
     // What the token signed is judged by the outside validators too.
     let outside = Outside::new(&hsm.dir);
     for label in ["signer-rsa", "signer-pss", "signer-ec"] {
-        outside.check(&hsm.dir.join(format!("{label}.pdf")), 1, &[0], &["Signature1"]);
+        outside.check(
+            &hsm.dir.join(format!("{label}.pdf")),
+            1,
+            &[0],
+            &["Signature1"],
+        );
     }
     if server.is_some() {
         // The B-LTA made with the token stands on its own: judged with the PKI stopped.
         drop(server);
         let f = hsm.dir.join("live-good-b-lta.pdf");
         let signed = std::fs::read(&f).unwrap();
-        assert_eq!(live_verdicts(&signed, false), vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"]);
+        assert_eq!(
+            live_verdicts(&signed, false),
+            vec!["TOTAL_PASSED@B-LTA", "TOTAL_PASSED"]
+        );
         let live = repo().join("testdata/live/certs");
         let t = time::OffsetDateTime::now_utc();
-        let at = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
-        Outside::with_pki(&hsm.dir, &live.join("root.pem"), &live.join("interm.pem"), &["adesverify", "--validation-time", &at])
-            .check(&f, 2, &[], &["Signature1"]);
+        let at = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        Outside::with_pki(
+            &hsm.dir,
+            &live.join("root.pem"),
+            &live.join("interm.pem"),
+            &["adesverify", "--validation-time", &at],
+        )
+        .check(&f, 2, &[], &["Signature1"]);
     }
     std::fs::remove_dir_all(&hsm.dir).unwrap();
 }
@@ -675,26 +1069,44 @@ fn certification_signatures_docmdp() {
     let dir = temp_dir("certify");
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     let outside = Outside::new(&dir);
-    for (p, first_after) in [(1u8, "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B"), (2, "TOTAL_PASSED@B-B")] {
+    for (p, first_after) in [
+        (1u8, "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B"),
+        (2, "TOTAL_PASSED@B-B"),
+    ] {
         let certified = sign_pdf(
             &data,
             &key("signer-rsa", false),
-            &SignOptions { time: at(), certify: Some(p), ..SignOptions::default() },
+            &SignOptions {
+                time: at(),
+                certify: Some(p),
+                ..SignOptions::default()
+            },
         )
         .unwrap();
         assert_eq!(kyso_verdicts(&certified), vec!["TOTAL_PASSED@B-B"]);
         let mut trust = TrustStore::new();
-        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
-        let (r, _) = kyso::verify_bytes(&certified, None, "c.pdf", &VerifyOptions::new(trust, at()));
+        trust
+            .load_path(&repo().join("certs/test/root.pem"))
+            .unwrap();
+        let (r, _) =
+            kyso::verify_bytes(&certified, None, "c.pdf", &VerifyOptions::new(trust, at()));
         assert_eq!(r.signatures[0].doc_mdp, Some(p));
         // A second signature: allowed under P=2, a violation under P=1.
         let both = sign_pdf(
             &certified,
             &key("signer-ec", false),
-            &SignOptions { field: "Sig2".into(), time: at(), ..SignOptions::default() },
+            &SignOptions {
+                field: "Sig2".into(),
+                time: at(),
+                ..SignOptions::default()
+            },
         )
         .unwrap();
-        assert_eq!(kyso_verdicts(&both), vec![first_after.to_string(), "TOTAL_PASSED@B-B".into()], "P={p}");
+        assert_eq!(
+            kyso_verdicts(&both),
+            vec![first_after.to_string(), "TOTAL_PASSED@B-B".into()],
+            "P={p}"
+        );
         if p == 2 {
             let f = dir.join("certified-p2-then-signed.pdf");
             std::fs::write(&f, &both).unwrap();
@@ -704,7 +1116,11 @@ fn certification_signatures_docmdp() {
         let e = sign_pdf(
             &certified,
             &key("signer-ec", false),
-            &SignOptions { field: "Sig3".into(), certify: Some(2), ..SignOptions::default() },
+            &SignOptions {
+                field: "Sig3".into(),
+                certify: Some(2),
+                ..SignOptions::default()
+            },
         )
         .err()
         .unwrap()
@@ -740,7 +1156,11 @@ fn seal_png() -> Vec<u8> {
 /// inside the rectangle (x, y, w, h in points, y from the bottom).
 fn dark_pixels(pdf: &Path, rect: [f64; 4]) -> usize {
     let pdftoppm = tool("pdftoppm").unwrap();
-    let out = Command::new(pdftoppm).args(["-r", "36", "-gray", "-f", "1", "-l", "1"]).arg(pdf).output().unwrap();
+    let out = Command::new(pdftoppm)
+        .args(["-r", "36", "-gray", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     // PGM: "P5\nW H\n255\n" then bytes.
     let data = out.stdout;
@@ -777,19 +1197,32 @@ fn dark_pixels(pdf: &Path, rect: [f64; 4]) -> usize {
 fn visible_seal_renders_with_vietnamese_text() {
     let font = PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
     if !font.exists() {
-        assert!(!require_tools(), "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing (fonts-dejavu-core)", font.display());
+        assert!(
+            !require_tools(),
+            "KYSO_REQUIRE_SIGN_TOOLS=1 but {} is missing (fonts-dejavu-core)",
+            font.display()
+        );
         println!("SKIPPED (no DejaVu font)");
         return;
     }
     let dir = temp_dir("seal");
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     let rect = [300.0, 80.0, 250.0, 90.0];
-    let lines = kyso::sign::seal::default_lines("Nguyễn Văn An", Some("Sở Tư pháp tỉnh Hà Nam"), at() + 3 * 3600 + 4 * 60 + 5);
+    let lines = kyso::sign::seal::default_lines(
+        "Nguyễn Văn An",
+        Some("Sở Tư pháp tỉnh Hà Nam"),
+        at() + 3 * 3600 + 4 * 60 + 5,
+    );
     assert_eq!(lines[2], "Thời gian ký: 10:04:05 01/11/2026");
     assert_eq!(lines[3], "2026-11-01T10:04:05+07:00");
     let opts = SignOptions {
         time: at(),
-        seal: Some(kyso::sign::seal::Seal { rect, image_png: Some(seal_png()), lines, font: std::fs::read(&font).unwrap() }),
+        seal: Some(kyso::sign::seal::Seal {
+            rect,
+            image_png: Some(seal_png()),
+            lines,
+            font: std::fs::read(&font).unwrap(),
+        }),
         ..SignOptions::default()
     };
     let signed = sign_pdf(&data, &key("signer-rsa", false), &opts).unwrap();
@@ -803,12 +1236,20 @@ fn visible_seal_renders_with_vietnamese_text() {
         std::fs::write(&unsigned, &data).unwrap();
         assert_eq!(dark_pixels(&unsigned, rect), 0);
         let dark = dark_pixels(&f, rect);
-        assert!(dark > 200, "the seal area is almost blank: {dark} dark pixels");
+        assert!(
+            dark > 200,
+            "the seal area is almost blank: {dark} dark pixels"
+        );
     }
     if let Some(pdftotext) = tool("pdftotext") {
         let out = Command::new(pdftotext).arg(&f).arg("-").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        for want in ["Ký bởi: Nguyễn Văn An", "Cơ quan: Sở Tư pháp tỉnh Hà Nam", "10:04:05 01/11/2026", "+07:00"] {
+        for want in [
+            "Ký bởi: Nguyễn Văn An",
+            "Cơ quan: Sở Tư pháp tỉnh Hà Nam",
+            "10:04:05 01/11/2026",
+            "+07:00",
+        ] {
             assert!(text.contains(want), "pdftotext lacks {want:?}: {text}");
         }
     }
@@ -817,7 +1258,10 @@ fn visible_seal_renders_with_vietnamese_text() {
     if let Some(s) = bad.seal.as_mut() {
         s.image_png = Some(b"\x89PNG\r\n\x1a\nbroken".to_vec());
     }
-    let e = sign_pdf(&data, &key("signer-rsa", false), &bad).err().unwrap().to_string();
+    let e = sign_pdf(&data, &key("signer-rsa", false), &bad)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("seal image"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -825,34 +1269,62 @@ fn visible_seal_renders_with_vietnamese_text() {
 /// An ECDSA P-384 signer issued here by the test issuing CA (the committed
 /// test PKI has a P-256 one only).
 fn p384_signer(dir: &Path) -> (PathBuf, PathBuf) {
-    use openssl::x509::extension::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+    use openssl::x509::extension::{
+        AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier,
+    };
     let c = repo().join("certs/test");
-    let ca_key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(c.join("issuing-ca.key.pem")).unwrap()).unwrap();
-    let ca = openssl::x509::X509::from_pem(&std::fs::read(c.join("issuing-ca.pem")).unwrap()).unwrap();
+    let ca_key = openssl::pkey::PKey::private_key_from_pem(
+        &std::fs::read(c.join("issuing-ca.key.pem")).unwrap(),
+    )
+    .unwrap();
+    let ca =
+        openssl::x509::X509::from_pem(&std::fs::read(c.join("issuing-ca.pem")).unwrap()).unwrap();
     let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::SECP384R1).unwrap();
-    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
+    let key =
+        openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
     let mut name = openssl::x509::X509NameBuilder::new().unwrap();
     name.append_entry_by_text("C", "VN").unwrap();
     name.append_entry_by_text("O", "kyso test PKI").unwrap();
-    name.append_entry_by_text("serialNumber", "CCCD:001203009384").unwrap();
+    name.append_entry_by_text("serialNumber", "CCCD:001203009384")
+        .unwrap();
     name.append_entry_by_text("CN", "Đỗ Thị P-384").unwrap();
     let name = name.build();
     let mut b = openssl::x509::X509Builder::new().unwrap();
     b.set_version(2).unwrap();
-    let serial = openssl::bn::BigNum::from_u32(rand::random::<u32>() | 1).unwrap().to_asn1_integer().unwrap();
+    let serial = openssl::bn::BigNum::from_u32(rand::random::<u32>() | 1)
+        .unwrap()
+        .to_asn1_integer()
+        .unwrap();
     b.set_serial_number(&serial).unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(ca.subject_name()).unwrap();
     b.set_pubkey(&key).unwrap();
-    b.set_not_before(&openssl::asn1::Asn1Time::from_unix(1_767_225_600).unwrap()).unwrap(); // 2026-01-01
-    b.set_not_after(&openssl::asn1::Asn1Time::from_unix(1_893_456_000).unwrap()).unwrap(); // 2030-01-01
-    b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
-    b.append_extension(KeyUsage::new().critical().digital_signature().non_repudiation().build().unwrap()).unwrap();
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(Some(&ca), None)).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::from_unix(1_767_225_600).unwrap())
+        .unwrap(); // 2026-01-01
+    b.set_not_after(&openssl::asn1::Asn1Time::from_unix(1_893_456_000).unwrap())
+        .unwrap(); // 2030-01-01
+    b.append_extension(BasicConstraints::new().critical().build().unwrap())
+        .unwrap();
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .digital_signature()
+            .non_repudiation()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(Some(&ca), None))
+        .unwrap();
     b.append_extension(ski).unwrap();
-    let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(&ca), None)).unwrap();
+    let aki = AuthorityKeyIdentifier::new()
+        .keyid(true)
+        .build(&b.x509v3_context(Some(&ca), None))
+        .unwrap();
     b.append_extension(aki).unwrap();
-    b.sign(&ca_key, openssl::hash::MessageDigest::sha384()).unwrap();
+    b.sign(&ca_key, openssl::hash::MessageDigest::sha384())
+        .unwrap();
     let cert = b.build();
     let (kp, cp) = (dir.join("p384.key.pem"), dir.join("p384.pem"));
     std::fs::write(&kp, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
@@ -868,13 +1340,28 @@ fn ecdsa_p384_validates_everywhere() {
     let k = SoftKey::from_pem(&kp, &cp, &ca, false).unwrap();
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     for digest in [Digest::Sha384, Digest::Sha512] {
-        let signed = sign_pdf(&data, &k, &SignOptions { digest, time: at(), ..SignOptions::default() }).unwrap();
+        let signed = sign_pdf(
+            &data,
+            &k,
+            &SignOptions {
+                digest,
+                time: at(),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap();
         // Issued here, so not on the committed CRL: revocation is not asked.
         let mut trust = TrustStore::new();
-        trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+        trust
+            .load_path(&repo().join("certs/test/root.pem"))
+            .unwrap();
         let mut vo = VerifyOptions::new(trust, at());
         vo.require_revocation = false;
-        assert_eq!(verdicts(&kyso::verify_bytes(&signed, None, "p384.pdf", &vo).0), vec!["TOTAL_PASSED@B-B"], "{digest:?}");
+        assert_eq!(
+            verdicts(&kyso::verify_bytes(&signed, None, "p384.pdf", &vo).0),
+            vec!["TOTAL_PASSED@B-B"],
+            "{digest:?}"
+        );
         let f = dir.join(format!("p384-{digest:?}.pdf"));
         std::fs::write(&f, &signed).unwrap();
         Outside::new(&dir).check(&f, 1, &[0], &["Signature1"]);
@@ -915,13 +1402,19 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
         if data.len() > 64 << 20 {
             continue;
         }
-        let opts = SignOptions { field: "KysoCorpusSig".into(), time: at(), ..SignOptions::default() };
+        let opts = SignOptions {
+            field: "KysoCorpusSig".into(),
+            time: at(),
+            ..SignOptions::default()
+        };
         match sign_pdf(&data, &k, &opts) {
             Ok(signed) => {
                 signed_n += 1;
                 assert_eq!(&signed[..data.len()], &data[..], "{}", f.display());
                 let mut trust = TrustStore::new();
-                trust.load_path(&repo().join("certs/test/root.pem")).unwrap();
+                trust
+                    .load_path(&repo().join("certs/test/root.pem"))
+                    .unwrap();
                 let mut vo = VerifyOptions::new(trust, at());
                 vo.require_revocation = false;
                 let (r, _) = kyso::verify_bytes(&signed, None, "s.pdf", &vo);
@@ -929,16 +1422,23 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
                     .signatures
                     .iter()
                     .find(|s| s.field_name.as_deref() == Some("KysoCorpusSig"))
-                    .unwrap_or_else(|| panic!("{}: kyso does not find its own signature", f.display()));
+                    .unwrap_or_else(|| {
+                        panic!("{}: kyso does not find its own signature", f.display())
+                    });
                 let sub = mine.sub_indication.map(|s| s.as_str()).unwrap_or("");
                 assert!(
-                    !matches!(sub, "HASH_FAILURE" | "SIG_CRYPTO_FAILURE" | "FORMAT_FAILURE"),
+                    !matches!(
+                        sub,
+                        "HASH_FAILURE" | "SIG_CRYPTO_FAILURE" | "FORMAT_FAILURE"
+                    ),
                     "{}: own signature {} {sub}",
                     f.display(),
                     mine.indication.as_str()
                 );
                 assert!(
-                    mine.coverage.as_ref().is_some_and(|c| c.kind == kyso::report::CoverageKind::EntireFile),
+                    mine.coverage
+                        .as_ref()
+                        .is_some_and(|c| c.kind == kyso::report::CoverageKind::EntireFile),
                     "{}: own signature does not cover the file",
                     f.display()
                 );
@@ -946,6 +1446,13 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
             Err(_) => refused += 1,
         }
     }
-    println!("signed {signed_n}, refused {refused} of {} PDFs", files.len());
-    assert!(signed_n > files.len() / 2, "signed {signed_n} of {}", files.len());
+    println!(
+        "signed {signed_n}, refused {refused} of {} PDFs",
+        files.len()
+    );
+    assert!(
+        signed_n > files.len() / 2,
+        "signed {signed_n} of {}",
+        files.len()
+    );
 }

@@ -46,7 +46,9 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// True for a 64-character lower-case hex string (a blob name).
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Content-addressed bytes. `put` is idempotent and durable when it returns.

@@ -128,7 +128,10 @@ async fn lock(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn append_audit_tx(tx: &deadpool_postgres::Transaction<'_>, d: AuditDraft) -> Result<AuditEntry> {
+async fn append_audit_tx(
+    tx: &deadpool_postgres::Transaction<'_>,
+    d: AuditDraft,
+) -> Result<AuditEntry> {
     let prev = tx
         .query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])
         .await
@@ -521,13 +524,17 @@ impl MetaStore for PgMeta {
             let id: i64 = r.get(0);
             let doc: String = r.get(1);
             out.push((format!("report {id} of document {doc}"), r.get(2)));
-            let ev: Vec<EvidenceRef> = serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default();
+            let ev: Vec<EvidenceRef> =
+                serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default();
             for e in ev {
                 out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
             }
         }
         for r in c
-            .query("SELECT code, version, decision_sha256 FROM dossier_versions", &[])
+            .query(
+                "SELECT code, version, decision_sha256 FROM dossier_versions",
+                &[],
+            )
             .await
             .map_err(db)?
         {

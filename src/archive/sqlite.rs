@@ -80,16 +80,26 @@ impl SqliteMeta {
 
 fn append_audit_tx(tx: &rusqlite::Transaction, d: AuditDraft) -> rusqlite::Result<AuditEntry> {
     let prev: Option<(i64, String)> = tx
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let e = chain(prev, d);
     tx.execute(
         "INSERT INTO audit (seq, time, key_id, role, action, object, outcome, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
-            e.seq, e.time, e.key_id, e.role, e.action, e.object, e.outcome, e.prev_hash, e.hash
+            e.seq,
+            e.time,
+            e.key_id,
+            e.role,
+            e.action,
+            e.object,
+            e.outcome,
+            e.prev_hash,
+            e.hash
         ],
     )?;
     Ok(e)
@@ -454,7 +464,8 @@ impl MetaStore for SqliteMeta {
                     out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
                 }
             }
-            let mut st = c.prepare("SELECT code, version, decision_sha256 FROM dossier_versions")?;
+            let mut st =
+                c.prepare("SELECT code, version, decision_sha256 FROM dossier_versions")?;
             for r in st.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -479,7 +490,10 @@ impl MetaStore for SqliteMeta {
             })? {
                 let (code, v, i, d, rep) = r?;
                 out.push((format!("file {i} of dossier {code} version {v}"), d));
-                out.push((format!("report of file {i} of dossier {code} version {v}"), rep));
+                out.push((
+                    format!("report of file {i} of dossier {code} version {v}"),
+                    rep,
+                ));
             }
             Ok(out)
         })

@@ -32,7 +32,9 @@ pub struct Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -91,13 +93,25 @@ impl Metrics {
                 "kyso_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(o, "kyso_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-            let _ = writeln!(o, "kyso_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
+            let _ = writeln!(
+                o,
+                "kyso_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                o,
+                "kyso_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
         }
         o.push_str("# HELP kyso_verdicts_total Documents verified, by overall indication.\n");
         o.push_str("# TYPE kyso_verdicts_total counter\n");
         for (ind, n) in &m.verdicts {
-            let _ = writeln!(o, "kyso_verdicts_total{{indication=\"{}\"}} {n}", escape(ind));
+            let _ = writeln!(
+                o,
+                "kyso_verdicts_total{{indication=\"{}\"}} {n}",
+                escape(ind)
+            );
         }
         o.push_str("# HELP kyso_verified_bytes_total Bytes of documents verified.\n");
         o.push_str("# TYPE kyso_verified_bytes_total counter\n");

@@ -55,7 +55,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        vi: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             body: ErrorBody {
@@ -227,7 +232,13 @@ impl AppState {
         }
     }
 
-    pub async fn audit(&self, caller: &Caller, action: &str, object: &str, outcome: &str) -> Result<(), ApiError> {
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        object: &str,
+        outcome: &str,
+    ) -> Result<(), ApiError> {
         self.archive
             .meta
             .append_audit(self.draft(caller, action, object, outcome))
@@ -290,8 +301,8 @@ fn der_of(c: &X509) -> Bytes {
 fn load_trust(cfg: &Config) -> anyhow::Result<BTreeMap<String, TrustSet>> {
     let mut out = BTreeMap::new();
     for (name, prefix) in [("neac", "root-neac"), ("vgca", "root-vgca")] {
-        let (anchors, intermediates) =
-            crate::pki::path::load_bundled(&cfg.certs_dir, Some(prefix)).map_err(|e| {
+        let (anchors, intermediates) = crate::pki::path::load_bundled(&cfg.certs_dir, Some(prefix))
+            .map_err(|e| {
                 anyhow::anyhow!(
                     "loading the bundled roots under {}: {e}",
                     cfg.certs_dir.display()
@@ -346,15 +357,26 @@ fn load_revocation(cfg: &Config) -> anyhow::Result<(RevocationData, Vec<(String,
     let mut data = RevocationData::default();
     let mut ev = Vec::new();
     for (paths, kind, max) in [
-        (&cfg.revocation.crls, "CRL", crate::revocation::MAX_CRL_BYTES),
-        (&cfg.revocation.ocsp, "OCSP", crate::revocation::MAX_OCSP_BYTES),
+        (
+            &cfg.revocation.crls,
+            "CRL",
+            crate::revocation::MAX_CRL_BYTES,
+        ),
+        (
+            &cfg.revocation.ocsp,
+            "OCSP",
+            crate::revocation::MAX_OCSP_BYTES,
+        ),
     ] {
         for p in paths {
             let len = std::fs::metadata(p)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
                 .len();
             if len > max as u64 {
-                anyhow::bail!("{}: larger than the {kind} limit of {max} bytes", p.display());
+                anyhow::bail!(
+                    "{}: larger than the {kind} limit of {max} bytes",
+                    p.display()
+                );
             }
             let bytes = std::fs::read(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             let der = if kind == "CRL" {
@@ -469,7 +491,9 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
     let mut state = AppState {
         limiter: Arc::new(Semaphore::new(cfg.limits.max_concurrent.max(1))),
         verify_slots: Arc::new(Semaphore::new(
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
         )),
         cfg,
         archive,
@@ -490,7 +514,10 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         Arc::new(state.prepare_policy(&state.default_policy)),
     );
     for (code, p) in &state.cfg.policy.procedures {
-        prepared.insert(format!("procedure:{code}"), Arc::new(state.prepare_policy(p)));
+        prepared.insert(
+            format!("procedure:{code}"),
+            Arc::new(state.prepare_policy(p)),
+        );
     }
     state.prepared = prepared;
     let state = Arc::new(state);
@@ -599,8 +626,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (api, _spec) = routes::api(state.clone());
     let max_body = state.cfg.limits.max_body_bytes;
     api.layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_concurrency))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_concurrency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(state, observe))
 }
@@ -615,7 +648,8 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string)
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
@@ -638,7 +672,11 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
     let took = started.elapsed();
     state.metrics.request(&method, &route, status, took);
     span.in_scope(|| {
-        tracing::info!(status, latency_ms = took.as_secs_f64() * 1e3, "request done");
+        tracing::info!(
+            status,
+            latency_ms = took.as_secs_f64() * 1e3,
+            "request done"
+        );
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -729,7 +767,11 @@ async fn deadline(State(state): State<Arc<AppState>>, req: Request, next: Next) 
 }
 
 /// At most `max_concurrent` requests at once under /v1; the rest get 503.
-async fn limit_concurrency(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+async fn limit_concurrency(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !req.uri().path().starts_with("/v1/") {
         return next.run(req).await;
     }
@@ -769,16 +811,20 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         }
         ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
         ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") => &["auditor", "admin"],
-        ("POST", "/v1/sign") | ("POST", "/v1/sign/prepare") | ("POST", "/v1/sign/{id}/complete") => {
-            &["official", "admin"]
-        }
+        ("POST", "/v1/sign")
+        | ("POST", "/v1/sign/prepare")
+        | ("POST", "/v1/sign/{id}/complete") => &["official", "admin"],
         // No such endpoint: the router answers 404/405.
         _ => &[],
     }
 }
 
 /// The API key of the request, its role checked against the route's.
-pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+pub async fn authorize(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -802,7 +848,9 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
             key_id: "-".into(),
             role: "-".into(),
         };
-        let _ = state.audit(&anon, "auth.denied", &object, "401 no key").await;
+        let _ = state
+            .audit(&anon, "auth.denied", &object, "401 no key")
+            .await;
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -818,7 +866,9 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
             key_id: format!("unknown:{}", &sha[..12]),
             role: "-".into(),
         };
-        let _ = state.audit(&unknown, "auth.denied", &object, "401 unknown key").await;
+        let _ = state
+            .audit(&unknown, "auth.denied", &object, "401 unknown key")
+            .await;
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -835,7 +885,10 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
-            format!("Vai trò '{}' không được phép gọi chức năng này.", caller.role),
+            format!(
+                "Vai trò '{}' không được phép gọi chức năng này.",
+                caller.role
+            ),
             format!("Role '{}' may not call this endpoint.", caller.role),
         )
         .into_response();
@@ -848,6 +901,12 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KYSO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { b.json().try_init() } else { b.try_init() };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
 }

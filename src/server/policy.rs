@@ -74,10 +74,16 @@ impl Policy {
     /// A policy whose settings are understood (checked at start-up).
     pub fn validate(&self, known_groups: &[String]) -> Result<(), String> {
         if parse_level(&self.min_level).is_none() {
-            return Err(format!("min_level {:?} is not B-B, B-T, B-LT or B-LTA", self.min_level));
+            return Err(format!(
+                "min_level {:?} is not B-B, B-T, B-LT or B-LTA",
+                self.min_level
+            ));
         }
         if !matches!(self.sha1.as_str(), "reject" | "warn" | "accept") {
-            return Err(format!("sha1 {:?} is not reject, warn or accept", self.sha1));
+            return Err(format!(
+                "sha1 {:?} is not reject, warn or accept",
+                self.sha1
+            ));
         }
         if self.trust.is_empty() {
             return Err("trust lists no anchor group".into());
@@ -121,8 +127,14 @@ impl Applicant {
             "MST" => ok_chars(&self.value, b"-") && self.value.as_bytes()[0].is_ascii_digit(),
             _ => {
                 return Err((
-                    format!("Loại giấy tờ {:?} không được hỗ trợ (CCCD, CMND, HC, MST).", self.kind),
-                    format!("Identity kind {:?} is not supported (CCCD, CMND, HC, MST).", self.kind),
+                    format!(
+                        "Loại giấy tờ {:?} không được hỗ trợ (CCCD, CMND, HC, MST).",
+                        self.kind
+                    ),
+                    format!(
+                        "Identity kind {:?} is not supported (CCCD, CMND, HC, MST).",
+                        self.kind
+                    ),
                 ));
             }
         };
@@ -231,14 +243,16 @@ pub fn decide_file(
     let sigs: Vec<_> = report
         .signatures
         .iter()
-        .filter(|s| !matches!(s.kind, SignatureKind::PdfDocumentTimestamp | SignatureKind::Timestamp))
+        .filter(|s| {
+            !matches!(
+                s.kind,
+                SignatureKind::PdfDocumentTimestamp | SignatureKind::Timestamp
+            )
+        })
         .collect();
     let worst = sigs.iter().map(|s| s.indication).max();
     let worst_sig = sigs.iter().max_by_key(|s| s.indication);
-    let level = sigs
-        .iter()
-        .map(|s| s.level.unwrap_or(Level::BB))
-        .min();
+    let level = sigs.iter().map(|s| s.level.unwrap_or(Level::BB)).min();
     let signers: Vec<SignerSummary> = sigs
         .iter()
         .filter_map(|s| s.signer.as_ref())
@@ -283,7 +297,9 @@ pub fn decide_file(
 
     // A signature that is proven invalid is refused whatever the role.
     if worst == Some(Indication::TotalFailed) && !policy.requires_signature(role) {
-        let s = worst_sig.map(|s| sub_text(s.indication, s.sub_indication)).unwrap_or_default();
+        let s = worst_sig
+            .map(|s| sub_text(s.indication, s.sub_indication))
+            .unwrap_or_default();
         checks.push(check(
             "SIGNATURES_VALID",
             false,
@@ -304,7 +320,9 @@ pub fn decide_file(
             "FILE_SIGNED",
             false,
             format!("Tệp {n} ({name}) chưa được ký số — cần gửi bản sao chứng thực qua bưu điện."),
-            format!("File {n} ({name}) is not digitally signed — a certified copy must be sent by post."),
+            format!(
+                "File {n} ({name}) is not digitally signed — a certified copy must be sent by post."
+            ),
         ));
     } else {
         checks.push(check(
@@ -314,7 +332,9 @@ pub fn decide_file(
             format!("File {n} carries {} signature(s).", sigs.len()),
         ));
         let all_ok = worst == Some(Indication::TotalPassed) && report.document.error.is_none();
-        let s = worst_sig.map(|s| sub_text(s.indication, s.sub_indication)).unwrap_or_default();
+        let s = worst_sig
+            .map(|s| sub_text(s.indication, s.sub_indication))
+            .unwrap_or_default();
         checks.push(check(
             "SIGNATURES_VALID",
             all_ok,
@@ -336,14 +356,26 @@ pub fn decide_file(
             "SIGNATURE_LEVEL",
             lvl_ok,
             if lvl_ok {
-                format!("Tệp {n}: mức chữ ký {got} đạt mức tối thiểu {}.", policy.min_level)
+                format!(
+                    "Tệp {n}: mức chữ ký {got} đạt mức tối thiểu {}.",
+                    policy.min_level
+                )
             } else {
-                format!("Tệp {n}: mức chữ ký {got} thấp hơn mức tối thiểu {} của thủ tục.", policy.min_level)
+                format!(
+                    "Tệp {n}: mức chữ ký {got} thấp hơn mức tối thiểu {} của thủ tục.",
+                    policy.min_level
+                )
             },
             if lvl_ok {
-                format!("File {n}: signature level {got} meets the minimum {}.", policy.min_level)
+                format!(
+                    "File {n}: signature level {got} meets the minimum {}.",
+                    policy.min_level
+                )
             } else {
-                format!("File {n}: signature level {got} is below the procedure's minimum {}.", policy.min_level)
+                format!(
+                    "File {n}: signature level {got} is below the procedure's minimum {}.",
+                    policy.min_level
+                )
             },
         ));
         if policy.signer_must_match_applicant {
@@ -358,7 +390,9 @@ pub fn decide_file(
         sha256: sha256.into(),
         signatures: sigs.len(),
         indication: worst.unwrap_or(Indication::Indeterminate).as_str().into(),
-        sub_indication: worst_sig.and_then(|s| s.sub_indication).map(|s| s.as_str().into()),
+        sub_indication: worst_sig
+            .and_then(|s| s.sub_indication)
+            .map(|s| s.as_str().into()),
         level: level.map(|l| l.as_str().into()),
         signers,
         accepted,
@@ -394,7 +428,10 @@ fn signer_check(
                 format!("File {n}: the signer carries the applicant's identity {who}."),
             );
         }
-        if c.identities.iter().any(|i| i.kind == "MST" || i.kind == "MNS") {
+        if c.identities
+            .iter()
+            .any(|i| i.kind == "MST" || i.kind == "MNS")
+        {
             org_signed = true;
         }
     }
@@ -402,23 +439,35 @@ fn signer_check(
         return check(
             "SIGNER_IS_APPLICANT",
             true,
-            format!("Tệp {n}: ký bằng chứng thư số của tổ chức; thủ tục chấp nhận thay cho người nộp {who}."),
-            format!("File {n}: signed with an organisation certificate, which the procedure accepts for applicant {who}."),
+            format!(
+                "Tệp {n}: ký bằng chứng thư số của tổ chức; thủ tục chấp nhận thay cho người nộp {who}."
+            ),
+            format!(
+                "File {n}: signed with an organisation certificate, which the procedure accepts for applicant {who}."
+            ),
         );
     }
     if org_signed && !applicant.is_organisation() {
         return check(
             "SIGNER_IS_APPLICANT",
             false,
-            format!("Tệp {n}: ký bằng chứng thư số của tổ chức, thủ tục không chấp nhận cho người nộp là cá nhân ({who})."),
-            format!("File {n}: signed with an organisation certificate, which the procedure does not accept for an individual applicant ({who})."),
+            format!(
+                "Tệp {n}: ký bằng chứng thư số của tổ chức, thủ tục không chấp nhận cho người nộp là cá nhân ({who})."
+            ),
+            format!(
+                "File {n}: signed with an organisation certificate, which the procedure does not accept for an individual applicant ({who})."
+            ),
         );
     }
     check(
         "SIGNER_IS_APPLICANT",
         false,
-        format!("Tệp {n}: người ký không phải người nộp hồ sơ ({who}) — chữ ký không thay được bản gốc."),
-        format!("File {n}: the signer is not the applicant ({who}) — the signature cannot replace the original."),
+        format!(
+            "Tệp {n}: người ký không phải người nộp hồ sơ ({who}) — chữ ký không thay được bản gốc."
+        ),
+        format!(
+            "File {n}: the signer is not the applicant ({who}) — the signature cannot replace the original."
+        ),
     )
 }
 

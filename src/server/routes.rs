@@ -163,7 +163,8 @@ pub async fn run_verification(
         std::fs::create_dir_all(&d).map_err(ApiError::internal)?;
         opts.fetch.online = true;
         opts.fetch.cache_dir = Some(d.clone());
-        opts.fetch.timeout = std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
+        opts.fetch.timeout =
+            std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
         Some(d)
     } else {
         None
@@ -270,7 +271,10 @@ pub struct VerifyResponse {
     report: serde_json::Value,
 }
 
-async fn read_upload(req: Request, max: usize) -> Result<(Bytes, Option<Bytes>, Option<String>), ApiError> {
+async fn read_upload(
+    req: Request,
+    max: usize,
+) -> Result<(Bytes, Option<Bytes>, Option<String>), ApiError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -286,10 +290,17 @@ async fn read_upload(req: Request, max: usize) -> Result<(Bytes, Option<Bytes>, 
         .await
         .map_err(|r| body_error(r.status(), max))?;
     let (mut file, mut detached, mut name) = (None, None, None);
-    while let Some(field) = mp.next_field().await.map_err(|e| body_error(e.status(), max))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| body_error(e.status(), max))?
+    {
         let fname = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
-        let data = field.bytes().await.map_err(|e| body_error(e.status(), max))?;
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| body_error(e.status(), max))?;
         match fname.as_str() {
             "file" if file.is_none() => {
                 file = Some(data);
@@ -389,7 +400,11 @@ async fn verify(
             policy: serde_json::to_string(policy).map_err(ApiError::internal)?,
         };
         let draft = state.draft(&who, "document.verify_store", &sha, &v.indication);
-        state.archive.meta.record_verification(&doc, &rec, draft).await?;
+        state
+            .archive
+            .meta
+            .record_verification(&doc, &rec, draft)
+            .await?;
     }
     // Serialised once, straight from the report.
     let body = serde_json::to_vec(&VerifyBody {
@@ -457,7 +472,10 @@ fn valid_token(s: &str, max: usize) -> bool {
     responses((status = 201, body = DossierResponse), (status = 200, body = DossierResponse),
         (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)),
     security(("api_key" = [])))]
-async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+async fn submit_dossier(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let who = caller(req.extensions().get::<Caller>())?;
     let max = state.cfg.limits.max_body_bytes;
     let mut mp = Multipart::from_request(req, &())
@@ -465,10 +483,17 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
         .map_err(|r| body_error(r.status(), max))?;
     let mut meta: Option<DossierMeta> = None;
     let mut files: Vec<(Option<String>, Bytes)> = Vec::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| body_error(e.status(), max))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| body_error(e.status(), max))?
+    {
         let fname = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
-        let data = field.bytes().await.map_err(|e| body_error(e.status(), max))?;
+        let data = field
+            .bytes()
+            .await
+            .map_err(|e| body_error(e.status(), max))?;
         match fname.as_str() {
             "dossier" if meta.is_none() => {
                 meta = Some(serde_json::from_slice(&data).map_err(|e| {
@@ -484,7 +509,10 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
                     return Err(ApiError::bad_request(
                         "TOO_MANY_FILES",
                         format!("Hồ sơ có quá {} tệp.", state.cfg.limits.max_files),
-                        format!("The dossier has more than {} files.", state.cfg.limits.max_files),
+                        format!(
+                            "The dossier has more than {} files.",
+                            state.cfg.limits.max_files
+                        ),
                     ));
                 }
                 files.push((filename, data));
@@ -561,7 +589,8 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
             .unwrap_or_else(|| format!("file-{index}"));
         let sha = sha256_hex(&data);
         let size = data.len() as u64;
-        let v = run_verification(&state, data.clone(), None, name.clone(), &prep, now, true).await?;
+        let v =
+            run_verification(&state, data.clone(), None, name.clone(), &prep, now, true).await?;
         state.metrics.verified(&v.indication, size);
         decisions.push(decide_file(
             &policy,
@@ -602,7 +631,8 @@ async fn submit_dossier(State(state): State<Arc<AppState>>, req: Request) -> Res
         blobs.extend(v.new_evidence);
     }
     let decision = decide(&meta.procedure, &policy_name, decisions);
-    let decision_json = Bytes::from(serde_json::to_vec_pretty(&decision).map_err(ApiError::internal)?);
+    let decision_json =
+        Bytes::from(serde_json::to_vec_pretty(&decision).map_err(ApiError::internal)?);
     let submission = serde_json::to_vec(&(&meta.procedure, &meta.applicant, &canon))
         .map_err(ApiError::internal)?;
     // Blobs first, each durable; then one transaction for the rows.
@@ -691,7 +721,12 @@ async fn get_dossier(
     let who = caller(req.extensions().get::<Caller>())?;
     let d = state.archive.meta.dossier(&code).await?;
     state
-        .audit(&who, "dossier.read", &code, if d.is_some() { "found" } else { "not found" })
+        .audit(
+            &who,
+            "dossier.read",
+            &code,
+            if d.is_some() { "found" } else { "not found" },
+        )
         .await?;
     let d = d.ok_or_else(ApiError::not_found)?;
     let mut versions = Vec::new();
@@ -729,7 +764,16 @@ async fn get_document(
         None
     };
     state
-        .audit(&who, "document.read", &sha, if found.is_some() { "found" } else { "not found" })
+        .audit(
+            &who,
+            "document.read",
+            &sha,
+            if found.is_some() {
+                "found"
+            } else {
+                "not found"
+            },
+        )
         .await?;
     let (doc, _) = found.ok_or_else(ApiError::not_found)?;
     let bytes = state
@@ -791,7 +835,16 @@ async fn get_report(
         None
     };
     state
-        .audit(&who, "report.read", &sha, if found.is_some() { "found" } else { "not found" })
+        .audit(
+            &who,
+            "report.read",
+            &sha,
+            if found.is_some() {
+                "found"
+            } else {
+                "not found"
+            },
+        )
         .await?;
     let (doc, reports) = found.ok_or_else(ApiError::not_found)?;
     let mut verifications = Vec::new();
@@ -907,7 +960,9 @@ async fn reverify(
         None
     };
     let Some((_, reports)) = found else {
-        state.audit(&who, "document.reverify", &sha, "not found").await?;
+        state
+            .audit(&who, "document.reverify", &sha, "not found")
+            .await?;
         return Err(ApiError::not_found());
     };
     let intake = reports
@@ -939,7 +994,9 @@ async fn reverify(
                 }
             }
             "CRL" => revocation.crls.push((RevSource::Caller, b.to_vec().into())),
-            "OCSP" => revocation.ocsps.push((RevSource::Caller, b.to_vec().into())),
+            "OCSP" => revocation
+                .ocsps
+                .push((RevSource::Caller, b.to_vec().into())),
             "DETACHED_CONTENT" => detached = Some(b),
             _ => {}
         }
@@ -962,7 +1019,9 @@ async fn reverify(
             crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts).0
         })
     };
-    let orig = run(intake.validation_time).await.map_err(ApiError::internal)?;
+    let orig = run(intake.validation_time)
+        .await
+        .map_err(ApiError::internal)?;
     let at_now = run(now).await.map_err(ApiError::internal)?;
     let same = orig.summary.indication.as_str() == intake.indication;
     let mut differences = Vec::new();
@@ -977,7 +1036,9 @@ async fn reverify(
             if differs {
                 changed.push(ChangedCheck {
                     code: cb.code.to_string(),
-                    at_original_time: before.map(|c| outcome_name(c.outcome)).unwrap_or_else(|| "-".into()),
+                    at_original_time: before
+                        .map(|c| outcome_name(c.outcome))
+                        .unwrap_or_else(|| "-".into()),
                     now: outcome_name(cb.outcome),
                     message_vi: cb.message_vi.clone(),
                     message_en: cb.message_en.clone(),
@@ -1064,16 +1125,26 @@ async fn audit_list(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state.archive.meta.audit_page(from, limit).await?;
     state
-        .audit(&who, "audit.read", &format!("from {from}"), &format!("{} entries", entries.len()))
+        .audit(
+            &who,
+            "audit.read",
+            &format!("from {from}"),
+            &format!("{} entries", entries.len()),
+        )
         .await?;
-    let next = (entries.len() == limit).then(|| entries.last().map(|e| e.seq + 1)).flatten();
+    let next = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq + 1))
+        .flatten();
     Ok(Json(AuditPage { entries, next }))
 }
 
 /// Proof that the audit chain is intact: every entry's hash recomputed and linked.
 #[utoipa::path(get, path = "/v1/audit/verify",
     responses((status = 200, body = ChainCheck)), security(("api_key" = [])))]
-async fn audit_verify(State(state): State<Arc<AppState>>, req: Request) -> Result<Json<ChainCheck>, ApiError> {
+async fn audit_verify(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Json<ChainCheck>, ApiError> {
     let who = caller(req.extensions().get::<Caller>())?;
     let c = state.archive.verify_chain().await?;
     state

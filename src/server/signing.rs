@@ -70,8 +70,10 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
         for c in &p.chain {
             chain.extend(crate::pki::load_certificates(c).map_err(|e| ctx(&e))?);
         }
-        let level = SignLevel::parse(&p.level).ok_or_else(|| ctx(&format!("level {:?}", p.level)))?;
-        let digest = Digest::parse(&p.digest).ok_or_else(|| ctx(&format!("digest {:?}", p.digest)))?;
+        let level =
+            SignLevel::parse(&p.level).ok_or_else(|| ctx(&format!("level {:?}", p.level)))?;
+        let digest =
+            Digest::parse(&p.digest).ok_or_else(|| ctx(&format!("digest {:?}", p.digest)))?;
         if level >= SignLevel::BT && p.tsa_url.is_none() {
             return Err(ctx(&"levels B-T and above need tsa_url"));
         }
@@ -79,9 +81,17 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
             SigningKey::Pem { key, cert, pss } => Some(Arc::new(
                 SoftKey::from_pem(key, cert, &chain, *pss).map_err(|e| ctx(&e))?,
             )),
-            SigningKey::Pkcs12 { path, password, pss } => {
+            SigningKey::Pkcs12 {
+                path,
+                password,
+                pss,
+            } => {
                 let k = SoftKey::from_pkcs12(path, password, *pss).map_err(|e| ctx(&e))?;
-                let k = if chain.is_empty() { k } else { SoftKey::from_parts(k, chain.clone()).map_err(|e| ctx(&e))? };
+                let k = if chain.is_empty() {
+                    k
+                } else {
+                    SoftKey::from_parts(k, chain.clone()).map_err(|e| ctx(&e))?
+                };
                 Some(Arc::new(k))
             }
             SigningKey::Pkcs11(c) => Some(Arc::new(
@@ -111,10 +121,14 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
                     return Err(ctx(&"seal rect needs a positive width and height"));
                 }
                 let image = match &sc.image {
-                    Some(i) => Some(std::fs::read(i).map_err(|e| ctx(&format!("seal image {}: {e}", i.display())))?),
+                    Some(i) => Some(
+                        std::fs::read(i)
+                            .map_err(|e| ctx(&format!("seal image {}: {e}", i.display())))?,
+                    ),
                     None => None,
                 };
-                let font = std::fs::read(&sc.font).map_err(|e| ctx(&format!("seal font {}: {e}", sc.font.display())))?;
+                let font = std::fs::read(&sc.font)
+                    .map_err(|e| ctx(&format!("seal font {}: {e}", sc.font.display())))?;
                 Some((sc.clone(), image, font))
             }
         };
@@ -167,7 +181,8 @@ fn profile<'a>(state: &'a AppState, name: &str, who: &Caller) -> Result<&'a Prof
             format!("There is no signing profile '{name}'."),
         )
     })?;
-    if !p.cfg.officials.is_empty() && !p.cfg.officials.contains(&who.key_id) && who.role != "admin" {
+    if !p.cfg.officials.is_empty() && !p.cfg.officials.contains(&who.key_id) && who.role != "admin"
+    {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "PROFILE_FORBIDDEN",
@@ -188,8 +203,14 @@ fn check_certificate(state: &AppState, p: &Profile) -> Result<(), ApiError> {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "SIGNER_CERT_NOT_VALID_NOW",
-            format!("Chứng thư số của hồ sơ ký chỉ có hiệu lực từ {} đến {}; không ký.", s.not_before, s.not_after),
-            format!("The profile's certificate is valid only from {} to {}; not signing.", s.not_before, s.not_after),
+            format!(
+                "Chứng thư số của hồ sơ ký chỉ có hiệu lực từ {} đến {}; không ký.",
+                s.not_before, s.not_after
+            ),
+            format!(
+                "The profile's certificate is valid only from {} to {}; not signing.",
+                s.not_before, s.not_after
+            ),
         ));
     }
     let ku_ok = s
@@ -217,7 +238,9 @@ fn options(p: &Profile, q: &SignQuery, now: i64) -> Result<SignOptions, ApiError
                 Some(r) => {
                     let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
                     match v[..] {
-                        [x, y, w, h] if w > 0.0 && h > 0.0 && w < 10_000.0 && h < 10_000.0 => [x, y, w, h],
+                        [x, y, w, h] if w > 0.0 && h > 0.0 && w < 10_000.0 && h < 10_000.0 => {
+                            [x, y, w, h]
+                        }
                         _ => {
                             return Err(ApiError::bad_request(
                                 "BAD_RECT",
@@ -233,7 +256,11 @@ fn options(p: &Profile, q: &SignQuery, now: i64) -> Result<SignOptions, ApiError
             Some(crate::sign::seal::Seal {
                 rect,
                 image_png: image.clone(),
-                lines: crate::sign::seal::default_lines(&who.common_name.unwrap_or_default(), agency.as_deref(), now),
+                lines: crate::sign::seal::default_lines(
+                    &who.common_name.unwrap_or_default(),
+                    agency.as_deref(),
+                    now,
+                ),
                 font: font.clone(),
             })
         }
@@ -285,22 +312,51 @@ async fn deliver(
     let (policy_name, policy) = state.policy_for("");
     let prep = state.prepared(&policy_name, policy);
     let data = Bytes::from(signed);
-    let v = super::routes::run_verification(state, data.clone(), None, "signed.pdf".into(), &prep, state.clock.now(), true).await?;
-    let newest = v.report.signatures.iter().rev().find(|s| {
-        matches!(s.kind, crate::report::SignatureKind::PdfSignature)
-    });
+    let v = super::routes::run_verification(
+        state,
+        data.clone(),
+        None,
+        "signed.pdf".into(),
+        &prep,
+        state.clock.now(),
+        true,
+    )
+    .await?;
+    let newest = v
+        .report
+        .signatures
+        .iter()
+        .rev()
+        .find(|s| matches!(s.kind, crate::report::SignatureKind::PdfSignature));
     if newest.map(|s| s.indication) != Some(crate::report::Indication::TotalPassed) {
         let why = newest
-            .map(|s| format!("{}{}", s.indication.as_str(), s.sub_indication.map(|x| format!("/{}", x.as_str())).unwrap_or_default()))
+            .map(|s| {
+                format!(
+                    "{}{}",
+                    s.indication.as_str(),
+                    s.sub_indication
+                        .map(|x| format!("/{}", x.as_str()))
+                        .unwrap_or_default()
+                )
+            })
             .unwrap_or_else(|| "-".into());
         state
-            .audit(who, "document.sign", profile_name, &format!("refused: own signature {why}"))
+            .audit(
+                who,
+                "document.sign",
+                profile_name,
+                &format!("refused: own signature {why}"),
+            )
             .await?;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "SIGNATURE_NOT_VALID",
-            format!("Chữ ký vừa tạo không được xác nhận là hợp lệ ({why}): chứng thư số của hồ sơ ký bị thu hồi, hết hạn hoặc không tin cậy; tài liệu không được giao."),
-            format!("The signature just made does not validate ({why}): the profile's certificate is revoked, expired or untrusted; the document is not handed out."),
+            format!(
+                "Chữ ký vừa tạo không được xác nhận là hợp lệ ({why}): chứng thư số của hồ sơ ký bị thu hồi, hết hạn hoặc không tin cậy; tài liệu không được giao."
+            ),
+            format!(
+                "The signature just made does not validate ({why}): the profile's certificate is revoked, expired or untrusted; the document is not handed out."
+            ),
         ));
     }
     let sha = state.archive.put_blob(data.clone()).await?;
@@ -324,8 +380,17 @@ async fn deliver(
         size: data.len() as u64,
         media_type: "application/pdf".into(),
     };
-    let draft = state.draft(who, "document.sign", &sha, &format!("profile {profile_name} {:?}", p.level));
-    state.archive.meta.record_verification(&doc, &rec, draft).await?;
+    let draft = state.draft(
+        who,
+        "document.sign",
+        &sha,
+        &format!("profile {profile_name} {:?}", p.level),
+    );
+    state
+        .archive
+        .meta
+        .record_verification(&doc, &rec, draft)
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -341,11 +406,19 @@ async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(max)
         } else {
-            ApiError::bad_request("MALFORMED_BODY", "Nội dung gửi lên không đọc được.", "The request body could not be read.")
+            ApiError::bad_request(
+                "MALFORMED_BODY",
+                "Nội dung gửi lên không đọc được.",
+                "The request body could not be read.",
+            )
         }
     })?;
     if !b.starts_with(b"%PDF-") {
-        return Err(ApiError::bad_request("NOT_A_PDF", "Tài liệu cần ký phải là tệp PDF.", "The document to sign must be a PDF."));
+        return Err(ApiError::bad_request(
+            "NOT_A_PDF",
+            "Tài liệu cần ký phải là tệp PDF.",
+            "The document to sign must be a PDF.",
+        ));
     }
     Ok(b)
 }
@@ -357,7 +430,11 @@ async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn sign(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>, req: Request) -> Result<Response, ApiError> {
+pub async fn sign(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<SignQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let who = caller(&req)?;
     let p = profile(&state, &q.profile, &who)?;
     let Some(key) = p.key.clone() else {
@@ -371,10 +448,12 @@ pub async fn sign(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>
     let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
     let opts = options(p, &q, state.clock.now())?;
     let (level, services) = (p.level, services(&state, p));
-    let signed = tokio::task::spawn_blocking(move || crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(sign_error)?;
+    let signed = tokio::task::spawn_blocking(move || {
+        crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(sign_error)?;
     deliver(&state, &who, &q.profile, p, signed).await
 }
 
@@ -398,7 +477,11 @@ pub struct PrepareResponse {
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     responses((status = 200, body = PrepareResponse), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn sign_prepare(State(state): State<Arc<AppState>>, Query(q): Query<SignQuery>, req: Request) -> Result<Json<PrepareResponse>, ApiError> {
+pub async fn sign_prepare(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<SignQuery>,
+    req: Request,
+) -> Result<Json<PrepareResponse>, ApiError> {
     let who = caller(&req)?;
     let p = profile(&state, &q.profile, &who)?;
     check_certificate(&state, p)?;
@@ -406,17 +489,24 @@ pub async fn sign_prepare(State(state): State<Arc<AppState>>, Query(q): Query<Si
     let now = state.clock.now();
     let opts = options(p, &q, now)?;
     let (cert, chain, level) = (p.cert.clone(), p.chain.clone(), p.level);
-    let prepared = tokio::task::spawn_blocking(move || crate::sign::prepare(&data, &cert, &chain, &opts, crate::sign::room_for(level)))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(sign_error)?;
+    let prepared = tokio::task::spawn_blocking(move || {
+        crate::sign::prepare(&data, &cert, &chain, &opts, crate::sign::room_for(level))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(sign_error)?;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let digest = openssl::hash::hash(prepared.digest.md(), &prepared.signed_attrs).map_err(ApiError::internal)?;
+    let digest = openssl::hash::hash(prepared.digest.md(), &prepared.signed_attrs)
+        .map_err(ApiError::internal)?;
     let resp_data = b64.encode(&prepared.signed_attrs);
     let id = format!("{:032x}", rand::random::<u128>());
     let ttl = state.cfg.signing.session_ttl_secs as i64;
     {
-        let mut sessions = state.signing.sessions.lock().map_err(|_| ApiError::internal("session lock"))?;
+        let mut sessions = state
+            .signing
+            .sessions
+            .lock()
+            .map_err(|_| ApiError::internal("session lock"))?;
         sessions.retain(|_, s| s.expires > now);
         if sessions.len() >= state.cfg.signing.max_sessions {
             let mut e = ApiError::new(
@@ -438,7 +528,9 @@ pub async fn sign_prepare(State(state): State<Arc<AppState>>, Query(q): Query<Si
             },
         );
     }
-    state.audit(&who, "sign.prepare", &id, &format!("profile {}", q.profile)).await?;
+    state
+        .audit(&who, "sign.prepare", &id, &format!("profile {}", q.profile))
+        .await?;
     Ok(Json(PrepareResponse {
         session_id: id,
         expires_at: crate::pki::cert::fmt_unix(now + ttl),
@@ -468,14 +560,30 @@ pub struct CompleteRequest {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<String>, req: Request) -> Result<Response, ApiError> {
+pub async fn sign_complete(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let who = caller(&req)?;
     let Json(body) = Json::<CompleteRequest>::from_request(req, &())
         .await
-        .map_err(|_| ApiError::bad_request("BAD_JSON", "Cần JSON {\"signature\": \"base64\"}.", "Expected JSON {\"signature\": \"base64\"}."))?;
+        .map_err(|_| {
+            ApiError::bad_request(
+                "BAD_JSON",
+                "Cần JSON {\"signature\": \"base64\"}.",
+                "Expected JSON {\"signature\": \"base64\"}.",
+            )
+        })?;
     let sig = base64::engine::general_purpose::STANDARD
         .decode(body.signature.trim())
-        .map_err(|_| ApiError::bad_request("BAD_SIGNATURE_ENCODING", "Giá trị chữ ký không phải base64.", "The signature value is not base64."))?;
+        .map_err(|_| {
+            ApiError::bad_request(
+                "BAD_SIGNATURE_ENCODING",
+                "Giá trị chữ ký không phải base64.",
+                "The signature value is not base64.",
+            )
+        })?;
     let now = state.clock.now();
     enum Found {
         Missing,
@@ -484,7 +592,11 @@ pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<St
         Ready(Session),
     }
     let found = {
-        let mut sessions = state.signing.sessions.lock().map_err(|_| ApiError::internal("session lock"))?;
+        let mut sessions = state
+            .signing
+            .sessions
+            .lock()
+            .map_err(|_| ApiError::internal("session lock"))?;
         match sessions.get(&id) {
             None => Found::Missing,
             Some(s) if s.key_id != who.key_id => Found::Forbidden,
@@ -492,22 +604,40 @@ pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<St
                 sessions.remove(&id);
                 Found::Expired
             }
-            Some(_) => sessions.remove(&id).map(Found::Ready).unwrap_or(Found::Missing),
+            Some(_) => sessions
+                .remove(&id)
+                .map(Found::Ready)
+                .unwrap_or(Found::Missing),
         }
     };
     let session = match found {
         Found::Ready(s) => Some(s),
         Found::Missing => None,
         Found::Forbidden => {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "SESSION_FORBIDDEN", "Phiên ký thuộc về khóa khác.", "The signing session belongs to another key."));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "SESSION_FORBIDDEN",
+                "Phiên ký thuộc về khóa khác.",
+                "The signing session belongs to another key.",
+            ));
         }
         Found::Expired => {
             state.audit(&who, "sign.complete", &id, "expired").await?;
-            return Err(ApiError::new(StatusCode::GONE, "SESSION_EXPIRED", "Phiên ký đã hết hạn; hãy chuẩn bị lại.", "The signing session has expired; prepare again."));
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "SESSION_EXPIRED",
+                "Phiên ký đã hết hạn; hãy chuẩn bị lại.",
+                "The signing session has expired; prepare again.",
+            ));
         }
     };
     let Some(session) = session else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "NO_SUCH_SESSION", "Không có phiên ký này.", "There is no such signing session."));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NO_SUCH_SESSION",
+            "Không có phiên ký này.",
+            "There is no such signing session.",
+        ));
     };
     let name = session.profile.clone();
     let p = profile(&state, &name, &who)?;
@@ -516,17 +646,42 @@ pub async fn sign_complete(State(state): State<Arc<AppState>>, Path(id): Path<St
         if let Ok(mut sessions) = state.signing.sessions.lock() {
             sessions.insert(id.clone(), session);
         }
-        state.audit(&who, "sign.complete", &id, "refused: signature value does not verify").await?;
+        state
+            .audit(
+                &who,
+                "sign.complete",
+                &id,
+                "refused: signature value does not verify",
+            )
+            .await?;
         return Err(ApiError::bad_request(
             "SIGNATURE_MISMATCH",
             "Giá trị chữ ký không khớp với chứng thư số và dữ liệu cần ký; không ghi gì.",
-            format!("The signature value does not match the certificate and the data to be signed; nothing written ({e})."),
+            format!(
+                "The signature value does not match the certificate and the data to be signed; nothing written ({e})."
+            ),
         ));
     }
-    let (cert, chain, scheme, level, services) = (p.cert.clone(), p.chain.clone(), p.scheme, p.level, services(&state, p));
-    let signed = tokio::task::spawn_blocking(move || crate::sign::finish(session.prepared, scheme, &sig, &cert, &chain, level, &services))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(sign_error)?;
+    let (cert, chain, scheme, level, services) = (
+        p.cert.clone(),
+        p.chain.clone(),
+        p.scheme,
+        p.level,
+        services(&state, p),
+    );
+    let signed = tokio::task::spawn_blocking(move || {
+        crate::sign::finish(
+            session.prepared,
+            scheme,
+            &sig,
+            &cert,
+            &chain,
+            level,
+            &services,
+        )
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(sign_error)?;
     deliver(&state, &who, &name, p, signed).await
 }

@@ -60,9 +60,9 @@ impl SoftKey {
     pub fn from_pkcs12(path: &Path, password: &str, pss: bool) -> Result<Self> {
         let der = std::fs::read(path)?;
         let p12 = openssl::pkcs12::Pkcs12::from_der(&der)?;
-        let parsed = p12
-            .parse2(password)
-            .map_err(|_| Error::Invalid("the PKCS#12 password is wrong or the file is damaged".into()))?;
+        let parsed = p12.parse2(password).map_err(|_| {
+            Error::Invalid("the PKCS#12 password is wrong or the file is damaged".into())
+        })?;
         let key = parsed
             .pkey
             .ok_or_else(|| Error::Invalid("the PKCS#12 file holds no private key".into()))?;

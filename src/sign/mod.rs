@@ -58,7 +58,14 @@ pub fn vn_time(t: i64) -> (i32, u8, u8, u8, u8, u8) {
     let d = time::OffsetDateTime::from_unix_timestamp(t)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(off);
-    (d.year(), u8::from(d.month()), d.day(), d.hour(), d.minute(), d.second())
+    (
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second(),
+    )
 }
 
 /// `D:YYYYMMDDHHmmSS+07'00'` (Vietnam time) for a PDF date string.
@@ -81,7 +88,10 @@ fn write_name(n: &[u8], out: &mut Vec<u8>) {
     out.push(b'/');
     for &b in n {
         let regular = b.is_ascii_graphic()
-            && !matches!(b, b'#' | b'/' | b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'%');
+            && !matches!(
+                b,
+                b'#' | b'/' | b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'%'
+            );
         if regular {
             out.push(b);
         } else {
@@ -268,7 +278,9 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     let src = MemSource(input);
     let doc = open_pdf(&src)?;
     if doc.encrypted {
-        return Err(Error::Unsupported("encrypted documents cannot be signed".into()));
+        return Err(Error::Unsupported(
+            "encrypted documents cannot be signed".into(),
+        ));
     }
     let root = match doc.trailer.get(b"Root") {
         Some(Obj::Ref(r)) => *r,
@@ -319,7 +331,9 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     let certify = if doc_timestamp { None } else { opts.certify };
     if let Some(p) = certify {
         if !(1..=3).contains(&p) {
-            return Err(Error::Invalid(format!("DocMDP permission {p} is not 1, 2 or 3")));
+            return Err(Error::Invalid(format!(
+                "DocMDP permission {p} is not 1, 2 or 3"
+            )));
         }
         let signed_before = match acro.get(b"Fields") {
             Some(Obj::Array(fs)) => fs.iter().filter_map(|f| doc.resolve(f).ok()).any(|f| {
@@ -414,7 +428,12 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
             set(
                 &mut field,
                 b"Rect",
-                Obj::Array(vec![Obj::Real(x), Obj::Real(y), Obj::Real(x + w), Obj::Real(y + h)]),
+                Obj::Array(vec![
+                    Obj::Real(x),
+                    Obj::Real(y),
+                    Obj::Real(x + w),
+                    Obj::Real(y + h),
+                ]),
             );
             set(&mut field, b"F", Obj::Int(4));
             let mut apd = Dict::default();
@@ -531,7 +550,11 @@ fn write_update(
         .first()
         .map(|s| s.offset)
         .ok_or(Error::pdf(0, "no cross-reference section"))?;
-    let kind = doc.sections.first().map(|s| s.kind).unwrap_or(XrefKind::Table);
+    let kind = doc
+        .sections
+        .first()
+        .map(|s| s.kind)
+        .unwrap_or(XrefKind::Table);
     let mut trailer = Dict::default();
     set(&mut trailer, b"Root", Obj::Ref(root));
     if let Some(info) = doc.trailer.get(b"Info") {
@@ -713,7 +736,15 @@ pub fn complete(
     chain: &[openssl::x509::X509],
     unsigned: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    let cms = cms::signed_data(p.digest, scheme, &p.signed_attrs, signature, signer_cert, chain, unsigned)?;
+    let cms = cms::signed_data(
+        p.digest,
+        scheme,
+        &p.signed_attrs,
+        signature,
+        signer_cert,
+        chain,
+        unsigned,
+    )?;
     fill_contents(p.doc, p.contents, &cms)
 }
 
@@ -788,12 +819,24 @@ pub fn sign_pdf_level(
     }
     let p = prepare(input, key.certificate(), key.chain(), opts, room_for(level))?;
     let sig = key.sign(p.digest, &p.signed_attrs)?;
-    finish(p, key.scheme(), &sig, key.certificate(), key.chain(), level, services)
+    finish(
+        p,
+        key.scheme(),
+        &sig,
+        key.certificate(),
+        key.chain(),
+        level,
+        services,
+    )
 }
 
 /// Extra room in /Contents for what `level` adds to the SignedData.
 pub fn room_for(level: SignLevel) -> usize {
-    if level >= SignLevel::BT { TOKEN_ROOM } else { 0 }
+    if level >= SignLevel::BT {
+        TOKEN_ROOM
+    } else {
+        0
+    }
 }
 
 /// Everything after the signature value: the CMS (with a signature timestamp
@@ -874,7 +917,10 @@ pub fn add_validation_data(
     let mut uniq: Vec<openssl::x509::X509> = Vec::new();
     for c in certs {
         let der = c.to_der()?;
-        if !uniq.iter().any(|u| u.to_der().map(|d| d == der).unwrap_or(false)) {
+        if !uniq
+            .iter()
+            .any(|u| u.to_der().map(|d| d == der).unwrap_or(false))
+        {
             uniq.push(c.clone());
         }
     }
@@ -902,7 +948,10 @@ pub fn add_validation_data(
         let found = services.crls.iter().find(|der| {
             openssl::x509::X509Crl::from_der(der).is_ok_and(|crl| {
                 crl.issuer_name().to_der().ok() == c.issuer_name().to_der().ok()
-                    && issuer.public_key().and_then(|k| crl.verify(&k)).unwrap_or(false)
+                    && issuer
+                        .public_key()
+                        .and_then(|k| crl.verify(&k))
+                        .unwrap_or(false)
             })
         });
         match found {
@@ -934,7 +983,10 @@ pub fn add_validation_data(
         ocsps.extend(got.data.ocsps.iter().map(|(_, r)| r.to_vec()));
         crls.extend(got.data.crls.iter().map(|(_, r)| r.to_vec()));
     }
-    let cert_ders: Vec<Vec<u8>> = uniq.iter().map(|c| c.to_der()).collect::<std::result::Result<_, _>>()?;
+    let cert_ders: Vec<Vec<u8>> = uniq
+        .iter()
+        .map(|c| c.to_der())
+        .collect::<std::result::Result<_, _>>()?;
     add_dss(input, &cert_ders, &ocsps, &crls)
 }
 
@@ -946,7 +998,12 @@ fn stream_obj(data: &[u8]) -> Vec<u8> {
 }
 
 /// Add (or extend) the document security store with these items.
-pub fn add_dss(input: &[u8], certs: &[Vec<u8>], ocsps: &[Vec<u8>], crls: &[Vec<u8>]) -> Result<Vec<u8>> {
+pub fn add_dss(
+    input: &[u8],
+    certs: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>> {
     let src = MemSource(input);
     let doc = open_pdf(&src)?;
     let root = match doc.trailer.get(b"Root") {
@@ -1011,7 +1068,12 @@ pub fn add_dss(input: &[u8], certs: &[Vec<u8>], ocsps: &[Vec<u8>], crls: &[Vec<u
 }
 
 /// Add an ETSI.RFC3161 document timestamp (B-LTA) over the whole document.
-pub fn add_doc_timestamp(input: &[u8], d: Digest, tsa_url: &str, services: &Services) -> Result<Vec<u8>> {
+pub fn add_doc_timestamp(
+    input: &[u8],
+    d: Digest,
+    tsa_url: &str,
+    services: &Services,
+) -> Result<Vec<u8>> {
     // A field name not yet in the document.
     let src = MemSource(input);
     let doc = open_pdf(&src)?;

@@ -50,7 +50,14 @@ fn p11(what: &str) -> impl Fn(P11Error) -> Error + '_ {
 
 impl Pkcs11Key {
     pub fn open(cfg: &Pkcs11Config, chain: Vec<X509>) -> Result<Self> {
-        Self::open_at(&cfg.module, &cfg.token_label, &cfg.key_label, &cfg.pin, chain, cfg.pss)
+        Self::open_at(
+            &cfg.module,
+            &cfg.token_label,
+            &cfg.key_label,
+            &cfg.pin,
+            chain,
+            cfg.pss,
+        )
     }
 
     pub fn open_at(
@@ -76,7 +83,9 @@ impl Pkcs11Key {
                     .unwrap_or(false)
             })
             .ok_or_else(|| Error::Invalid(format!("no PKCS#11 token labelled {token_label:?}")))?;
-        let session = ctx.open_ro_session(slot).map_err(p11("opening a session"))?;
+        let session = ctx
+            .open_ro_session(slot)
+            .map_err(p11("opening a session"))?;
         match session.login(UserType::User, Some(&AuthPin::new(pin.into()))) {
             Ok(()) => {}
             Err(P11Error::Pkcs11(RvError::PinIncorrect, _)) => {
@@ -95,9 +104,11 @@ impl Pkcs11Key {
                 Attribute::Label(key_label.as_bytes().to_vec()),
             ])
             .map_err(p11("finding the key"))?;
-        let key = *keys
-            .first()
-            .ok_or_else(|| Error::Invalid(format!("no private key labelled {key_label:?} on the token")))?;
+        let key = *keys.first().ok_or_else(|| {
+            Error::Invalid(format!(
+                "no private key labelled {key_label:?} on the token"
+            ))
+        })?;
         let attrs = session
             .get_attributes(key, &[AttributeType::Id, AttributeType::KeyType])
             .map_err(p11("reading the key"))?;
@@ -111,11 +122,14 @@ impl Pkcs11Key {
             }
         }
         let certs = session
-            .find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE), Attribute::Id(id)])
+            .find_objects(&[
+                Attribute::Class(ObjectClass::CERTIFICATE),
+                Attribute::Id(id),
+            ])
             .map_err(p11("finding the certificate"))?;
-        let cert_obj = *certs
-            .first()
-            .ok_or_else(|| Error::Invalid("no certificate with the key's CKA_ID on the token".into()))?;
+        let cert_obj = *certs.first().ok_or_else(|| {
+            Error::Invalid("no certificate with the key's CKA_ID on the token".into())
+        })?;
         let der = session
             .get_attributes(cert_obj, &[AttributeType::Value])
             .map_err(p11("reading the certificate"))?
@@ -131,7 +145,11 @@ impl Pkcs11Key {
             Some(KeyType::RSA) if pss => Scheme::RsaPss,
             Some(KeyType::RSA) => Scheme::RsaPkcs1,
             Some(KeyType::EC) => Scheme::Ecdsa,
-            _ => return Err(Error::Unsupported("only RSA and EC keys on the token can sign".into())),
+            _ => {
+                return Err(Error::Unsupported(
+                    "only RSA and EC keys on the token can sign".into(),
+                ));
+            }
         };
         Ok(Pkcs11Key {
             _ctx: ctx,
@@ -161,7 +179,9 @@ fn pss_params(d: Digest) -> PkcsPssParams {
 /// PKCS#11 gives ECDSA signatures as r‖s; CMS wants DER ECDSA-Sig-Value.
 fn ecdsa_der(raw: &[u8]) -> Result<Vec<u8>> {
     if raw.is_empty() || raw.len() % 2 != 0 {
-        return Err(Error::Crypto("PKCS#11 returned a malformed ECDSA signature".into()));
+        return Err(Error::Crypto(
+            "PKCS#11 returned a malformed ECDSA signature".into(),
+        ));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
     let r = openssl::bn::BigNum::from_slice(r)?;

