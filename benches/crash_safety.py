@@ -71,6 +71,21 @@ def submit_main(base, ackfile, tag, threads):
     lock = threading.Lock()
     stop = threading.Event()
 
+    def send(code, body, ctype, files):
+        """Submit once; record a 2xx acknowledgement durably. False when the server is gone."""
+        try:
+            st, resp = request(base + "/v1/dossiers", PORTAL, body, ctype)
+        except Exception:
+            return False
+        if 200 <= st < 300:
+            d = json.loads(resp)
+            rec = {"ack": code, "version": d["version"], "replay": d["replay"],
+                   "files": [sha(b) for _, b in files]}
+            with lock:
+                print(json.dumps(rec), file=ack, flush=True)
+                os.fsync(ack.fileno())
+        return True
+
     def worker(w):
         n = 0
         while not stop.is_set():
@@ -86,32 +101,12 @@ def submit_main(base, ackfile, tag, threads):
                 body, ctype = multipart(meta, files)
                 with lock:
                     print(json.dumps({"attempt": code}), file=ack, flush=True)
-                try:
-                    st, resp = request(base + "/v1/dossiers", PORTAL, body, ctype)
-                except Exception:
-                    stop.set()
-                    return
-                if 200 <= st < 300:
-                    d = json.loads(resp)
-                    rec = {"ack": code, "version": d["version"], "replay": d["replay"],
-                           "files": [sha(b) for _, b in files]}
-                    with lock:
-                        print(json.dumps(rec), file=ack, flush=True)
-                        os.fsync(ack.fileno())
                 # A replay now and then: idempotent, same version.
-                if random.random() < 0.2:
-                    try:
-                        st, resp = request(base + "/v1/dossiers", PORTAL, body, ctype)
-                    except Exception:
+                sends = 2 if random.random() < 0.2 else 1
+                for _ in range(sends):
+                    if not send(code, body, ctype, files):
                         stop.set()
                         return
-                    if 200 <= st < 300:
-                        d = json.loads(resp)
-                        rec = {"ack": code, "version": d["version"], "replay": d["replay"],
-                               "files": [sha(b) for _, b in files]}
-                        with lock:
-                            print(json.dumps(rec), file=ack, flush=True)
-                            os.fsync(ack.fileno())
 
     ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for t in ts:

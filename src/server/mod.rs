@@ -663,11 +663,7 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
         req.headers_mut().insert("x-request-id", v);
     }
     let span = tracing::info_span!("request", request_id = %id, %method, %route);
-    let mut resp = {
-        let _g = span.enter();
-        drop(_g);
-        tracing::Instrument::instrument(next.run(req), span.clone()).await
-    };
+    let mut resp = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = resp.status().as_u16();
     let took = started.elapsed();
     state.metrics.request(&method, &route, status, took);

@@ -121,12 +121,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-fn caller(req_ext: Option<&Caller>) -> Result<Caller, ApiError> {
-    req_ext
-        .cloned()
-        .ok_or_else(|| ApiError::internal("route reached without a caller"))
-}
-
 /// A verification with what it relied on.
 pub struct Verified {
     pub report: Report,
@@ -135,6 +129,64 @@ pub struct Verified {
     pub evidence: Vec<EvidenceRef>,
     /// Evidence obtained during this verification (fetched OCSP/CRL, detached content).
     pub new_evidence: Vec<Bytes>,
+}
+
+impl Verified {
+    /// The report row of this verification of document `sha`, made at `at`
+    /// under the policy `policy_json`.
+    pub fn record(&self, state: &AppState, sha: &str, at: i64, policy_json: &str) -> ReportRecord {
+        ReportRecord {
+            document_sha256: sha.into(),
+            report_sha256: sha256_hex(&self.report_json),
+            verified_at: state.clock.now_rfc3339(),
+            validation_time: at,
+            indication: self.indication.clone(),
+            online: state.cfg.revocation.online,
+            require_revocation: state.cfg.revocation.required,
+            evidence: self.evidence.clone(),
+            policy: policy_json.into(),
+        }
+    }
+}
+
+/// Keep one verified document: its bytes, the evidence fetched and the report
+/// (blobs, each durable), then its rows and the audit entry in one transaction.
+pub async fn store_verified(
+    state: &AppState,
+    data: Bytes,
+    media_type: &str,
+    v: &Verified,
+    rec: &ReportRecord,
+    audit: crate::archive::AuditDraft,
+) -> Result<(), ApiError> {
+    let doc = DocumentRecord {
+        sha256: rec.document_sha256.clone(),
+        size: data.len() as u64,
+        media_type: media_type.into(),
+    };
+    state.archive.blobs.put(&doc.sha256, data).await?;
+    for b in &v.new_evidence {
+        state.archive.put_blob(b.clone()).await?;
+    }
+    state
+        .archive
+        .blobs
+        .put(&rec.report_sha256, v.report_json.clone())
+        .await?;
+    state
+        .archive
+        .meta
+        .record_verification(&doc, rec, audit)
+        .await?;
+    Ok(())
+}
+
+/// The caller the role layer let through.
+pub fn caller(req: &Request) -> Result<Caller, ApiError> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("route reached without a caller"))
 }
 
 /// Documents up to this size are verified on the request's own thread.
@@ -326,7 +378,7 @@ async fn read_upload(
     Ok((file, detached, name))
 }
 
-fn body_error(status: StatusCode, max: usize) -> ApiError {
+pub(super) fn body_error(status: StatusCode, max: usize) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::too_large(max)
     } else {
@@ -363,7 +415,7 @@ async fn verify(
     Query(q): Query<VerifyQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let max = state.cfg.limits.max_body_bytes;
     let at = parse_at(q.at.as_deref(), state.clock.now())?;
     let (data, detached, part_name) = read_upload(req, max).await?;
@@ -376,35 +428,12 @@ async fn verify(
     state.metrics.verified(&v.indication, size);
     let mut sha = None;
     if q.store {
-        let s = state.archive.put_blob(data).await?;
-        sha = Some(s.clone());
-        let sha = s;
-        for b in &v.new_evidence {
-            state.archive.put_blob(b.clone()).await?;
-        }
-        let report_sha = state.archive.put_blob(v.report_json.clone()).await?;
-        let doc = DocumentRecord {
-            sha256: sha.clone(),
-            size,
-            media_type: mt.into(),
-        };
-        let rec = ReportRecord {
-            document_sha256: sha.clone(),
-            report_sha256: report_sha,
-            verified_at: state.clock.now_rfc3339(),
-            validation_time: at,
-            indication: v.indication.clone(),
-            online: state.cfg.revocation.online,
-            require_revocation: state.cfg.revocation.required,
-            evidence: v.evidence.clone(),
-            policy: serde_json::to_string(policy).map_err(ApiError::internal)?,
-        };
-        let draft = state.draft(&who, "document.verify_store", &sha, &v.indication);
-        state
-            .archive
-            .meta
-            .record_verification(&doc, &rec, draft)
-            .await?;
+        let doc_sha = sha256_hex(&data);
+        let policy_json = serde_json::to_string(policy).map_err(ApiError::internal)?;
+        let rec = v.record(&state, &doc_sha, at, &policy_json);
+        let draft = state.draft(&who, "document.verify_store", &doc_sha, &v.indication);
+        store_verified(&state, data, mt, &v, &rec, draft).await?;
+        sha = Some(doc_sha);
     }
     // Serialised once, straight from the report.
     let body = serde_json::to_vec(&VerifyBody {
@@ -476,7 +505,7 @@ async fn submit_dossier(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let max = state.cfg.limits.max_body_bytes;
     let mut mp = Multipart::from_request(req, &())
         .await
@@ -578,7 +607,8 @@ async fn submit_dossier(
     let mut docs = Vec::new();
     let mut reports = Vec::new();
     let mut file_records = Vec::new();
-    let mut blobs: Vec<Bytes> = Vec::new();
+    // (SHA-256 when already known, bytes) of every blob to keep.
+    let mut blobs: Vec<(Option<String>, Bytes)> = Vec::new();
     let mut canon = Vec::new();
     for (i, ((part_name, data), fm)) in files.into_iter().zip(&meta.files).enumerate() {
         let index = i as u32 + 1;
@@ -601,34 +631,25 @@ async fn submit_dossier(
             &sha,
             &v.report,
         ));
-        let report_sha = sha256_hex(&v.report_json);
+        let rec = v.record(&state, &sha, now, &policy_json);
+        let report_sha = rec.report_sha256.clone();
         docs.push(DocumentRecord {
             sha256: sha.clone(),
             size,
             media_type: media_type(&data).into(),
         });
-        reports.push(ReportRecord {
-            document_sha256: sha.clone(),
-            report_sha256: report_sha.clone(),
-            verified_at: state.clock.now_rfc3339(),
-            validation_time: now,
-            indication: v.indication.clone(),
-            online: state.cfg.revocation.online,
-            require_revocation: state.cfg.revocation.required,
-            evidence: v.evidence.clone(),
-            policy: policy_json.clone(),
-        });
+        reports.push(rec);
         file_records.push(FileRecord {
             index,
             role: fm.role.clone(),
             name: name.clone(),
             document_sha256: sha.clone(),
-            report_sha256: report_sha,
+            report_sha256: report_sha.clone(),
         });
+        blobs.push((Some(sha.clone()), data));
+        blobs.push((Some(report_sha), v.report_json));
+        blobs.extend(v.new_evidence.into_iter().map(|b| (None, b)));
         canon.push((fm.role.clone(), name, sha));
-        blobs.push(data);
-        blobs.push(v.report_json);
-        blobs.extend(v.new_evidence);
     }
     let decision = decide(&meta.procedure, &policy_name, decisions);
     let decision_json =
@@ -636,8 +657,13 @@ async fn submit_dossier(
     let submission = serde_json::to_vec(&(&meta.procedure, &meta.applicant, &canon))
         .map_err(ApiError::internal)?;
     // Blobs first, each durable; then one transaction for the rows.
-    for b in blobs {
-        state.archive.put_blob(b).await?;
+    for (known, b) in blobs {
+        match known {
+            Some(sha) => state.archive.blobs.put(&sha, b).await?,
+            None => {
+                state.archive.put_blob(b).await?;
+            }
+        }
     }
     let decision_sha = state.archive.put_blob(decision_json).await?;
     let record = VersionRecord {
@@ -718,7 +744,7 @@ async fn get_dossier(
     Path(code): Path<String>,
     req: Request,
 ) -> Result<Json<DossierView>, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let d = state.archive.meta.dossier(&code).await?;
     state
         .audit(
@@ -757,7 +783,7 @@ async fn get_document(
     Path(sha): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let found = if is_sha256_hex(&sha) {
         state.archive.meta.document(&sha).await?
     } else {
@@ -828,7 +854,7 @@ async fn get_report(
     Path(sha): Path<String>,
     req: Request,
 ) -> Result<Json<ReportView>, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let found = if is_sha256_hex(&sha) {
         state.archive.meta.document(&sha).await?
     } else {
@@ -953,7 +979,7 @@ async fn reverify(
     Path(sha): Path<String>,
     req: Request,
 ) -> Result<Json<ReverifyResponse>, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let found = if is_sha256_hex(&sha) {
         state.archive.meta.document(&sha).await?
     } else {
@@ -1120,7 +1146,7 @@ async fn audit_list(
     Query(q): Query<AuditQuery>,
     req: Request,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let from = q.from.unwrap_or(1).max(1);
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state.archive.meta.audit_page(from, limit).await?;
@@ -1145,7 +1171,7 @@ async fn audit_verify(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> Result<Json<ChainCheck>, ApiError> {
-    let who = caller(req.extensions().get::<Caller>())?;
+    let who = caller(&req)?;
     let c = state.archive.verify_chain().await?;
     state
         .audit(

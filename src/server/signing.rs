@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::config::{SigningKey, SigningProfile};
+use super::routes::caller;
 use super::{ApiError, AppState, Caller, ErrorBody};
-use crate::archive::{DocumentRecord, ReportRecord};
+use crate::archive::sha256_hex;
 use crate::sign::cms::{Digest, Scheme};
 use crate::sign::keys::{KeySigner, SoftKey};
 use crate::sign::{SignLevel, SignOptions};
@@ -163,13 +164,6 @@ pub struct SignQuery {
     page: Option<usize>,
     /// Seal rectangle `x,y,w,h` in points, overriding the profile's.
     rect: Option<String>,
-}
-
-fn caller(req: &Request) -> Result<Caller, ApiError> {
-    req.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("route reached without a caller"))
 }
 
 fn profile<'a>(state: &'a AppState, name: &str, who: &Caller) -> Result<&'a Profile, ApiError> {
@@ -359,38 +353,16 @@ async fn deliver(
             ),
         ));
     }
-    let sha = state.archive.put_blob(data.clone()).await?;
-    for b in &v.new_evidence {
-        state.archive.put_blob(b.clone()).await?;
-    }
-    let report_sha = state.archive.put_blob(v.report_json.clone()).await?;
-    let rec = ReportRecord {
-        document_sha256: sha.clone(),
-        report_sha256: report_sha,
-        verified_at: state.clock.now_rfc3339(),
-        validation_time: state.clock.now(),
-        indication: v.indication.clone(),
-        online: state.cfg.revocation.online,
-        require_revocation: state.cfg.revocation.required,
-        evidence: v.evidence.clone(),
-        policy: serde_json::to_string(policy).map_err(ApiError::internal)?,
-    };
-    let doc = DocumentRecord {
-        sha256: sha.clone(),
-        size: data.len() as u64,
-        media_type: "application/pdf".into(),
-    };
+    let sha = sha256_hex(&data);
+    let policy_json = serde_json::to_string(policy).map_err(ApiError::internal)?;
+    let rec = v.record(state, &sha, state.clock.now(), &policy_json);
     let draft = state.draft(
         who,
         "document.sign",
         &sha,
         &format!("profile {profile_name} {:?}", p.level),
     );
-    state
-        .archive
-        .meta
-        .record_verification(&doc, &rec, draft)
-        .await?;
+    super::routes::store_verified(state, data.clone(), "application/pdf", &v, &rec, draft).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -402,17 +374,9 @@ async fn deliver(
 }
 
 async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
-    let b = Bytes::from_request(req, &()).await.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(max)
-        } else {
-            ApiError::bad_request(
-                "MALFORMED_BODY",
-                "Nội dung gửi lên không đọc được.",
-                "The request body could not be read.",
-            )
-        }
-    })?;
+    let b = Bytes::from_request(req, &())
+        .await
+        .map_err(|r| super::routes::body_error(r.status(), max))?;
     if !b.starts_with(b"%PDF-") {
         return Err(ApiError::bad_request(
             "NOT_A_PDF",

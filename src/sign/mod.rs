@@ -319,12 +319,21 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         },
         None => Vec::new(),
     };
-    if field_names(&doc, &fields).iter().any(|n| n == field_name) {
+    let existing = field_names(&doc, &fields);
+    // A document timestamp takes the first free DocTimeStampN.
+    let field_text = if doc_timestamp {
+        (1..1000)
+            .map(|i| format!("DocTimeStamp{i}"))
+            .find(|n| !existing.iter().any(|e| e == n.as_bytes()))
+            .ok_or_else(|| Error::Invalid("too many document timestamps".into()))?
+    } else if existing.iter().any(|n| n == field_name) {
         return Err(Error::Invalid(format!(
             "the document already has a field named {}",
             opts.field
         )));
-    }
+    } else {
+        opts.field.clone()
+    };
     fields.push(r(field_num));
     set(&mut acro, b"Fields", Obj::Array(fields));
     set(&mut acro, b"SigFlags", Obj::Int(3));
@@ -421,7 +430,7 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
     set(&mut field, b"Type", name("Annot"));
     set(&mut field, b"Subtype", name("Widget"));
     set(&mut field, b"FT", name("Sig"));
-    set(&mut field, b"T", string(&text_string(&opts.field)));
+    set(&mut field, b"T", string(&text_string(&field_text)));
     set(&mut field, b"V", r(sig_num));
     match appearance {
         Some((ap, [x, y, w, h])) => {
@@ -1074,28 +1083,7 @@ pub fn add_doc_timestamp(
     tsa_url: &str,
     services: &Services,
 ) -> Result<Vec<u8>> {
-    // A field name not yet in the document.
-    let src = MemSource(input);
-    let doc = open_pdf(&src)?;
-    let existing = match doc.catalog()?.get(b"AcroForm") {
-        Some(o) => match doc.resolve(o)? {
-            Obj::Dict(a) => match a.get(b"Fields") {
-                Some(f) => match doc.resolve(f)? {
-                    Obj::Array(fs) => field_names(&doc, &fs),
-                    _ => Vec::new(),
-                },
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        },
-        None => Vec::new(),
-    };
-    let field = (1..1000)
-        .map(|i| format!("DocTimeStamp{i}"))
-        .find(|n| !existing.iter().any(|e| e == n.as_bytes()))
-        .ok_or_else(|| Error::Invalid("too many document timestamps".into()))?;
     let opts = SignOptions {
-        field,
         digest: d,
         ..SignOptions::default()
     };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::cms::{Digest, alg_id_pub, oid, seq};
+use super::cms::{Digest, alg_id_pub, seq};
 use crate::der::{self, encode_tlv};
 use crate::error::{Error, Result};
 
@@ -55,18 +55,12 @@ pub fn token_from_response(resp: &[u8], d: Digest, imprint: &[u8]) -> Result<Vec
         .as_deref()
         .ok_or(Error::Cms("timestamp token without TSTInfo"))?;
     let info = crate::validate::parse_tst_info(tst)?;
-    let want = oid_string(d);
-    if info.imprint != imprint || info.imprint_alg != want {
+    if info.imprint != imprint || info.imprint_alg != d.oid() {
         return Err(Error::Invalid(
             "the timestamp token does not attest the data sent".into(),
         ));
     }
     Ok(token_der)
-}
-
-fn oid_string(d: Digest) -> String {
-    let o = oid(d.oid());
-    der::oid_to_string(&o[2..]).unwrap_or_default()
 }
 
 /// The certificates a token carries (the TSA's, usually its chain).
