@@ -234,6 +234,11 @@ pub fn read_oid(r: &mut Reader<'_>) -> Result<String> {
 /// Parse an ASN.1 UTCTime or GeneralizedTime (with optional fractional
 /// seconds) into Unix seconds. Only the `Z` form is accepted.
 pub fn parse_time(t: &Tlv<'_>) -> Result<i64> {
+    // X.680 §47/§46: both forms are VisibleString digits; anything else
+    // (a UTF-8 letter) is refused before the text is cut into fields.
+    if !t.value.is_ascii() {
+        return Err(Error::asn1("time is not ASCII"));
+    }
     let s = std::str::from_utf8(t.value).map_err(|_| Error::asn1("time is not ASCII"))?;
     let s = s.strip_suffix('Z').ok_or(Error::asn1("time without Z"))?;
     let digits = |x: &str| -> Result<i64> {
@@ -267,15 +272,12 @@ pub fn parse_time(t: &Tlv<'_>) -> Result<i64> {
     if main.len() != 8 && main.len() != 10 {
         return Err(Error::asn1("bad time length"));
     }
-    let mo = digits(&main[0..2])?;
-    let d = digits(&main[2..4])?;
-    let h = digits(&main[4..6])?;
-    let mi = digits(&main[6..8])?;
-    let sec = if main.len() == 10 {
-        digits(&main[8..10])?
-    } else {
-        0
-    };
+    let field = |r: std::ops::Range<usize>| digits(main.get(r).ok_or(Error::asn1("short time"))?);
+    let mo = field(0..2)?;
+    let d = field(2..4)?;
+    let h = field(4..6)?;
+    let mi = field(6..8)?;
+    let sec = if main.len() == 10 { field(8..10)? } else { 0 };
     let month = time::Month::try_from(mo as u8).map_err(|_| Error::asn1("bad month"))?;
     let date = time::Date::from_calendar_date(year as i32, month, d as u8)
         .map_err(|_| Error::asn1("bad date"))?;
@@ -325,6 +327,16 @@ mod tests {
         let enc = encode_tlv(TAG_GEN_TIME, b"20261101120000.123456Z");
         let t = parse_exact(&enc).unwrap();
         assert_eq!(parse_time(&t).unwrap(), 1_793_534_400);
+    }
+
+    /// Regression: a multi-byte character across a field boundary panicked.
+    #[test]
+    fn non_ascii_time_is_an_error() {
+        for v in ["2611010é000Z", "261101é0000Z", "é"] {
+            let enc = encode_tlv(TAG_UTC_TIME, v.as_bytes());
+            let t = parse_exact(&enc).unwrap();
+            assert!(parse_time(&t).is_err(), "{v}");
+        }
     }
 
     #[test]

@@ -31,6 +31,27 @@ fn exit_0_when_every_signature_passes() {
     );
 }
 
+/// Regression: a UID of `123456789éabc` exited 101 (a `&str` sliced inside
+/// `é`), as did a signingTime holding `é`. Now: a report and exit 0 / 1.
+#[test]
+fn utf8_in_subject_or_signing_time_is_a_verdict_not_a_crash() {
+    let (code, out, err) = kyso(&[&["verify", "testdata/cms/uid-multibyte.p7m"], &T[..]].concat());
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("UNKNOWN: 123456789éabc"), "{out}");
+    let (code, out, err) = kyso(
+        &[
+            &["verify", "testdata/cms/signing-time-non-ascii.p7m"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("TOTAL_FAILED / FORMAT_FAILURE") && out.contains("SIGNING_TIME_ATTR_INVALID"),
+        "{out}"
+    );
+}
+
 #[test]
 fn exit_1_when_a_signature_does_not_pass_or_there_is_none() {
     let (code, _, _) = kyso(

@@ -407,6 +407,45 @@ async fn first_start_creates_one_key_per_role_shown_once() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Two inputs that once made the process panic (a UID with `é` across byte
+/// 10; a signingTime with `é`): answered with a JSON report, the connection
+/// intact, and the service still healthy afterwards.
+#[tokio::test]
+async fn inputs_that_once_crashed_are_answered_with_json() {
+    let dir = temp_dir("crashers");
+    let s = Server::start(config(&dir)).await;
+    for (f, want, sub) in [
+        ("cms/uid-multibyte.p7m", "TOTAL_PASSED", Value::Null),
+        (
+            "cms/signing-time-non-ascii.p7m",
+            "TOTAL_FAILED",
+            json!("FORMAT_FAILURE"),
+        ),
+    ] {
+        let (st, v) = s
+            .call("POST", "/v1/verify", Some("portal"), Some(fixture(f)))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{f}: {v}");
+        let sig = &v["report"]["signatures"][0];
+        assert_eq!(sig["indication"], want, "{f}: {v}");
+        assert_eq!(sig["sub_indication"], sub, "{f}");
+    }
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(fixture("cms/uid-multibyte.p7m")),
+        )
+        .await;
+    let id = &v["report"]["signatures"][0]["signer"]["identities"][0];
+    assert_eq!(id["value"], "123456789éabc");
+    assert_eq!(id["kind"], "UNKNOWN");
+    let (st, _) = s.call("GET", "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_endpoint_raw_multipart_and_store() {
     let dir = temp_dir("verify");

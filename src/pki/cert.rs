@@ -139,7 +139,7 @@ pub fn parse_identities(raw: &str, attribute: &'static str) -> Vec<Identity> {
             for sep in [':', '-', '=', ' '] {
                 let pre = format!("{p}{sep}");
                 if upper.starts_with(&pre) {
-                    let value = part[pre.len()..].trim().to_string();
+                    let value = part.get(pre.len()..).unwrap_or("").trim().to_string();
                     out.push(Identity {
                         kind: p.to_string(),
                         value,
@@ -167,13 +167,20 @@ pub fn parse_identities(raw: &str, attribute: &'static str) -> Vec<Identity> {
 }
 
 fn infer_kind(v: &str) -> &'static str {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    match v.len() {
-        12 if digits(v) => "CCCD",
-        9 if digits(v) => "CMND",
-        10 if digits(v) => "MST",
-        14 if digits(&v[..10]) && &v[10..11] == "-" && digits(&v[11..]) => "MST",
-        8 if v.as_bytes()[0].is_ascii_uppercase() && digits(&v[1..]) => "HC",
+    // Byte-wise: subject values are UTF-8 with Vietnamese diacritics, and a
+    // shape test must never slice inside a character.
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let b = v.as_bytes();
+    match b {
+        _ if b.len() == 12 && digits(b) => "CCCD",
+        _ if b.len() == 9 && digits(b) => "CMND",
+        _ if b.len() == 10 && digits(b) => "MST",
+        [head @ .., b'-', d1, d2, d3]
+            if head.len() == 10 && digits(head) && digits(&[*d1, *d2, *d3]) =>
+        {
+            "MST"
+        }
+        [first, rest @ ..] if rest.len() == 7 && first.is_ascii_uppercase() && digits(rest) => "HC",
         _ => "UNKNOWN",
     }
 }
@@ -338,5 +345,14 @@ mod tests {
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[1].kind, "MST");
         assert_eq!(parse_identities("C1234567", "UID")[0].kind, "HC");
+    }
+
+    /// Regression: the MST shape test sliced at byte 10, inside `é`.
+    #[test]
+    fn identity_shapes_with_multibyte_characters() {
+        for v in ["123456789éabc", "0100686209é01", "Ééééééé", "é"] {
+            assert_eq!(parse_identities(v, "UID")[0].kind, "UNKNOWN", "{v}");
+        }
+        assert_eq!(parse_identities("CCCD:é", "UID")[0].value, "é");
     }
 }
