@@ -601,11 +601,16 @@ async fn serve_connections(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                // A second handle on the socket, for a lingering close.
+                let linger = socket2::SockRef::from(&stream).try_clone().ok();
                 let svc = TowerToHyperService::new(app.clone());
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    if let Some(sock) = linger {
+                        linger_close(sock).await;
+                    }
                 });
             }
             _ = &mut stop => break,
@@ -619,6 +624,39 @@ async fn serve_connections(
         tracing::warn!("connections still open after 60 s; closing");
     }
     Ok(())
+}
+
+/// Most bytes read and thrown away after a connection's last answer.
+const LINGER_MAX_BYTES: usize = 8 << 20;
+/// Longest wait for the client to stop sending after the last answer.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Lingering close (as Apache and nginx do): after the last answer, stop
+/// writing and read what the client is still sending, within a time and a
+/// byte limit, before the socket is closed. Closing a socket with unread
+/// data sends a reset, which makes the client lose the answer already sent:
+/// a portal uploading a body over the limit would see "broken pipe"
+/// instead of the 413 that says why.
+async fn linger_close(sock: socket2::Socket) {
+    use tokio::io::AsyncReadExt;
+    let _ = sock.shutdown(std::net::Shutdown::Write);
+    if sock.set_nonblocking(true).is_err() {
+        return;
+    }
+    let Ok(mut s) = tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) else {
+        return;
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, async {
+        let mut buf = vec![0u8; 16 << 10];
+        let mut total = 0usize;
+        while total < LINGER_MAX_BYTES {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total = total.saturating_add(n),
+            }
+        }
+    })
+    .await;
 }
 
 /// The whole application.
