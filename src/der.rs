@@ -288,6 +288,18 @@ pub fn parse_time(t: &Tlv<'_>) -> Result<i64> {
         .unix_timestamp())
 }
 
+/// One Extension (RFC 5280 §4.1): its OID, criticality and extnValue content.
+pub fn read_extension<'a>(t: Tlv<'a>) -> Result<(String, bool, &'a [u8])> {
+    let mut r = t.expect(TAG_SEQUENCE)?.children();
+    let oid = read_oid(&mut r)?;
+    let critical = r
+        .read_optional(TAG_BOOLEAN)?
+        .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0));
+    let value = r.read_tag(TAG_OCTET_STRING)?.value;
+    r.finish()?;
+    Ok((oid, critical, value))
+}
+
 /// Encode a length in DER.
 pub fn encode_len(len: usize, out: &mut Vec<u8>) {
     if len < 0x80 {

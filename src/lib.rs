@@ -9,7 +9,6 @@ pub mod cms;
 pub mod crypto;
 pub mod der;
 pub mod error;
-pub mod ffi;
 pub mod fuzzing;
 pub mod memo;
 pub mod pdf;

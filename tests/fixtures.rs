@@ -86,6 +86,7 @@ fn expected_table_matches_exactly() {
         let (crls, ocsps): (&[&str], &[&str]) = match cols[5] {
             "crl" => (&["root", "issuing-ca"], &[]),
             "stale" => (&["root", "issuing-ca-stale"], &[]),
+            "crl-ecoc" => (&["root", "issuing-ca-ecoc"], &[]),
             "ocsp" => (&["root"], &["signer-rsa-good"]),
             "ocsp-unauth" => (&["root"], &["signer-rsa-unauthorised"]),
             "ocsp-revoked" => (&["root"], &["signer-revoked-late-revoked"]),

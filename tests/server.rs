@@ -761,7 +761,9 @@ async fn dossier_policy_decisions() {
             .contains("the signer is not the applicant (CCCD:079088001234)")
     );
 
-    // Revoked before signing: TOTAL_FAILED/REVOKED.
+    // Revoked before the signature's timestamp: INDETERMINATE/REVOKED_NO_POE
+    // (EN 319 102-1: the timestamp does not prove the signature was made
+    // after the revocation, only that it existed by then).
     let (_, v) = s
         .dossier(
             "portal",
@@ -778,7 +780,7 @@ async fn dossier_policy_decisions() {
     let f = &v["decision"]["files"][0];
     assert_eq!(
         (f["indication"].as_str(), f["sub_indication"].as_str()),
-        (Some("TOTAL_FAILED"), Some("REVOKED")),
+        (Some("INDETERMINATE"), Some("REVOKED_NO_POE")),
         "{f}"
     );
     assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], false);
@@ -786,7 +788,7 @@ async fn dossier_policy_decisions() {
         v["decision"]["reasons_vi"][0]
             .as_str()
             .unwrap()
-            .contains("TOTAL_FAILED/REVOKED")
+            .contains("INDETERMINATE/REVOKED_NO_POE")
     );
 
     // Chained to a root the procedure does not trust.

@@ -1,6 +1,8 @@
 //! Certification path building and validation at a caller-given time
-//! (RFC 5280 §6), carried out by OpenSSL's verifier with kyso's settings,
-//! followed by kyso's own end-entity checks for document signing.
+//! (RFC 5280 §6.1), carried out by OpenSSL's verifier with kyso's settings,
+//! followed by kyso's own policy processing and profile rules. Revocation
+//! (§6.3) is not OpenSSL's: it is [`crate::revocation::status_at`], run on
+//! the path this returns.
 
 use std::path::Path;
 
@@ -8,7 +10,7 @@ use openssl::hash::MessageDigest;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509, X509Crl, X509PurposeId, X509StoreContext};
+use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 
 use crate::error::{Error, Result};
 
@@ -110,9 +112,6 @@ pub fn parse_certificates(data: &[u8]) -> Result<Vec<X509>> {
 pub struct PathOptions {
     /// Unix seconds.
     pub at: i64,
-    pub crls: Vec<X509Crl>,
-    /// Check revocation of every certificate with the given CRLs.
-    pub check_crls: bool,
     pub initial_policies: Vec<String>,
     pub explicit_policy: bool,
     pub inhibit_policy_mapping: bool,
@@ -143,10 +142,6 @@ pub enum PathFailure {
     NotYetValid { depth: u32 },
     /// A signature in the path does not verify.
     BadSignature { depth: u32 },
-    /// A certificate is revoked by a CRL given.
-    Revoked { depth: u32 },
-    /// Revocation status could not be determined.
-    RevocationUnknown { depth: u32 },
     /// Basic constraints, path length, name constraints, policies, critical extensions...
     Constraints { depth: u32 },
     /// A key algorithm or size the key policy refuses.
@@ -258,9 +253,6 @@ fn openssl_verify(
     for a in &anchors.anchors {
         b.add_cert(a.clone())?;
     }
-    for crl in &opts.crls {
-        crate::ffi::store_add_crl(&mut b, crl);
-    }
     let mut param = X509VerifyParam::new()?;
     param.set_time(at as libc::time_t);
     let mut flags = X509VerifyFlags::X509_STRICT
@@ -268,12 +260,6 @@ fn openssl_verify(
         | X509VerifyFlags::TRUSTED_FIRST;
     if opts.partial_chain {
         flags |= X509VerifyFlags::PARTIAL_CHAIN;
-    }
-    if opts.check_crls {
-        flags |= X509VerifyFlags::CRL_CHECK
-            | X509VerifyFlags::CRL_CHECK_ALL
-            | X509VerifyFlags::EXTENDED_CRL_SUPPORT
-            | X509VerifyFlags::USE_DELTAS;
     }
     param.set_flags(flags)?;
     if let Some(h) = &opts.host {
@@ -341,18 +327,6 @@ fn classify(code: i32, depth: u32) -> PathFailure {
         f::X509_V_ERR_CERT_SIGNATURE_FAILURE
         | f::X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE
         | f::X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY => PathFailure::BadSignature { depth },
-        f::X509_V_ERR_CERT_REVOKED => PathFailure::Revoked { depth },
-        f::X509_V_ERR_UNABLE_TO_GET_CRL
-        | f::X509_V_ERR_CRL_HAS_EXPIRED
-        | f::X509_V_ERR_CRL_NOT_YET_VALID
-        | f::X509_V_ERR_CRL_SIGNATURE_FAILURE
-        | f::X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE
-        | f::X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER
-        | f::X509_V_ERR_KEYUSAGE_NO_CRL_SIGN
-        | f::X509_V_ERR_DIFFERENT_CRL_SCOPE
-        | f::X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION => {
-            PathFailure::RevocationUnknown { depth }
-        }
         f::X509_V_ERR_INVALID_CA
         | f::X509_V_ERR_PATH_LENGTH_EXCEEDED
         | f::X509_V_ERR_INVALID_PURPOSE

@@ -15,7 +15,7 @@ const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
 const OID_KEY_USAGE: &str = "2.5.29.15";
 
 /// Key algorithms and sizes accepted for certificates of a path.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct KeyPolicy {
     pub min_rsa_bits: u32,
     pub min_ec_bits: u32,

@@ -15,6 +15,7 @@ use crate::pki::cert;
 pub const OID_BASIC: &str = "1.3.6.1.5.5.7.48.1.1";
 pub const OID_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 pub const OID_OCSP_NOCHECK: &str = "1.3.6.1.5.5.7.48.1.5";
+pub const OID_ARCHIVE_CUTOFF: &str = "1.3.6.1.5.5.7.48.1.6";
 const MAX_RESPONSES: usize = 1000;
 const MAX_CERTS: usize = 50;
 
@@ -60,6 +61,9 @@ pub struct SingleResponse {
     pub next_update: Option<i64>,
     /// Raw singleExtensions (critical unknown ones make the response unusable).
     pub critical_unknown_extension: bool,
+    /// archiveCutoff (RFC 6960 §4.4.4): the responder keeps revocation
+    /// information for certificates that expired at or after this time.
+    pub archive_cutoff: Option<i64>,
 }
 
 /// A parsed OCSP response. Only `Successful` responses carry the rest.
@@ -270,11 +274,15 @@ fn parse_single(t: Tlv<'_>) -> Result<SingleResponse> {
         None => None,
     };
     let mut critical_unknown_extension = false;
+    let mut archive_cutoff = None;
     if let Some(ext) = r.read_optional(0xa1)? {
-        for (oid, critical, _) in parse_extensions(&ext)? {
-            // CRL reason (2.5.29.21) and invalidity date (2.5.29.24) are understood.
-            if critical && oid != "2.5.29.21" && oid != "2.5.29.24" {
-                critical_unknown_extension = true;
+        for (oid, critical, v) in parse_extensions(&ext)? {
+            match oid.as_str() {
+                OID_ARCHIVE_CUTOFF => archive_cutoff = Some(time(der::parse_exact(&v)?)?),
+                // CRL reason (2.5.29.21) and invalidity date (2.5.29.24) are understood.
+                "2.5.29.21" | "2.5.29.24" => {}
+                _ if critical => critical_unknown_extension = true,
+                _ => {}
             }
         }
     }
@@ -290,6 +298,7 @@ fn parse_single(t: Tlv<'_>) -> Result<SingleResponse> {
         this_update,
         next_update,
         critical_unknown_extension,
+        archive_cutoff,
     })
 }
 
@@ -441,4 +450,22 @@ pub fn check_responder(
         };
     }
     Err(ResponseProblem::UnauthorisedResponder)
+}
+
+type ResponderResult = std::result::Result<(Responder, Option<X509>), ResponseProblem>;
+
+thread_local! {
+    static PARSED: crate::memo::Table<Option<std::rc::Rc<OcspResponse>>> = crate::memo::Table::new(512);
+    static RESPONDERS: crate::memo::Table<ResponderResult> = crate::memo::Table::new(512);
+}
+
+/// The OCSP response `raw`, parsed (remembered per thread).
+pub fn parsed(raw: &super::Raw) -> Option<std::rc::Rc<OcspResponse>> {
+    PARSED.with(|t| t.get_or(raw.key(), || parse(raw).ok().map(std::rc::Rc::new)))
+}
+
+/// [`check_responder`] for the response `raw` and `issuer` (remembered per thread).
+pub fn responder(raw: &super::Raw, resp: &OcspResponse, issuer: &X509) -> ResponderResult {
+    let k = crate::memo::key2(&raw.key(), issuer);
+    RESPONDERS.with(|t| t.get_or(k, || check_responder(resp, issuer)))
 }

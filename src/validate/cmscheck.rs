@@ -970,22 +970,6 @@ fn check_chain(
                     format!("Chữ ký trên chứng thư số (cấp {depth}) không đúng"),
                     format!("The signature on a certificate (depth {depth}) does not verify"),
                 ),
-                PathFailure::Revoked { depth } => (
-                    I::Indeterminate,
-                    S::RevokedNoPoe,
-                    "CHAIN_CERT_REVOKED",
-                    format!("Chứng thư số (cấp {depth}) đã bị thu hồi"),
-                    format!("Certificate (depth {depth}) is revoked"),
-                ),
-                PathFailure::RevocationUnknown { depth } => (
-                    I::Indeterminate,
-                    S::TryLater,
-                    "CHAIN_REVOCATION_UNKNOWN",
-                    format!(
-                        "Không xác định được tình trạng thu hồi của chứng thư số (cấp {depth})"
-                    ),
-                    format!("Revocation status of certificate (depth {depth}) is unknown"),
-                ),
                 PathFailure::Constraints { depth } => (
                     I::Indeterminate,
                     S::ChainConstraintsFailure,
@@ -1034,7 +1018,7 @@ fn check_chain(
     }
     check_signer_usage(signer, role, rep);
     if outcome.failure.is_none() {
-        check_revocation(&outcome.chain, poe, opts, rep);
+        check_revocation(&outcome.chain, &untrusted, poe, opts, rep);
     }
 }
 
@@ -1042,6 +1026,7 @@ fn check_chain(
 /// anchor, at the proof of existence if there is one, else at the validation time.
 fn check_revocation(
     chain: &[X509],
+    pool: &[X509],
     poe: Option<i64>,
     opts: &VerifyOptions,
     rep: &mut SignatureReport,
@@ -1069,7 +1054,7 @@ fn check_revocation(
             ));
             continue;
         }
-        let (status, evidence) = status_with_fetch(c, issuer, t, opts);
+        let (status, evidence) = status_with_fetch(c, issuer, t, chain.last(), pool, opts);
         rep.revocation.extend(evidence);
         match status {
             Status::Good => rep.pass(
@@ -1098,14 +1083,20 @@ fn check_revocation(
                 )
                 .with("revocation_time", cert::fmt_unix(time)),
             ),
+            // ETSI EN 319 102-1 §5.2.6 / §5.6.2.1: a certificate revoked at
+            // or before the time its status is needed for is INDETERMINATE
+            // (REVOKED_NO_POE, REVOKED_CA_NO_POE) — a signature timestamp
+            // after the revocation does not prove the signature was made
+            // after it. TOTAL_FAILED/REVOKED would need proof of creation
+            // after the revocation, which a timestamp over the signature is not.
             Status::Revoked { time, .. } => {
-                let (ind, sub) = match (i, poe) {
-                    (0, Some(_)) => (I::TotalFailed, S::Revoked),
-                    (0, None) => (I::Indeterminate, S::RevokedNoPoe),
-                    _ => (I::Indeterminate, S::RevokedCaNoPoe),
+                let sub = if i == 0 {
+                    S::RevokedNoPoe
+                } else {
+                    S::RevokedCaNoPoe
                 };
                 rep.fail(
-                    ind,
+                    I::Indeterminate,
                     sub,
                     Check::new(
                         "CERT_REVOKED",
@@ -1114,6 +1105,33 @@ fn check_revocation(
                         format!("{who}: REVOKED at {}", cert::fmt_unix(time)),
                     )
                     .with("revocation_time", cert::fmt_unix(time))
+                    .with("depth", i),
+                );
+            }
+            Status::OnHold { since } => {
+                let sub = if i == 0 {
+                    S::RevokedNoPoe
+                } else {
+                    S::RevokedCaNoPoe
+                };
+                rep.fail(
+                    I::Indeterminate,
+                    sub,
+                    Check::new(
+                        "CERT_ON_HOLD",
+                        Outcome::Failed,
+                        format!(
+                            "{who}: bị TẠM DỪNG (certificateHold) từ {} và vẫn đang tạm dừng tại {}",
+                            cert::fmt_unix(since),
+                            cert::fmt_unix(t)
+                        ),
+                        format!(
+                            "{who}: SUSPENDED (certificateHold) since {}, still suspended at {}",
+                            cert::fmt_unix(since),
+                            cert::fmt_unix(t)
+                        ),
+                    )
+                    .with("on_hold_since", cert::fmt_unix(since))
                     .with("depth", i),
                 );
             }
@@ -1145,10 +1163,17 @@ fn status_with_fetch(
     c: &X509,
     issuer: &X509,
     t: i64,
+    anchor: Option<&X509>,
+    pool: &[X509],
     opts: &VerifyOptions,
 ) -> (crate::revocation::Status, Vec<crate::revocation::Evidence>) {
-    use crate::revocation::{Status, fetch, status_at};
-    let first = status_at(c, issuer, &opts.revocation, t, opts.at);
+    use crate::revocation::{Context, Status, fetch, status_at};
+    let judge = |data: &crate::revocation::RevocationData| {
+        let mut ctx = Context::new(data, pool, anchor, opts.at);
+        ctx.key_policy = Some(opts.algorithms.key_policy());
+        status_at(c, issuer, &ctx, t)
+    };
+    let first = judge(&opts.revocation);
     if !matches!(first.0, Status::Unknown(_))
         || (opts.fetch.cache_dir.is_none() && !opts.fetch.online)
     {
@@ -1161,14 +1186,14 @@ fn status_with_fetch(
     let mut result = first;
     if !cached.data.is_empty() {
         data.extend(&cached.data);
-        result = status_at(c, issuer, &data, t, opts.at);
+        result = judge(&data);
     }
     if matches!(result.0, Status::Unknown(_)) && opts.fetch.online {
         let got = fetch::online(c, issuer, &opts.fetch);
         problems.extend(got.problems);
         if !got.data.is_empty() {
             data.extend(&got.data);
-            result = status_at(c, issuer, &data, t, opts.at);
+            result = judge(&data);
         }
     }
     if let (Status::Unknown(why), false) = (&result.0, problems.is_empty()) {
