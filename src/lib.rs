@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod cms;
+pub mod core;
 pub mod crypto;
 pub mod der;
 pub mod error;

@@ -468,8 +468,16 @@ fn sign_command_writes_a_valid_file() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// certomancer's live test PKI (testdata/live), with its TSA, OCSP and CRLs on 127.0.0.1:9817.
-struct Certomancer(std::process::Child);
+/// certomancer's live test PKI (testdata/live), with its TSA, OCSP and CRLs
+/// on 127.0.0.1:9817. One test at a time holds it: tests run in parallel
+/// threads, and a second instance could not bind the port — it would lean on
+/// the first one's, killed when that test ends.
+struct Certomancer(
+    std::process::Child,
+    #[allow(dead_code)] std::sync::MutexGuard<'static, ()>,
+);
+
+static LIVE_PKI: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Drop for Certomancer {
     fn drop(&mut self) {
@@ -486,6 +494,7 @@ fn certomancer() -> Option<Certomancer> {
         );
         return None;
     };
+    let lock = LIVE_PKI.lock().unwrap_or_else(|p| p.into_inner());
     let child = Command::new(cm)
         .current_dir(repo())
         .args([
@@ -500,7 +509,7 @@ fn certomancer() -> Option<Certomancer> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let server = Certomancer(child);
+    let server = Certomancer(child, lock);
     let start = std::time::Instant::now();
     while kyso::revocation::fetch::http(
         "http://127.0.0.1:9817/kyso-live/crls/root/latest.crl",

@@ -244,7 +244,23 @@ pub struct SignatureReport {
     /// Timestamps over this signature, each checked on its own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timestamps: Vec<SignatureReport>,
+    /// What was positively proven; the indication rests on it
+    /// ([`crate::core::proofs::indication`]).
+    pub proven: crate::core::Proofs,
     pub checks: Vec<Check>,
+    /// The failures recorded, with what each means (indication, sub-indication).
+    #[serde(skip)]
+    failures: Vec<(Indication, SubIndication)>,
+    /// Facts the level derivation needs, typed (not read back from check codes).
+    #[serde(skip)]
+    pub facts: Facts,
+}
+
+/// Typed facts about a signature besides its proofs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Facts {
+    /// The CMS carries revocation data (RevocationInfoChoices, adbe-revocationInfoArchival).
+    pub embedded_revocation: bool,
 }
 
 impl SignatureReport {
@@ -254,7 +270,9 @@ impl SignatureReport {
             kind,
             field_name: None,
             sub_filter: None,
-            indication: Indication::TotalPassed,
+            // Nothing passes by default: the indication is derived from what
+            // was proven ([`SignatureReport::conclude`]).
+            indication: Indication::Indeterminate,
             sub_indication: None,
             signer: None,
             chain: Vec::new(),
@@ -273,26 +291,44 @@ impl SignatureReport {
             field_locks: Vec::new(),
             revocation: Vec::new(),
             timestamps: Vec::new(),
+            proven: crate::core::Proofs::default(),
             checks: Vec::new(),
+            failures: Vec::new(),
+            facts: Facts::default(),
         }
     }
 
+    /// Record a check that is not a failure (passed, warning, info).
     pub fn pass(&mut self, c: Check) {
         self.checks.push(c);
     }
 
-    /// Record a failed check and what it means for the indication. The most
-    /// severe indication wins; among equals, the first cause is kept.
+    /// Record a failed check and what it means for the indication.
     pub fn fail(&mut self, ind: Indication, sub: SubIndication, c: Check) {
         self.checks.push(c);
-        if ind > self.indication {
-            self.indication = ind;
-            self.sub_indication = Some(sub);
-        }
+        self.failures.push((ind, sub));
+        self.conclude();
+    }
+
+    /// How many failures were recorded so far.
+    pub fn failure_count(&self) -> usize {
+        self.failures.len()
+    }
+
+    /// Derive the indication from what was proven and what failed. Called
+    /// when a signature's checks are done (and again by [`Report::new`]);
+    /// cheap and idempotent.
+    pub fn conclude(&mut self) {
+        let failed_check = self.checks.iter().any(|c| c.outcome == Outcome::Failed);
+        let (i, s) = crate::core::proofs::indication(&self.proven, &self.failures, failed_check);
+        self.indication = i;
+        self.sub_indication = s;
     }
 
     pub fn is_failed(&self) -> bool {
-        self.indication == Indication::TotalFailed
+        self.failures
+            .iter()
+            .any(|(i, _)| *i == Indication::TotalFailed)
     }
 }
 
@@ -350,8 +386,18 @@ impl Report {
     pub fn new(
         document: DocumentInfo,
         validation_time: String,
-        signatures: Vec<SignatureReport>,
+        mut signatures: Vec<SignatureReport>,
     ) -> Self {
+        for s in &mut signatures {
+            for t in &mut s.timestamps {
+                t.conclude();
+            }
+            s.conclude();
+        }
+        // A document-level finding that failed (e.g. signatures removed by a
+        // later revision) keeps the document from passing as a whole.
+        let doc_failed =
+            document.error.is_some() || document.notes.iter().any(|n| n.outcome == Outcome::Failed);
         let passed = signatures
             .iter()
             .filter(|s| s.indication == Indication::TotalPassed)
@@ -361,9 +407,8 @@ impl Report {
             .filter(|s| s.indication == Indication::TotalFailed)
             .count();
         let indeterminate = signatures.len() - passed - failed;
-        let all_passed =
-            !signatures.is_empty() && passed == signatures.len() && document.error.is_none();
-        let indication = if signatures.is_empty() || document.error.is_some() {
+        let all_passed = !signatures.is_empty() && passed == signatures.len() && !doc_failed;
+        let indication = if signatures.is_empty() || doc_failed {
             signatures
                 .iter()
                 .map(|s| s.indication)
@@ -386,6 +431,25 @@ impl Report {
             (
                 "Tệp không có chữ ký số.".to_string(),
                 "The file carries no digital signature.".to_string(),
+            )
+        } else if doc_failed && passed == signatures.len() {
+            let notes: Vec<&str> = document
+                .notes
+                .iter()
+                .filter(|n| n.outcome == Outcome::Failed)
+                .map(|n| n.code)
+                .collect();
+            (
+                format!(
+                    "{} chữ ký còn trong tệp hợp lệ, nhưng tệp có phát hiện không đạt ({}): không xác nhận.",
+                    signatures.len(),
+                    notes.join(", ")
+                ),
+                format!(
+                    "The {} signature(s) still in the file are valid, but the file has a failed finding ({}): not confirmed.",
+                    signatures.len(),
+                    notes.join(", ")
+                ),
             )
         } else if all_passed {
             (

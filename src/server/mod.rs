@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod policy;
 pub mod routes;
 pub mod signing;
+pub mod verified;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

@@ -16,10 +16,11 @@ use utoipa_axum::routes;
 
 use super::policy::{Applicant, Decision, FileDecision, decide, decide_file};
 use super::signing::*;
-use super::{ApiError, AppState, Caller, ErrorBody};
+use super::verified::{body_error, caller, media_type, run_verification, store_verified};
+use super::{ApiError, AppState, ErrorBody};
 use crate::archive::{
-    AuditEntry, ChainCheck, DocumentRecord, EvidenceRef, FileRecord, ReportRecord, Submitted,
-    VersionRecord, is_sha256_hex, sha256_hex,
+    AuditEntry, ChainCheck, DocumentRecord, FileRecord, Submitted, VersionRecord, is_sha256_hex,
+    sha256_hex,
 };
 use crate::report::Report;
 use crate::revocation::{RevSource, RevocationData};
@@ -121,184 +122,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// A verification with what it relied on.
-pub struct Verified {
-    pub report: Report,
-    pub report_json: Bytes,
-    pub indication: String,
-    pub evidence: Vec<EvidenceRef>,
-    /// Evidence obtained during this verification (fetched OCSP/CRL, detached content).
-    pub new_evidence: Vec<Bytes>,
-}
-
-impl Verified {
-    /// The report row of this verification of document `sha`, made at `at`
-    /// under the policy `policy_json`.
-    pub fn record(&self, state: &AppState, sha: &str, at: i64, policy_json: &str) -> ReportRecord {
-        ReportRecord {
-            document_sha256: sha.into(),
-            report_sha256: sha256_hex(&self.report_json),
-            verified_at: state.clock.now_rfc3339(),
-            validation_time: at,
-            indication: self.indication.clone(),
-            online: state.cfg.revocation.online,
-            require_revocation: state.cfg.revocation.required,
-            evidence: self.evidence.clone(),
-            policy: policy_json.into(),
-        }
-    }
-}
-
-/// Keep one verified document: its bytes, the evidence fetched and the report
-/// (blobs, each durable), then its rows and the audit entry in one transaction.
-pub async fn store_verified(
-    state: &AppState,
-    data: Bytes,
-    media_type: &str,
-    v: &Verified,
-    rec: &ReportRecord,
-    audit: crate::archive::AuditDraft,
-) -> Result<(), ApiError> {
-    let doc = DocumentRecord {
-        sha256: rec.document_sha256.clone(),
-        size: data.len() as u64,
-        media_type: media_type.into(),
-    };
-    state.archive.blobs.put(&doc.sha256, data).await?;
-    for b in &v.new_evidence {
-        state.archive.put_blob(b.clone()).await?;
-    }
-    state
-        .archive
-        .blobs
-        .put(&rec.report_sha256, v.report_json.clone())
-        .await?;
-    state
-        .archive
-        .meta
-        .record_verification(&doc, rec, audit)
-        .await?;
-    Ok(())
-}
-
-/// The caller the role layer let through.
-pub fn caller(req: &Request) -> Result<Caller, ApiError> {
-    req.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("route reached without a caller"))
-}
-
-/// Documents up to this size are verified on the request's own thread.
-const INLINE_VERIFY_MAX: usize = 1 << 20;
-
-/// Verify bytes under a policy's prepared settings, at `at`. The report's
-/// JSON is made only when it is to be stored (`keep`).
-pub async fn run_verification(
-    state: &Arc<AppState>,
-    data: Bytes,
-    detached: Option<Bytes>,
-    name: String,
-    prep: &super::Prepared,
-    at: i64,
-    keep: bool,
-) -> Result<Verified, ApiError> {
-    let mut opts = prep.opts.clone();
-    opts.at = at;
-    let size = data.len() + detached.as_ref().map_or(0, |d| d.len());
-    let fetch_dir = if state.cfg.revocation.online {
-        let d = state
-            .cfg
-            .data_dir
-            .join("tmp")
-            .join(format!("fetch-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&d).map_err(ApiError::internal)?;
-        opts.fetch.online = true;
-        opts.fetch.cache_dir = Some(d.clone());
-        opts.fetch.timeout =
-            std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
-        Some(d)
-    } else {
-        None
-    };
-    let det = detached.clone();
-    let work = move || {
-        let (report, _) = crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts);
-        let mut fetched = Vec::new();
-        if let Some(d) = &fetch_dir {
-            if let Ok(rd) = std::fs::read_dir(d) {
-                for e in rd.flatten() {
-                    let p = e.path();
-                    let kind = match p.extension().and_then(|x| x.to_str()) {
-                        Some("ocsp") => "OCSP",
-                        Some("crl") => "CRL",
-                        _ => continue,
-                    };
-                    if let Ok(b) = std::fs::read(&p) {
-                        fetched.push((kind.to_string(), Bytes::from(b)));
-                    }
-                }
-            }
-            let _ = std::fs::remove_dir_all(d);
-        }
-        (report, fetched)
-    };
-    // A small document offline is verified where the request runs (about a
-    // millisecond of CPU; a hand-off to another thread costs a good part of
-    // that). Large documents and network fetches go to the blocking pool, at
-    // most one per core.
-    let inline = size <= INLINE_VERIFY_MAX && !state.cfg.revocation.online;
-    let (report, fetched) = if inline {
-        work()
-    } else {
-        let _slot = state
-            .verify_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(ApiError::internal)?
-    };
-    let mut evidence = prep.evidence.clone();
-    let mut new_evidence = Vec::new();
-    for (kind, b) in fetched {
-        evidence.push(EvidenceRef {
-            kind,
-            sha256: sha256_hex(&b),
-        });
-        new_evidence.push(b);
-    }
-    if let Some(d) = detached {
-        evidence.push(EvidenceRef {
-            kind: "DETACHED_CONTENT".into(),
-            sha256: sha256_hex(&d),
-        });
-        new_evidence.push(d);
-    }
-    let report_json = if keep {
-        Bytes::from(serde_json::to_vec_pretty(&report).map_err(ApiError::internal)?)
-    } else {
-        Bytes::new()
-    };
-    let indication = report.summary.indication.as_str().to_string();
-    Ok(Verified {
-        report,
-        report_json,
-        indication,
-        evidence,
-        new_evidence,
-    })
-}
-
-fn media_type(data: &[u8]) -> &'static str {
-    match crate::validate::detect_format(&data[..data.len().min(1024)]) {
-        crate::validate::Format::Pdf => "application/pdf",
-        _ => "application/pkcs7-signature",
-    }
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
@@ -376,18 +199,6 @@ async fn read_upload(
         )
     })?;
     Ok((file, detached, name))
-}
-
-pub(super) fn body_error(status: StatusCode, max: usize) -> ApiError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::too_large(max)
-    } else {
-        ApiError::bad_request(
-            "MALFORMED_BODY",
-            "Nội dung gửi lên không đọc được.",
-            "The request body could not be read.",
-        )
-    }
 }
 
 fn parse_at(at: Option<&str>, now: i64) -> Result<i64, ApiError> {

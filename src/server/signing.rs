@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::config::{SigningKey, SigningProfile};
-use super::routes::caller;
+use super::verified::{body_error, caller, run_verification, store_verified};
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::archive::sha256_hex;
 use crate::sign::cms::{Digest, Scheme};
@@ -306,7 +306,7 @@ async fn deliver(
     let (policy_name, policy) = state.policy_for("");
     let prep = state.prepared(&policy_name, policy);
     let data = Bytes::from(signed);
-    let v = super::routes::run_verification(
+    let v = run_verification(
         state,
         data.clone(),
         None,
@@ -362,7 +362,7 @@ async fn deliver(
         &sha,
         &format!("profile {profile_name} {:?}", p.level),
     );
-    super::routes::store_verified(state, data.clone(), "application/pdf", &v, &rec, draft).await?;
+    store_verified(state, data.clone(), "application/pdf", &v, &rec, draft).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -376,7 +376,7 @@ async fn deliver(
 async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
     let b = Bytes::from_request(req, &())
         .await
-        .map_err(|r| super::routes::body_error(r.status(), max))?;
+        .map_err(|r| body_error(r.status(), max))?;
     if !b.starts_with(b"%PDF-") {
         return Err(ApiError::bad_request(
             "NOT_A_PDF",

@@ -3,106 +3,21 @@
 //! the validation time, the trust anchors and the policy.
 
 pub mod cmscheck;
+pub mod cmsfile;
 mod pdfcheck;
+pub mod signer;
 pub mod tsp;
 
 use std::path::Path;
 
-use openssl::x509::X509;
-
-use crate::error::{Error, Limits, Result};
+use crate::error::{Error, Result};
 use crate::pdf::source::{FileSource, MemSource, Source, read_range};
-use crate::pki::TrustStore;
 use crate::report::{Check, DocumentInfo, Outcome, Report};
 
-pub use cmscheck::{decode_cms_input, verify_cms};
+pub use crate::core::{AlgorithmPolicy, Sha1Policy, Timing, VerifyOptions};
+pub use cmsfile::{decode_cms_input, verify_cms};
 pub use pdfcheck::verify_pdf;
 pub use tsp::parse_tst_info;
-
-/// How SHA-1 is treated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sha1Policy {
-    Accept,
-    Warn,
-    Reject,
-}
-
-/// Algorithm policy (configurable; defaults reject MD5 and RSA < 2048, flag SHA-1).
-#[derive(Clone, Debug)]
-pub struct AlgorithmPolicy {
-    pub min_rsa_bits: u32,
-    pub min_ec_bits: u32,
-    pub sha1: Sha1Policy,
-    pub reject_md5: bool,
-    /// DSA keys anywhere (FIPS 186-5 no longer approves DSA signatures).
-    pub allow_dsa: bool,
-}
-
-impl AlgorithmPolicy {
-    /// The part that applies to every certificate of a path.
-    pub fn key_policy(&self) -> crate::pki::KeyPolicy {
-        crate::pki::KeyPolicy {
-            min_rsa_bits: self.min_rsa_bits,
-            min_ec_bits: self.min_ec_bits,
-            allow_dsa: self.allow_dsa,
-            rsa_whole_bytes: true,
-        }
-    }
-}
-
-impl Default for AlgorithmPolicy {
-    fn default() -> Self {
-        AlgorithmPolicy {
-            min_rsa_bits: 2048,
-            min_ec_bits: 256,
-            sha1: Sha1Policy::Warn,
-            reject_md5: true,
-            allow_dsa: false,
-        }
-    }
-}
-
-/// Everything the verifier depends on.
-#[derive(Clone)]
-pub struct VerifyOptions {
-    pub trust: TrustStore,
-    /// Extra intermediate certificates supplied by the caller.
-    pub intermediates: Vec<X509>,
-    /// Validation time, Unix seconds.
-    pub at: i64,
-    pub algorithms: AlgorithmPolicy,
-    pub limits: Limits,
-    /// Revocation data supplied by the caller (embedded data is added per document).
-    pub revocation: crate::revocation::RevocationData,
-    /// Without usable revocation data for a certificate, the signature is
-    /// `INDETERMINATE/TRY_LATER` (true, the default) or only warned about.
-    pub require_revocation: bool,
-    /// Proof of existence of the signed object from outside it (a later,
-    /// valid document timestamp covering it), Unix seconds.
-    pub external_poe: Option<i64>,
-    /// Set while checking a timestamp token: its genTime, the latest time at
-    /// which the TSA's path is judged for revocation.
-    pub tsa_gen_time: Option<i64>,
-    /// Revocation data from a local cache and, when allowed, the network.
-    pub fetch: crate::revocation::fetch::FetchConfig,
-}
-
-impl VerifyOptions {
-    pub fn new(trust: TrustStore, at: i64) -> Self {
-        VerifyOptions {
-            trust,
-            intermediates: Vec::new(),
-            at,
-            algorithms: AlgorithmPolicy::default(),
-            limits: Limits::default(),
-            revocation: Default::default(),
-            require_revocation: true,
-            external_poe: None,
-            tsa_gen_time: None,
-            fetch: Default::default(),
-        }
-    }
-}
 
 /// What kind of input this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

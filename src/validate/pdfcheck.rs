@@ -1,9 +1,11 @@
 //! PDF signatures (ISO 32000-1 §12.8, ETSI EN 319 142-1 PAdES): ByteRange
 //! rules, /Contents, coverage, then the CMS checks.
 
-use super::cmscheck::{Content, Role, check_signer_info};
+use super::cmscheck::Content;
+use super::signer::check_signature;
 use super::{VerifyOptions, document_error};
 use crate::cms::{self, oid};
+use crate::core::{RevocationProof, Timing, poe};
 use crate::crypto::DigestAlg;
 use crate::pdf::object::{Obj, is_white};
 use crate::pdf::source::{Source, read_range};
@@ -249,13 +251,12 @@ fn check_all(
                 .map(|(_, t)| *t)
                 .min()
         });
-        let rep = if poe.is_some() {
-            let mut o = opts.clone();
-            o.external_poe = poe;
-            check_pdf_signature(pdf, i, &sigs[i], digest, &memo, &o)
-        } else {
-            check_pdf_signature(pdf, i, &sigs[i], digest, &memo, opts)
+        let timing = Timing {
+            external_poe: poe,
+            revocation_at_most: None,
         };
+        let mut rep = check_pdf_signature(pdf, i, &sigs[i], digest, &memo, timing, opts);
+        rep.conclude();
         if rep.kind == SignatureKind::PdfDocumentTimestamp && rep.indication == I::TotalPassed {
             if let (Some(e), Some(t)) = (end, rep.gen_time.as_deref().and_then(cert::parse_rfc3339))
             {
@@ -308,26 +309,7 @@ fn check_timestamp_order(r: &mut SignatureReport, end: Option<u64>, stamps: &[(u
         .map(|(_, t)| *t)
         .min()
     {
-        r.fail(
-            I::Indeterminate,
-            S::TimestampOrderFailure,
-            Check::new(
-                "TIMESTAMP_ORDER_FAILURE",
-                Outcome::Failed,
-                format!(
-                    "Dấu thời gian {} muộn hơn dấu thời gian tài liệu bao phủ nó ({})",
-                    cert::fmt_unix(own),
-                    cert::fmt_unix(cover)
-                ),
-                format!(
-                    "A timestamp at {} is later than the document timestamp covering it ({})",
-                    cert::fmt_unix(own),
-                    cert::fmt_unix(cover)
-                ),
-            )
-            .with("timestamp", cert::fmt_unix(own))
-            .with("covering_timestamp", cert::fmt_unix(cover)),
-        );
+        poe::check_order(own, cover, r);
     }
 }
 
@@ -471,13 +453,16 @@ pub fn baseline_level(r: &SignatureReport, covered_by_doc_ts: bool) -> Option<Le
     if r.indication == I::TotalFailed {
         return None;
     }
-    let has = |code: &str| r.checks.iter().any(|c| c.code == code);
-    let t = has("SIGNATURE_TIMESTAMP_VALID") || covered_by_doc_ts;
+    let t = r
+        .timestamps
+        .iter()
+        .any(|ts| ts.indication == I::TotalPassed)
+        || covered_by_doc_ts;
     if !t {
         return Some(Level::BB);
     }
     let used: Vec<_> = r.revocation.iter().filter(|e| e.used).collect();
-    let lt = !has("REVOCATION_UNKNOWN")
+    let lt = r.proven.revocation == Some(RevocationProof::Checked)
         && !used.is_empty()
         && used.iter().all(|e| {
             matches!(
@@ -498,10 +483,7 @@ pub fn baseline_level(r: &SignatureReport, covered_by_doc_ts: bool) -> Option<Le
 /// CMS); B-LTA when, on top, a document timestamp follows it.
 fn format_level(r: &SignatureReport, doc_ts_after: bool, dss_revocation: bool) -> Level {
     let t = !r.timestamps.is_empty() || doc_ts_after;
-    let embedded = dss_revocation
-        || r.checks
-            .iter()
-            .any(|c| c.code == "EMBEDDED_REVOCATION_DATA");
+    let embedded = dss_revocation || r.facts.embedded_revocation;
     match (t, embedded, doc_ts_after) {
         (false, _, _) => Level::BB,
         (true, false, _) => Level::BT,
@@ -810,12 +792,15 @@ fn check_coverage(
         c.kind = kind;
     }
     match kind {
-        CoverageKind::EntireFile => rep.pass(Check::new(
-            "COVERAGE_ENTIRE_FILE",
-            Outcome::Passed,
-            "Chữ ký bao phủ toàn bộ tệp",
-            "The signature covers the whole file",
-        )),
+        CoverageKind::EntireFile => {
+            rep.proven.coverage = true;
+            rep.pass(Check::new(
+                "COVERAGE_ENTIRE_FILE",
+                Outcome::Passed,
+                "Chữ ký bao phủ toàn bộ tệp",
+                "The signature covers the whole file",
+            ))
+        }
         CoverageKind::EntireRevision => check_later_changes(pdf, sig, end, after, memo, rep),
         _ => rep.fail(
             I::TotalFailed,
@@ -884,7 +869,9 @@ fn check_later_changes(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        rep.pass(
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
             Check::new(
                 "PAGES_CHANGED_AFTER_SIGNING",
                 Outcome::Failed,
@@ -1011,6 +998,7 @@ fn check_later_changes(
             "only later signatures (and validation data, timestamps) were added",
         ),
     };
+    rep.proven.coverage = true;
     rep.pass(
         Check::new(
             "CHANGES_AFTER_SIGNING_ALLOWED",
@@ -1058,12 +1046,14 @@ enum SubFilterKind {
     Unknown,
 }
 
+/// One PDF signature or document timestamp; its indication is concluded by the caller.
 fn check_pdf_signature(
     pdf: &Document<'_>,
     index: usize,
     sig: &PdfSignature,
     digest: Option<(DigestAlg, Vec<u8>)>,
     memo: &crate::pdf::changes::Memo,
+    timing: Timing,
     opts: &VerifyOptions,
 ) -> SignatureReport {
     let is_ts = sig.is_doc_timestamp();
@@ -1216,11 +1206,13 @@ fn check_pdf_signature(
                 si,
                 &Content::Ranges(pdf.source(), ranges),
                 opts,
+                &crate::revocation::RevocationData::default(),
+                timing,
                 &mut rep,
             );
         }
         SubFilterKind::LegacySha1 => {
-            check_legacy_sha1(pdf.source(), &sd, si, ranges, opts, &mut rep)
+            check_legacy_sha1(pdf.source(), &sd, si, ranges, timing, opts, &mut rep)
         }
         _ => {
             // The digest from the shared pass, when it is for this SignerInfo's algorithm.
@@ -1233,7 +1225,7 @@ fn check_pdf_signature(
                 }
                 _ => Content::Ranges(pdf.source(), ranges),
             };
-            check_detached(&sd, si, content, opts, &mut rep)
+            check_detached(&sd, si, content, timing, opts, &mut rep)
         }
     }
     rep
@@ -1246,6 +1238,7 @@ fn check_detached(
     sd: &cms::SignedData<'_>,
     si: &cms::SignerInfo<'_>,
     content: Content<'_>,
+    timing: Timing,
     opts: &VerifyOptions,
     rep: &mut SignatureReport,
 ) {
@@ -1294,7 +1287,7 @@ fn check_detached(
             "The CMS content type must be id-data",
         );
     }
-    check_signer_info(sd, si, &content, Role::DocumentSigner, opts, rep);
+    check_signature(sd, si, &content, timing, opts, rep);
 }
 
 /// adbe.pkcs7.sha1 (ISO 32000-1 §12.8.3.3.1): the CMS signs the SHA-1 digest
@@ -1304,6 +1297,7 @@ fn check_legacy_sha1(
     sd: &cms::SignedData<'_>,
     si: &cms::SignerInfo<'_>,
     ranges: Vec<(u64, u64)>,
+    timing: Timing,
     opts: &VerifyOptions,
     rep: &mut SignatureReport,
 ) {
@@ -1337,5 +1331,5 @@ fn check_legacy_sha1(
             return;
         }
     }
-    check_signer_info(sd, si, &Content::Bytes(ec), Role::DocumentSigner, opts, rep);
+    check_signature(sd, si, &Content::Bytes(ec), timing, opts, rep);
 }

@@ -3,9 +3,10 @@
 //! Used for PDF document timestamps, CMS signature timestamps and standalone
 //! TimeStampResp files.
 
-use super::VerifyOptions;
-use super::cmscheck::{Content, Role, check_signer_info};
+use super::cmscheck::{Content, check_signer_info};
 use crate::cms::{self, SignedData, SignerInfo, oid};
+use crate::core::x509::Role;
+use crate::core::{Timing, VerifyOptions, poe};
 use crate::crypto::DigestAlg;
 use crate::der::{self, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE};
 use crate::error::{Error, Result};
@@ -13,6 +14,7 @@ use crate::pki::cert;
 use crate::report::{
     Check, Indication as I, Outcome, SignatureKind, SignatureReport, SubIndication as S,
 };
+use crate::revocation::RevocationData;
 
 /// A TSTInfo's message imprint and genTime (RFC 3161 §2.4.2).
 #[derive(Clone, Debug)]
@@ -53,12 +55,16 @@ fn structural(rep: &mut SignatureReport, code: &'static str, vi: String, en: Str
 }
 
 /// Check a parsed token (one SignerInfo over a TSTInfo) against the data it
-/// claims to stamp. Returns the TSTInfo when it could be read.
+/// claims to stamp. `extra`: revocation data of the signature the token
+/// belongs to; `timing.external_poe`: a later document timestamp over it.
+/// Returns the TSTInfo when it could be read.
 pub fn check_token(
     sd: &SignedData<'_>,
     si: &SignerInfo<'_>,
     stamped: &Content<'_>,
     opts: &VerifyOptions,
+    extra: &RevocationData,
+    timing: Timing,
     rep: &mut SignatureReport,
 ) -> Option<TstInfo> {
     let Some(econtent) = sd
@@ -74,29 +80,31 @@ pub fn check_token(
         );
         return None;
     };
-    // The TSA's path is judged for revocation at the time it attests
-    // (revocation data issued after genTime shows whether the TSA was
-    // revoked by then); its validity at the validation time or POE.
     let parsed = parse_tst_info(econtent);
-    let local;
-    let sopts = match &parsed {
-        Ok(t) => {
-            let mut o = opts.clone();
-            o.tsa_gen_time = Some(t.gen_time);
-            local = o;
-            &local
-        }
-        Err(_) => opts,
-    };
-    let signer = check_signer_info(
-        sd,
-        si,
-        &Content::Bytes(econtent),
-        Role::TimestampAuthority,
-        sopts,
-        rep,
-    )
-    .signer;
+    let out = check_signer_info(sd, si, &Content::Bytes(econtent), opts, rep);
+    let signer = out.signer.clone();
+    if let Some(c) = &out.signer {
+        // The TSA's path is judged for revocation at the time it attests
+        // (revocation data issued after genTime shows whether the TSA was
+        // revoked by then); its validity at the validation time or POE.
+        let mut data = out.embedded.clone();
+        data.extend(extra);
+        let best = poe::best(None, timing, rep);
+        let timing = Timing {
+            revocation_at_most: parsed.as_ref().ok().map(|t| t.gen_time),
+            ..timing
+        };
+        crate::core::x509::validate(
+            c,
+            &out.certs,
+            &data,
+            Role::TimestampAuthority,
+            best,
+            timing,
+            opts,
+            rep,
+        );
+    }
     // A timestamp over the timestamp inside its own SignerInfo is not
     // evaluated (and never recursed into): it proves nothing kyso uses.
     let nested = si.unsigned_attr(oid::SIGNATURE_TIMESTAMP).len();
@@ -156,15 +164,18 @@ pub fn check_token(
         return Some(tst);
     };
     match stamped.digest(alg) {
-        Ok(d) if d == tst.imprint => rep.pass(
-            Check::new(
-                "TIMESTAMP_IMPRINT_MATCH",
-                Outcome::Passed,
-                format!("Dấu thời gian khớp với dữ liệu được đóng dấu; thời điểm: {when}"),
-                format!("The timestamp matches the stamped data; time: {when}"),
+        Ok(d) if d == tst.imprint => {
+            rep.proven.coverage = true;
+            rep.pass(
+                Check::new(
+                    "TIMESTAMP_IMPRINT_MATCH",
+                    Outcome::Passed,
+                    format!("Dấu thời gian khớp với dữ liệu được đóng dấu; thời điểm: {when}"),
+                    format!("The timestamp matches the stamped data; time: {when}"),
+                )
+                .with("gen_time", when),
             )
-            .with("gen_time", when),
-        ),
+        }
         Ok(_) => rep.fail(
             I::TotalFailed,
             S::HashFailure,
@@ -189,13 +200,28 @@ pub fn check_token(
     Some(tst)
 }
 
-/// Verify a TimeStampToken (a DER ContentInfo) over `stamped`.
+/// Verify a standalone TimeStampToken (a DER ContentInfo) over `stamped`.
 pub fn verify_token(
     token: &[u8],
     stamped: &Content<'_>,
     kind: SignatureKind,
     index: usize,
     opts: &VerifyOptions,
+) -> (SignatureReport, Option<TstInfo>) {
+    let none = RevocationData::default();
+    verify_token_in(token, stamped, kind, index, opts, &none, Timing::default())
+}
+
+/// [`verify_token`] for a token inside a signature: `extra` is the
+/// signature's revocation data, `timing` what is known of time around it.
+fn verify_token_in(
+    token: &[u8],
+    stamped: &Content<'_>,
+    kind: SignatureKind,
+    index: usize,
+    opts: &VerifyOptions,
+    extra: &RevocationData,
+    timing: Timing,
 ) -> (SignatureReport, Option<TstInfo>) {
     let mut rep = SignatureReport::new(index, kind);
     let sd = match cms::parse_signed_data(token, opts.limits.max_cms_certificates) {
@@ -207,6 +233,7 @@ pub fn verify_token(
                 format!("Cấu trúc dấu thời gian bị lỗi: {e}"),
                 format!("The timestamp token is malformed: {e}"),
             );
+            rep.conclude();
             return (rep, None);
         }
     };
@@ -223,10 +250,85 @@ pub fn verify_token(
                 sd.signer_infos.len()
             ),
         );
+        rep.conclude();
         return (rep, None);
     }
-    let tst = check_token(&sd, &sd.signer_infos[0], stamped, opts, &mut rep);
+    let tst = check_token(
+        &sd,
+        &sd.signer_infos[0],
+        stamped,
+        opts,
+        extra,
+        timing,
+        &mut rep,
+    );
+    rep.conclude();
     (rep, tst)
+}
+
+/// RFC 3161 signature timestamps (unsigned attribute, RFC 3161 Appendix A):
+/// each checked over the signature value; the earliest valid one is the
+/// proof of existence of the signature.
+pub fn signature_timestamps(
+    si: &SignerInfo<'_>,
+    opts: &VerifyOptions,
+    extra: &RevocationData,
+    timing: Timing,
+    rep: &mut SignatureReport,
+) -> Option<i64> {
+    let tokens: Vec<der::Tlv<'_>> = si
+        .unsigned_attr(oid::SIGNATURE_TIMESTAMP)
+        .iter()
+        .flat_map(|a| a.values.iter().copied())
+        .collect();
+    let mut poe: Option<i64> = None;
+    for (k, tok) in tokens.iter().enumerate().take(8) {
+        let (ts, tst) = verify_token_in(
+            tok.raw,
+            &Content::Bytes(si.signature),
+            SignatureKind::SignatureTimestamp,
+            k,
+            opts,
+            extra,
+            Timing {
+                revocation_at_most: None,
+                ..timing
+            },
+        );
+        match (&tst, ts.indication) {
+            (Some(t), I::TotalPassed) => {
+                poe = Some(poe.map_or(t.gen_time, |p| p.min(t.gen_time)));
+                rep.pass(
+                    Check::new(
+                        "SIGNATURE_TIMESTAMP_VALID",
+                        Outcome::Passed,
+                        format!("Dấu thời gian hợp lệ chứng minh chữ ký đã tồn tại lúc {}", cert::fmt_unix(t.gen_time)),
+                        format!("A valid timestamp proves the signature existed at {}", cert::fmt_unix(t.gen_time)),
+                    )
+                    .with("gen_time", cert::fmt_unix(t.gen_time)),
+                );
+            }
+            _ => rep.pass(Check::new(
+                "SIGNATURE_TIMESTAMP_INVALID",
+                Outcome::Warning,
+                format!("Dấu thời gian #{} của chữ ký không hợp lệ và không được dùng làm bằng chứng thời điểm", k + 1),
+                format!("Signature timestamp #{} is not valid and is not used as proof of time", k + 1),
+            )),
+        }
+        rep.timestamps.push(ts);
+    }
+    if tokens.len() > 8 {
+        rep.pass(Check::new(
+            "SIGNATURE_TIMESTAMPS_IGNORED",
+            Outcome::Warning,
+            format!("Chỉ 8 trong {} dấu thời gian được kiểm tra", tokens.len()),
+            format!(
+                "Only 8 of {} signature timestamps were checked",
+                tokens.len()
+            ),
+        ));
+    }
+    poe
 }
 
 /// PKIStatus of a TimeStampResp (RFC 3161 §2.4.2) and its token, if granted.

@@ -1,0 +1,75 @@
+//! The format-independent validation core: the building blocks of ETSI
+//! EN 319 102-1 §5 that every signature format shares. A format room (PDF,
+//! CMS file, and the next ones: XML, packages) parses bytes, finds what is
+//! signed and checks its own rules (ByteRange, DocMDP, coverage); the core
+//! identifies nothing by bytes, it judges:
+//!
+//! | building block (EN 319 102-1) | here |
+//! |---|---|
+//! | §5.2.8 cryptographic constraints (algorithm policy) | [`algorithms`] |
+//! | §5.2.6 X.509 certificate validation at a time, with revocation (§5.2.5) | [`x509`] |
+//! | §5.6.2.2 / §5.6.3 proof of existence, timestamp order | [`poe`] |
+//! | §5.1.3 / Table 5: indication and sub-indication from what was proven | [`proofs`] |
+//!
+//! The verdict rule is webpki's: `TOTAL_PASSED` only when every required
+//! result was positively produced ([`proofs::Proofs`]) and no check failed —
+//! never for the absence of a failure.
+
+pub mod algorithms;
+pub mod poe;
+pub mod proofs;
+pub mod x509;
+
+use openssl::x509::X509;
+
+use crate::error::Limits;
+use crate::pki::TrustStore;
+
+pub use algorithms::{AlgorithmPolicy, Sha1Policy};
+pub use proofs::{Proofs, RevocationProof};
+
+/// Everything the verifier depends on. No clock: `at` is the caller's.
+#[derive(Clone)]
+pub struct VerifyOptions {
+    pub trust: TrustStore,
+    /// Extra intermediate certificates supplied by the caller.
+    pub intermediates: Vec<X509>,
+    /// Validation time, Unix seconds.
+    pub at: i64,
+    pub algorithms: AlgorithmPolicy,
+    pub limits: Limits,
+    /// Revocation data supplied by the caller (embedded data is added per document).
+    pub revocation: crate::revocation::RevocationData,
+    /// Without usable revocation data for a certificate, the signature is
+    /// `INDETERMINATE/TRY_LATER` (true, the default) or only warned about.
+    pub require_revocation: bool,
+    /// Revocation data from a local cache and, when allowed, the network.
+    pub fetch: crate::revocation::fetch::FetchConfig,
+}
+
+impl VerifyOptions {
+    pub fn new(trust: TrustStore, at: i64) -> Self {
+        VerifyOptions {
+            trust,
+            intermediates: Vec::new(),
+            at,
+            algorithms: AlgorithmPolicy::default(),
+            limits: Limits::default(),
+            revocation: Default::default(),
+            require_revocation: true,
+            fetch: Default::default(),
+        }
+    }
+}
+
+/// What one call knows about time beyond the options: per signature, so a
+/// parameter, not an option.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// Proof of existence of the signed object from outside it (a later,
+    /// valid document timestamp covering it), Unix seconds.
+    pub external_poe: Option<i64>,
+    /// The path's revocation is judged no later than this: a timestamp
+    /// token's genTime, when the path is its TSA's.
+    pub revocation_at_most: Option<i64>,
+}
