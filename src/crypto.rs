@@ -1,5 +1,12 @@
 //! Digest and signature algorithms: identification from OIDs and the one
 //! signature-verification function the verifier (and the Wycheproof test) use.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use openssl::hash::{Hasher, MessageDigest};
 use openssl::pkey::{Id, PKey, Public};
@@ -59,26 +66,25 @@ impl DigestAlg {
             _ => return None,
         })
     }
-    pub fn md(self) -> MessageDigest {
-        match self {
+    /// OpenSSL's digest, or `None` when this OpenSSL build lacks it
+    /// (SHA-512/224 and SHA-512/256 are looked up by name): never a
+    /// stand-in — an unavailable digest is reported as unsupported.
+    pub fn md(self) -> Option<MessageDigest> {
+        Some(match self {
             DigestAlg::Md5 => MessageDigest::md5(),
             DigestAlg::Sha1 => MessageDigest::sha1(),
             DigestAlg::Sha224 => MessageDigest::sha224(),
             DigestAlg::Sha256 => MessageDigest::sha256(),
             DigestAlg::Sha384 => MessageDigest::sha384(),
             DigestAlg::Sha512 => MessageDigest::sha512(),
-            DigestAlg::Sha512_224 => {
-                MessageDigest::from_name("SHA512-224").unwrap_or_else(MessageDigest::null)
-            }
-            DigestAlg::Sha512_256 => {
-                MessageDigest::from_name("SHA512-256").unwrap_or_else(MessageDigest::null)
-            }
+            DigestAlg::Sha512_224 => MessageDigest::from_name("SHA512-224")?,
+            DigestAlg::Sha512_256 => MessageDigest::from_name("SHA512-256")?,
             DigestAlg::Sha3_224 => MessageDigest::sha3_224(),
             DigestAlg::Sha3_256 => MessageDigest::sha3_256(),
             DigestAlg::Sha3_384 => MessageDigest::sha3_384(),
             DigestAlg::Sha3_512 => MessageDigest::sha3_512(),
             DigestAlg::Shake256 => MessageDigest::shake_256(),
-        }
+        })
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -97,16 +103,19 @@ impl DigestAlg {
             DigestAlg::Shake256 => "SHAKE256",
         }
     }
-    pub fn hasher(self) -> Result<Digester, openssl::error::ErrorStack> {
+    pub fn hasher(self) -> Result<Digester, crate::error::Error> {
+        let md = self.md().ok_or_else(|| {
+            crate::error::Error::Unsupported(format!("{} is not available in this OpenSSL", self.name()))
+        })?;
         Ok(Digester {
             alg: self,
-            h: Hasher::new(self.md())?,
+            h: Hasher::new(md)?,
         })
     }
-    pub fn digest(self, data: &[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    pub fn digest(self, data: &[u8]) -> Result<Vec<u8>, crate::error::Error> {
         let mut d = self.hasher()?;
         d.update(data)?;
-        d.finish()
+        Ok(d.finish()?)
     }
 }
 
@@ -214,7 +223,7 @@ pub fn parse_pss_params(params: Option<&der::Tlv<'_>>) -> Result<SigScheme, Stri
     }
     if let Some(t) = r.read_optional(0xa2).map_err(|_| bad())? {
         let i = t.children().read_tag(TAG_INTEGER).map_err(|_| bad())?;
-        if i.value.is_empty() || i.value.len() > 4 || i.value[0] & 0x80 != 0 {
+        if i.value.is_empty() || i.value.len() > 4 || i.value.first().is_some_and(|b| b & 0x80 != 0) {
             return Err(bad());
         }
         salt_len = i.value.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
@@ -290,6 +299,8 @@ pub enum SigCheck {
     Invalid,
     /// The key does not fit the scheme (wrong type or unusable).
     KeyMismatch(String),
+    /// A digest of the scheme is not available in this OpenSSL build.
+    Unsupported(String),
 }
 
 /// Verify `sig` over `msg` with `key` under `scheme`. This is the single
@@ -316,6 +327,18 @@ pub fn verify_signature(
             scheme.name()
         ));
     }
+    let digests = match scheme {
+        SigScheme::RsaPss {
+            hash, mgf1_hash, ..
+        } => vec![*hash, *mgf1_hash],
+        SigScheme::RsaPkcs1(h) | SigScheme::EcdsaPlain(h) | SigScheme::Ecdsa(h) | SigScheme::Dsa(h) => vec![*h],
+        SigScheme::Ed25519 | SigScheme::Ed448 => Vec::new(),
+    };
+    if let Some(d) = digests.iter().find(|d| d.md().is_none()) {
+        return SigCheck::Unsupported(format!("{} is not available in this OpenSSL", d.name()));
+    }
+    // Every digest is available (checked above).
+    let md = |d: &DigestAlg| d.md().unwrap_or_else(MessageDigest::sha256);
     let r = (|| -> Result<bool, openssl::error::ErrorStack> {
         match scheme {
             SigScheme::Ed25519 | SigScheme::Ed448 => {
@@ -327,9 +350,9 @@ pub fn verify_signature(
                 mgf1_hash,
                 salt_len,
             } => {
-                let mut v = Verifier::new(hash.md(), key)?;
+                let mut v = Verifier::new(md(hash), key)?;
                 v.set_rsa_padding(Padding::PKCS1_PSS)?;
-                v.set_rsa_mgf1_md(mgf1_hash.md())?;
+                v.set_rsa_mgf1_md(md(mgf1_hash))?;
                 v.set_rsa_pss_saltlen(RsaPssSaltlen::custom(
                     i32::try_from(*salt_len).unwrap_or(i32::MAX),
                 ))?;
@@ -337,7 +360,7 @@ pub fn verify_signature(
                 v.verify(sig)
             }
             SigScheme::RsaPkcs1(h) => {
-                let mut v = Verifier::new(h.md(), key)?;
+                let mut v = Verifier::new(md(h), key)?;
                 v.set_rsa_padding(Padding::PKCS1)?;
                 v.update(msg)?;
                 v.verify(sig)
@@ -346,7 +369,7 @@ pub fn verify_signature(
                 let Some(der_sig) = plain_to_der(sig) else {
                     return Ok(false);
                 };
-                let mut v = Verifier::new(h.md(), key)?;
+                let mut v = Verifier::new(md(h), key)?;
                 v.update(msg)?;
                 v.verify(&der_sig)
             }
@@ -354,7 +377,7 @@ pub fn verify_signature(
                 if !is_strict_der_dsa_sig(sig) {
                     return Ok(false);
                 }
-                let mut v = Verifier::new(h.md(), key)?;
+                let mut v = Verifier::new(md(h), key)?;
                 v.update(msg)?;
                 v.verify(sig)
             }
@@ -373,12 +396,13 @@ fn plain_to_der(sig: &[u8]) -> Option<Vec<u8>> {
     }
     let (r, s) = sig.split_at(sig.len() / 2);
     let int = |x: &[u8]| {
-        let x = &x[x
+        let zeros = x
             .iter()
             .take_while(|b| **b == 0)
             .count()
-            .min(x.len().saturating_sub(1))..];
-        let mut v = Vec::with_capacity(x.len() + 1);
+            .min(x.len().saturating_sub(1));
+        let x = x.get(zeros..).unwrap_or(&[]);
+        let mut v = Vec::with_capacity(x.len().saturating_add(1));
         if x.first().is_some_and(|b| b & 0x80 != 0) {
             v.push(0);
         }
@@ -425,8 +449,14 @@ fn is_strict_der_dsa_sig(sig: &[u8]) -> bool {
         if raw_len_byte == 0x81 && i.value.len() < 0x80 || raw_len_byte > 0x81 {
             return false;
         }
-        let v = i.value;
-        if v.is_empty() || v[0] & 0x80 != 0 || (v.len() > 1 && v[0] == 0 && v[1] & 0x80 == 0) {
+        // A positive INTEGER in minimal form (X.690 §8.3.2).
+        let minimal = match i.value {
+            [] => false,
+            [first, ..] if first & 0x80 != 0 => false,
+            [0, second, ..] => second & 0x80 != 0,
+            _ => true,
+        };
+        if !minimal {
             return false;
         }
     }

@@ -3,6 +3,13 @@
 //! Every read is bounds-checked, lengths are checked with `checked_add`, and
 //! nesting is bounded by [`MAX_DEPTH`]. Indefinite lengths (BER) are accepted
 //! for constructed values only, because some signers emit them in CMS.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use crate::error::{Error, Result};
 
@@ -75,7 +82,7 @@ impl<'a> Reader<'a> {
     /// Read the next TLV.
     pub fn read(&mut self) -> Result<Tlv<'a>> {
         let (tlv, used) = parse_tlv(self.rest(), 0)?;
-        self.pos += used;
+        self.pos = self.pos.saturating_add(used);
         Ok(tlv)
     }
     /// Read the next TLV and require `tag`.
@@ -136,19 +143,13 @@ pub fn parse_tlv(buf: &[u8], depth: usize) -> Result<(Tlv<'_>, usize)> {
         let mut pos = hdr;
         loop {
             let rest = buf.get(pos..).ok_or(Error::asn1("truncated"))?;
-            if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
-                let value = &buf[hdr..pos];
-                let end = pos + 2;
-                return Ok((
-                    Tlv {
-                        tag,
-                        value,
-                        raw: &buf[..end],
-                    },
-                    end,
-                ));
+            if rest.starts_with(&[0, 0]) {
+                let end = pos.checked_add(2).ok_or(Error::asn1("length overflow"))?;
+                let value = buf.get(hdr..pos).ok_or(Error::asn1("truncated"))?;
+                let raw = buf.get(..end).ok_or(Error::asn1("truncated"))?;
+                return Ok((Tlv { tag, value, raw }, end));
             }
-            let (_, used) = parse_tlv(rest, depth + 1)?;
+            let (_, used) = parse_tlv(rest, depth.saturating_add(1))?;
             pos = pos
                 .checked_add(used)
                 .ok_or(Error::asn1("length overflow"))?;
@@ -161,20 +162,17 @@ pub fn parse_tlv(buf: &[u8], depth: usize) -> Result<(Tlv<'_>, usize)> {
         if n > 4 {
             return Err(Error::asn1("length too large"));
         }
-        let bytes = buf.get(2..2 + n).ok_or(Error::asn1("truncated"))?;
-        hdr += n;
-        bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize)
+        // n ≤ 4: the header is at most 6 bytes, the length below 2^32.
+        hdr = 2usize.saturating_add(n);
+        let bytes = buf.get(2..hdr).ok_or(Error::asn1("truncated"))?;
+        bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     let end = hdr.checked_add(len).ok_or(Error::asn1("length overflow"))?;
     let value = buf.get(hdr..end).ok_or(Error::asn1("truncated"))?;
-    Ok((
-        Tlv {
-            tag,
-            value,
-            raw: &buf[..end],
-        },
-        end,
-    ))
+    let raw = buf.get(..end).ok_or(Error::asn1("truncated"))?;
+    Ok((Tlv { tag, value, raw }, end))
 }
 
 /// Parse one TLV that must fill `buf` exactly.
@@ -195,7 +193,7 @@ pub fn oid_to_string(content: &[u8]) -> Result<String> {
     if content.last().is_some_and(|b| b & 0x80 != 0) {
         return Err(Error::asn1("truncated OID"));
     }
-    let mut s = String::with_capacity(content.len() * 3);
+    let mut s = String::with_capacity(content.len().saturating_mul(3));
     let mut cur: u128 = 0;
     let mut first = true;
     for b in content {
@@ -212,8 +210,8 @@ pub fn oid_to_string(content: &[u8]) -> Result<String> {
         if first {
             let (a, b) = match cur {
                 0..40 => (0, cur),
-                40..80 => (1, cur - 40),
-                _ => (2, cur - 80),
+                40..80 => (1, cur.saturating_sub(40)),
+                _ => (2, cur.saturating_sub(80)),
             };
             let _ = write!(s, "{a}.{b}");
             first = false;
@@ -251,7 +249,8 @@ pub fn parse_time(t: &Tlv<'_>) -> Result<i64> {
         TAG_UTC_TIME => {
             let yy = digits(s.get(0..2).ok_or(Error::asn1("short time"))?)?;
             (
-                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                // Two digits: 0..=99, no overflow.
+                if yy >= 50 { yy.saturating_add(1900) } else { yy.saturating_add(2000) },
                 s.get(2..).unwrap_or(""),
             )
         }
@@ -307,14 +306,15 @@ pub fn encode_len(len: usize, out: &mut Vec<u8>) {
     } else {
         let bytes = len.to_be_bytes();
         let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        let significant = bytes.get(skip..).unwrap_or(&[]);
+        out.push(0x80 | significant.len() as u8);
+        out.extend_from_slice(significant);
     }
 }
 
 /// Encode a TLV in DER.
 pub fn encode_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 6);
+    let mut out = Vec::with_capacity(value.len().saturating_add(6));
     out.push(tag);
     encode_len(value.len(), &mut out);
     out.extend_from_slice(value);
@@ -322,7 +322,7 @@ pub fn encode_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::string_slice)]
 mod tests {
     use super::*;
 

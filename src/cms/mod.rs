@@ -1,5 +1,12 @@
 //! CMS SignedData (RFC 5652) read with the bounded DER reader, keeping the
 //! exact encodings that signatures and digests are computed over.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use crate::der::{self, TAG_INTEGER, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET, Tlv};
 use crate::error::{Error, Result};
@@ -106,7 +113,7 @@ fn small_int(t: Tlv<'_>) -> Result<i64> {
     }
     Ok(t.value
         .iter()
-        .fold(if t.value[0] & 0x80 != 0 { -1i64 } else { 0 }, |a, b| {
+        .fold(if t.value.first().is_some_and(|b| b & 0x80 != 0) { -1i64 } else { 0 }, |a, b| {
             (a << 8) | i64::from(*b)
         }))
 }
@@ -130,7 +137,7 @@ fn parse_attributes<'a>(t: &Tlv<'a>) -> Result<Vec<Attribute<'a>>> {
 /// Take the first TLV of `buf` (PDF /Contents is zero padded).
 pub fn first_tlv(buf: &[u8]) -> Result<(&[u8], &[u8])> {
     let (_, used) = der::parse_tlv(buf, 0)?;
-    Ok((&buf[..used], &buf[used..]))
+    Ok(buf.split_at_checked(used).ok_or(Error::Cms("truncated"))?)
 }
 
 /// Parse a ContentInfo holding SignedData.
@@ -174,17 +181,20 @@ pub fn parse_signed_data(buf: &[u8], max_certs: usize) -> Result<SignedData<'_>>
     if let Some(certs) = r.read_optional(0xa0)? {
         for ct in certs.children() {
             let ct = ct?;
-            if certificates.len() + other_certificates >= max_certs {
+            if certificates.len().saturating_add(other_certificates) >= max_certs {
                 return Err(Error::limit(
                     "max_cms_certificates",
-                    certificates.len() + other_certificates + 1,
+                    certificates
+                        .len()
+                        .saturating_add(other_certificates)
+                        .saturating_add(1),
                     max_certs,
                 ));
             }
             if ct.tag == TAG_SEQUENCE {
                 certificates.push(ct.raw);
             } else {
-                other_certificates += 1;
+                other_certificates = other_certificates.saturating_add(1);
             }
         }
     }
@@ -193,8 +203,12 @@ pub fn parse_signed_data(buf: &[u8], max_certs: usize) -> Result<SignedData<'_>>
     if let Some(rl) = r.read_optional(0xa1)? {
         for c in rl.children() {
             let c = c?;
-            if crls.len() + other_revocation_info.len() >= max_certs {
-                return Err(Error::limit("max_cms_crls", crls.len() + 1, max_certs));
+            if crls.len().saturating_add(other_revocation_info.len()) >= max_certs {
+                return Err(Error::limit(
+                    "max_cms_crls",
+                    crls.len().saturating_add(1),
+                    max_certs,
+                ));
             }
             if c.tag == TAG_SEQUENCE {
                 crls.push(c.raw);
@@ -208,7 +222,11 @@ pub fn parse_signed_data(buf: &[u8], max_certs: usize) -> Result<SignedData<'_>>
     let mut signer_infos = Vec::new();
     for si in sis.children() {
         if signer_infos.len() >= 64 {
-            return Err(Error::limit("cms_signer_infos", signer_infos.len() + 1, 64));
+            return Err(Error::limit(
+                "cms_signer_infos",
+                signer_infos.len().saturating_add(1),
+                64,
+            ));
         }
         signer_infos.push(parse_signer_info(si?)?);
     }
@@ -260,8 +278,11 @@ pub fn parse_signer_info(t: Tlv<'_>) -> Result<SignerInfo<'_>> {
     let signed_attrs = match r.read_optional(0xa0)? {
         Some(sa) => {
             let attrs = parse_attributes(&sa)?;
+            // RFC 5652 §5.4: the digest is over the attributes as a SET OF.
             let mut raw = sa.raw.to_vec();
-            raw[0] = TAG_SET;
+            if let Some(tag) = raw.first_mut() {
+                *tag = TAG_SET;
+            }
             Some((attrs, raw))
         }
         None => None,

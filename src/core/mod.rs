@@ -14,6 +14,13 @@
 //! The verdict rule is webpki's: `TOTAL_PASSED` only when every required
 //! result was positively produced ([`proofs::Proofs`]) and no check failed —
 //! never for the absence of a failure.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 pub mod algorithms;
 pub mod poe;

@@ -80,6 +80,7 @@ pub fn indication(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::string_slice)]
 mod tests {
     use super::*;
     use Indication::*;

@@ -236,7 +236,9 @@ fn check_revocation(
     let mut all_known = true;
     let failures_before = rep.failure_count();
     for i in 0..chain.len().saturating_sub(1) {
-        let (c, issuer) = (&chain[i], &chain[i + 1]);
+        let (Some(c), Some(issuer)) = (chain.get(i), chain.get(i.saturating_add(1))) else {
+            break;
+        };
         let who = cert::name_to_string(c.subject_name());
         let nocheck = c
             .to_der()

@@ -133,15 +133,22 @@ impl<'s> Document<'s> {
     pub fn startxref_before(&self, end: u64) -> Result<Option<std::result::Result<u64, u64>>> {
         let end = end.min(self.len);
         let tail_len = end.min(2048);
-        let tail_off = end - tail_len;
+        let tail_off = end.saturating_sub(tail_len);
         let tail = read_range(self.src, tail_off, tail_len as usize)?;
         let Some(pos) = tail.windows(9).rposition(|w| w == b"startxref") else {
             return Ok(None);
         };
-        let mut lx = Lexer::new(&tail[pos + 9..], tail_off + pos as u64 + 9, true, 4);
+        let at = tail_off.saturating_add(pos as u64);
+        let after = pos.saturating_add(9);
+        let mut lx = Lexer::new(
+            tail.get(after..).unwrap_or(&[]),
+            at.saturating_add(9),
+            true,
+            4,
+        );
         Ok(Some(match lx.token() {
             Ok(Some(Tok::Int(n))) if n >= 0 && (n as u64) < self.len => Ok(n as u64),
-            _ => Err(tail_off + pos as u64),
+            _ => Err(at),
         }))
     }
 
@@ -158,9 +165,9 @@ impl<'s> Document<'s> {
         }
         let mut window: u64 = 8192;
         loop {
-            let want = window.min(self.len - offset).min(max);
+            let want = window.min(self.len.saturating_sub(offset)).min(max);
             let buf = read_range(self.src, offset, want as usize)?;
-            let at_eof = offset + buf.len() as u64 >= self.len;
+            let at_eof = offset.saturating_add(buf.len() as u64) >= self.len;
             let mut lx = Lexer::new(&buf, offset, at_eof, self.limits.max_pdf_depth);
             match f(&mut lx) {
                 Ok(v) => return Ok(v),
@@ -170,7 +177,7 @@ impl<'s> Document<'s> {
                         return Err(Error::pdf(offset, "object runs past end of file"));
                     }
                     if want >= max {
-                        return Err(Error::limit("max_object_bytes", want + 1, max));
+                        return Err(Error::limit("max_object_bytes", want.saturating_add(1), max));
                     }
                     window = window.saturating_mul(4);
                 }
@@ -242,7 +249,7 @@ impl<'s> Document<'s> {
             if self.xref.len() as u64 >= self.limits.max_xref_entries {
                 return Err(Error::limit(
                     "max_xref_entries",
-                    self.xref.len() + 1,
+                    self.xref.len().saturating_add(1),
                     self.limits.max_xref_entries,
                 ));
             }
@@ -254,13 +261,23 @@ impl<'s> Document<'s> {
     /// Find `what` within [REPAIR_WINDOW] bytes of `off`, nearest first.
     fn search_near(&self, off: u64, what: &[u8]) -> Result<Option<u64>> {
         let start = off.saturating_sub(REPAIR_WINDOW);
-        let buf = read_range(self.src, start, (2 * REPAIR_WINDOW) as usize + what.len())?;
+        let buf = read_range(
+            self.src,
+            start,
+            (REPAIR_WINDOW as usize)
+                .saturating_mul(2)
+                .saturating_add(what.len()),
+        )?;
         let mut best: Option<u64> = None;
         for (i, w) in buf.windows(what.len()).enumerate() {
             if w == what {
-                let at = start + i as u64;
+                let at = start.saturating_add(i as u64);
                 // Must start a token: preceded by white space or the start of the file.
-                let ok = i == 0 && start == 0 || i > 0 && super::object::is_white(buf[i - 1]);
+                let before = i.checked_sub(1).and_then(|j| buf.get(j));
+                let ok = match before {
+                    None => start == 0,
+                    Some(b) => super::object::is_white(*b),
+                };
                 if ok && best.is_none_or(|b| at.abs_diff(off) < b.abs_diff(off)) {
                     best = Some(at);
                 }
@@ -319,7 +336,7 @@ impl<'s> Document<'s> {
                             };
                             if start < 0
                                 || count > max_entries
-                                || entries.len() as u64 + count > max_entries
+                                || (entries.len() as u64).saturating_add(count) > max_entries
                             {
                                 return Err(PErr::Fatal(Error::limit(
                                     "max_xref_entries",
@@ -356,7 +373,7 @@ impl<'s> Document<'s> {
                                         )));
                                     }
                                 };
-                                let num = u32::try_from(start as u64 + i).map_err(|_| {
+                                let num = u32::try_from((start as u64).saturating_add(i)).map_err(|_| {
                                     PErr::Fatal(Error::pdf(lx.abs(), "object number too large"))
                                 })?;
                                 entries.push((
@@ -409,22 +426,26 @@ impl<'s> Document<'s> {
     pub fn read_object_at(&self, offset: u64) -> Result<(ObjRef, Obj)> {
         let d = self.depth.get();
         if d >= MAX_READ_DEPTH {
-            return Err(Error::limit("object_read_depth", d + 1, MAX_READ_DEPTH));
+            return Err(Error::limit(
+                "object_read_depth",
+                d.saturating_add(1),
+                MAX_READ_DEPTH,
+            ));
         }
         if let Some(hit) = self.objects.borrow().map.get(&offset) {
             return Ok(hit.clone());
         }
-        self.depth.set(d + 1);
+        self.depth.set(d.saturating_add(1));
         let r = self.read_object_at_inner(offset);
         self.depth.set(d);
         let (r, size) = r?;
         if size <= OBJ_CACHE_MAX_OBJECT {
             let mut c = self.objects.borrow_mut();
-            if c.bytes + size > OBJ_CACHE_BUDGET {
+            if c.bytes.saturating_add(size) > OBJ_CACHE_BUDGET {
                 c.map.clear();
                 c.bytes = 0;
             }
-            c.bytes += size;
+            c.bytes = c.bytes.saturating_add(size);
             c.map.insert(offset, r.clone());
         }
         Ok(r)
@@ -455,8 +476,8 @@ impl<'s> Document<'s> {
         // §7.3.8.1: `stream` is followed by CRLF or LF.
         let eol = read_range(self.src, after_kw, 2)?;
         let data_start = match eol.as_slice() {
-            [b'\r', b'\n', ..] => after_kw + 2,
-            [b'\n', ..] | [b'\r', ..] => after_kw + 1,
+            [b'\r', b'\n', ..] => after_kw.saturating_add(2),
+            [b'\n', ..] | [b'\r', ..] => after_kw.saturating_add(1),
             _ => after_kw,
         };
         let data_len = match dict.get(b"Length") {
@@ -512,8 +533,8 @@ impl<'s> Document<'s> {
             .limits
             .max_stream_bytes
             .min(8 << 20)
-            .min(self.len - start.min(self.len));
-        let buf = read_range(self.src, start, max as usize + 9)?;
+            .min(self.len.saturating_sub(start));
+        let buf = read_range(self.src, start, (max as usize).saturating_add(9))?;
         let pos = buf
             .windows(9)
             .position(|w| w == b"endstream")
@@ -521,15 +542,16 @@ impl<'s> Document<'s> {
                 start,
                 "stream without a usable /Length or endstream",
             ))?;
-        let mut end = pos;
-        while end > 0 && matches!(buf[end - 1], b'\r' | b'\n') {
-            end -= 1;
-        }
+        let body = buf.get(..pos).unwrap_or(&[]);
+        let end = body
+            .iter()
+            .rposition(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(0, |i| i.saturating_add(1));
         Ok(end as u64)
     }
 
     fn count_resolution(&self) -> Result<()> {
-        let n = self.resolutions.get() + 1;
+        let n = self.resolutions.get().saturating_add(1);
         self.resolutions.set(n);
         if n > self.limits.max_object_resolutions {
             return Err(Error::limit(
@@ -683,8 +705,9 @@ impl<'s> Document<'s> {
     /// `None` when no section starts before `end`.
     pub fn view_before(&self, end: u64) -> Option<Document<'s>> {
         let first = self.sections.iter().position(|s| s.offset < end)?;
+        let kept = self.sections.get(first..)?;
         let mut xref = HashMap::new();
-        for s in &self.sections[first..] {
+        for s in kept {
             for (num, e) in &s.entries {
                 xref.entry(*num).or_insert(*e);
             }
@@ -694,8 +717,8 @@ impl<'s> Document<'s> {
             len: self.len,
             limits: self.limits.clone(),
             xref,
-            trailer: self.sections[first].trailer.clone(),
-            sections: self.sections[first..].to_vec(),
+            trailer: kept.first()?.trailer.clone(),
+            sections: kept.to_vec(),
             objstm_cache: RefCell::new(HashMap::new()),
             resolutions: Cell::new(0),
             depth: Cell::new(0),
@@ -712,7 +735,7 @@ impl<'s> Document<'s> {
         &'a self,
         section: &'a XrefSection,
     ) -> impl Iterator<Item = (u32, Obj)> + 'a {
-        let view = self.view_before(section.offset + 1);
+        let view = self.view_before(section.offset.saturating_add(1));
         section.entries.iter().filter_map(move |(num, e)| {
             let obj = match e {
                 XrefEntry::Free => return None,
@@ -770,14 +793,18 @@ fn parse_xref_stream(
         None => vec![(0, size as u64)],
         Some(Obj::Array(a)) if a.len() % 2 == 0 => a
             .chunks(2)
-            .map(|p| match (&p[0], &p[1]) {
-                (Obj::Int(s), Obj::Int(c)) if *s >= 0 && *c >= 0 => Ok((*s as u64, *c as u64)),
+            .map(|p| match p {
+                [Obj::Int(s), Obj::Int(c)] if *s >= 0 && *c >= 0 => Ok((*s as u64, *c as u64)),
                 _ => Err(bad("bad /Index")),
             })
             .collect::<Result<_>>()?,
         _ => return Err(bad("bad /Index")),
     };
-    let row = w[0] + w[1] + w[2];
+    let [w0, w1, w2] = w.as_slice() else {
+        return Err(bad("bad /W"));
+    };
+    let (w0, w1, w2) = (*w0, *w1, *w2);
+    let row = w0.saturating_add(w1).saturating_add(w2);
     if row == 0 {
         return Err(bad("bad /W"));
     }
@@ -790,14 +817,18 @@ fn parse_xref_stream(
     let mut pos = 0usize;
     for (start, count) in index {
         for i in 0..count {
-            let Some(rowb) = data.get(pos..pos + row) else {
+            let end = pos.saturating_add(row);
+            let Some(rowb) = data.get(pos..end) else {
                 return Err(bad("xref stream data too short"));
             };
-            pos += row;
-            let t = if w[0] == 0 { 1 } else { field(&rowb[..w[0]]) };
-            let f2 = field(&rowb[w[0]..w[0] + w[1]]);
-            let f3 = field(&rowb[w[0] + w[1]..]);
-            let num = u32::try_from(start + i).map_err(|_| bad("object number too large"))?;
+            pos = end;
+            let (b0, rest) = rowb.split_at_checked(w0).ok_or(bad("bad /W"))?;
+            let (b1, b2) = rest.split_at_checked(w1).ok_or(bad("bad /W"))?;
+            let t = if w0 == 0 { 1 } else { field(b0) };
+            let f2 = field(b1);
+            let f3 = field(b2);
+            let num = u32::try_from(start.saturating_add(i))
+                .map_err(|_| bad("object number too large"))?;
             let e = match t {
                 0 => XrefEntry::Free,
                 1 => XrefEntry::InFile {
@@ -842,7 +873,8 @@ pub fn decode_stream(dict: &Dict, raw: Vec<u8>, max: u64) -> Result<Vec<u8>> {
         data = match f.as_slice() {
             b"FlateDecode" | b"Fl" => {
                 let mut out = Vec::new();
-                let mut dec = flate2::read::ZlibDecoder::new(data.as_slice()).take(max + 1);
+                let mut dec =
+                    flate2::read::ZlibDecoder::new(data.as_slice()).take(max.saturating_add(1));
                 dec.read_to_end(&mut out)
                     .map_err(|_| Error::pdf(0, "corrupt FlateDecode stream"))?;
                 if out.len() as u64 > max {
@@ -875,29 +907,48 @@ fn apply_predictor(p: &Dict, data: Vec<u8>) -> Result<Vec<u8>> {
     let colors = p.int(b"Colors").unwrap_or(1).clamp(1, 32) as usize;
     let bpc = p.int(b"BitsPerComponent").unwrap_or(8).clamp(1, 16) as usize;
     let columns = p.int(b"Columns").unwrap_or(1).clamp(1, 1 << 20) as usize;
-    let bpp = (colors * bpc).div_ceil(8).max(1);
-    let rowlen = (colors * bpc * columns).div_ceil(8);
+    let bpp = colors.saturating_mul(bpc).div_ceil(8).max(1);
+    let rowlen = colors
+        .saturating_mul(bpc)
+        .saturating_mul(columns)
+        .div_ceil(8);
     let mut out = Vec::with_capacity(data.len());
     let mut prev = vec![0u8; rowlen];
-    for chunk in data.chunks(rowlen + 1) {
-        if chunk.len() < rowlen + 1 {
+    for chunk in data.chunks(rowlen.saturating_add(1)) {
+        let Some((&ft, rest)) = chunk.split_first() else {
+            break;
+        };
+        if rest.len() < rowlen {
             break;
         }
-        let ft = chunk[0];
-        let mut row = chunk[1..].to_vec();
+        let mut row = rest.to_vec();
         for i in 0..rowlen {
-            let a = if i >= bpp { row[i - bpp] } else { 0 };
-            let b = prev[i];
-            let c = if i >= bpp { prev[i - bpp] } else { 0 };
-            row[i] = match ft {
-                0 => row[i],
-                1 => row[i].wrapping_add(a),
-                2 => row[i].wrapping_add(b),
-                3 => row[i].wrapping_add(((u16::from(a) + u16::from(b)) / 2) as u8),
+            // PNG (RFC 2083 §6): a = left, b = up, c = up-left.
+            let left = |r: &[u8]| {
+                i.checked_sub(bpp)
+                    .and_then(|j| r.get(j))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let a = left(&row);
+            let b = prev.get(i).copied().unwrap_or(0);
+            let c = left(&prev);
+            let Some(x) = row.get_mut(i) else {
+                break;
+            };
+            *x = match ft {
+                0 => *x,
+                1 => x.wrapping_add(a),
+                2 => x.wrapping_add(b),
+                3 => x.wrapping_add((u16::from(a).saturating_add(u16::from(b)) >> 1) as u8),
                 4 => {
-                    let pa = (i16::from(b) - i16::from(c)).abs();
-                    let pb = (i16::from(a) - i16::from(c)).abs();
-                    let pc = (i16::from(a) + i16::from(b) - 2 * i16::from(c)).abs();
+                    let (a16, b16, c16) = (i16::from(a), i16::from(b), i16::from(c));
+                    let pa = b16.saturating_sub(c16).saturating_abs();
+                    let pb = a16.saturating_sub(c16).saturating_abs();
+                    let pc = a16
+                        .saturating_add(b16)
+                        .saturating_sub(c16.saturating_mul(2))
+                        .saturating_abs();
                     let pred = if pa <= pb && pa <= pc {
                         a
                     } else if pb <= pc {
@@ -905,7 +956,7 @@ fn apply_predictor(p: &Dict, data: Vec<u8>) -> Result<Vec<u8>> {
                     } else {
                         c
                     };
-                    row[i].wrapping_add(pred)
+                    x.wrapping_add(pred)
                 }
                 _ => return Err(Error::pdf(0, "bad PNG predictor row type")),
             };

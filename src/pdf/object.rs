@@ -36,7 +36,7 @@ impl Dict {
     pub fn has_duplicate_keys(&self) -> bool {
         let mut keys: Vec<&[u8]> = self.0.iter().map(|(k, _)| k.as_slice()).collect();
         keys.sort_unstable();
-        keys.windows(2).any(|w| w[0] == w[1])
+        keys.windows(2).any(|w| matches!(w, [a, b] if a == b))
     }
     pub fn name(&self, key: &[u8]) -> Option<&[u8]> {
         match self.get(key) {
@@ -161,7 +161,12 @@ impl<'a> Lexer<'a> {
     }
 
     pub fn abs(&self) -> u64 {
-        self.base + self.pos as u64
+        self.base.saturating_add(self.pos as u64)
+    }
+
+    /// Move on by `n` bytes (the position never wraps; reads past the end find nothing).
+    fn bump(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n);
     }
 
     fn err(&self, what: &'static str) -> PErr {
@@ -179,13 +184,13 @@ impl<'a> Lexer<'a> {
     pub fn skip_ws(&mut self) -> PResult<()> {
         loop {
             match self.buf.get(self.pos) {
-                Some(b) if is_white(*b) => self.pos += 1,
+                Some(b) if is_white(*b) => self.bump(1),
                 Some(b'%') => {
                     while let Some(b) = self.buf.get(self.pos) {
                         if *b == b'\n' || *b == b'\r' {
                             break;
                         }
-                        self.pos += 1;
+                        self.bump(1);
                     }
                     if self.pos >= self.buf.len() && !self.at_eof {
                         return Err(PErr::Incomplete);
@@ -212,24 +217,24 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         match c {
             b'[' => {
-                self.pos += 1;
+                self.bump(1);
                 Ok(Some(Tok::ArrOpen))
             }
             b']' => {
-                self.pos += 1;
+                self.bump(1);
                 Ok(Some(Tok::ArrClose))
             }
-            b'<' => match self.buf.get(self.pos + 1) {
+            b'<' => match self.buf.get(self.pos.saturating_add(1)) {
                 Some(b'<') => {
-                    self.pos += 2;
+                    self.bump(2);
                     Ok(Some(Tok::DictOpen))
                 }
                 Some(_) => self.hex_string().map(|s| Some(Tok::Str(s))),
                 None => Err(self.eof("truncated")),
             },
-            b'>' => match self.buf.get(self.pos + 1) {
+            b'>' => match self.buf.get(self.pos.saturating_add(1)) {
                 Some(b'>') => {
-                    self.pos += 2;
+                    self.bump(2);
                     Ok(Some(Tok::DictClose))
                 }
                 Some(_) => Err(self.err("unexpected '>'")),
@@ -237,20 +242,20 @@ impl<'a> Lexer<'a> {
             },
             b'(' => self.literal_string().map(|s| Some(Tok::Str(s))),
             b'/' => {
-                self.pos += 1;
+                self.bump(1);
                 let mut name = Vec::new();
                 loop {
                     match self.buf.get(self.pos) {
                         Some(&b) if !is_white(b) && !is_delim(b) => {
                             if b == b'#' {
-                                let h = self.buf.get(self.pos + 1..self.pos + 3);
+                                let h = self.buf.get(self.pos.saturating_add(1)..self.pos.saturating_add(3));
                                 match h
                                     .and_then(|h| std::str::from_utf8(h).ok())
                                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                                 {
                                     Some(v) => {
                                         name.push(v);
-                                        self.pos += 3;
+                                        self.bump(3);
                                         continue;
                                     }
                                     None if h.is_none() && !self.at_eof => {
@@ -260,7 +265,7 @@ impl<'a> Lexer<'a> {
                                 }
                             }
                             name.push(b);
-                            self.pos += 1;
+                            self.bump(1);
                             if name.len() > 4096 {
                                 return Err(self.err("name too long"));
                             }
@@ -279,15 +284,15 @@ impl<'a> Lexer<'a> {
                     if is_white(b) || is_delim(b) {
                         break;
                     }
-                    self.pos += 1;
-                    if self.pos - start > 256 {
+                    self.bump(1);
+                    if self.pos.saturating_sub(start) > 256 {
                         return Err(self.err("token too long"));
                     }
                 }
                 if self.pos >= self.buf.len() && !self.at_eof {
                     return Err(PErr::Incomplete);
                 }
-                let word = &self.buf[start..self.pos];
+                let word = self.buf.get(start..self.pos).unwrap_or(&[]);
                 if let Some(n) = parse_number(word) {
                     return Ok(Some(n));
                 }
@@ -298,18 +303,18 @@ impl<'a> Lexer<'a> {
 
     fn hex_string(&mut self) -> PResult<PdfStr> {
         let start = self.abs();
-        self.pos += 1;
+        self.bump(1);
         let mut out = Vec::new();
         let mut hi: Option<u8> = None;
         loop {
             let Some(&b) = self.buf.get(self.pos) else {
                 return Err(self.eof("unterminated hex string"));
             };
-            self.pos += 1;
+            self.bump(1);
             let v = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
+                b'0'..=b'9' => b.saturating_sub(b'0'),
+                b'a'..=b'f' => b.saturating_sub(b'a').saturating_add(10),
+                b'A'..=b'F' => b.saturating_sub(b'A').saturating_add(10),
                 b'>' => break,
                 b if is_white(b) => continue,
                 _ => return Err(self.err("bad character in hex string")),
@@ -332,21 +337,21 @@ impl<'a> Lexer<'a> {
 
     fn literal_string(&mut self) -> PResult<PdfStr> {
         let start = self.abs();
-        self.pos += 1;
+        self.bump(1);
         let mut out = Vec::new();
         let mut depth = 1usize;
         loop {
             let Some(&b) = self.buf.get(self.pos) else {
                 return Err(self.eof("unterminated string"));
             };
-            self.pos += 1;
+            self.bump(1);
             match b {
                 b'(' => {
-                    depth += 1;
+                    depth = depth.saturating_add(1);
                     out.push(b);
                 }
                 b')' => {
-                    depth -= 1;
+                    depth = depth.saturating_sub(1);
                     if depth == 0 {
                         break;
                     }
@@ -356,7 +361,7 @@ impl<'a> Lexer<'a> {
                     let Some(&e) = self.buf.get(self.pos) else {
                         return Err(self.eof("unterminated string"));
                     };
-                    self.pos += 1;
+                    self.bump(1);
                     match e {
                         b'n' => out.push(b'\n'),
                         b'r' => out.push(b'\r'),
@@ -365,17 +370,17 @@ impl<'a> Lexer<'a> {
                         b'f' => out.push(12),
                         b'\r' => {
                             if self.buf.get(self.pos) == Some(&b'\n') {
-                                self.pos += 1;
+                                self.bump(1);
                             }
                         }
                         b'\n' => {}
                         b'0'..=b'7' => {
-                            let mut v: u32 = u32::from(e - b'0');
+                            let mut v: u32 = u32::from(e.saturating_sub(b'0'));
                             for _ in 0..2 {
                                 match self.buf.get(self.pos) {
                                     Some(&d @ b'0'..=b'7') => {
-                                        v = v * 8 + u32::from(d - b'0');
-                                        self.pos += 1;
+                                        v = v.saturating_mul(8).saturating_add(u32::from(d.saturating_sub(b'0')));
+                                        self.bump(1);
                                     }
                                     _ => break,
                                 }
@@ -447,14 +452,14 @@ impl<'a> Lexer<'a> {
                     if t == Tok::ArrClose {
                         break;
                     }
-                    if depth + 1 > self.max_depth {
+                    if depth.saturating_add(1) > self.max_depth {
                         return Err(PErr::Fatal(Error::limit(
                             "pdf_nesting_depth",
-                            depth + 1,
+                            depth.saturating_add(1),
                             self.max_depth,
                         )));
                     }
-                    items.push(self.object_from(t, depth + 1)?);
+                    items.push(self.object_from(t, depth.saturating_add(1))?);
                 }
                 Obj::Array(items)
             }
@@ -469,10 +474,10 @@ impl<'a> Lexer<'a> {
                         Tok::Name(n) => n,
                         _ => return Err(self.err("dictionary key is not a name")),
                     };
-                    if depth + 1 > self.max_depth {
+                    if depth.saturating_add(1) > self.max_depth {
                         return Err(PErr::Fatal(Error::limit(
                             "pdf_nesting_depth",
-                            depth + 1,
+                            depth.saturating_add(1),
                             self.max_depth,
                         )));
                     }
@@ -482,7 +487,7 @@ impl<'a> Lexer<'a> {
                     if vt == Tok::DictClose {
                         return Err(self.err("dictionary key without value"));
                     }
-                    let v = self.object_from(vt, depth + 1)?;
+                    let v = self.object_from(vt, depth.saturating_add(1))?;
                     entries.push((key, v));
                 }
                 Obj::Dict(Dict(entries))
@@ -552,7 +557,7 @@ fn parse_number(word: &[u8]) -> Option<Tok<'static>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::string_slice)]
 mod tests {
     use super::*;
 

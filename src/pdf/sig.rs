@@ -121,7 +121,8 @@ pub fn text_string(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
         let units: Vec<u16> = rest
             .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+            .map(u16::from_be_bytes)
             .collect();
         return String::from_utf16_lossy(&units);
     }
@@ -164,7 +165,7 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
         .collect();
     let mut walked = 0usize;
     while let Some((fobj, parent, inherited_ft, depth)) = stack.pop() {
-        walked += 1;
+        walked = walked.saturating_add(1);
         if walked > max_fields {
             return Err(Error::limit("max_fields", walked, max_fields));
         }
@@ -188,7 +189,7 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
         let ft = field.name(b"FT").map(|n| n.to_vec()).or(inherited_ft);
         if let Some(Obj::Array(kids)) = field.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
             for k in kids.into_iter().rev() {
-                stack.push((k, full.clone(), ft.clone(), depth + 1));
+                stack.push((k, full.clone(), ft.clone(), depth.saturating_add(1)));
             }
         }
         if ft.as_deref() != Some(b"Sig") {
@@ -198,7 +199,11 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
             continue;
         };
         if out.len() >= max_sigs {
-            return Err(Error::limit("max_signatures", out.len() + 1, max_sigs));
+            return Err(Error::limit(
+                "max_signatures",
+                out.len().saturating_add(1),
+                max_sigs,
+            ));
         }
         let mut sig = read_signature_dict(doc, v, full)?;
         if let Some(lock) = field

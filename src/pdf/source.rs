@@ -67,7 +67,10 @@ impl Source for MemSource<'_> {
             return Ok(0);
         };
         let n = avail.len().min(buf.len());
-        buf[..n].copy_from_slice(&avail[..n]);
+        match (buf.get_mut(..n), avail.get(..n)) {
+            (Some(dst), Some(src)) => dst.copy_from_slice(src),
+            _ => return Ok(0),
+        }
         Ok(n)
     }
     fn as_slice(&self) -> Option<&[u8]> {
@@ -91,12 +94,13 @@ impl Source for Vec<u8> {
 pub fn read_range(src: &dyn Source, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
     let mut done = 0usize;
-    while done < len {
-        let n = src.read_at(offset + done as u64, &mut buf[done..])?;
+    while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
+        let at = offset.checked_add(done as u64).ok_or_else(|| io::Error::other("range overflow"))?;
+        let n = src.read_at(at, rest)?;
         if n == 0 {
             break;
         }
-        done += n;
+        done = done.saturating_add(n);
     }
     buf.truncate(done);
     Ok(buf)
@@ -133,17 +137,15 @@ pub fn for_each_chunk(
         buf.resize(want_buf, 0);
     }
     let mut pos = offset;
+    let early = || io::Error::new(io::ErrorKind::UnexpectedEof, "source ended early");
     while pos < end {
-        let want = ((end - pos).min(buf.len() as u64)) as usize;
-        let n = src.read_at(pos, &mut buf[..want])?;
+        let want = (end.saturating_sub(pos).min(buf.len() as u64)) as usize;
+        let n = src.read_at(pos, buf.get_mut(..want).ok_or_else(early)?)?;
         if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "source ended early",
-            ));
+            return Err(early());
         }
-        f(&buf[..n]);
-        pos += n as u64;
+        f(buf.get(..n).ok_or_else(early)?);
+        pos = pos.saturating_add(n as u64);
     }
     Ok(())
 }

@@ -44,7 +44,7 @@ impl TrustStore {
         for c in load_certificates(path)? {
             self.add(c);
         }
-        Ok(self.anchors.len() - before)
+        Ok(self.anchors.len().saturating_sub(before))
     }
     /// Keep only anchors whose SHA-256 fingerprint is in `pins` (hex).
     pub fn pinned(&self, pins: &[String]) -> TrustStore {
@@ -178,7 +178,7 @@ pub fn validate_path(
             .and_then(|c| super::cert::asn1_to_unix(c.not_after()))
             .is_some_and(|na| na == opts.at);
         if exact {
-            out = openssl_verify(leaf, untrusted, anchors, opts, opts.at - 1)?;
+            out = openssl_verify(leaf, untrusted, anchors, opts, opts.at.saturating_sub(1))?;
         }
     }
     // Policy processing (RFC 5280 §6.1) always runs.
@@ -224,7 +224,7 @@ fn check_policies(chain: &[X509], opts: &PathOptions) -> std::result::Result<(),
     use super::policy::{CertPolicies, PolicyInputs, process};
     let n = chain.len().saturating_sub(1);
     let mut path = Vec::with_capacity(n);
-    for c in chain[..n].iter().rev() {
+    for c in chain.get(..n).unwrap_or(&[]).iter().rev() {
         let der = c.to_der().map_err(|_| "certificate not encodable")?;
         let exts = super::cert::extensions(&der).map_err(|_| "malformed extensions")?;
         let self_issued = match (c.issuer_name().to_der(), c.subject_name().to_der()) {

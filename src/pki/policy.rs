@@ -36,7 +36,7 @@ pub struct CertPolicies {
 }
 
 fn small_uint(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || v.len() > 8 || v[0] & 0x80 != 0 {
+    if v.is_empty() || v.len() > 8 || v.first().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }
     Some(v.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
@@ -144,7 +144,7 @@ const MAX_NODES: usize = 10_000;
 impl Tree {
     fn at(&self, depth: usize) -> Vec<usize> {
         (0..self.nodes.len())
-            .filter(|i| self.nodes[*i].alive && self.nodes[*i].depth == depth)
+            .filter(|i| self.nodes.get(*i).is_some_and(|n| n.alive && n.depth == depth))
             .collect()
     }
     fn add(&mut self, n: Node) -> Result<(), &'static str> {
@@ -162,15 +162,30 @@ impl Tree {
         for d in (0..below).rev() {
             for i in self.at(d) {
                 if !self.has_children(i) {
-                    self.nodes[i].alive = false;
+                    self.kill(i);
                 }
             }
         }
     }
+    fn kill(&mut self, i: usize) {
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.alive = false;
+        }
+    }
+    fn policy_is(&self, i: usize, policy: &str) -> bool {
+        self.nodes.get(i).is_some_and(|n| n.policy == policy)
+    }
+    fn parent_of(&self, i: usize) -> Option<usize> {
+        self.nodes.get(i).and_then(|n| n.parent)
+    }
     fn delete_subtree(&mut self, i: usize) {
-        self.nodes[i].alive = false;
+        self.kill(i);
         let kids: Vec<usize> = (0..self.nodes.len())
-            .filter(|k| self.nodes[*k].alive && self.nodes[*k].parent == Some(i))
+            .filter(|k| {
+                self.nodes
+                    .get(*k)
+                    .is_some_and(|n| n.alive && n.parent == Some(i))
+            })
             .collect();
         for k in kids {
             self.delete_subtree(k);
@@ -186,7 +201,7 @@ impl Tree {
 /// that made the path invalid.
 pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'static str> {
     let n = path.len();
-    let start = |inhibited: bool| if inhibited { 0 } else { n as u64 + 1 };
+    let start = |inhibited: bool| if inhibited { 0 } else { (n as u64).saturating_add(1) };
     let mut explicit_policy = start(inputs.initial_explicit_policy);
     let mut inhibit_any = start(inputs.initial_any_policy_inhibit);
     let mut policy_mapping = start(inputs.initial_policy_mapping_inhibit);
@@ -200,16 +215,16 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
         }],
     });
     for (idx, c) in path.iter().enumerate() {
-        let i = idx + 1;
+        let i = idx.saturating_add(1);
         // §6.1.3 (d), (e)
         match (&c.policies, tree.as_mut()) {
             (Some(pols), Some(t)) => {
-                let prev = t.at(i - 1);
+                let prev = t.at(idx);
                 for p in pols.iter().filter(|p| p.as_str() != ANY_POLICY) {
                     let matching: Vec<usize> = prev
                         .iter()
                         .copied()
-                        .filter(|k| t.nodes[*k].expected.contains(p))
+                        .filter(|k| t.nodes.get(*k).is_some_and(|x| x.expected.contains(p)))
                         .collect();
                     if !matching.is_empty() {
                         for k in matching {
@@ -221,10 +236,8 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
                                 alive: true,
                             })?;
                         }
-                    } else if let Some(any) = prev
-                        .iter()
-                        .copied()
-                        .find(|k| t.nodes[*k].policy == ANY_POLICY)
+                    } else if let Some(any) =
+                        prev.iter().copied().find(|k| t.policy_is(*k, ANY_POLICY))
                     {
                         t.add(Node {
                             depth: i,
@@ -244,7 +257,11 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
                             .filter(|x| x.alive && x.parent == Some(k))
                             .map(|x| x.policy.clone())
                             .collect();
-                        let expected: Vec<String> = t.nodes[k].expected.iter().cloned().collect();
+                        let expected: Vec<String> = t
+                            .nodes
+                            .get(k)
+                            .map(|x| x.expected.iter().cloned().collect())
+                            .unwrap_or_default();
                         for e in expected {
                             if !existing.contains(&e) {
                                 t.add(Node {
@@ -296,19 +313,19 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
                     let hits: Vec<usize> = level
                         .iter()
                         .copied()
-                        .filter(|k| &t.nodes[*k].policy == idp)
+                        .filter(|k| t.policy_is(*k, idp))
                         .collect();
                     if policy_mapping > 0 {
                         if !hits.is_empty() {
                             for k in hits {
-                                t.nodes[k].expected = mapped.clone();
+                                if let Some(x) = t.nodes.get_mut(k) {
+                                    x.expected = mapped.clone();
+                                }
                             }
-                        } else if let Some(any) = level
-                            .iter()
-                            .copied()
-                            .find(|k| t.nodes[*k].policy == ANY_POLICY)
+                        } else if let Some(any) =
+                            level.iter().copied().find(|k| t.policy_is(*k, ANY_POLICY))
                         {
-                            let parent = t.nodes[any].parent;
+                            let parent = t.parent_of(any);
                             t.add(Node {
                                 depth: i,
                                 policy: idp.clone(),
@@ -357,30 +374,26 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
         if !user.is_empty() && !user.contains(ANY_POLICY) {
             // Nodes whose parent is an anyPolicy node.
             let valid_set: Vec<usize> = (0..t.nodes.len())
-                .filter(|k| t.nodes[*k].alive)
-                .filter(|k| {
-                    t.nodes[*k]
-                        .parent
-                        .is_some_and(|p| t.nodes[p].policy == ANY_POLICY)
-                })
+                .filter(|k| t.nodes.get(*k).is_some_and(|x| x.alive))
+                .filter(|k| t.parent_of(*k).is_some_and(|p| t.policy_is(p, ANY_POLICY)))
                 .collect();
             for k in &valid_set {
-                let p = &t.nodes[*k].policy;
-                if p != ANY_POLICY && !user.contains(p) {
+                let Some(p) = t.nodes.get(*k).map(|x| x.policy.clone()) else {
+                    continue;
+                };
+                if p != ANY_POLICY && !user.contains(&p) {
                     t.delete_subtree(*k);
                 }
             }
-            let leaf_any = t
-                .at(n)
-                .into_iter()
-                .find(|k| t.nodes[*k].policy == ANY_POLICY);
+            let leaf_any = t.at(n).into_iter().find(|k| t.policy_is(*k, ANY_POLICY));
             if let Some(any) = leaf_any {
                 let present: BTreeSet<String> = valid_set
                     .iter()
-                    .filter(|k| t.nodes[**k].alive)
-                    .map(|k| t.nodes[*k].policy.clone())
+                    .filter_map(|k| t.nodes.get(*k))
+                    .filter(|x| x.alive)
+                    .map(|x| x.policy.clone())
                     .collect();
-                let parent = t.nodes[any].parent;
+                let parent = t.parent_of(any);
                 for p in user.iter().filter(|p| !present.contains(*p)) {
                     t.add(Node {
                         depth: n,
@@ -390,7 +403,7 @@ pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'sta
                         alive: true,
                     })?;
                 }
-                t.nodes[any].alive = false;
+                t.kill(any);
             }
             t.prune(n);
             if t.is_empty() {

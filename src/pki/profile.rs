@@ -197,7 +197,7 @@ fn check_web_pki_server(parsed: &[Parsed<'_>]) -> Option<ProfileViolation> {
     }
     // BR 7.1.2.1.2: a root carries no extKeyUsage; its AKI, if any, is only its own key id.
     if parsed.len() > 1 && anchor.issuer == anchor.subject {
-        let d = parsed.len() - 1;
+        let d = parsed.len().saturating_sub(1);
         if anchor.ext(super::cert::oid::EXT_KEY_USAGE).is_some() {
             return v(d, "CABF BR 7.1.2.1.2: extKeyUsage in a root certificate");
         }
@@ -207,9 +207,7 @@ fn check_web_pki_server(parsed: &[Parsed<'_>]) -> Option<ProfileViolation> {
                 .and_then(|e| der::parse_exact(&e.value).ok().map(|t| t.value.to_vec()));
             let ok = der::parse_exact(&aki.value).ok().is_some_and(|t| {
                 let fields: Vec<Tlv<'_>> = t.children().flatten().collect();
-                fields.len() == 1
-                    && fields[0].tag == 0x80
-                    && ski.as_deref() == Some(fields[0].value)
+                matches!(fields.as_slice(), [f] if f.tag == 0x80 && ski.as_deref() == Some(f.value))
             });
             if !ok {
                 return v(
@@ -253,7 +251,10 @@ fn check_web_pki_server(parsed: &[Parsed<'_>]) -> Option<ProfileViolation> {
 
 fn ip_text(b: &[u8]) -> Option<String> {
     match b.len() {
-        4 => Some(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+        4 => {
+            let a: [u8; 4] = b.try_into().ok()?;
+            Some(std::net::Ipv4Addr::from(a).to_string())
+        }
         16 => {
             let a: [u8; 16] = b.try_into().ok()?;
             Some(std::net::Ipv6Addr::from(a).to_string())
@@ -480,7 +481,7 @@ fn check_wildcards_against_exclusions(parsed: &[Parsed<'_>]) -> Option<ProfileVi
         })
         .filter_map(|n| n.strip_prefix("*.").map(str::to_string))
         .collect();
-    for ca in &parsed[1..] {
+    for ca in parsed.get(1..).unwrap_or(&[]) {
         for ex in excluded_dns(ca) {
             let parent = ex.split_once('.').map(|(_, p)| p).unwrap_or("");
             if wildcards.iter().any(|w| w == parent) {
@@ -509,7 +510,7 @@ fn aia_well_formed(value: &[u8]) -> bool {
         if der::read_oid(&mut a).is_err() || a.read().is_err() || !a.is_empty() {
             return false;
         }
-        n += 1;
+        n = 1;
     }
     n > 0
 }

@@ -13,6 +13,13 @@
 //!
 //! `status_at` is the one place this is decided: production, the PKITS and
 //! x509-limbo suites and the revocation fixtures all go through it.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 pub mod crl;
 pub mod fetch;
@@ -173,6 +180,11 @@ pub enum Status {
 /// Largest clock difference tolerated between the validation time and the
 /// issue time of revocation data.
 const SKEW: i64 = 300;
+
+/// Issued (or dated) after the validation time, beyond the skew.
+fn after_now(t: i64, now: i64) -> bool {
+    t > now.saturating_add(SKEW)
+}
 /// How deep the path of a CRL issuer other than the certificate's issuer is
 /// followed: that path's revocation is checked, and once more the path of a
 /// CRL issuer found there (a CA that rolled its key over signs its CRLs with
@@ -496,7 +508,7 @@ fn crl_signer(raw: &Raw, c: &crl::Crl, issuer: &X509, ctx: &Context<'_>) -> Resu
             continue;
         }
         let inner = Context {
-            depth: ctx.depth + 1,
+            depth: ctx.depth.saturating_add(1),
             in_check: Some(cand),
             ..*ctx
         };
@@ -618,7 +630,7 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                         ev.problem = Some("delegated OCSP responder certificate not valid when the response was produced".into());
                     } else if sr.critical_unknown_extension {
                         ev.problem = Some("unknown critical extension in the response".into());
-                    } else if sr.this_update > ctx.now + SKEW || b.produced_at > ctx.now + SKEW {
+                    } else if after_now(sr.this_update, ctx.now) || after_now(b.produced_at, ctx.now) {
                         ev.problem = Some("issued after the validation time".into());
                     } else if sr.status == ocsp::CertStatus::Unknown {
                         ev.problem = Some("the responder does not know the certificate".into());
@@ -689,7 +701,7 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
         }
         let entry = c.find(raw, &s.issuer, &s.serial, same_name);
         let mut ev = new_evidence(&subject, *src, "CRL", c.this_update, c.next_update, entry);
-        let signer = match (&c.problem, c.this_update > ctx.now + SKEW) {
+        let signer = match (&c.problem, after_now(c.this_update, ctx.now)) {
             (Some(p), _) => Err(p.clone()),
             (None, true) => Err("issued after the validation time".to_string()),
             (None, false) => crl_signer(raw, c, issuer, ctx),
@@ -732,7 +744,7 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                     && d.problem.is_none()
                     && d.idp_raw == c.idp_raw
                     && same_name(&d.issuer, &c.issuer)
-                    && d.this_update <= ctx.now + SKEW
+                    && !after_now(d.this_update, ctx.now)
             })
             .filter(|(_, draw, d)| crl_verifies(draw, d, &signer))
             .max_by_key(|(_, _, d)| d.this_update);
@@ -795,7 +807,7 @@ fn decide(
         .iter()
         .filter(|(_, s)| !hold(s))
         .filter_map(|(i, s)| s.entry.map(|e| (*i, e)))
-        .filter(|(_, e)| e.time <= now + SKEW)
+        .filter(|(_, e)| !after_now(e.time, now))
         .min_by_key(|(_, e)| e.time)
     {
         mark(i);

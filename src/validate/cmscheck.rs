@@ -156,7 +156,7 @@ pub fn cms_certificates(sd: &SignedData<'_>, rep: &mut SignatureReport) -> Vec<X
     for c in &sd.certificates {
         match crate::memo::x509(c) {
             Some(x) => out.push(x),
-            None => bad += 1,
+            None => bad = bad.saturating_add(1),
         }
     }
     if bad > 0 {
@@ -172,7 +172,10 @@ pub fn cms_certificates(sd: &SignedData<'_>, rep: &mut SignatureReport) -> Vec<X
 
 fn single_value<'a>(attrs: &[&cms::Attribute<'a>]) -> Option<der::Tlv<'a>> {
     match attrs {
-        [a] if a.values.len() == 1 => Some(a.values[0]),
+        [a] => match a.values.as_slice() {
+            [v] => Some(*v),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -224,7 +227,9 @@ fn check_ess(si: &SignerInfo<'_>, signer: &X509, rep: &mut SignatureReport) -> b
             return false;
         }
     };
-    let first = &ids[0];
+    let Some(first) = ids.first() else {
+        return false;
+    };
     let Some(alg) = DigestAlg::from_oid(&first.hash_alg) else {
         rep.fail(
             I::Indeterminate,
@@ -579,6 +584,16 @@ pub fn check_signer_info(
                 format!("The signer's key does not fit the signature algorithm: {why}"),
             ),
         ),
+        SigCheck::Unsupported(why) => rep.fail(
+            I::Indeterminate,
+            S::CryptoConstraintsFailure,
+            Check::new(
+                "ALG_UNSUPPORTED",
+                Outcome::Failed,
+                format!("Thuật toán không được hỗ trợ: {why}"),
+                format!("Unsupported algorithm: {why}"),
+            ),
+        ),
     }
     out.integrity_ok = digest_ok && sig_ok;
     rep.proven.integrity = out.integrity_ok;
@@ -664,7 +679,7 @@ fn check_signed_attrs(
             .filter(|o| once.contains(o))
             .collect();
         oids.sort_unstable();
-        if oids.windows(2).any(|w| w[0] == w[1]) {
+        if oids.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
             malformed(
                 rep,
                 "SIGNED_ATTRS_DUPLICATE",
@@ -674,19 +689,24 @@ fn check_signed_attrs(
             ok = false;
         }
         for a in attrs.iter().filter(|a| a.oid == oid::SIGNING_TIME) {
-            let good = a.values.len() == 1 && der::parse_time(&a.values[0]).is_ok();
-            if !good {
-                malformed(
-                    rep,
-                    "SIGNING_TIME_ATTR_INVALID",
-                    "Thuộc tính signingTime không hợp lệ",
-                    "signingTime attribute is malformed",
-                );
-                ok = false;
-            } else if let Ok(t) = der::parse_time(&a.values[0]) {
-                if rep.claimed_signing_time.is_none() {
+            let time = match a.values.as_slice() {
+                [v] => der::parse_time(v).ok(),
+                _ => None,
+            };
+            match time {
+                None => {
+                    malformed(
+                        rep,
+                        "SIGNING_TIME_ATTR_INVALID",
+                        "Thuộc tính signingTime không hợp lệ",
+                        "signingTime attribute is malformed",
+                    );
+                    ok = false;
+                }
+                Some(t) if rep.claimed_signing_time.is_none() => {
                     rep.claimed_signing_time = Some(cert::fmt_unix(t));
                 }
+                Some(_) => {}
             }
         }
     }

@@ -24,7 +24,7 @@ pub fn decode_cms_input(data: &[u8]) -> Result<Vec<u8>> {
             .iter()
             .position(|b| !b.is_ascii_whitespace())
             .unwrap_or(data.len());
-        &data[s..]
+        data.get(s..).unwrap_or(&[])
     };
     if trimmed.first() == Some(&0x30) {
         return Ok(trimmed.to_vec());

@@ -1,6 +1,13 @@
 //! The verification pipeline: format → signatures → per-signature checks →
 //! indications (ETSI EN 319 102-1 words). Reads no clock: the caller gives
 //! the validation time, the trust anchors and the policy.
+// Parsers of untrusted bytes and the checks on what they read: no slicing
+// that can panic, no unchecked indexing, no arithmetic that can overflow.
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 pub mod cmscheck;
 pub mod cmsfile;
@@ -113,7 +120,7 @@ pub fn verify_bytes(
     name: &str,
     opts: &VerifyOptions,
 ) -> (Report, Option<Vec<u8>>) {
-    let head = &data[..data.len().min(1024)];
+    let head = data.get(..1024).unwrap_or(data);
     match (detect_format(head), detached) {
         (Format::Pdf, None) => (verify_pdf(&MemSource(data), name, opts), None),
         (_, det) => {

@@ -237,7 +237,7 @@ fn verify_token_in(
             return (rep, None);
         }
     };
-    if sd.signer_infos.len() != 1 {
+    let [si] = sd.signer_infos.as_slice() else {
         structural(
             &mut rep,
             "CMS_SIGNER_COUNT",
@@ -252,10 +252,10 @@ fn verify_token_in(
         );
         rep.conclude();
         return (rep, None);
-    }
+    };
     let tst = check_token(
         &sd,
-        &sd.signer_infos[0],
+        si,
         stamped,
         opts,
         extra,
@@ -311,8 +311,8 @@ pub fn signature_timestamps(
             _ => rep.pass(Check::new(
                 "SIGNATURE_TIMESTAMP_INVALID",
                 Outcome::Warning,
-                format!("Dấu thời gian #{} của chữ ký không hợp lệ và không được dùng làm bằng chứng thời điểm", k + 1),
-                format!("Signature timestamp #{} is not valid and is not used as proof of time", k + 1),
+                format!("Dấu thời gian #{} của chữ ký không hợp lệ và không được dùng làm bằng chứng thời điểm", k.saturating_add(1)),
+                format!("Signature timestamp #{} is not valid and is not used as proof of time", k.saturating_add(1)),
             )),
         }
         rep.timestamps.push(ts);
