@@ -105,7 +105,10 @@ impl DigestAlg {
     }
     pub fn hasher(self) -> Result<Digester, crate::error::Error> {
         let md = self.md().ok_or_else(|| {
-            crate::error::Error::Unsupported(format!("{} is not available in this OpenSSL", self.name()))
+            crate::error::Error::Unsupported(format!(
+                "{} is not available in this OpenSSL",
+                self.name()
+            ))
         })?;
         Ok(Digester {
             alg: self,
@@ -223,7 +226,8 @@ pub fn parse_pss_params(params: Option<&der::Tlv<'_>>) -> Result<SigScheme, Stri
     }
     if let Some(t) = r.read_optional(0xa2).map_err(|_| bad())? {
         let i = t.children().read_tag(TAG_INTEGER).map_err(|_| bad())?;
-        if i.value.is_empty() || i.value.len() > 4 || i.value.first().is_some_and(|b| b & 0x80 != 0) {
+        if i.value.is_empty() || i.value.len() > 4 || i.value.first().is_some_and(|b| b & 0x80 != 0)
+        {
             return Err(bad());
         }
         salt_len = i.value.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
@@ -331,7 +335,10 @@ pub fn verify_signature(
         SigScheme::RsaPss {
             hash, mgf1_hash, ..
         } => vec![*hash, *mgf1_hash],
-        SigScheme::RsaPkcs1(h) | SigScheme::EcdsaPlain(h) | SigScheme::Ecdsa(h) | SigScheme::Dsa(h) => vec![*h],
+        SigScheme::RsaPkcs1(h)
+        | SigScheme::EcdsaPlain(h)
+        | SigScheme::Ecdsa(h)
+        | SigScheme::Dsa(h) => vec![*h],
         SigScheme::Ed25519 | SigScheme::Ed448 => Vec::new(),
     };
     if let Some(d) = digests.iter().find(|d| d.md().is_none()) {

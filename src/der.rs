@@ -250,7 +250,11 @@ pub fn parse_time(t: &Tlv<'_>) -> Result<i64> {
             let yy = digits(s.get(0..2).ok_or(Error::asn1("short time"))?)?;
             (
                 // Two digits: 0..=99, no overflow.
-                if yy >= 50 { yy.saturating_add(1900) } else { yy.saturating_add(2000) },
+                if yy >= 50 {
+                    yy.saturating_add(1900)
+                } else {
+                    yy.saturating_add(2000)
+                },
                 s.get(2..).unwrap_or(""),
             )
         }
@@ -322,7 +326,12 @@ pub fn encode_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::string_slice)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
 mod tests {
     use super::*;
 

@@ -111,11 +111,14 @@ fn small_int(t: Tlv<'_>) -> Result<i64> {
     if t.value.is_empty() || t.value.len() > 4 {
         return Err(Error::Cms("bad version integer"));
     }
-    Ok(t.value
-        .iter()
-        .fold(if t.value.first().is_some_and(|b| b & 0x80 != 0) { -1i64 } else { 0 }, |a, b| {
-            (a << 8) | i64::from(*b)
-        }))
+    Ok(t.value.iter().fold(
+        if t.value.first().is_some_and(|b| b & 0x80 != 0) {
+            -1i64
+        } else {
+            0
+        },
+        |a, b| (a << 8) | i64::from(*b),
+    ))
 }
 
 fn parse_attributes<'a>(t: &Tlv<'a>) -> Result<Vec<Attribute<'a>>> {
@@ -137,7 +140,7 @@ fn parse_attributes<'a>(t: &Tlv<'a>) -> Result<Vec<Attribute<'a>>> {
 /// Take the first TLV of `buf` (PDF /Contents is zero padded).
 pub fn first_tlv(buf: &[u8]) -> Result<(&[u8], &[u8])> {
     let (_, used) = der::parse_tlv(buf, 0)?;
-    Ok(buf.split_at_checked(used).ok_or(Error::Cms("truncated"))?)
+    buf.split_at_checked(used).ok_or(Error::Cms("truncated"))
 }
 
 /// Parse a ContentInfo holding SignedData.

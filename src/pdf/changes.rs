@@ -1017,11 +1017,9 @@ impl<'a, 's> Context<'a, 's> {
 
     /// `new` is `old` followed by references to new signature fields.
     fn appended_fields(&self, old: &[Obj], new: &[Obj]) -> Option<ChangeClass> {
-        if new.len() < old.len() || new[..old.len()] != *old {
-            return None;
-        }
+        let added = new.strip_prefix(old)?;
         let mut class = ChangeClass::Bookkeeping;
-        for o in &new[old.len()..] {
+        for o in added {
             let Obj::Ref(r) = o else { return None };
             let f = self
                 .fields
@@ -1034,11 +1032,9 @@ impl<'a, 's> Context<'a, 's> {
 
     /// `new` is `old` followed by references to widgets of new signatures.
     fn appended_widgets(&self, old: &[Obj], new: &[Obj]) -> Option<ChangeClass> {
-        if new.len() < old.len() || new[..old.len()] != *old {
-            return None;
-        }
+        let added = new.strip_prefix(old)?;
         let mut class = ChangeClass::Bookkeeping;
-        for o in &new[old.len()..] {
+        for o in added {
             let Obj::Ref(r) = o else { return None };
             class = worst(class, self.widget_class(r.num)?);
         }
@@ -1081,7 +1077,10 @@ fn has_duplicate_keys(o: &Obj, depth: usize) -> bool {
     }
     match o {
         Obj::Dict(d) => {
-            d.has_duplicate_keys() || d.0.iter().any(|(_, v)| has_duplicate_keys(v, depth + 1))
+            d.has_duplicate_keys()
+                || d.0
+                    .iter()
+                    .any(|(_, v)| has_duplicate_keys(v, depth.saturating_add(1)))
         }
         Obj::Stream(st) => {
             st.dict.has_duplicate_keys()
@@ -1089,9 +1088,11 @@ fn has_duplicate_keys(o: &Obj, depth: usize) -> bool {
                     .dict
                     .0
                     .iter()
-                    .any(|(_, v)| has_duplicate_keys(v, depth + 1))
+                    .any(|(_, v)| has_duplicate_keys(v, depth.saturating_add(1)))
         }
-        Obj::Array(a) => a.iter().any(|v| has_duplicate_keys(v, depth + 1)),
+        Obj::Array(a) => a
+            .iter()
+            .any(|v| has_duplicate_keys(v, depth.saturating_add(1))),
         _ => false,
     }
 }
@@ -1164,7 +1165,7 @@ fn same_at(da: &Document<'_>, a: &Obj, db: &Document<'_>, b: &Obj, depth: usize)
                 return Ok(false);
             }
             for (p, q) in x.iter().zip(y) {
-                if !same_at(da, p, db, q, depth + 1)? {
+                if !same_at(da, p, db, q, depth.saturating_add(1))? {
                     return Ok(false);
                 }
             }
@@ -1206,7 +1207,7 @@ fn same_dict(
         return Ok(false);
     }
     for ((k, v), (l, w)) in x.0.iter().zip(&y.0) {
-        if k != l || !same_at(da, v, db, w, depth + 1)? {
+        if k != l || !same_at(da, v, db, w, depth.saturating_add(1))? {
             // Same entries in another order are still the same dictionary.
             return same_dict_unordered(da, x, db, y, depth);
         }
@@ -1226,7 +1227,7 @@ fn same_dict_unordered(
     }
     for (k, v) in &x.0 {
         match y.get(k) {
-            Some(w) if same_at(da, v, db, w, depth + 1)? => {}
+            Some(w) if same_at(da, v, db, w, depth.saturating_add(1))? => {}
             _ => return Ok(false),
         }
     }
@@ -1249,13 +1250,14 @@ fn compare_ranges(da: &Document<'_>, a: u64, db: &Document<'_>, b: u64, len: u64
         return Ok(true);
     }
     const CHUNK: u64 = 1 << 16;
-    let mut done = 0;
+    let mut done: u64 = 0;
     while done < len {
-        let n = (len - done).min(CHUNK) as usize;
-        if read_range(da.source(), a + done, n)? != read_range(db.source(), b + done, n)? {
+        let n = len.saturating_sub(done).min(CHUNK) as usize;
+        let (pa, pb) = (a.saturating_add(done), b.saturating_add(done));
+        if read_range(da.source(), pa, n)? != read_range(db.source(), pb, n)? {
             return Ok(false);
         }
-        done += n as u64;
+        done = done.saturating_add(n as u64);
     }
     Ok(true)
 }
@@ -1318,13 +1320,18 @@ fn refs_in(o: &Obj, out: &mut Vec<u32>, depth: usize) {
     }
     match o {
         Obj::Ref(r) => out.push(r.num),
-        Obj::Array(v) => v.iter().for_each(|x| refs_in(x, out, depth + 1)),
-        Obj::Dict(d) => d.0.iter().for_each(|(_, x)| refs_in(x, out, depth + 1)),
+        Obj::Array(v) => v
+            .iter()
+            .for_each(|x| refs_in(x, out, depth.saturating_add(1))),
+        Obj::Dict(d) => {
+            d.0.iter()
+                .for_each(|(_, x)| refs_in(x, out, depth.saturating_add(1)))
+        }
         Obj::Stream(s) => s
             .dict
             .0
             .iter()
-            .for_each(|(_, x)| refs_in(x, out, depth + 1)),
+            .for_each(|(_, x)| refs_in(x, out, depth.saturating_add(1))),
         _ => {}
     }
 }
@@ -1347,7 +1354,7 @@ fn widget_visible(doc: &Document<'_>, w: &Dict) -> Result<bool> {
     };
     Ok(match rect {
         Obj::Array(v) if v.len() == 4 => {
-            let (x1, y1, x2, y2) = (num(&v[0]), num(&v[1]), num(&v[2]), num(&v[3]));
+            let [x1, y1, x2, y2] = [0, 1, 2, 3].map(|i| v.get(i).map_or(0.0, num));
             (x2 - x1).abs() > 0.0 && (y2 - y1).abs() > 0.0
         }
         _ => false,
@@ -1380,7 +1387,7 @@ fn pages_using(doc: &Document<'_>, objs: &HashSet<u32>) -> Result<Vec<usize>> {
                 todo.extend(kids.into_iter().rev());
             }
             _ => {
-                page_no += 1;
+                page_no = page_no.saturating_add(1);
                 let mut own = reach(doc, &Obj::Dict(d), &[b"Parent", b"P"])?;
                 own.insert(r.num);
                 if own.iter().any(|n| objs.contains(n)) {

@@ -177,7 +177,11 @@ impl<'s> Document<'s> {
                         return Err(Error::pdf(offset, "object runs past end of file"));
                     }
                     if want >= max {
-                        return Err(Error::limit("max_object_bytes", want.saturating_add(1), max));
+                        return Err(Error::limit(
+                            "max_object_bytes",
+                            want.saturating_add(1),
+                            max,
+                        ));
                     }
                     window = window.saturating_mul(4);
                 }
@@ -373,9 +377,11 @@ impl<'s> Document<'s> {
                                         )));
                                     }
                                 };
-                                let num = u32::try_from((start as u64).saturating_add(i)).map_err(|_| {
-                                    PErr::Fatal(Error::pdf(lx.abs(), "object number too large"))
-                                })?;
+                                let num = u32::try_from((start as u64).saturating_add(i)).map_err(
+                                    |_| {
+                                        PErr::Fatal(Error::pdf(lx.abs(), "object number too large"))
+                                    },
+                                )?;
                                 entries.push((
                                     num,
                                     if kind {

@@ -248,7 +248,9 @@ impl<'a> Lexer<'a> {
                     match self.buf.get(self.pos) {
                         Some(&b) if !is_white(b) && !is_delim(b) => {
                             if b == b'#' {
-                                let h = self.buf.get(self.pos.saturating_add(1)..self.pos.saturating_add(3));
+                                let h = self
+                                    .buf
+                                    .get(self.pos.saturating_add(1)..self.pos.saturating_add(3));
                                 match h
                                     .and_then(|h| std::str::from_utf8(h).ok())
                                     .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -379,7 +381,9 @@ impl<'a> Lexer<'a> {
                             for _ in 0..2 {
                                 match self.buf.get(self.pos) {
                                     Some(&d @ b'0'..=b'7') => {
-                                        v = v.saturating_mul(8).saturating_add(u32::from(d.saturating_sub(b'0')));
+                                        v = v
+                                            .saturating_mul(8)
+                                            .saturating_add(u32::from(d.saturating_sub(b'0')));
                                         self.bump(1);
                                     }
                                     _ => break,
@@ -557,7 +561,12 @@ fn parse_number(word: &[u8]) -> Option<Tok<'static>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::string_slice)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
 mod tests {
     use super::*;
 

@@ -95,7 +95,9 @@ pub fn read_range(src: &dyn Source, offset: u64, len: usize) -> io::Result<Vec<u
     let mut buf = vec![0u8; len];
     let mut done = 0usize;
     while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
-        let at = offset.checked_add(done as u64).ok_or_else(|| io::Error::other("range overflow"))?;
+        let at = offset
+            .checked_add(done as u64)
+            .ok_or_else(|| io::Error::other("range overflow"))?;
         let n = src.read_at(at, rest)?;
         if n == 0 {
             break;

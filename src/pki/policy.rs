@@ -144,7 +144,11 @@ const MAX_NODES: usize = 10_000;
 impl Tree {
     fn at(&self, depth: usize) -> Vec<usize> {
         (0..self.nodes.len())
-            .filter(|i| self.nodes.get(*i).is_some_and(|n| n.alive && n.depth == depth))
+            .filter(|i| {
+                self.nodes
+                    .get(*i)
+                    .is_some_and(|n| n.alive && n.depth == depth)
+            })
             .collect()
     }
     fn add(&mut self, n: Node) -> Result<(), &'static str> {
@@ -201,7 +205,13 @@ impl Tree {
 /// that made the path invalid.
 pub fn process(path: &[CertPolicies], inputs: &PolicyInputs) -> Result<(), &'static str> {
     let n = path.len();
-    let start = |inhibited: bool| if inhibited { 0 } else { (n as u64).saturating_add(1) };
+    let start = |inhibited: bool| {
+        if inhibited {
+            0
+        } else {
+            (n as u64).saturating_add(1)
+        }
+    };
     let mut explicit_policy = start(inputs.initial_explicit_policy);
     let mut inhibit_any = start(inputs.initial_any_policy_inhibit);
     let mut policy_mapping = start(inputs.initial_policy_mapping_inhibit);

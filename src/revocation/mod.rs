@@ -630,7 +630,9 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                         ev.problem = Some("delegated OCSP responder certificate not valid when the response was produced".into());
                     } else if sr.critical_unknown_extension {
                         ev.problem = Some("unknown critical extension in the response".into());
-                    } else if after_now(sr.this_update, ctx.now) || after_now(b.produced_at, ctx.now) {
+                    } else if after_now(sr.this_update, ctx.now)
+                        || after_now(b.produced_at, ctx.now)
+                    {
                         ev.problem = Some("issued after the validation time".into());
                     } else if sr.status == ocsp::CertStatus::Unknown {
                         ev.problem = Some("the responder does not know the certificate".into());

@@ -97,7 +97,7 @@ pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report 
         .rev()
         .enumerate()
         .map(|(i, s)| crate::report::Revision {
-            number: i + 1,
+            number: i.saturating_add(1),
             xref_offset: s.offset,
             xref_kind: s.kind,
             objects: s.entries.len(),
@@ -170,9 +170,9 @@ fn eof_markers(src: &dyn Source) -> Option<usize> {
     crate::pdf::source::for_each_chunk(src, 0, src.len(), &mut buf, 1 << 16, |chunk| {
         let mut joined = std::mem::take(&mut carry);
         joined.extend_from_slice(chunk);
-        count += joined.windows(5).filter(|w| *w == b"%%EOF").count();
-        let keep = joined.len().min(4);
-        carry = joined[joined.len() - keep..].to_vec();
+        count = count.saturating_add(joined.windows(5).filter(|w| *w == b"%%EOF").count());
+        let keep = joined.len().saturating_sub(4);
+        carry = joined.get(keep..).unwrap_or(&[]).to_vec();
     })
     .ok()?;
     Some(count)
@@ -210,8 +210,10 @@ fn signatures_dropped(pdf: &Document<'_>, current: &[PdfSignature]) -> usize {
 /// The end of a signature's signed bytes, when its ByteRange can be read.
 fn signed_end(sig: &PdfSignature) -> Option<u64> {
     match &sig.byte_range {
-        Some(Obj::Array(a)) if a.len() == 4 => match (&a[2], &a[3]) {
-            (Obj::Int(c), Obj::Int(d)) if *c >= 0 && *d >= 0 => (*c as u64).checked_add(*d as u64),
+        Some(Obj::Array(a)) => match a.as_slice() {
+            [_, _, Obj::Int(c), Obj::Int(d)] if *c >= 0 && *d >= 0 => {
+                (*c as u64).checked_add(*d as u64)
+            }
             _ => None,
         },
         _ => None,
@@ -228,8 +230,14 @@ fn check_all(
     opts: &VerifyOptions,
     dss_revocation: bool,
 ) -> Vec<SignatureReport> {
-    let mut order: Vec<usize> = (0..sigs.len()).collect();
-    order.sort_by_key(|i| std::cmp::Reverse(signed_end(&sigs[*i]).unwrap_or(0)));
+    let ends: Vec<Option<u64>> = sigs.iter().map(signed_end).collect();
+    let mut order: Vec<(usize, &PdfSignature, Option<u64>)> = sigs
+        .iter()
+        .zip(&ends)
+        .enumerate()
+        .map(|(i, (s, e))| (i, s, *e))
+        .collect();
+    order.sort_by_key(|(_, _, e)| std::cmp::Reverse(e.unwrap_or(0)));
     // (end of the timestamp's signed bytes, genTime) of valid document timestamps.
     let mut stamps: Vec<(u64, i64)> = Vec::new();
     // Ends of every document timestamp, valid or not (for the format level).
@@ -241,9 +249,8 @@ fn check_all(
     let mut pre = shared_digests(pdf, sigs, opts);
     let memo = crate::pdf::changes::Memo::new(sigs.iter().find_map(|s| s.doc_mdp));
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
-    for i in order {
+    for (i, sig, end) in order {
         let digest = pre.remove(&i);
-        let end = signed_end(&sigs[i]);
         let poe = end.and_then(|e| {
             stamps
                 .iter()
@@ -255,7 +262,7 @@ fn check_all(
             external_poe: poe,
             revocation_at_most: None,
         };
-        let mut rep = check_pdf_signature(pdf, i, &sigs[i], digest, &memo, timing, opts);
+        let mut rep = check_pdf_signature(pdf, i, sig, digest, &memo, timing, opts);
         rep.conclude();
         if rep.kind == SignatureKind::PdfDocumentTimestamp && rep.indication == I::TotalPassed {
             if let (Some(e), Some(t)) = (end, rep.gen_time.as_deref().and_then(cert::parse_rfc3339))
@@ -263,19 +270,21 @@ fn check_all(
                 stamps.push((e, t));
             }
         }
-        out[i] = Some(rep);
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(rep);
+        }
     }
     let mut reports: Vec<SignatureReport> = out.into_iter().flatten().collect();
-    for (i, r) in reports.iter_mut().enumerate() {
-        check_timestamp_order(r, signed_end(&sigs[i]), &stamps);
-        r.revision = signed_end(&sigs[i])
+    for (r, end) in reports.iter_mut().zip(&ends) {
+        let end = *end;
+        check_timestamp_order(r, end, &stamps);
+        r.revision = end
             .map(|e| pdf.sections.iter().filter(|s| s.offset < e).count())
             .filter(|k| *k > 0);
         if r.kind == SignatureKind::PdfSignature {
-            let covered =
-                signed_end(&sigs[i]).is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
+            let covered = end.is_some_and(|e| stamps.iter().any(|(te, _)| *te > e));
             r.level = baseline_level(r, covered);
-            let end = signed_end(&sigs[i]).unwrap_or(u64::MAX);
+            let end = end.unwrap_or(u64::MAX);
             r.format_level = Some(format_level(
                 r,
                 all_stamps.iter().any(|te| *te > end),
@@ -350,7 +359,9 @@ fn shared_digests(
         let [(0, b), (c, d)] = ranges[..] else {
             continue;
         };
-        let e = c + d; // in bounds: readable_ranges checked it
+        let Some(e) = c.checked_add(d) else {
+            continue;
+        };
         if b > c {
             continue;
         }
@@ -403,26 +414,28 @@ fn shared_digests(
     let points: Vec<u64> = points.into_iter().collect();
     let mut buf = Vec::new();
     for w in points.windows(2) {
-        let (p, q) = (w[0], w[1]);
-        for (k, j) in jobs.iter().enumerate() {
+        let [p, q] = *w else {
+            continue;
+        };
+        for (slot, j) in state.iter_mut().zip(&jobs) {
             if j.b == p {
-                state[k] = running.get(&j.alg).cloned();
+                *slot = running.get(&j.alg).cloned();
             }
         }
         let mut failed = false;
         let r = crate::pdf::source::for_each_chunk(
             pdf.source(),
             p,
-            q - p,
+            q.saturating_sub(p),
             &mut buf,
             1 << 20,
             |chunk| {
                 for h in running.values_mut() {
                     failed |= h.update(chunk).is_err();
                 }
-                for (k, j) in jobs.iter().enumerate() {
+                for (slot, j) in state.iter_mut().zip(&jobs) {
                     if j.c <= p && q <= j.e {
-                        if let Some(h) = state[k].as_mut() {
+                        if let Some(h) = slot.as_mut() {
                             failed |= h.update(chunk).is_err();
                         }
                     }
@@ -432,9 +445,9 @@ fn shared_digests(
         if r.is_err() || failed {
             return HashMap::new();
         }
-        for (k, j) in jobs.iter().enumerate() {
+        for (slot, j) in state.iter_mut().zip(&jobs) {
             if j.e == q {
-                if let Some(Ok(d)) = state[k].take().map(|h| h.finish()) {
+                if let Some(Ok(d)) = slot.take().map(|h| h.finish()) {
                     out.insert(j.index, (j.alg, d));
                 }
             }
@@ -514,7 +527,7 @@ fn read_dss(pdf: &Document<'_>) -> Option<Dss> {
         unreadable_count: 0,
     };
     let bad = |out: &mut Dss, why: String| {
-        out.unreadable_count += 1;
+        out.unreadable_count = out.unreadable_count.saturating_add(1);
         if out.unreadable.len() < 20 {
             out.unreadable.push(why);
         }
@@ -605,9 +618,9 @@ pub fn pdf_date(s: &str) -> String {
         let mi = num(10, 12, 0)?;
         let se = num(12, 14, 0)?;
         let rest = t.get(14..).unwrap_or("");
-        let (sign, off) = match rest.chars().next() {
-            Some('+') => (1, &rest[1..]),
-            Some('-') => (-1, &rest[1..]),
+        let (sign, off): (i64, &str) = match rest.chars().next() {
+            Some('+') => (1, rest.get(1..).unwrap_or("")),
+            Some('-') => (-1, rest.get(1..).unwrap_or("")),
             _ => (1, ""),
         };
         let oh: i64 = off.get(0..2).and_then(|x| x.parse().ok()).unwrap_or(0);
@@ -619,8 +632,14 @@ pub fn pdf_date(s: &str) -> String {
         )
         .ok()?;
         let tm = time::Time::from_hms(h as u8, mi as u8, se as u8).ok()?;
-        let offset =
-            time::UtcOffset::from_whole_seconds((sign * (oh * 3600 + om * 60)) as i32).ok()?;
+        let offset = time::UtcOffset::from_whole_seconds(
+            sign.saturating_mul(
+                oh.clamp(0, 23)
+                    .saturating_mul(3600)
+                    .saturating_add(om.clamp(0, 59).saturating_mul(60)),
+            ) as i32,
+        )
+        .ok()?;
         time::PrimitiveDateTime::new(date, tm)
             .assume_offset(offset)
             .format(&time::format_description::well_known::Rfc3339)
@@ -666,12 +685,7 @@ fn check_byte_range(sig: &PdfSignature, len: u64, rep: &mut SignatureReport) -> 
         );
         return None;
     };
-    let [a, b, c, d] = [
-        nums[0] as u64,
-        nums[1] as u64,
-        nums[2] as u64,
-        nums[3] as u64,
-    ];
+    let [a, b, c, d] = [0, 1, 2, 3].map(|i| nums.get(i).map_or(0, |n| *n as u64));
     rep.coverage = Some(Coverage {
         kind: CoverageKind::Invalid,
         byte_range: nums.clone(),
@@ -752,8 +766,9 @@ fn check_coverage(
     rep: &mut SignatureReport,
 ) {
     let len = pdf.len();
-    let end = br[2] + br[3];
-    let after = len - end;
+    let [_, _, c, d] = br;
+    let end = c.saturating_add(d);
+    let after = len.saturating_sub(end);
     let src = pdf.source();
     let mut kind = CoverageKind::Partial;
     if after == 0 {
@@ -770,7 +785,7 @@ fn check_coverage(
         ));
     } else {
         let start = end.saturating_sub(8);
-        let before = read_range(src, start, (end - start) as usize).unwrap_or_default();
+        let before = read_range(src, start, end.saturating_sub(start) as usize).unwrap_or_default();
         let trimmed: &[u8] = {
             let mut t = before.as_slice();
             while let [rest @ .., last] = t {
@@ -1022,8 +1037,8 @@ fn readable_ranges(sig: &PdfSignature, len: u64) -> Option<Vec<(u64, u64)>> {
     }
     let mut out = Vec::new();
     for p in a.chunks(2) {
-        match (&p[0], &p[1]) {
-            (Obj::Int(o), Obj::Int(l)) if *o >= 0 && *l >= 0 => {
+        match p {
+            [Obj::Int(o), Obj::Int(l)] if *o >= 0 && *l >= 0 => {
                 let (o, l) = (*o as u64, *l as u64);
                 if o.checked_add(l).is_none_or(|e| e > len) {
                     return None;
@@ -1183,7 +1198,7 @@ fn check_pdf_signature(
             return rep;
         }
     };
-    if sd.signer_infos.len() != 1 {
+    let [si] = sd.signer_infos.as_slice() else {
         structural(
             &mut rep,
             "CMS_SIGNER_COUNT",
@@ -1197,8 +1212,7 @@ fn check_pdf_signature(
             ),
         );
         return rep;
-    }
-    let si = &sd.signer_infos[0];
+    };
     match kind {
         SubFilterKind::DocTimestamp => {
             super::tsp::check_token(

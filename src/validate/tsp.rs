@@ -253,15 +253,7 @@ fn verify_token_in(
         rep.conclude();
         return (rep, None);
     };
-    let tst = check_token(
-        &sd,
-        si,
-        stamped,
-        opts,
-        extra,
-        timing,
-        &mut rep,
-    );
+    let tst = check_token(&sd, si, stamped, opts, extra, timing, &mut rep);
     rep.conclude();
     (rep, tst)
 }
