@@ -1,37 +1,108 @@
 //! Getting revocation data from outside the document: a local cache
-//! directory, then (only when the caller allows network) the OCSP responder
-//! named in the certificate's AIA (RFC 6960 Appendix A.1, HTTP POST) and the
-//! CRL distribution points (RFC 5280 §4.2.1.13, HTTP GET).
+//! directory, a shared store (the service's, across requests and nodes),
+//! then (only when the caller allows network) the OCSP responder named in
+//! the certificate's AIA (RFC 6960 Appendix A.1, HTTP POST) and the CRL
+//! distribution points (RFC 5280 §4.2.1.13, HTTP GET).
 //!
-//! Every fetch has a deadline and a size limit; only `http://` URLs are
-//! followed (OCSP and CRL data are signed; RFC 5280 §8 and RFC 6960 use plain
-//! HTTP), no redirects. Failures are returned as text for the report, so a
-//! responder that is down or too slow gives `TRY_LATER`, never a hang.
+//! HTTP is `ureq` (a maintained, synchronous client: verification runs on
+//! blocking threads): one deadline for the whole exchange, name resolution
+//! included; a size limit on the body; no redirects; only `http://` URLs
+//! (OCSP and CRL data are signed; RFC 5280 §8 and RFC 6960 use plain HTTP).
+//! Failures are returned as text for the report, so a responder that is down
+//! or too slow gives `TRY_LATER`, never a hang.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use openssl::hash::MessageDigest;
 use openssl::ocsp::{OcspCertId, OcspRequest};
 use openssl::x509::X509;
 
-use super::{RevSource, RevocationData};
+use super::{Raw, RevSource, RevocationData};
+
+/// OCSP response or CRL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Ocsp,
+    Crl,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ocsp => "OCSP",
+            Kind::Crl => "CRL",
+        }
+    }
+}
+
+/// What one fetched answer is the answer to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    pub kind: Kind,
+    pub url: String,
+    /// OCSP: the certificate asked about (SHA-256 of its DER). A CRL serves
+    /// every certificate of its scope: none.
+    pub subject: Option<[u8; 32]>,
+}
+
+impl CacheKey {
+    /// A stable text form (the key in a shared store).
+    pub fn id(&self) -> String {
+        match &self.subject {
+            Some(s) => format!("{}|{}|{}", self.kind.as_str(), self.url, hex::encode(s)),
+            None => format!("{}|{}", self.kind.as_str(), self.url),
+        }
+    }
+}
+
+/// A store of fetched answers shared beyond one verification (the
+/// service's: memory, then its metadata store, so that every node shares
+/// it). It decides freshness and makes sure one key is fetched once at a time.
+pub trait Shared: Send + Sync {
+    /// The answer kept for `key` while it is fresh, else the one `fetch`
+    /// gets (and keeps).
+    fn get_or_fetch(
+        &self,
+        key: &CacheKey,
+        fetch: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+    ) -> Result<Raw, String>;
+}
 
 /// Where revocation data may come from beyond the document and the caller.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FetchConfig {
     /// Fetch from the network (OCSP from AIA, CRL from distribution points).
     pub online: bool,
     /// A directory of earlier fetched responses, read first and written after each fetch.
     pub cache_dir: Option<PathBuf>,
-    /// Deadline for one fetch (connect, send, receive).
+    /// Deadline for one fetch (name resolution, connect, send, receive).
     pub timeout: Duration,
     pub max_ocsp_bytes: usize,
     pub max_crl_bytes: usize,
     /// Most URLs tried per certificate.
     pub max_urls: usize,
+    /// A shared store consulted (and filled) instead of fetching every time.
+    pub shared: Option<Arc<dyn Shared>>,
+    /// Every answer `online` handed out, wherever it came from: the evidence
+    /// a verification relied on.
+    pub used: Option<UsedLog>,
+}
+
+/// The answers handed out during one verification, in order.
+pub type UsedLog = Arc<Mutex<Vec<(Kind, Raw)>>>;
+
+impl std::fmt::Debug for FetchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchConfig")
+            .field("online", &self.online)
+            .field("cache_dir", &self.cache_dir)
+            .field("timeout", &self.timeout)
+            .field("shared", &self.shared.is_some())
+            .finish()
+    }
 }
 
 impl Default for FetchConfig {
@@ -43,6 +114,8 @@ impl Default for FetchConfig {
             max_ocsp_bytes: super::MAX_OCSP_BYTES,
             max_crl_bytes: super::MAX_CRL_BYTES,
             max_urls: 4,
+            shared: None,
+            used: None,
         }
     }
 }
@@ -78,52 +151,61 @@ pub fn from_cache(cert: &X509, cfg: &FetchConfig) -> Fetched {
     out
 }
 
-/// Fetch OCSP responses and CRLs for `cert` from the network; stores them in
-/// the cache directory when there is one.
+/// OCSP responses and CRLs for `cert`: from the shared store while fresh,
+/// else from the network; stored in the cache directory when there is one.
 pub fn online(cert: &X509, issuer: &X509, cfg: &FetchConfig) -> Fetched {
     let mut out = Fetched::default();
     if !cfg.online {
         return out;
     }
     let request = ocsp_request(cert, issuer);
-    let mut tried = 0;
-    for url in ocsp_urls(cert) {
+    let subject = cert.to_der().ok().map(|d| openssl::sha::sha256(&d));
+    let mut tried = 0usize;
+    let mut targets: Vec<(Kind, String)> = Vec::new();
+    targets.extend(ocsp_urls(cert).into_iter().map(|u| (Kind::Ocsp, u)));
+    targets.extend(crl_urls(cert).into_iter().map(|u| (Kind::Crl, u)));
+    for (kind, url) in targets {
         if tried >= cfg.max_urls {
             break;
         }
-        tried += 1;
-        let Some(req) = &request else {
-            out.problems
-                .push("could not build an OCSP request".to_string());
-            break;
+        tried = tried.saturating_add(1);
+        let (post, max) = match kind {
+            Kind::Ocsp => {
+                let Some(req) = &request else {
+                    out.problems
+                        .push("could not build an OCSP request".to_string());
+                    continue;
+                };
+                (Some(("application/ocsp-request", req.as_slice())), cfg.max_ocsp_bytes)
+            }
+            Kind::Crl => (None, cfg.max_crl_bytes),
         };
-        match http(
-            &url,
-            Some(("application/ocsp-request", req)),
-            cfg.timeout,
-            cfg.max_ocsp_bytes,
-        ) {
+        let mut fetch = || http(&url, post, cfg.timeout, max);
+        let key = CacheKey {
+            kind,
+            url: url.clone(),
+            subject: if kind == Kind::Ocsp { subject } else { None },
+        };
+        let got = match &cfg.shared {
+            Some(sh) => sh.get_or_fetch(&key, &mut fetch),
+            None => fetch().map(Raw::from),
+        };
+        match got {
             Ok(body) => {
-                store(cfg, &cache_key(Kind::Ocsp, &url, cert), &body);
-                push(&mut out.data, Kind::Ocsp, RevSource::Online, body);
-                // One good answer is enough; CRLs are the fallback.
+                store(cfg, &cache_key(kind, &url, cert), &body);
+                if let Some(used) = &cfg.used {
+                    if let Ok(mut u) = used.lock() {
+                        u.push((kind, body.clone()));
+                    }
+                }
+                match kind {
+                    Kind::Ocsp => out.data.ocsps.push((RevSource::Online, body)),
+                    Kind::Crl => out.data.crls.push((RevSource::Online, body)),
+                }
+                // One answer is enough; CRLs are the fallback for OCSP.
                 return out;
             }
-            Err(e) => out.problems.push(format!("OCSP {url}: {e}")),
-        }
-    }
-    for url in crl_urls(cert) {
-        if tried >= cfg.max_urls {
-            break;
-        }
-        tried += 1;
-        match http(&url, None, cfg.timeout, cfg.max_crl_bytes) {
-            Ok(body) => {
-                store(cfg, &cache_key(Kind::Crl, &url, cert), &body);
-                push(&mut out.data, Kind::Crl, RevSource::Online, body);
-                return out;
-            }
-            Err(e) => out.problems.push(format!("CRL {url}: {e}")),
+            Err(e) => out.problems.push(format!("{} {url}: {e}", kind.as_str())),
         }
     }
     if tried == 0 {
@@ -131,12 +213,6 @@ pub fn online(cert: &X509, issuer: &X509, cfg: &FetchConfig) -> Fetched {
             .push("the certificate names no OCSP responder or CRL distribution point".into());
     }
     out
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Ocsp,
-    Crl,
 }
 
 fn push(data: &mut RevocationData, kind: Kind, src: RevSource, body: Vec<u8>) {
@@ -206,7 +282,7 @@ fn read_limited(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
         Err(e) => return Err(e),
     };
     let mut buf = Vec::new();
-    f.take(max as u64 + 1).read_to_end(&mut buf)?;
+    f.take((max as u64).saturating_add(1)).read_to_end(&mut buf)?;
     if buf.len() > max {
         return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }
@@ -226,160 +302,58 @@ fn store(cfg: &FetchConfig, key: &str, body: &[u8]) {
     }
 }
 
-/// A plain HTTP/1.0 exchange with a deadline and a size limit. `post` is
-/// (content type, body); without it the request is a GET.
+/// One HTTP exchange: `post` is (content type, body); without it a GET.
+/// The whole exchange within `timeout`, at most `max` bytes of body, no
+/// redirects, status 200 only.
 pub fn http(
     url: &str,
     post: Option<(&str, &[u8])>,
     timeout: Duration,
     max: usize,
 ) -> Result<Vec<u8>, String> {
-    let deadline = Instant::now() + timeout;
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| "only http:// URLs are fetched".to_string())?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    if !url.starts_with("http://") {
+        return Err("only http:// URLs are fetched".into());
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent("kyso")
+        .build()
+        .into();
+    let describe = |e: ureq::Error| match e {
+        ureq::Error::Timeout(_) => {
+            format!("no complete answer within {} ms", timeout.as_millis())
+        }
+        ureq::Error::BodyExceedsLimit(_) => format!("answer larger than {max} bytes"),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("cannot connect to {}: {io}", host_of(url))
+        }
+        other => other.to_string(),
     };
-    if hostport.is_empty() || hostport.contains('@') {
-        return Err("bad URL".into());
-    }
-    let addr_str = if hostport.starts_with('[')
-        || hostport
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
+    let resp = match post {
+        Some((ct, body)) => agent.post(url).header("Content-Type", ct).send(body),
+        None => agent.get(url).call(),
     };
-    let addrs: Vec<_> = addr_str
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {hostport}: {e}"))?
-        .take(4)
-        .collect();
-    let left = || deadline.saturating_duration_since(Instant::now());
-    let mut stream = None;
-    let mut last = String::from("no address");
-    for a in addrs {
-        let l = left();
-        if l.is_zero() {
-            break;
-        }
-        match TcpStream::connect_timeout(&a, l) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last = format!("cannot connect to {a}: {e}"),
-        }
+    let mut resp = resp.map_err(describe)?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err(format!("HTTP status {status}"));
     }
-    let mut s = stream.ok_or(last)?;
-    let mut req = match post {
-        Some((ct, body)) => format!(
-            "POST {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-            body.len()
-        )
-        .into_bytes(),
-        None => format!("GET {path} HTTP/1.0\r\nHost: {hostport}\r\nAccept: */*\r\nConnection: close\r\n\r\n")
-            .into_bytes(),
-    };
-    if let Some((_, body)) = post {
-        req.extend_from_slice(body);
-    }
-    let timed_out = || format!("no complete answer within {} ms", timeout.as_millis());
-    s.set_write_timeout(Some(left().max(Duration::from_millis(1))))
-        .map_err(|e| e.to_string())?;
-    s.write_all(&req)
-        .map_err(|e| format!("sending the request: {e}"))?;
-    let head_max = 16 << 10;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 16 << 10];
-    loop {
-        let l = left();
-        if l.is_zero() {
-            return Err(timed_out());
-        }
-        s.set_read_timeout(Some(l)).map_err(|e| e.to_string())?;
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() > max + head_max {
-                    return Err(format!("answer larger than {max} bytes"));
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("receiving: {e}")),
-        }
-    }
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .filter(|p| *p < head_max)
-        .ok_or("malformed HTTP answer")?;
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap_or("");
-    let code: u16 = status
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("malformed HTTP status line: {status}"))?;
-    if code != 200 {
-        return Err(format!("HTTP status {code}"));
-    }
-    let mut body = buf[end + 4..].to_vec();
-    let mut chunked = false;
-    for l in lines {
-        if let Some((k, v)) = l.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if k == "content-length" {
-                let n: usize = v.parse().map_err(|_| "bad Content-Length")?;
-                if n > max {
-                    return Err(format!("answer larger than {max} bytes"));
-                }
-                if body.len() < n {
-                    return Err("answer shorter than its Content-Length".into());
-                }
-                body.truncate(n);
-            } else if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            }
-        }
-    }
-    if chunked {
-        body = dechunk(&body).ok_or("malformed chunked answer")?;
-    }
-    if body.len() > max {
-        return Err(format!("answer larger than {max} bytes"));
-    }
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(max as u64)
+        .read_to_vec()
+        .map_err(describe)?;
     if body.is_empty() {
         return Err("empty answer".into());
     }
     Ok(body)
 }
 
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size_str = std::str::from_utf8(&b[..eol]).ok()?;
-        let size = usize::from_str_radix(size_str.split(';').next()?.trim(), 16).ok()?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
-    }
+/// `host:port` of an http URL, for messages.
+fn host_of(url: &str) -> &str {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    rest.split('/').next().unwrap_or(rest)
 }
