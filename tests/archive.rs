@@ -279,6 +279,30 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
         a.get_blob(&doc_b).await,
         Err(ArchiveError::Integrity(_))
     ));
+
+    // The shared revocation cache: kept per key; an older answer never
+    // replaces a newer one (two nodes racing).
+    let key = format!("CRL|http://crl.test/{}.crl", rand::random::<u32>());
+    assert!(a.meta.cache_get(&key).await.unwrap().is_none());
+    let newer = kyso::archive::CachedAnswer {
+        key: key.clone(),
+        body: b"newer".to_vec(),
+        fetched_at: 2_000,
+        fresh_until: 3_000,
+    };
+    a.meta.cache_put(&newer).await.unwrap();
+    let older = kyso::archive::CachedAnswer {
+        body: b"older".to_vec(),
+        fetched_at: 1_000,
+        fresh_until: 1_500,
+        ..newer.clone()
+    };
+    a.meta.cache_put(&older).await.unwrap();
+    let got = a.meta.cache_get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        (got.body.as_slice(), got.fetched_at, got.fresh_until),
+        (&b"newer"[..], 2_000, 3_000)
+    );
 }
 
 struct LocalTamper {

@@ -1816,3 +1816,191 @@ async fn officials_sign_and_results_are_archived() {
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A plain HTTP server on 127.0.0.1:0 answering every GET with the bytes in
+/// `body` (swappable), counting requests; stops when `stop` is set.
+fn crl_server(
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, std::thread::JoinHandle<()>) {
+    use std::sync::atomic::Ordering;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let h = std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match l.accept() {
+                Ok((mut c, _)) => {
+                    c.set_nonblocking(false).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut buf = [0u8; 4096];
+                    let _ = c.read(&mut buf);
+                    hits.fetch_add(1, Ordering::Relaxed);
+                    let b = body.lock().unwrap().clone();
+                    let _ = write!(
+                        c,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        b.len()
+                    );
+                    let _ = c.write_all(&b);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    (addr, h)
+}
+
+fn verdict_of(v: &Value) -> String {
+    let s = &v["report"]["signatures"][0];
+    match s["sub_indication"].as_str() {
+        Some(sub) => format!("{}/{sub}", s["indication"].as_str().unwrap_or("?")),
+        None => s["indication"].as_str().unwrap_or("?").to_string(),
+    }
+}
+
+/// A CRL the service fetches itself (`revocation.crl_urls`) is fetched again
+/// before its nextUpdate: with the clock moved past the first CRL's
+/// nextUpdate, verification goes on passing on the next one — no TRY_LATER
+/// gap. Without the refresher the same moment gives TRY_LATER.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_crl_is_refreshed_before_its_next_update() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let window1 = fixture("revocation/issuing-ca-window1.crl");
+    let window2 = fixture("revocation/issuing-ca-window2.crl");
+    let body = Arc::new(Mutex::new(window1));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = crl_server(body.clone(), hits.clone(), stop.clone());
+    let url = format!("http://{addr}/issuing-ca.crl");
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let at = |t: &str| kyso::pki::cert::parse_rfc3339(t).unwrap();
+
+    for refresh in [true, false] {
+        let dir = temp_dir("crl-refresh");
+        let mut cfg = config(&dir);
+        cfg.revocation.crls = vec![repo().join("testdata/revocation/root.crl")];
+        cfg.revocation.crl_urls = vec![url.clone()];
+        cfg.revocation.refresh_check_secs = if refresh { 1 } else { 0 };
+        cfg.revocation.refresh_margin_secs = 3600;
+        *body.lock().unwrap() = fixture("revocation/issuing-ca-window1.crl");
+        hits.store(0, Ordering::Relaxed);
+        let s = Server::start(cfg).await;
+        let state = s.started.as_ref().unwrap().state.clone();
+        let (_, v) = s
+            .call("POST", "/v1/verify", Some("portal"), Some(pdf.clone()))
+            .await;
+        assert_eq!(verdict_of(&v), "TOTAL_PASSED", "{v}");
+        assert_eq!(hits.load(Ordering::Relaxed), 1, "fetched once at start");
+
+        // The CA publishes its next CRL; the clock comes within an hour of
+        // the first one's nextUpdate (2026-11-02T00:00).
+        *body.lock().unwrap() = window2.clone();
+        state.clock.set(at("2026-11-01T23:30:00Z"));
+        if refresh {
+            let t0 = std::time::Instant::now();
+            while hits.load(Ordering::Relaxed) < 2 {
+                assert!(t0.elapsed() < Duration::from_secs(15), "no refresh");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
+        let (_, v) = s
+            .call("POST", "/v1/verify", Some("portal"), Some(pdf.clone()))
+            .await;
+        assert_eq!(verdict_of(&v), "TOTAL_PASSED", "{v}");
+
+        // Past the first CRL's nextUpdate.
+        state.clock.set(at("2026-11-02T06:00:00Z"));
+        let (_, v) = s
+            .call("POST", "/v1/verify", Some("portal"), Some(pdf.clone()))
+            .await;
+        let used: Vec<String> = v["report"]["signatures"][0]["revocation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["used"] == true && e["kind"] == "CRL")
+            .map(|e| e["this_update"].as_str().unwrap().to_string())
+            .collect();
+        if refresh {
+            assert_eq!(verdict_of(&v), "TOTAL_PASSED", "{v}");
+            assert!(
+                used.contains(&"2026-11-01T12:00:00Z".to_string()),
+                "{used:?}"
+            );
+            println!(
+                "configured CRL: refreshed before nextUpdate ({} fetches), TOTAL_PASSED at 2026-11-02T06:00 on the CRL of 2026-11-01T12:00",
+                hits.load(Ordering::Relaxed)
+            );
+        } else {
+            assert_eq!(verdict_of(&v), "INDETERMINATE/TRY_LATER", "{v}");
+            println!("without the refresher: INDETERMINATE/TRY_LATER at 2026-11-02T06:00");
+        }
+        s.stop().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+}
+
+/// 1 000 verifications of one file with online revocation against the live
+/// certomancer responder: each OCSP/CRL URL is fetched at most twice (once,
+/// with the shared cache; the bound allows a retry).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_revocation_fetched_once_for_a_thousand_verifications() {
+    let Some(_pki) = services::live_pki() else {
+        return;
+    };
+    let dir = temp_dir("online-cache");
+    let mut cfg = config(&dir);
+    cfg.fixed_time = None;
+    cfg.revocation.crls = vec![];
+    cfg.revocation.online = true;
+    cfg.revocation.fetch_timeout_ms = 3000;
+    cfg.trust.insert(
+        "live".into(),
+        TrustGroup {
+            anchors: vec![repo().join("testdata/live/certs/root.pem")],
+            pins: vec![],
+            intermediates: vec![repo().join("testdata/live/certs/interm.pem")],
+        },
+    );
+    cfg.policy.default = Some(policy(|p| p.trust = vec!["live".into()]));
+    let s = Server::start(cfg).await;
+    let state = s.started.as_ref().unwrap().state.clone();
+    let pdf = fixture("live/good.pdf");
+    let started = std::time::Instant::now();
+    let mut passed = 0;
+    for _ in 0..125 {
+        let calls = (0..8).map(|_| s.call("POST", "/v1/verify", Some("portal"), Some(pdf.clone())));
+        for (st, v) in futures_util::future::join_all(calls).await {
+            assert_eq!(st, StatusCode::OK);
+            assert_eq!(verdict_of(&v), "TOTAL_PASSED", "{v}");
+            passed += 1;
+        }
+    }
+    let counts = state.revcache.fetch_counts();
+    let mut lines: Vec<String> = counts.iter().map(|(u, n)| format!("{n} × {u}")).collect();
+    lines.sort();
+    println!(
+        "online cache: {passed} verifications in {:.1} s; fetches per URL: {}",
+        started.elapsed().as_secs_f64(),
+        lines.join(", ")
+    );
+    assert!(counts.len() >= 2, "{counts:?}");
+    assert!(counts.values().all(|n| *n <= 2), "{counts:?}");
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits = text
+        .lines()
+        .find(|l| l.starts_with("kyso_revocation_cache_hits_total{layer=\"memory\"}"))
+        .unwrap_or("");
+    println!("{hits}");
+    s.stop().await;
+}

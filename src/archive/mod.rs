@@ -219,6 +219,19 @@ pub fn chain(prev: Option<(i64, String)>, d: AuditDraft) -> AuditEntry {
     }
 }
 
+/// An OCSP response or CRL fetched by one node, kept for every node until
+/// it is no longer fresh (the shared revocation cache).
+#[derive(Clone, Debug)]
+pub struct CachedAnswer {
+    /// What it answers (`fetch::CacheKey::id`).
+    pub key: String,
+    pub body: Vec<u8>,
+    /// Unix seconds.
+    pub fetched_at: i64,
+    /// Unix seconds: its nextUpdate, bounded by the cache's maximum age.
+    pub fresh_until: i64,
+}
+
 /// Rows and the audit log.
 #[async_trait::async_trait]
 pub trait MetaStore: Send + Sync {
@@ -252,6 +265,10 @@ pub trait MetaStore: Send + Sync {
     async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Every blob a row points at: (where, sha256).
     async fn blob_refs(&self) -> Result<Vec<(String, String)>>;
+    /// The shared revocation cache: the answer kept under `key`, if any.
+    async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>>;
+    /// Keep an answer; an older one under the same key never replaces a newer one.
+    async fn cache_put(&self, a: &CachedAnswer) -> Result<()>;
 }
 
 /// The archive the service uses: a metadata store and a blob store.

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS audit (
     seq BIGINT PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
     action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revocation_cache (
+    key TEXT PRIMARY KEY, body BYTEA NOT NULL, fetched_at BIGINT NOT NULL,
+    fresh_until BIGINT NOT NULL);
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
     BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS audit_no_change ON audit;
@@ -500,6 +503,40 @@ impl MetaStore for PgMeta {
                 hash: r.get(8),
             })
             .collect())
+    }
+
+    async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT body, fetched_at, fresh_until FROM revocation_cache WHERE key = $1",
+                &[&key],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| CachedAnswer {
+            key: key.to_string(),
+            body: r.get(0),
+            fetched_at: r.get(1),
+            fresh_until: r.get(2),
+        }))
+    }
+
+    async fn cache_put(&self, a: &CachedAnswer) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO revocation_cache (key, body, fetched_at, fresh_until)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body,
+                     fetched_at = EXCLUDED.fetched_at, fresh_until = EXCLUDED.fresh_until
+                 WHERE EXCLUDED.fetched_at >= revocation_cache.fetched_at",
+                &[&a.key, &a.body, &a.fetched_at, &a.fresh_until],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn blob_refs(&self) -> Result<Vec<(String, String)>> {

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
     action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revocation_cache (
+    key TEXT PRIMARY KEY, body BLOB NOT NULL, fetched_at INTEGER NOT NULL,
+    fresh_until INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -434,6 +437,42 @@ impl MetaStore for SqliteMeta {
                 })
             })?
             .collect()
+        })
+        .await
+    }
+
+    async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>> {
+        let key = key.to_string();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT body, fetched_at, fresh_until FROM revocation_cache WHERE key = ?1",
+                params![key],
+                |r| {
+                    Ok(CachedAnswer {
+                        key: key.clone(),
+                        body: r.get(0)?,
+                        fetched_at: r.get(1)?,
+                        fresh_until: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn cache_put(&self, a: &CachedAnswer) -> Result<()> {
+        let a = a.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO revocation_cache (key, body, fetched_at, fresh_until)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(key) DO UPDATE SET body = excluded.body,
+                     fetched_at = excluded.fetched_at, fresh_until = excluded.fresh_until
+                 WHERE excluded.fetched_at >= revocation_cache.fetched_at",
+                params![a.key, a.body, a.fetched_at, a.fresh_until],
+            )
+            .map(|_| ())
         })
         .await
     }

@@ -176,7 +176,10 @@ pub fn online(cert: &X509, issuer: &X509, cfg: &FetchConfig) -> Fetched {
                         .push("could not build an OCSP request".to_string());
                     continue;
                 };
-                (Some(("application/ocsp-request", req.as_slice())), cfg.max_ocsp_bytes)
+                (
+                    Some(("application/ocsp-request", req.as_slice())),
+                    cfg.max_ocsp_bytes,
+                )
             }
             Kind::Crl => (None, cfg.max_crl_bytes),
         };
@@ -282,7 +285,8 @@ fn read_limited(path: &Path, max: usize) -> std::io::Result<Option<Vec<u8>>> {
         Err(e) => return Err(e),
     };
     let mut buf = Vec::new();
-    f.take((max as u64).saturating_add(1)).read_to_end(&mut buf)?;
+    f.take((max as u64).saturating_add(1))
+        .read_to_end(&mut buf)?;
     if buf.len() > max {
         return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }

@@ -202,10 +202,20 @@ pub struct RevocationConfig {
     pub crls: Vec<PathBuf>,
     /// OCSP responses (DER) the operator supplies.
     pub ocsp: Vec<PathBuf>,
+    /// CRLs the service fetches itself (http:// URLs), at start and again
+    /// before each one's nextUpdate; used like the files of `crls`.
+    pub crl_urls: Vec<String>,
     /// Fetch missing OCSP/CRL from the certificates' URLs at intake; what is
     /// fetched is kept as evidence with the document.
     pub online: bool,
     pub fetch_timeout_ms: u64,
+    /// How often the background refresher looks at the configured and
+    /// recently used CRLs (seconds; 0: never).
+    pub refresh_check_secs: u64,
+    /// A CRL is fetched again this long before its nextUpdate (seconds).
+    pub refresh_margin_secs: u64,
+    /// Longest a fetched answer is kept fresh, whatever its nextUpdate (seconds).
+    pub cache_max_age_secs: u64,
     /// Without usable revocation data a signature is INDETERMINATE/TRY_LATER.
     pub required: bool,
 }
@@ -215,8 +225,12 @@ impl Default for RevocationConfig {
         RevocationConfig {
             crls: Vec::new(),
             ocsp: Vec::new(),
+            crl_urls: Vec::new(),
             online: false,
             fetch_timeout_ms: 5000,
+            refresh_check_secs: 60,
+            refresh_margin_secs: 3600,
+            cache_max_age_secs: 7 * 24 * 3600,
             required: true,
         }
     }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod metrics;
 pub mod policy;
+pub mod revcache;
 pub mod routes;
 pub mod signing;
 pub mod verified;
@@ -138,17 +139,31 @@ pub struct TrustSet {
 }
 
 /// The clock of the service.
-#[derive(Clone, Copy)]
-pub enum Clock {
-    System,
-    Fixed(i64),
+/// The service's clock: the system's, or a fixed time (demos, tests) that
+/// can be moved.
+pub struct Clock {
+    fixed: Option<std::sync::atomic::AtomicI64>,
 }
 
 impl Clock {
+    pub fn system() -> Self {
+        Clock { fixed: None }
+    }
+    pub fn fixed(t: i64) -> Self {
+        Clock {
+            fixed: Some(std::sync::atomic::AtomicI64::new(t)),
+        }
+    }
+    /// Move a fixed clock (no effect on the system clock).
+    pub fn set(&self, t: i64) {
+        if let Some(f) = &self.fixed {
+            f.store(t, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     pub fn now(&self) -> i64 {
-        match self {
-            Clock::Fixed(t) => *t,
-            Clock::System => std::time::SystemTime::now()
+        match &self.fixed {
+            Some(t) => t.load(std::sync::atomic::Ordering::Relaxed),
+            None => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
@@ -170,16 +185,20 @@ pub struct AppState {
     pub cfg: Config,
     pub archive: Archive,
     pub trust: BTreeMap<String, TrustSet>,
-    /// Revocation data the operator supplied, and its evidence.
-    pub revocation: RevocationData,
-    pub revocation_evidence: Vec<(String, Bytes)>,
+    /// Revocation data the operator configured (files, and CRLs the service
+    /// fetches and refreshes itself), with its evidence; swapped on refresh.
+    pub revocation: RwLock<Arc<Configured>>,
+    /// The configured files alone (the part that never changes).
+    pub revocation_files: Arc<Configured>,
+    /// OCSP responses and CRLs fetched, shared by requests and nodes.
+    pub revcache: Arc<revcache::RevocationCache>,
     /// key SHA-256 → (id, role)
     pub keys: RwLock<HashMap<String, (String, String)>>,
     pub metrics: Metrics,
     pub limiter: Arc<Semaphore>,
     /// Verifications running at once: one per core (more only thrash the caches).
     pub verify_slots: Arc<Semaphore>,
-    pub clock: Clock,
+    pub clock: Arc<Clock>,
     pub default_policy: Policy,
     /// Verification settings made once per policy (by policy name).
     pub prepared: HashMap<String, Arc<Prepared>>,
@@ -189,13 +208,43 @@ pub struct AppState {
 
 /// What every verification under one policy starts from.
 pub struct Prepared {
-    /// Trust, intermediates, supplied revocation data, algorithms; `at` is set per call.
+    /// Trust, intermediates, algorithms; `at` and the configured revocation
+    /// data are set per call.
     pub opts: crate::validate::VerifyOptions,
-    /// The evidence those settings rely on.
+    /// The evidence the trust settings rely on.
     pub evidence: Vec<EvidenceRef>,
 }
 
+/// The operator's revocation data at one moment.
+#[derive(Default)]
+pub struct Configured {
+    pub data: RevocationData,
+    /// (kind, bytes) of every item, stored as blobs.
+    pub evidence: Vec<(String, Bytes)>,
+}
+
+impl Configured {
+    /// The references of its evidence.
+    pub fn refs(&self) -> Vec<EvidenceRef> {
+        self.evidence
+            .iter()
+            .map(|(k, d)| EvidenceRef {
+                kind: k.clone(),
+                sha256: sha256_hex(d),
+            })
+            .collect()
+    }
+}
+
 impl AppState {
+    /// The operator's revocation data now.
+    pub fn configured(&self) -> Arc<Configured> {
+        self.revocation
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
     pub fn policy_for(&self, procedure: &str) -> (String, &Policy) {
         match self.cfg.policy.procedures.get(procedure) {
             Some(p) => (format!("procedure:{procedure}"), p),
@@ -225,7 +274,6 @@ impl AppState {
         let mut opts = crate::validate::VerifyOptions::new(trust, 0);
         opts.intermediates = intermediates;
         opts.algorithms = policy::algorithms(policy);
-        opts.revocation = self.revocation.clone();
         opts.require_revocation = self.cfg.revocation.required;
         Prepared {
             opts,
@@ -277,9 +325,6 @@ impl AppState {
                     push(k, d);
                 }
             }
-        }
-        for (k, d) in &self.revocation_evidence {
-            push(k, d);
         }
         out
     }
@@ -435,7 +480,7 @@ pub fn new_key(role: &str) -> String {
 pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String, String)>)> {
     let archive = open_archive(&cfg).await?;
     let trust = load_trust(&cfg)?;
-    let (revocation, revocation_evidence) = load_revocation(&cfg)?;
+    let (files, files_evidence) = load_revocation(&cfg)?;
     let groups: Vec<String> = trust.keys().cloned().collect();
     let default_policy = cfg.policy.default.clone().unwrap_or_default();
     default_policy
@@ -453,20 +498,30 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
             anyhow::bail!("key {}: sha256 must be 64 lower-case hex digits", k.id);
         }
     }
-    let clock = match &cfg.fixed_time {
-        Some(t) => Clock::Fixed(
+    let clock = Arc::new(match &cfg.fixed_time {
+        Some(t) => Clock::fixed(
             crate::pki::cert::parse_rfc3339(t)
                 .ok_or_else(|| anyhow::anyhow!("fixed_time {t:?} is not RFC 3339"))?,
         ),
-        None => Clock::System,
-    };
+        None => Clock::system(),
+    });
+    for u in &cfg.revocation.crl_urls {
+        if !u.starts_with("http://") {
+            anyhow::bail!("revocation.crl_urls: {u:?} is not an http:// URL");
+        }
+    }
+    let revcache = Arc::new(revcache::RevocationCache::new(
+        archive.meta.clone(),
+        clock.clone(),
+        i64::try_from(cfg.revocation.cache_max_age_secs).unwrap_or(i64::MAX),
+    ));
     // Evidence configured once is stored once.
     for t in trust.values() {
         for (_, d) in &t.evidence {
             archive.put_blob(d.clone()).await?;
         }
     }
-    for (_, d) in &revocation_evidence {
+    for (_, d) in &files_evidence {
         archive.put_blob(d.clone()).await?;
     }
     let mut new_keys = Vec::new();
@@ -499,8 +554,15 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         cfg,
         archive,
         trust,
-        revocation,
-        revocation_evidence,
+        revocation: RwLock::new(Arc::new(Configured {
+            data: files.clone(),
+            evidence: files_evidence.clone(),
+        })),
+        revocation_files: Arc::new(Configured {
+            data: files,
+            evidence: files_evidence,
+        }),
+        revcache,
         keys: RwLock::new(HashMap::new()),
         metrics: Metrics::default(),
         clock,
@@ -523,7 +585,83 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
     state.prepared = prepared;
     let state = Arc::new(state);
     reload_keys(&state).await?;
+    // The CRLs the service fetches itself: now (a failure is logged, the
+    // refresher tries again), then before each one's nextUpdate.
+    refresh_configured(&state).await;
     Ok((state, new_keys))
+}
+
+/// Fetch the configured CRL URLs (and the CRLs recently used online) that
+/// go stale within the refresh margin, and swap the configured revocation
+/// data when one of them changed. Runs on a blocking thread.
+pub async fn refresh_configured(state: &Arc<AppState>) {
+    let st = state.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || refresh_blocking(&st)).await {
+        tracing::warn!(error = %e, "revocation refresh");
+    }
+}
+
+fn refresh_blocking(state: &AppState) {
+    use crate::revocation::fetch::{self, CacheKey, Kind};
+    let rc = &state.cfg.revocation;
+    let margin = i64::try_from(rc.refresh_margin_secs).unwrap_or(i64::MAX);
+    let timeout = Duration::from_millis(rc.fetch_timeout_ms.max(1));
+    let crl_key = |url: &str| CacheKey {
+        kind: Kind::Crl,
+        url: url.to_string(),
+        subject: None,
+    };
+    let mut changed = false;
+    for url in &rc.crl_urls {
+        let mut get = || fetch::http(url, None, timeout, crate::revocation::MAX_CRL_BYTES);
+        match state
+            .revcache
+            .refresh_if_due(&crl_key(url), margin, &mut get)
+        {
+            Ok(Some(_)) => changed = true,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%url, error = %e, "configured CRL not refreshed"),
+        }
+    }
+    for key in state.revcache.recent_crls() {
+        if rc.crl_urls.contains(&key.url) {
+            continue;
+        }
+        let mut get = || fetch::http(&key.url, None, timeout, crate::revocation::MAX_CRL_BYTES);
+        if let Err(e) = state.revcache.refresh_if_due(&key, margin, &mut get) {
+            tracing::warn!(url = %key.url, error = %e, "CRL not refreshed");
+        }
+    }
+    let current = state.configured();
+    let have_urls = current.evidence.len() > state.revocation_files.evidence.len();
+    if !changed && (have_urls || rc.crl_urls.is_empty()) {
+        return;
+    }
+    let mut next = Configured {
+        data: state.revocation_files.data.clone(),
+        evidence: state.revocation_files.evidence.clone(),
+    };
+    let rt = tokio::runtime::Handle::current();
+    for url in &rc.crl_urls {
+        let Some(raw) = state.revcache.current(&crl_key(url)) else {
+            continue;
+        };
+        if let Some(why) = crate::revocation::unreadable("CRL", &raw) {
+            tracing::warn!(%url, %why, "configured CRL unusable");
+            continue;
+        }
+        let bytes = Bytes::from(raw.to_vec());
+        // Evidence is kept before it is relied on.
+        if let Err(e) = rt.block_on(state.archive.put_blob(bytes.clone())) {
+            tracing::warn!(error = %e, "storing a configured CRL");
+            continue;
+        }
+        next.data.crls.push((RevSource::Caller, raw));
+        next.evidence.push(("CRL".into(), bytes));
+    }
+    if let Ok(mut w) = state.revocation.write() {
+        *w = Arc::new(next);
+    }
 }
 
 /// Refresh the key table from the configuration and the store.
@@ -553,6 +691,17 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let header_timeout = Duration::from_secs(state.cfg.limits.header_timeout_secs.max(1));
     let task = tokio::spawn(serve_connections(listener, app, rx, header_timeout));
+    // Configured and recently used CRLs, fetched again before their nextUpdate.
+    if state.cfg.revocation.refresh_check_secs > 0 {
+        let st = state.clone();
+        let every = Duration::from_secs(state.cfg.revocation.refresh_check_secs);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                refresh_configured(&st).await;
+            }
+        });
+    }
     // Keys added by other nodes become usable here within a minute.
     let st = state.clone();
     tokio::spawn(async move {

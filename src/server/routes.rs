@@ -118,7 +118,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiE
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render() + &state.revcache.render_metrics(),
     )
 }
 

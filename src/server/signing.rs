@@ -277,7 +277,8 @@ fn services(state: &AppState, p: &Profile) -> crate::sign::Services {
         tsa_url: p.cfg.tsa_url.clone(),
         // The operator's CRLs serve B-LT before any fetch.
         crls: state
-            .revocation_evidence
+            .configured()
+            .evidence
             .iter()
             .filter(|(k, _)| k == "CRL")
             .map(|(_, d)| d.to_vec())

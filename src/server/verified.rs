@@ -96,41 +96,34 @@ pub async fn run_verification(
 ) -> Result<Verified, ApiError> {
     let mut opts = prep.opts.clone();
     opts.at = at;
+    let configured = state.configured();
+    opts.revocation = configured.data.clone();
     let size = data.len() + detached.as_ref().map_or(0, |d| d.len());
-    let fetch_dir = if state.cfg.revocation.online {
-        let d = state
-            .cfg
-            .data_dir
-            .join("tmp")
-            .join(format!("fetch-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&d).map_err(ApiError::internal)?;
+    // Online: through the shared revocation cache; what it hands out is
+    // logged, and kept as the evidence of this verification.
+    let used: Option<crate::revocation::fetch::UsedLog> = if state.cfg.revocation.online {
+        let log = crate::revocation::fetch::UsedLog::default();
         opts.fetch.online = true;
-        opts.fetch.cache_dir = Some(d.clone());
+        opts.fetch.shared = Some(state.revcache.clone());
+        opts.fetch.used = Some(log.clone());
         opts.fetch.timeout =
             std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
-        Some(d)
+        Some(log)
     } else {
         None
     };
     let det = detached.clone();
     let work = move || {
         let (report, _) = crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts);
-        let mut fetched = Vec::new();
-        if let Some(d) = &fetch_dir {
-            if let Ok(rd) = std::fs::read_dir(d) {
-                for e in rd.flatten() {
-                    let p = e.path();
-                    let kind = match p.extension().and_then(|x| x.to_str()) {
-                        Some("ocsp") => "OCSP",
-                        Some("crl") => "CRL",
-                        _ => continue,
-                    };
-                    if let Ok(b) = std::fs::read(&p) {
-                        fetched.push((kind.to_string(), Bytes::from(b)));
-                    }
+        let mut fetched: Vec<(String, Bytes)> = Vec::new();
+        if let Some(log) = &used {
+            let items = log.lock().map(|l| l.clone()).unwrap_or_default();
+            for (kind, raw) in items {
+                let b = Bytes::from(raw.to_vec());
+                if !fetched.iter().any(|(_, x)| *x == b) {
+                    fetched.push((kind.as_str().to_string(), b));
                 }
             }
-            let _ = std::fs::remove_dir_all(d);
         }
         (report, fetched)
     };
@@ -153,6 +146,7 @@ pub async fn run_verification(
             .map_err(ApiError::internal)?
     };
     let mut evidence = prep.evidence.clone();
+    evidence.extend(configured.refs());
     let mut new_evidence = Vec::new();
     for (kind, b) in fetched {
         evidence.push(EvidenceRef {

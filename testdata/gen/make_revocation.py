@@ -21,6 +21,10 @@ hand), checked exactly by tests/revocation_rules.rs through
   of 2026-04-15; made final (keyCompromise) in a CRL of 2026-05-02.
 - issuing-ca-ecoc.crl: the issuing CA's CRL of 2026-10-01 again, with
   ExpiredCertsOnCRL 2019-01-01 (for certs/test/signer-expired).
+- issuing-ca-window1.crl (2026-10-01 .. 2026-11-02) and
+  issuing-ca-window2.crl (2026-11-01T12:00 .. 2026-12-01): the issuing CA's
+  CRL and the one that replaces it, served in turn by tests/service_revocation.rs
+  to show the service refreshes a configured CRL before its nextUpdate.
 """
 import datetime as dt
 import os
@@ -157,8 +161,12 @@ def main():
     # The issuing CA's CRL, keeping expired certificates (for certs/test/signer-expired).
     early_s = x509.load_pem_x509_certificate(open(f"{PKI}/signer-revoked-early.pem", "rb").read()).serial_number
     late_s = x509.load_pem_x509_certificate(open(f"{PKI}/signer-revoked-late.pem", "rb").read()).serial_number
-    crl("issuing-ca-ecoc", d(2026, 10, 1), d(2027, 10, 1), ecoc=d(2019, 1, 1),
-        revoked=[(early_s, d(2025, 12, 1), None), (late_s, d(2026, 9, 1), None)], out="testdata/revocation")
+    both = [(early_s, d(2025, 12, 1), None), (late_s, d(2026, 9, 1), None)]
+    crl("issuing-ca-ecoc", d(2026, 10, 1), d(2027, 10, 1), ecoc=d(2019, 1, 1), revoked=both,
+        out="testdata/revocation")
+    crl("issuing-ca-window1", d(2026, 10, 1), d(2026, 11, 2), number=20, revoked=both, out="testdata/revocation")
+    crl("issuing-ca-window2", dt.datetime(2026, 11, 1, 12, tzinfo=UTC), d(2026, 12, 1), number=21, revoked=both,
+        out="testdata/revocation")
     print(f"wrote {OUT} and testdata/revocation/issuing-ca-ecoc.crl; {p1.serial_number:x} {exp_rev.serial_number:x}")
 
 

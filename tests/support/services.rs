@@ -222,3 +222,54 @@ pub async fn pg_exec(cfg: &PgConfig, sql: &str) {
         .await
         .expect("pg exec");
 }
+
+/// certomancer's live test PKI (testdata/live/certomancer.yml: OCSP, CRLs,
+/// TSA) on 127.0.0.1:9817, killed on drop. Without certomancer: `None`
+/// (skipped, unless KYSO_REQUIRE_LIVE=1).
+pub struct LivePki(Child);
+
+impl Drop for LivePki {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn live_pki() -> Option<LivePki> {
+    let bin = [repo().join(".venv/bin/certomancer")]
+        .into_iter()
+        .find(|p| p.exists());
+    let Some(bin) = bin else {
+        assert!(
+            std::env::var_os("KYSO_REQUIRE_LIVE").is_none(),
+            "KYSO_REQUIRE_LIVE is set but certomancer was not found"
+        );
+        println!("SKIPPED: certomancer not installed (bash .ci/run installs it in .venv)");
+        return None;
+    };
+    let child = Command::new(bin)
+        .current_dir(repo())
+        .args(["--config", "testdata/live/certomancer.yml", "animate"])
+        .args(["--port", "9817", "--no-web-ui"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting certomancer");
+    let pki = LivePki(child);
+    let start = Instant::now();
+    while kyso::revocation::fetch::http(
+        "http://127.0.0.1:9817/kyso-live/crls/root/latest.crl",
+        None,
+        Duration::from_secs(1),
+        1 << 20,
+    )
+    .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "certomancer did not answer within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Some(pki)
+}
