@@ -11,44 +11,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "support/services.rs"]
+mod services;
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::root;
-
-const BASE: &str = "http://127.0.0.1:9817/kyso-live";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn certomancer() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("KYSO_CERTOMANCER") {
-        return Some(PathBuf::from(p));
-    }
-    for c in [
-        root().join(".venv/bin/certomancer"),
-        root().join("../.venv/bin/certomancer"),
-    ] {
-        if c.exists() {
-            return Some(c);
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("certomancer"))
-        .find(|p| p.exists())
-}
 
 /// A responder that accepts connections and never answers, for `secs` seconds.
 fn silent_server(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
@@ -109,39 +81,9 @@ fn sources(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn online_revocation_against_live_pki() {
-    let Some(cm) = certomancer() else {
-        assert!(
-            std::env::var_os("KYSO_REQUIRE_LIVE").is_none(),
-            "KYSO_REQUIRE_LIVE is set but certomancer was not found"
-        );
-        println!("SKIPPED: certomancer not installed (pip install 'certomancer[web-api]')");
+    let Some(_pki) = services::live_pki() else {
         return;
     };
-    let _server = Server(
-        Command::new(cm)
-            .current_dir(root())
-            .args(["--config", "testdata/live/certomancer.yml", "animate"])
-            .args(["--port", "9817", "--no-web-ui"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting certomancer animate"),
-    );
-    let ready = Instant::now();
-    while kyso::revocation::fetch::http(
-        &format!("{BASE}/crls/root/latest.crl"),
-        None,
-        Duration::from_secs(1),
-        1 << 20,
-    )
-    .is_err()
-    {
-        assert!(
-            ready.elapsed() < Duration::from_secs(30),
-            "certomancer did not answer within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
     let stop = Arc::new(AtomicBool::new(false));
     let silent = silent_server(stop.clone());
 

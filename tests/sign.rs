@@ -8,6 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/services.rs"]
+mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -468,64 +471,9 @@ fn sign_command_writes_a_valid_file() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// certomancer's live test PKI (testdata/live), with its TSA, OCSP and CRLs
-/// on 127.0.0.1:9817. One test at a time holds it: tests run in parallel
-/// threads, and a second instance could not bind the port — it would lean on
-/// the first one's, killed when that test ends.
-struct Certomancer(
-    std::process::Child,
-    #[allow(dead_code)] std::sync::MutexGuard<'static, ()>,
-);
-
-static LIVE_PKI: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-impl Drop for Certomancer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn certomancer() -> Option<Certomancer> {
-    let Some(cm) = tool("certomancer") else {
-        assert!(
-            std::env::var_os("KYSO_REQUIRE_LIVE").is_none(),
-            "KYSO_REQUIRE_LIVE is set but certomancer was not found"
-        );
-        return None;
-    };
-    let lock = LIVE_PKI.lock().unwrap_or_else(|p| p.into_inner());
-    let child = Command::new(cm)
-        .current_dir(repo())
-        .args([
-            "--config",
-            "testdata/live/certomancer.yml",
-            "animate",
-            "--port",
-            "9817",
-            "--no-web-ui",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Certomancer(child, lock);
-    let start = std::time::Instant::now();
-    while kyso::revocation::fetch::http(
-        "http://127.0.0.1:9817/kyso-live/crls/root/latest.crl",
-        None,
-        std::time::Duration::from_secs(1),
-        1 << 20,
-    )
-    .is_err()
-    {
-        assert!(
-            start.elapsed().as_secs() < 30,
-            "certomancer did not answer within 30 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    Some(server)
+/// certomancer's live test PKI (testdata/live), with its TSA, OCSP and CRLs on 127.0.0.1:9817.
+fn certomancer() -> Option<live::LivePki> {
+    live::live_pki()
 }
 
 fn live_verdicts(pdf: &[u8], online: bool) -> Vec<String> {

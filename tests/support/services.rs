@@ -224,9 +224,15 @@ pub async fn pg_exec(cfg: &PgConfig, sql: &str) {
 }
 
 /// certomancer's live test PKI (testdata/live/certomancer.yml: OCSP, CRLs,
-/// TSA) on 127.0.0.1:9817, killed on drop. Without certomancer: `None`
-/// (skipped, unless KYSO_REQUIRE_LIVE=1).
-pub struct LivePki(Child);
+/// TSA) on 127.0.0.1:9817, killed on drop. One test of a binary holds it at
+/// a time (tests run in parallel threads; a second instance could not bind
+/// the port and would lean on the first one's, killed when that test ends).
+pub struct LivePki(
+    Child,
+    #[allow(dead_code)] std::sync::MutexGuard<'static, ()>,
+);
+
+static LIVE_PKI: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Drop for LivePki {
     fn drop(&mut self) {
@@ -235,18 +241,37 @@ impl Drop for LivePki {
     }
 }
 
+/// certomancer: $KYSO_CERTOMANCER, .venv/bin, ../.venv/bin, then PATH.
+pub fn certomancer_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("KYSO_CERTOMANCER") {
+        return Some(PathBuf::from(p));
+    }
+    for c in [
+        repo().join(".venv/bin/certomancer"),
+        repo().join("../.venv/bin/certomancer"),
+    ] {
+        if c.exists() {
+            return Some(c);
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("certomancer"))
+        .find(|p| p.exists())
+}
+
+/// Start the live PKI and wait until it answers. Without certomancer:
+/// `None` (skipped), unless KYSO_REQUIRE_LIVE=1, which makes it a failure.
 pub fn live_pki() -> Option<LivePki> {
-    let bin = [repo().join(".venv/bin/certomancer")]
-        .into_iter()
-        .find(|p| p.exists());
-    let Some(bin) = bin else {
+    let Some(bin) = certomancer_binary() else {
         assert!(
             std::env::var_os("KYSO_REQUIRE_LIVE").is_none(),
             "KYSO_REQUIRE_LIVE is set but certomancer was not found"
         );
-        println!("SKIPPED: certomancer not installed (bash .ci/run installs it in .venv)");
+        println!("SKIPPED: certomancer not installed (pip install 'certomancer[web-api]')");
         return None;
     };
+    let lock = LIVE_PKI.lock().unwrap_or_else(|p| p.into_inner());
     let child = Command::new(bin)
         .current_dir(repo())
         .args(["--config", "testdata/live/certomancer.yml", "animate"])
@@ -255,7 +280,7 @@ pub fn live_pki() -> Option<LivePki> {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting certomancer");
-    let pki = LivePki(child);
+    let pki = LivePki(child, lock);
     let start = Instant::now();
     while kyso::revocation::fetch::http(
         "http://127.0.0.1:9817/kyso-live/crls/root/latest.crl",
