@@ -277,3 +277,26 @@ fn docmdp_and_field_locks_are_reported() {
         serde_json::json!(["INCLUDE: HoTen"])
     );
 }
+
+/// A report says what it ran on and under which settings (re-verification
+/// years later can show it runs the same checks).
+#[test]
+fn report_records_openssl_version_and_policy() {
+    let (code, out, _) = kyso(
+        &[
+            &["verify", "testdata/pdf/rsa-pkcs1.pdf", "--format", "json"],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["openssl_version"].as_str().unwrap().starts_with("OpenSSL 3"), "{v}");
+    assert_eq!(v["kyso_version"], env!("CARGO_PKG_VERSION"));
+    let p = &v["policy"];
+    assert_eq!((p["min_rsa_bits"].as_u64(), p["sha1"].as_str()), (Some(2048), Some("WARN")));
+    assert_eq!(p["revocation_required"], true);
+    let root = openssl::x509::X509::from_pem(&std::fs::read("certs/test/root.pem").unwrap()).unwrap();
+    let fp = hex::encode(root.digest(openssl::hash::MessageDigest::sha256()).unwrap());
+    assert_eq!(p["trust_anchors"], serde_json::json!([fp]));
+}

@@ -55,6 +55,31 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
+    /// What a report records of these settings.
+    pub fn policy_record(&self) -> crate::report::ValidationPolicy {
+        let a = &self.algorithms;
+        crate::report::ValidationPolicy {
+            min_rsa_bits: a.min_rsa_bits,
+            min_ec_bits: a.min_ec_bits,
+            sha1: match a.sha1 {
+                Sha1Policy::Accept => "ACCEPT",
+                Sha1Policy::Warn => "WARN",
+                Sha1Policy::Reject => "REJECT",
+            },
+            reject_md5: a.reject_md5,
+            allow_dsa: a.allow_dsa,
+            revocation_required: self.require_revocation,
+            online_revocation: self.fetch.online,
+            trust_anchors: self
+                .trust
+                .anchors
+                .iter()
+                .filter_map(|c| c.digest(openssl::hash::MessageDigest::sha256()).ok())
+                .map(hex::encode)
+                .collect(),
+        }
+    }
+
     pub fn new(trust: TrustStore, at: i64) -> Self {
         VerifyOptions {
             trust,

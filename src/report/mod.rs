@@ -376,6 +376,13 @@ pub struct Summary {
 pub struct Report {
     pub report_version: u32,
     pub kyso_version: &'static str,
+    /// The OpenSSL the signature checks and path building ran on (its
+    /// version string), so that a re-verification years later can show it
+    /// runs the same checks.
+    pub openssl_version: &'static str,
+    /// The settings the verdict was reached under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ValidationPolicy>,
     pub validation_time: String,
     pub document: DocumentInfo,
     pub summary: Summary,
@@ -474,6 +481,8 @@ impl Report {
         Report {
             report_version: REPORT_VERSION,
             kyso_version: env!("CARGO_PKG_VERSION"),
+            openssl_version: openssl::version::version(),
+            policy: None,
             validation_time,
             summary: Summary {
                 signatures: signatures.len(),
@@ -489,6 +498,21 @@ impl Report {
             signatures,
         }
     }
+}
+
+/// The settings a report was made under (what a re-verification must match).
+#[derive(Clone, Debug, Serialize)]
+pub struct ValidationPolicy {
+    pub min_rsa_bits: u32,
+    pub min_ec_bits: u32,
+    /// `ACCEPT`, `WARN` or `REJECT`.
+    pub sha1: &'static str,
+    pub reject_md5: bool,
+    pub allow_dsa: bool,
+    pub revocation_required: bool,
+    pub online_revocation: bool,
+    /// SHA-256 fingerprints of the trust anchors.
+    pub trust_anchors: Vec<String>,
 }
 
 /// Which language(s) the text report uses.

@@ -69,6 +69,16 @@ pub fn verify_path(
     detached: Option<&Path>,
     opts: &VerifyOptions,
 ) -> Result<(Report, Option<Vec<u8>>)> {
+    let (mut report, content) = verify_path_inner(path, detached, opts)?;
+    report.policy = Some(opts.policy_record());
+    Ok((report, content))
+}
+
+fn verify_path_inner(
+    path: &Path,
+    detached: Option<&Path>,
+    opts: &VerifyOptions,
+) -> Result<(Report, Option<Vec<u8>>)> {
     let src = FileSource::open(path)?;
     let name = path
         .file_name()
@@ -121,11 +131,13 @@ pub fn verify_bytes(
     opts: &VerifyOptions,
 ) -> (Report, Option<Vec<u8>>) {
     let head = data.get(..1024).unwrap_or(data);
-    match (detect_format(head), detached) {
+    let (mut report, content) = match (detect_format(head), detached) {
         (Format::Pdf, None) => (verify_pdf(&MemSource(data), name, opts), None),
         (_, det) => {
             let det = det.map(MemSource);
             verify_cms(data, det.as_ref().map(|d| d as &dyn Source), name, opts)
         }
-    }
+    };
+    report.policy = Some(opts.policy_record());
+    (report, content)
 }
