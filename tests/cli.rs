@@ -291,12 +291,22 @@ fn report_records_openssl_version_and_policy() {
     );
     assert_eq!(code, Some(0));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["openssl_version"].as_str().unwrap().starts_with("OpenSSL 3"), "{v}");
+    assert!(
+        v["openssl_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("OpenSSL 3"),
+        "{v}"
+    );
     assert_eq!(v["kyso_version"], env!("CARGO_PKG_VERSION"));
     let p = &v["policy"];
-    assert_eq!((p["min_rsa_bits"].as_u64(), p["sha1"].as_str()), (Some(2048), Some("WARN")));
+    assert_eq!(
+        (p["min_rsa_bits"].as_u64(), p["sha1"].as_str()),
+        (Some(2048), Some("WARN"))
+    );
     assert_eq!(p["revocation_required"], true);
-    let root = openssl::x509::X509::from_pem(&std::fs::read("certs/test/root.pem").unwrap()).unwrap();
+    let root =
+        openssl::x509::X509::from_pem(&std::fs::read("certs/test/root.pem").unwrap()).unwrap();
     let fp = hex::encode(root.digest(openssl::hash::MessageDigest::sha256()).unwrap());
     assert_eq!(p["trust_anchors"], serde_json::json!([fp]));
 }

@@ -9,7 +9,7 @@ mod common;
 #[test]
 fn saved_fuzz_inputs_do_not_crash() {
     let mut n = 0;
-    for target in ["pdf_signatures", "cms", "verify", "revisions"] {
+    for target in ["pdf_signatures", "cms", "verify", "revisions", "fields"] {
         let dir = common::root().join("fuzz/regressions").join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -22,6 +22,9 @@ fn saved_fuzz_inputs_do_not_crash() {
                 "pdf_signatures" => kyso::fuzzing::pdf_signatures(&data),
                 "cms" => kyso::fuzzing::cms(&data),
                 "revisions" => kyso::fuzzing::revisions(&data),
+                "fields" => {
+                    let _ = kyso::fuzzing::fields(&data);
+                }
                 _ => kyso::fuzzing::verify(&data),
             }
             n += 1;
