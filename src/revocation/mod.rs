@@ -326,13 +326,26 @@ pub fn same_name(a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
-    match (
-        openssl::x509::X509Name::from_der(a),
-        openssl::x509::X509Name::from_der(b),
-    ) {
-        (Ok(x), Ok(y)) => x.try_cmp(&y).is_ok_and(|o| o.is_eq()),
-        _ => false,
-    }
+    let mut h = openssl::sha::Sha256::new();
+    h.update(a);
+    h.update(&[0]);
+    h.update(b);
+    NAMES.with(|t| {
+        t.get_or(h.finish(), || {
+            match (
+                openssl::x509::X509Name::from_der(a),
+                openssl::x509::X509Name::from_der(b),
+            ) {
+                (Ok(x), Ok(y)) => x.try_cmp(&y).is_ok_and(|o| o.is_eq()),
+                _ => false,
+            }
+        })
+    })
+}
+
+thread_local! {
+    /// Name comparisons that needed OpenSSL's canonical form (remembered per thread).
+    static NAMES: crate::memo::Table<bool> = crate::memo::Table::new(1024);
 }
 
 fn names_meet(a: &[crl::GeneralName], b: &[crl::GeneralName]) -> bool {
