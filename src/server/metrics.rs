@@ -19,7 +19,8 @@ struct Histogram {
 
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// (method, route template, status class): labels from fixed sets only.
+    requests: BTreeMap<(&'static str, String, &'static str), u64>,
     latency: BTreeMap<String, Histogram>,
     verdicts: BTreeMap<String, u64>,
     bytes_verified: u64,
@@ -37,11 +38,39 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// A method label: the standard methods, anything else `OTHER` (a client
+/// chooses the method; a label per string would grow without bound).
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("OTHER")
+}
+
+/// A status label: its class.
+pub fn status_label(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
 impl Metrics {
+    /// Count a request. `route` must be a route template of the router (or
+    /// `unmatched`): never a path the client chose.
     pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
         let Ok(mut m) = self.inner.lock() else { return };
         *m.requests
-            .entry((method.to_string(), route.to_string(), status))
+            .entry((
+                method_label(method),
+                route.to_string(),
+                status_label(status),
+            ))
             .or_default() += 1;
         let h = m.latency.entry(route.to_string()).or_default();
         let s = took.as_secs_f64();

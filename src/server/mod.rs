@@ -853,7 +853,8 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
         })
         .map(str::to_string)
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
-    let method = req.method().to_string();
+    // Logged and counted from fixed sets: a client picks the method string.
+    let method = metrics::method_label(req.method().as_str());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -866,7 +867,7 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
     let mut resp = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = resp.status().as_u16();
     let took = started.elapsed();
-    state.metrics.request(&method, &route, status, took);
+    state.metrics.request(method, &route, status, took);
     span.in_scope(|| {
         tracing::info!(
             status,
