@@ -1011,7 +1011,7 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         ("POST", "/v1/sign")
         | ("POST", "/v1/sign/prepare")
         | ("POST", "/v1/sign/{id}/complete") => &["official", "admin"],
-        // No such endpoint: the router answers 404/405.
+        // Not in this table: nobody (default deny).
         _ => &[],
     }
 }
@@ -1036,10 +1036,19 @@ pub async fn authorize(
         .or_else(|| req.headers().get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(|s| s.trim().to_string());
     let allowed = allowed_roles(&method, &route);
-    if allowed.is_empty() {
-        return next.run(req).await;
-    }
     let object = format!("{method} {}", req.uri().path());
+    if allowed.is_empty() {
+        // A route under /v1 that the role table does not name: refused, so
+        // that a new endpoint is closed until someone decides who may call it.
+        tracing::error!(%method, %route, "route without a role set: refused");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ROUTE_NOT_AUTHORIZED",
+            "Địa chỉ này chưa được cấp quyền cho vai trò nào.",
+            "No role may call this route.",
+        )
+        .into_response();
+    }
     let Some(key) = presented.filter(|k| !k.is_empty() && k.len() <= 256) else {
         let anon = Caller {
             key_id: "-".into(),
@@ -1152,5 +1161,44 @@ mod tests {
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["code"], "INTERNAL");
+    }
+
+    /// Regression: a /v1 route missing from the role table was let through
+    /// unauthenticated. Now it is refused, even to an admin.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_route_missing_from_the_role_table_is_refused() {
+        let dir = std::env::temp_dir().join(format!("kyso-deny-{}", rand::random::<u64>()));
+        let secret = "test-key-admin";
+        let cfg = Config {
+            data_dir: dir.clone(),
+            certs_dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("certs"),
+            keys: vec![config::KeyConfig {
+                id: "admin-1".into(),
+                role: "admin".into(),
+                sha256: sha256_hex(secret.as_bytes()),
+            }],
+            ..Config::default()
+        };
+        let (state, _) = prepare(cfg).await.unwrap();
+        let app = Router::new()
+            .route("/v1/new-endpoint", axum::routing::get(|| async { "open" }))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                authorize,
+            ))
+            .with_state(state);
+        for key in [None, Some(secret)] {
+            let mut req = Request::builder().uri("/v1/new-endpoint");
+            if let Some(k) = key {
+                req = req.header("authorization", format!("Bearer {k}"));
+            }
+            let resp = app
+                .clone()
+                .oneshot(req.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{key:?}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
