@@ -620,7 +620,7 @@ async fn verify_endpoint_raw_multipart_and_store() {
     );
     assert!(
         m.contains(
-            "kyso_http_requests_total{method=\"POST\",route=\"/v1/verify\",status=\"400\"} 1"
+            "kyso_http_requests_total{method=\"POST\",route=\"/v1/verify\",status=\"4xx\"} 1"
         ),
         "{m}"
     );
@@ -2084,6 +2084,66 @@ async fn metrics_labels_come_from_fixed_sets() {
         text.len() < before + 4096,
         "/metrics grew from {before} to {} bytes",
         text.len()
+    );
+    s.stop().await;
+}
+
+/// Responses: `nosniff` everywhere, `no-store` under /v1 (personal data),
+/// downloads as attachments with a safe name, signing errors without the
+/// parser's own text, and the `api_key` scheme the operations name defined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_safe_to_hand_to_a_browser() {
+    let dir = temp_dir("safe-responses");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let sha = sha256_hex(&pdf);
+    let (st, _) = s
+        .call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let r = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}")))
+        .bearer_auth(secret("auditor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(
+        h["content-disposition"],
+        format!("attachment; filename=\"{sha}.pdf\"").as_str()
+    );
+    let r = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    // A broken PDF to sign: the kind of problem, not the parser's words.
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/sign?profile=so-noi-vu",
+            Some("official"),
+            Some(b"%PDF-1.7\nbroken".to_vec()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "SIGNING_INPUT_INVALID", "{v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains("byte") && !text.contains("startxref"),
+        "{text}"
+    );
+    let spec: Value = reqwest::get(s.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        spec["components"]["securitySchemes"]["api_key"]["scheme"], "bearer",
+        "{}",
+        spec["components"]
     );
     s.stop().await;
 }

@@ -855,6 +855,7 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
         .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
     // Logged and counted from fixed sets: a client picks the method string.
     let method = metrics::method_label(req.method().as_str());
+    let is_v1 = req.uri().path().starts_with("/v1/");
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -877,6 +878,16 @@ async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next: Nex
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Anything under /v1 may carry personal data (names, CCCD, documents):
+    // never kept by a browser or a proxy.
+    if is_v1 {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
 }
@@ -1037,6 +1048,13 @@ pub async fn authorize(
         .map(|s| s.trim().to_string());
     let allowed = allowed_roles(&method, &route);
     let object = format!("{method} {}", req.uri().path());
+    let route_listed = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .iter()
+        .any(|m| !allowed_roles(m, &route).is_empty());
+    if allowed.is_empty() && route_listed {
+        // Another method of a listed route: the router answers 405.
+        return next.run(req).await;
+    }
     if allowed.is_empty() {
         // A route under /v1 that the role table does not name: refused, so
         // that a new endpoint is closed until someone decides who may call it.

@@ -33,9 +33,24 @@ use crate::validate::VerifyOptions;
         description = "Digital signature verification and archive for Vietnamese online public services. \
 Every /v1 call needs an API key (`Authorization: Bearer KEY`); errors are JSON `{code, message_vi, message_en}`."
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;
+
+/// The `api_key` security scheme every /v1 operation names: a bearer token.
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
@@ -621,6 +636,16 @@ async fn get_document(
     let mut h = HeaderMap::new();
     if let Ok(v) = doc.media_type.parse() {
         h.insert(header::CONTENT_TYPE, v);
+    }
+    // A download, never rendered in place; the name is the digest (already
+    // checked to be hex) and an extension from the media type kyso chose.
+    let ext = if doc.media_type == "application/pdf" {
+        "pdf"
+    } else {
+        "p7s"
+    };
+    if let Ok(v) = format!("attachment; filename=\"{sha}.{ext}\"").parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok((h, bytes).into_response())
 }

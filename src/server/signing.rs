@@ -287,13 +287,39 @@ fn services(state: &AppState, p: &Profile) -> crate::sign::Services {
     }
 }
 
+/// A signing error as the caller sees it: what kind of problem, never the
+/// parser's or the key backend's own text (that goes to the log).
 fn sign_error(e: crate::error::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "SIGNING_FAILED",
-        format!("Không ký được tài liệu: {e}"),
-        format!("The document could not be signed: {e}"),
-    )
+    use crate::error::Error as E;
+    tracing::warn!(error = %e, "signing refused");
+    match &e {
+        E::Pdf { .. } | E::Asn1(_) | E::Cms(_) | E::UnknownFormat(_) | E::Limit { .. } => {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "SIGNING_INPUT_INVALID",
+                "Tệp gửi lên không phải là PDF đọc được để ký (hỏng, mã hóa hoặc không phải PDF).",
+                "The file sent is not a PDF that can be signed (damaged, encrypted or not a PDF).",
+            )
+        }
+        E::Invalid(m) if m.starts_with("not a PDF") => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNING_INPUT_INVALID",
+            "Tệp gửi lên không phải là PDF đọc được để ký (hỏng, mã hóa hoặc không phải PDF).",
+            "The file sent is not a PDF that can be signed (damaged, encrypted or not a PDF).",
+        ),
+        E::Invalid(m) if m.starts_with("the document has no page") => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNING_PAGE_MISSING",
+            "Tài liệu không có trang được chỉ định cho hình chữ ký.",
+            "The document has no such page for the seal.",
+        ),
+        _ => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SIGNING_FAILED",
+            "Không ký được tài liệu; nguyên nhân được ghi trong nhật ký của máy chủ.",
+            "The document could not be signed; the cause is in the server's log.",
+        ),
+    }
 }
 
 /// Verify the signed result; store it with its report and an audit entry; answer with the PDF.
