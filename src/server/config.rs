@@ -168,6 +168,9 @@ pub struct ServerLimits {
     pub max_files: usize,
     /// Deadline for a request's headers (seconds); then the connection is closed.
     pub header_timeout_secs: u64,
+    /// Requests without a valid key from one client address in one minute;
+    /// more get 429 (and only the first of a minute is an audit row).
+    pub max_unauthenticated_per_minute: u32,
 }
 
 impl Default for ServerLimits {
@@ -178,6 +181,7 @@ impl Default for ServerLimits {
             max_concurrent: 256,
             max_files: 50,
             header_timeout_secs: 10,
+            max_unauthenticated_per_minute: 120,
         }
     }
 }

@@ -174,6 +174,57 @@ impl Clock {
     }
 }
 
+/// The address a request came from (set per connection by the accept loop).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// Requests without a valid key, per client address and kind, in the current minute.
+#[derive(Default)]
+pub struct Denials {
+    /// (address, kind) → (minute, requests this minute, counted but not written).
+    map: std::sync::Mutex<HashMap<(std::net::IpAddr, &'static str), DenialCount>>,
+}
+
+type DenialCount = (i64, u32, u32);
+
+/// What to do with one more unauthenticated request.
+enum Denial {
+    /// Write an audit row; `suppressed` requests since the last one were counted only.
+    Audit { suppressed: u32 },
+    /// Counted, not written.
+    Quiet,
+    /// Over the per-address limit: 429.
+    TooMany,
+}
+
+/// Most client addresses tracked at once (then the table starts again).
+const MAX_TRACKED_CLIENTS: usize = 65_536;
+
+impl Denials {
+    fn note(&self, ip: std::net::IpAddr, kind: &'static str, now: i64, limit: u32) -> Denial {
+        let minute = now.div_euclid(60);
+        let Ok(mut m) = self.map.lock() else {
+            return Denial::Quiet;
+        };
+        if m.len() >= MAX_TRACKED_CLIENTS && !m.contains_key(&(ip, kind)) {
+            m.clear();
+        }
+        let e = m.entry((ip, kind)).or_insert((i64::MIN, 0, 0));
+        if e.0 != minute {
+            let suppressed = e.2;
+            *e = (minute, 1, 0);
+            return Denial::Audit { suppressed };
+        }
+        e.1 = e.1.saturating_add(1);
+        e.2 = e.2.saturating_add(1);
+        if e.1 > limit {
+            Denial::TooMany
+        } else {
+            Denial::Quiet
+        }
+    }
+}
+
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -200,6 +251,8 @@ pub struct AppState {
     pub verify_slots: Arc<Semaphore>,
     pub clock: Arc<Clock>,
     pub default_policy: Policy,
+    /// Unauthenticated requests per client address (audit aggregation, limit).
+    pub denials: Denials,
     /// Verification settings made once per policy (by policy name).
     pub prepared: HashMap<String, Arc<Prepared>>,
     /// Signing profiles and deferred-signing sessions.
@@ -567,6 +620,7 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         metrics: Metrics::default(),
         clock,
         default_policy,
+        denials: Denials::default(),
         prepared: HashMap::new(),
         signing: signing::Signing::default(),
     };
@@ -741,7 +795,7 @@ async fn serve_connections(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // Out of descriptors and the like: wait, do not spin.
@@ -753,7 +807,14 @@ async fn serve_connections(
                 let _ = stream.set_nodelay(true);
                 // A second handle on the socket, for a lingering close.
                 let linger = socket2::SockRef::from(&stream).try_clone().ok();
-                let svc = TowerToHyperService::new(app.clone());
+                let ip = ClientAddr(peer.ip());
+                let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
+                    app.clone(),
+                    move |mut r: Request<hyper::body::Incoming>| {
+                        r.extensions_mut().insert(ip);
+                        r
+                    },
+                ));
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
@@ -1047,7 +1108,17 @@ pub async fn authorize(
         .or_else(|| req.headers().get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(|s| s.trim().to_string());
     let allowed = allowed_roles(&method, &route);
-    let object = format!("{method} {}", req.uri().path());
+    // What the audit log keeps of a refused request: bounded facts — the
+    // route template, a digest of the path, the client address — never the
+    // path itself (an anonymous client chooses it, up to 64 KB).
+    let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
+    let path_hash = sha256_hex(req.uri().path().as_bytes());
+    let object = format!(
+        "{} {route} path-sha256:{} client {}",
+        metrics::method_label(&method),
+        path_hash.get(..16).unwrap_or(""),
+        client.map_or_else(|| "-".to_string(), |c| c.to_string())
+    );
     let route_listed = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         .iter()
         .any(|m| !allowed_roles(m, &route).is_empty());
@@ -1072,9 +1143,9 @@ pub async fn authorize(
             key_id: "-".into(),
             role: "-".into(),
         };
-        let _ = state
-            .audit(&anon, "auth.denied", &object, "401 no key")
-            .await;
+        if let Some(r) = denied(&state, &anon, client, "401 no key", &object).await {
+            return r;
+        }
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -1090,9 +1161,9 @@ pub async fn authorize(
             key_id: format!("unknown:{}", &sha[..12]),
             role: "-".into(),
         };
-        let _ = state
-            .audit(&unknown, "auth.denied", &object, "401 unknown key")
-            .await;
+        if let Some(r) = denied(&state, &unknown, client, "401 unknown key", &object).await {
+            return r;
+        }
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",
@@ -1119,6 +1190,42 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// An unauthenticated request: an audit row for the first of a minute from
+/// its address (with how many the previous row stood for), the others only
+/// counted; over the per-address limit a 429 (returned).
+async fn denied(
+    state: &AppState,
+    who: &Caller,
+    client: Option<std::net::IpAddr>,
+    kind: &'static str,
+    object: &str,
+) -> Option<Response> {
+    let ip = client.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let limit = state.cfg.limits.max_unauthenticated_per_minute.max(1);
+    match state.denials.note(ip, kind, state.clock.now(), limit) {
+        Denial::Audit { suppressed } => {
+            let outcome = if suppressed > 0 {
+                format!("{kind}; {suppressed} more of these from this address before, counted only")
+            } else {
+                kind.to_string()
+            };
+            let _ = state.audit(who, "auth.denied", object, &outcome).await;
+            None
+        }
+        Denial::Quiet => None,
+        Denial::TooMany => {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_UNAUTHENTICATED",
+                "Quá nhiều yêu cầu không có khóa hợp lệ từ địa chỉ này; xin thử lại sau.",
+                "Too many requests without a valid key from this address; retry later.",
+            );
+            e.retry_after = Some(60);
+            Some(e.into_response())
+        }
+    }
 }
 
 /// Logging for `kyso serve`.
