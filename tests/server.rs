@@ -2201,3 +2201,76 @@ async fn anonymous_requests_cannot_fill_the_audit_log() {
     assert!(grew < 1 << 20, "audit storage grew {grew} bytes");
     s.stop().await;
 }
+
+/// Regression: a connection that sent nothing, or only part of the HTTP/2
+/// preface, stayed open for ever (300 of them made /healthz unreachable
+/// under a 256-descriptor limit). Now idle connections are closed after the
+/// idle timeout, and one address holds at most a set number of connections,
+/// while a well-behaved client is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed_and_capped_per_client() {
+    let dir = temp_dir("idle");
+    let mut cfg = config(&dir);
+    cfg.limits.idle_timeout_secs = 1;
+    cfg.limits.max_connections_per_client = 40;
+    let s = Server::start(cfg).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let started = std::time::Instant::now();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut socks = Vec::new();
+        for i in 0..60 {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            if i % 2 == 1 {
+                // Half an HTTP/2 connection preface.
+                let _ = c.write_all(b"PRI * HTTP/2.0\r\n");
+            }
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            socks.push(c);
+        }
+        // Past the cap: closed at once by the server.
+        let mut closed_at_once = 0;
+        for c in socks.iter_mut().skip(40) {
+            let mut b = [0u8; 16];
+            c.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let closed = match c.read(&mut b) {
+                Ok(0) => true,
+                Err(e) => !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                Ok(_) => false,
+            };
+            if closed {
+                closed_at_once += 1;
+            }
+        }
+        // Within the cap: closed after the idle timeout (read gives EOF).
+        let mut closed_when_idle = 0;
+        for c in socks.iter_mut().take(40) {
+            let mut b = [0u8; 16];
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            if matches!(c.read(&mut b), Ok(0)) {
+                closed_when_idle += 1;
+            }
+        }
+        (closed_at_once, closed_when_idle)
+    })
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    println!("idle: {outcome:?} closed (over the cap, idle) in {took:?}");
+    assert_eq!(outcome, (20, 40));
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    // Served normally afterwards.
+    let (st, _) = s.call("GET", "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    // A keep-alive connection that goes quiet is closed too; one in use is not.
+    let c = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = c.get(s.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    s.stop().await;
+}

@@ -171,6 +171,12 @@ pub struct ServerLimits {
     /// Requests without a valid key from one client address in one minute;
     /// more get 429 (and only the first of a minute is an audit row).
     pub max_unauthenticated_per_minute: u32,
+    /// A connection without activity (bytes in or out, a request in hand)
+    /// for this long is closed: before its first byte, during an HTTP/2
+    /// preface, between keep-alive requests (seconds).
+    pub idle_timeout_secs: u64,
+    /// Connections one client address may hold at once; more are closed at accept.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ServerLimits {
@@ -182,6 +188,8 @@ impl Default for ServerLimits {
             max_files: 50,
             header_timeout_secs: 10,
             max_unauthenticated_per_minute: 120,
+            idle_timeout_secs: 30,
+            max_connections_per_client: 128,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! roles (401/403, audit-logged) in front of the handlers of [`routes`].
 
 pub mod config;
+pub mod conn;
 pub mod metrics;
 pub mod policy;
 pub mod revcache;
@@ -743,8 +744,12 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
     let addr = listener.local_addr()?;
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let header_timeout = Duration::from_secs(state.cfg.limits.header_timeout_secs.max(1));
-    let task = tokio::spawn(serve_connections(listener, app, rx, header_timeout));
+    let task = tokio::spawn(serve_connections(
+        listener,
+        app,
+        rx,
+        state.cfg.limits.clone(),
+    ));
     // Configured and recently used CRLs, fetched again before their nextUpdate.
     if state.cfg.revocation.refresh_check_secs > 0 {
         let st = state.clone();
@@ -776,13 +781,20 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
 }
 
 /// Accept connections until `stop`, then drain those in flight (at most 60 s).
-/// Request headers must arrive within `header_timeout` (slow-loris).
+/// Request headers must arrive within the header timeout (slow-loris); a
+/// connection idle for the idle timeout is closed (first byte, HTTP/2
+/// preface, keep-alive); one address holds a bounded number of connections;
+/// accept errors (out of descriptors) back off.
 async fn serve_connections(
     listener: tokio::net::TcpListener,
     app: Router,
     mut stop: tokio::sync::oneshot::Receiver<()>,
-    header_timeout: Duration,
+    limits: config::ServerLimits,
 ) -> std::io::Result<()> {
+    let header_timeout = Duration::from_secs(limits.header_timeout_secs.max(1));
+    let idle_timeout = Duration::from_secs(limits.idle_timeout_secs.max(1));
+    let per_client = conn::PerClient::default();
+    let mut backoff = Duration::from_millis(10);
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
@@ -796,29 +808,56 @@ async fn serve_connections(
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
-                    Ok(a) => a,
+                    Ok(a) => {
+                        backoff = Duration::from_millis(10);
+                        a
+                    }
                     Err(e) => {
-                        // Out of descriptors and the like: wait, do not spin.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        // Out of descriptors and the like: wait longer each
+                        // time (up to a second), do not spin.
+                        tracing::warn!(error = %e, wait_ms = backoff.as_millis() as u64, "accept failed");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
                         continue;
                     }
+                };
+                let Some(slot) = per_client.admit(peer.ip(), limits.max_connections_per_client.max(1)) else {
+                    tracing::warn!(client = %peer.ip(), "too many connections from one address: closed");
+                    drop(stream);
+                    continue;
                 };
                 let _ = stream.set_nodelay(true);
                 // A second handle on the socket, for a lingering close.
                 let linger = socket2::SockRef::from(&stream).try_clone().ok();
                 let ip = ClientAddr(peer.ip());
-                let svc = TowerToHyperService::new(tower::ServiceExt::map_request(
+                let activity = conn::Activity::new();
+                let (a_in, a_out) = (activity.clone(), activity.clone());
+                let svc = tower::ServiceExt::map_request(
                     app.clone(),
                     move |mut r: Request<hyper::body::Incoming>| {
+                        a_in.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         r.extensions_mut().insert(ip);
                         r
                     },
+                );
+                let svc = TowerToHyperService::new(tower::ServiceExt::map_response(
+                    svc,
+                    move |r: Response| {
+                        a_out.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                        r
+                    },
                 ));
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                let io = conn::IdleIo { inner: stream, activity: activity.clone() };
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = activity.idle(idle_timeout) => {
+                            tracing::debug!(client = %peer.ip(), "idle connection closed");
+                        }
+                    }
+                    drop(slot);
                     if let Some(sock) = linger {
                         linger_close(sock).await;
                     }
