@@ -526,7 +526,7 @@ async fn verify_endpoint_raw_multipart_and_store() {
         .call(
             "POST",
             "/v1/verify?at=yesterday",
-            Some("portal"),
+            Some("admin"),
             Some(pdf.clone()),
         )
         .await;
@@ -1096,20 +1096,21 @@ async fn reverify_offline_from_kept_evidence() {
     let dir = temp_dir("reverify");
     let mut cfg = config(&dir);
     cfg.revocation.required = false;
+    cfg.fixed_time = Some("2020-06-01T00:00:00Z".into());
     let s = Server::start(cfg).await;
     // Verified in 2020 while the signer's certificate was valid; expired since.
     let pdf = fixture("pdf/expired-signer.pdf");
     let sha = sha256_hex(&pdf);
     let (st, v) = s
-        .call(
-            "POST",
-            "/v1/verify?store=true&at=2020-06-01T00:00:00Z",
-            Some("portal"),
-            Some(pdf),
-        )
+        .call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf))
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
+    // Six years on.
+    let state = s.started.as_ref().unwrap().state.clone();
+    state
+        .clock
+        .set(kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap());
     let (st, r) = s
         .call(
             "POST",
@@ -2272,5 +2273,54 @@ async fn idle_connections_are_closed_and_capped_per_client() {
         assert_eq!(r.status(), StatusCode::OK);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    s.stop().await;
+}
+
+/// Regression: `?at=` let a portal key store a verdict computed at any past
+/// time. Now a stored verification always uses the server's clock; `at` is
+/// for auditors and admins, marked in the report and the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_time_is_the_servers_for_what_is_kept() {
+    let dir = temp_dir("at");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let past = "/v1/verify?at=2020-06-01T00:00:00Z";
+    let (st, v) = s
+        .call("POST", past, Some("portal"), Some(pdf.clone()))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("AT_NOT_ALLOWED"))
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            &format!("{past}&store=true"),
+            Some("admin"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("AT_NOT_WITH_STORE"))
+    );
+    let (st, v) = s.call("POST", past, Some("admin"), Some(pdf)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["report"]["validation_time"], "2020-06-01T00:00:00Z");
+    assert!(
+        v["report"]["document"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["code"] == "VALIDATION_TIME_CHOSEN_BY_CALLER"),
+        "{v}"
+    );
+    assert!(s.audit().await.iter().any(|e| {
+        e["action"] == "document.verify_at_time"
+            && e["outcome"]
+                .as_str()
+                .unwrap()
+                .starts_with("at 2020-06-01T00:00:00Z")
+    }));
     s.stop().await;
 }

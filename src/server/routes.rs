@@ -143,7 +143,8 @@ pub struct VerifyQuery {
     /// Keep the document, its report and evidence in the archive.
     #[serde(default)]
     store: bool,
-    /// Validation time (RFC 3339); default now.
+    /// Validation time (RFC 3339); default the server's clock. Auditors and
+    /// admins only, never with `store=true`; marked in the report and the audit log.
     at: Option<String>,
     /// Procedure whose policy gives the trust anchors and algorithms; default policy otherwise.
     procedure: Option<String>,
@@ -243,6 +244,26 @@ async fn verify(
 ) -> Result<Response, ApiError> {
     let who = caller(&req)?;
     let max = state.cfg.limits.max_body_bytes;
+    // A validation time other than the server's clock: never for what is
+    // kept (the intake verdict), and only for roles that investigate — a
+    // certificate revoked today must not be archived as valid "last year".
+    if q.at.is_some() {
+        if q.store {
+            return Err(ApiError::bad_request(
+                "AT_NOT_WITH_STORE",
+                "Kết quả được lưu luôn dùng đồng hồ của máy chủ; không dùng 'at' cùng 'store=true'.",
+                "A stored verification always uses the server's clock; 'at' cannot be combined with 'store=true'.",
+            ));
+        }
+        if !matches!(who.role.as_str(), "auditor" | "admin") {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "AT_NOT_ALLOWED",
+                "Chỉ kiểm toán viên và quản trị viên được chọn thời điểm kiểm tra.",
+                "Only auditors and admins may choose the validation time.",
+            ));
+        }
+    }
     let at = parse_at(q.at.as_deref(), state.clock.now())?;
     let (data, detached, part_name) = read_upload(req, max).await?;
     let name = q.name.or(part_name).unwrap_or_else(|| "upload".into());
@@ -250,8 +271,24 @@ async fn verify(
     let prep = state.prepared(&policy_name, policy);
     let size = data.len() as u64;
     let mt = media_type(&data);
-    let v = run_verification(&state, data.clone(), detached, name, &prep, at, q.store).await?;
+    let mut v = run_verification(&state, data.clone(), detached, name, &prep, at, q.store).await?;
     state.metrics.verified(&v.indication, size);
+    if let Some(t) = &q.at {
+        v.report.document.notes.push(crate::report::Check::new(
+            "VALIDATION_TIME_CHOSEN_BY_CALLER",
+            crate::report::Outcome::Info,
+            format!("Thời điểm kiểm tra {t} do người gọi chọn, không phải đồng hồ của máy chủ; kết quả này không phải kết quả tiếp nhận"),
+            format!("The validation time {t} was chosen by the caller, not the server's clock; this is not an intake verdict"),
+        ));
+        state
+            .audit(
+                &who,
+                "document.verify_at_time",
+                &sha256_hex(&data),
+                &format!("at {t}: {}", v.indication),
+            )
+            .await?;
+    }
     let mut sha = None;
     if q.store {
         let doc_sha = sha256_hex(&data);
