@@ -964,6 +964,14 @@ async fn idempotency_and_versions(s: &Server) {
         )
         .await;
     assert_eq!((st, v2["version"].as_u64()), (StatusCode::CREATED, Some(2)));
+    // Regression: a delayed retry of version 1 made a version 3 that
+    // reverted the dossier. It is a replay of version 1.
+    let (st, late) = s.dossier("portal", m.clone(), &files).await;
+    assert_eq!(
+        (st, late["version"].as_u64(), late["replay"].as_bool()),
+        (StatusCode::OK, Some(1), Some(true))
+    );
+    assert_eq!(late["decision"], v["decision"]);
     // Another applicant under the same code: 409.
     let other = meta(
         "HS-2026-000123",
@@ -1028,6 +1036,7 @@ async fn idempotency_and_versions(s: &Server) {
             "not accepted version 1",
             "replay of version 1",
             "accepted version 2",
+            "replay of version 1",
             "conflict"
         ]
     );

@@ -354,8 +354,12 @@ impl MetaStore for PgMeta {
             }
         }
         let versions = load_versions(&tx, &v.code, &v.procedure, &v.applicant).await?;
-        if let Some(last) = versions.last()
-            && last.submission_sha256 == v.submission_sha256
+        // The same submission as any earlier version (a delayed retry) is a
+        // replay of that version, never a new version reverting the dossier.
+        if let Some(last) = versions
+            .iter()
+            .rev()
+            .find(|x| x.submission_sha256 == v.submission_sha256)
         {
             let mut audit = audit;
             audit.outcome = format!("replay of version {}", last.version);
