@@ -2333,3 +2333,105 @@ async fn validation_time_is_the_servers_for_what_is_kept() {
     }));
     s.stop().await;
 }
+
+/// Input hygiene: file names (query or multipart) are cut to their last
+/// component and refused with control characters or over 255 bytes; `.`
+/// and `..` are not dossier codes; a seal rectangle must be finite numbers;
+/// the key is read from a strict `Bearer` header only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_codes_rectangles_and_keys_are_checked() {
+    let dir = temp_dir("hygiene");
+    let s = Server::start(config(&dir)).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?name=a%0Ab.pdf",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_NAME"))
+    );
+    let long = "x".repeat(300);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf.clone()).file_name(format!("{long}.pdf")),
+    );
+    let r = s
+        .http
+        .post(s.url("/v1/verify"))
+        .bearer_auth(secret("portal"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a 304-byte multipart file name"
+    );
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?name=..%2F..%2Fetc%2Fpasswd",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["report"]["document"]["name"], "passwd");
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("..", "1.000001", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    for rect in ["NaN,0,100,50", "inf,0,100,50", "0,0,100,-inf"] {
+        let (st, v) = s
+            .call(
+                "POST",
+                &format!("/v1/sign?profile=so-noi-vu-seal&rect={rect}"),
+                Some("official"),
+                Some(pdf.clone()),
+            )
+            .await;
+        if st == StatusCode::NOT_FOUND {
+            continue; // no DejaVu font here: no sealed profile
+        }
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("BAD_RECT")),
+            "{rect}"
+        );
+    }
+    let raw = |h: (&str, String)| {
+        let c = s
+            .http
+            .post(s.url("/v1/verify"))
+            .header(h.0, h.1)
+            .body(pdf.clone());
+        async move { c.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        raw(("x-api-key", secret("portal"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        raw(("authorization", format!("Bearer  {}", secret("portal")))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        raw(("authorization", format!("Bearer {} x", secret("portal")))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        raw(("authorization", format!("bearer {}", secret("portal")))).await,
+        StatusCode::OK
+    );
+    s.stop().await;
+}

@@ -1143,9 +1143,8 @@ pub async fn authorize(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| req.headers().get("x-api-key").and_then(|v| v.to_str().ok()))
-        .map(|s| s.trim().to_string());
+        .and_then(bearer_token)
+        .map(str::to_string);
     let allowed = allowed_roles(&method, &route);
     // What the audit log keeps of a refused request: bounded facts — the
     // route template, a digest of the path, the client address — never the
@@ -1229,6 +1228,21 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// The token of `Authorization: Bearer TOKEN` (RFC 6750 §2.1): the scheme
+/// (any case), one space, a b64token — nothing else is a key.
+fn bearer_token(v: &str) -> Option<&str> {
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
+        return None;
+    }
+    let body = token.trim_end_matches('=');
+    let ok = !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    ok.then_some(token)
 }
 
 /// An unauthenticated request: an audit row for the first of a minute from

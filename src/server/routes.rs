@@ -266,7 +266,10 @@ async fn verify(
     }
     let at = parse_at(q.at.as_deref(), state.clock.now())?;
     let (data, detached, part_name) = read_upload(req, max).await?;
-    let name = q.name.or(part_name).unwrap_or_else(|| "upload".into());
+    let name = match q.name.or(part_name) {
+        Some(n) => clean_name(&n)?,
+        None => "upload".into(),
+    };
     let (policy_name, policy) = state.policy_for(q.procedure.as_deref().unwrap_or(""));
     let prep = state.prepared(&policy_name, policy);
     let size = data.len() as u64;
@@ -352,6 +355,26 @@ fn valid_token(s: &str, max: usize) -> bool {
         && s.len() <= max
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        // "." and ".." name directories wherever a code becomes a path.
+        && !s.bytes().all(|b| b == b'.')
+}
+
+/// A file name as it is stored and echoed: its last path component, at
+/// most 255 bytes, no control characters, not `.` or `..`; else 400.
+pub fn clean_name(n: &str) -> Result<String, ApiError> {
+    let last = n.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let bad = last.is_empty()
+        || last.len() > 255
+        || last.chars().any(char::is_control)
+        || last.chars().all(|c| c == '.');
+    if bad {
+        return Err(ApiError::bad_request(
+            "BAD_NAME",
+            "Tên tệp không hợp lệ (rỗng, quá 255 byte hoặc có ký tự điều khiển).",
+            "The file name is not acceptable (empty, over 255 bytes or with control characters).",
+        ));
+    }
+    Ok(last.to_string())
 }
 
 /// Submit a dossier (multipart: a `dossier` JSON part, then one `file` part
@@ -475,11 +498,10 @@ async fn submit_dossier(
     let mut canon = Vec::new();
     for (i, ((part_name, data), fm)) in files.into_iter().zip(&meta.files).enumerate() {
         let index = i as u32 + 1;
-        let name = fm
-            .name
-            .clone()
-            .or(part_name)
-            .unwrap_or_else(|| format!("file-{index}"));
+        let name = match fm.name.clone().or(part_name) {
+            Some(n) => clean_name(&n)?,
+            None => format!("file-{index}"),
+        };
         let sha = sha256_hex(&data);
         let size = data.len() as u64;
         let v =

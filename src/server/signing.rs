@@ -232,7 +232,16 @@ fn options(p: &Profile, q: &SignQuery, now: i64) -> Result<SignOptions, ApiError
                 Some(r) => {
                     let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
                     match v[..] {
-                        [x, y, w, h] if w > 0.0 && h > 0.0 && w < 10_000.0 && h < 10_000.0 => {
+                        // Finite, on a page (PDF user space is at most 14 400 units).
+                        [x, y, w, h]
+                            if [x, y, w, h].iter().all(|v| v.is_finite())
+                                && x.abs() <= 14_400.0
+                                && y.abs() <= 14_400.0
+                                && w > 0.0
+                                && h > 0.0
+                                && w < 10_000.0
+                                && h < 10_000.0 =>
+                        {
                             [x, y, w, h]
                         }
                         _ => {
