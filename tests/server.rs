@@ -2435,3 +2435,50 @@ async fn names_codes_rectangles_and_keys_are_checked() {
     );
     s.stop().await;
 }
+
+/// Regression: one official could take the whole deferred-signing session
+/// pool (and its memory). Now each key holds a bounded number of sessions,
+/// the documents of all sessions are bounded in bytes, and prepare has its
+/// own body limit; another caller is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_key_cannot_take_the_signing_session_pool() {
+    let dir = temp_dir("sessions");
+    let mut cfg = config(&dir);
+    cfg.signing.max_sessions_per_key = 2;
+    cfg.signing.max_prepare_bytes = 200_000;
+    let s = Server::start(cfg).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let prep = "/v1/sign/prepare?profile=usb-token";
+    for _ in 0..2 {
+        let (st, v) = s
+            .call("POST", prep, Some("official"), Some(pdf.clone()))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let (st, v) = s
+        .call("POST", prep, Some("official"), Some(pdf.clone()))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("TOO_MANY_SESSIONS_FOR_KEY")
+        )
+    );
+    let (st, v) = s.call("POST", prep, Some("admin"), Some(pdf.clone())).await;
+    assert_eq!(st, StatusCode::OK, "another key is served: {v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            prep,
+            Some("admin"),
+            Some(fixture("pdf/big-1mb.pdf")),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")),
+        "{v}"
+    );
+    s.stop().await;
+}

@@ -46,6 +46,12 @@ pub struct SigningConfig {
     pub session_ttl_secs: u64,
     /// Open deferred-signing sessions kept at most.
     pub max_sessions: usize,
+    /// Open sessions one API key may hold.
+    pub max_sessions_per_key: usize,
+    /// Largest PDF accepted by `/v1/sign/prepare` (bytes).
+    pub max_prepare_bytes: usize,
+    /// Total size of the documents open sessions hold (bytes).
+    pub max_session_bytes: usize,
 }
 
 impl Default for SigningConfig {
@@ -54,6 +60,9 @@ impl Default for SigningConfig {
             profiles: BTreeMap::new(),
             session_ttl_secs: 300,
             max_sessions: 256,
+            max_sessions_per_key: 4,
+            max_prepare_bytes: 32 << 20,
+            max_session_bytes: 256 << 20,
         }
     }
 }

@@ -410,9 +410,19 @@ async fn deliver(
 }
 
 async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
-    let b = Bytes::from_request(req, &())
+    // At most `max` bytes, whatever the service-wide body limit.
+    let b = axum::body::to_bytes(req.into_body(), max)
         .await
-        .map_err(|r| body_error(r.status(), max))?;
+        .map_err(|e| {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let status = if over {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            body_error(status, max)
+        })?;
     if !b.starts_with(b"%PDF-") {
         return Err(ApiError::bad_request(
             "NOT_A_PDF",
@@ -485,7 +495,12 @@ pub async fn sign_prepare(
     let who = caller(&req)?;
     let p = profile(&state, &q.profile, &who)?;
     check_certificate(&state, p)?;
-    let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
+    let max = state
+        .cfg
+        .limits
+        .max_body_bytes
+        .min(state.cfg.signing.max_prepare_bytes);
+    let data = read_pdf(req, max).await?;
     let now = state.clock.now();
     let opts = options(p, &q, now)?;
     let (cert, chain, level) = (p.cert.clone(), p.chain.clone(), p.level);
@@ -508,7 +523,23 @@ pub async fn sign_prepare(
             .lock()
             .map_err(|_| ApiError::internal("session lock"))?;
         sessions.retain(|_, s| s.expires > now);
-        if sessions.len() >= state.cfg.signing.max_sessions {
+        // One key may not take the pool: its own count, and the documents
+        // all sessions hold, are bounded too.
+        let own = sessions.values().filter(|s| s.key_id == who.key_id).count();
+        if own >= state.cfg.signing.max_sessions_per_key.max(1) {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_SESSIONS_FOR_KEY",
+                "Khóa API này đã mở quá nhiều phiên ký; hoàn tất hoặc chờ chúng hết hạn.",
+                "This API key has too many signing sessions open; complete them or let them expire.",
+            );
+            e.retry_after = Some(ttl.max(1) as u64);
+            return Err(e);
+        }
+        let held: usize = sessions.values().map(|s| s.prepared.doc_len()).sum();
+        if sessions.len() >= state.cfg.signing.max_sessions
+            || held.saturating_add(prepared.doc_len()) > state.cfg.signing.max_session_bytes
+        {
             let mut e = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TOO_MANY_SESSIONS",

@@ -675,6 +675,13 @@ pub struct Prepared {
     pub digest: Digest,
 }
 
+impl Prepared {
+    /// Size of the laid-out document it holds.
+    pub fn doc_len(&self) -> usize {
+        self.doc.len()
+    }
+}
+
 /// Lay out the update and compute what is to be signed. `extra` is room
 /// for unsigned attributes (a signature timestamp).
 pub fn prepare(
