@@ -655,9 +655,10 @@ async fn dossier_policy_decisions() {
     let d = &v["decision"];
     assert_eq!(d["accepted_in_lieu_of_originals"], true, "{d}");
     assert_eq!(d["policy"], "default");
+    // The portal sees identity numbers masked (all but the last four).
     assert_eq!(
         d["files"][0]["signers"][0]["identities"][0],
-        format!("CCCD:{SIGNER_RSA}")
+        format!("CCCD:********{}", &SIGNER_RSA[8..])
     );
     assert_eq!(
         checks(d, 0),
@@ -761,7 +762,7 @@ async fn dossier_policy_decisions() {
         d["reasons_en"][0]
             .as_str()
             .unwrap()
-            .contains("the signer is not the applicant (CCCD:079088001234)")
+            .contains("the signer is not the applicant (CCCD:********1234)")
     );
 
     // Revoked before the signature's timestamp: INDETERMINATE/REVOKED_NO_POE
@@ -993,10 +994,10 @@ async fn idempotency_and_versions(s: &Server) {
     let versions = d["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["files"][1]["name"], "unsigned.pdf");
-    assert_eq!(
-        versions[0]["decision"], v["decision"],
-        "version 1 is kept as it was"
-    );
+    // The auditor reads the full numbers; the portal's answer had them masked.
+    let mut kept = versions[0]["decision"].clone();
+    kyso::server::privacy::mask_json(&mut kept);
+    assert_eq!(kept, v["decision"], "version 1 is kept as it was");
     assert_eq!(versions[1]["files"][1]["name"], "adbe-pkcs7-detached.pdf");
     assert_eq!(versions[1]["accepted_in_lieu_of_originals"], true);
     assert_eq!(d["applicant"]["value"], SIGNER_RSA);
@@ -2479,6 +2480,84 @@ async fn one_key_cannot_take_the_signing_session_pool() {
         (st, v["code"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")),
         "{v}"
+    );
+    s.stop().await;
+}
+
+/// Least privilege for personal data: a portal key reads only the dossiers
+/// and documents it submitted (another's read as absent, and audited), with
+/// identity numbers masked; the auditor reads everything in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portals_read_only_their_own_and_identity_numbers_are_masked() {
+    let dir = temp_dir("privacy");
+    let mut cfg = config(&dir);
+    cfg.keys.push(KeyConfig {
+        id: "portal-other".into(),
+        role: "portal".into(),
+        sha256: sha256_hex(b"test-key-for-other-portal"),
+    });
+    let s = Server::start(cfg).await;
+    let m = meta(
+        "HS-PRIV-1",
+        "1.000001",
+        "CCCD",
+        SIGNER_RSA,
+        &["don_de_nghi"],
+    );
+    let (st, v) = s.dossier("portal", m, &["pdf/rsa-pkcs1.pdf"]).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let sha = v["decision"]["files"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !v.to_string().contains(SIGNER_RSA),
+        "the portal's answer carries the full CCCD"
+    );
+    let other = |path: String| {
+        let r = s
+            .http
+            .get(s.url(&path))
+            .bearer_auth("test-key-for-other-portal");
+        async move { r.send().await.unwrap().status() }
+    };
+    for p in [
+        "/v1/dossiers/HS-PRIV-1".to_string(),
+        format!("/v1/documents/{sha}"),
+        format!("/v1/documents/{sha}/report"),
+    ] {
+        assert_eq!(other(p.clone()).await, StatusCode::NOT_FOUND, "{p}");
+        let (st, v) = s.call("GET", &p, Some("portal"), None).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        assert!(
+            !v.to_string().contains(SIGNER_RSA),
+            "{p}: unmasked for the portal"
+        );
+    }
+    let (st, d) = s
+        .call("GET", "/v1/dossiers/HS-PRIV-1", Some("auditor"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(d["applicant"]["value"], SIGNER_RSA);
+    let (_, r) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{sha}/report"),
+            Some("auditor"),
+            None,
+        )
+        .await;
+    assert!(
+        r.to_string().contains(SIGNER_RSA),
+        "the auditor reads the full number"
+    );
+    assert!(
+        s.audit()
+            .await
+            .iter()
+            .any(|e| e["action"] == "dossier.read"
+                && e["outcome"] == "not found (not the submitter)"),
+        "the refused read is audited"
     );
     s.stop().await;
 }

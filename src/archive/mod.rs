@@ -265,6 +265,9 @@ pub trait MetaStore: Send + Sync {
     async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Every blob a row points at: (where, sha256).
     async fn blob_refs(&self) -> Result<Vec<(String, String)>>;
+    /// Whether the API key `key_id` submitted (or was handed) the `kind`
+    /// (`document` or `dossier`) named `id`: what a portal key may read.
+    async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool>;
     /// The shared revocation cache: the answer kept under `key`, if any.
     async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>>;
     /// Keep an answer; an older one under the same key never replaces a newer one.

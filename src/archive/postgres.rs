@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS audit (
     seq BIGINT PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
     action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owners (
+    kind TEXT NOT NULL, id TEXT NOT NULL, key_id TEXT NOT NULL, PRIMARY KEY (kind, id, key_id));
 CREATE TABLE IF NOT EXISTS revocation_cache (
     key TEXT PRIMARY KEY, body BYTEA NOT NULL, fetched_at BIGINT NOT NULL,
     fresh_until BIGINT NOT NULL);
@@ -128,6 +130,22 @@ async fn lock(tx: &deadpool_postgres::Transaction<'_>) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await
         .map_err(db)?;
+    Ok(())
+}
+
+/// Record that `key_id` submitted (or was handed) `kind` `id`.
+async fn own(
+    tx: &deadpool_postgres::Transaction<'_>,
+    kind: &str,
+    id: &str,
+    key_id: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO owners (kind, id, key_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        &[&kind, &id, &key_id],
+    )
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
@@ -309,6 +327,7 @@ impl MetaStore for PgMeta {
         let tx = c.transaction().await.map_err(db)?;
         lock(&tx).await?;
         insert_doc_report(&tx, doc, report).await?;
+        own(&tx, "document", &doc.sha256, &audit.key_id).await?;
         let e = append_audit_tx(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(e)
@@ -352,6 +371,10 @@ impl MetaStore for PgMeta {
                 .await
                 .map_err(db)?;
             }
+        }
+        own(&tx, "dossier", &v.code, &audit.key_id).await?;
+        for d in docs {
+            own(&tx, "document", &d.sha256, &audit.key_id).await?;
         }
         let versions = load_versions(&tx, &v.code, &v.procedure, &v.applicant).await?;
         // The same submission as any earlier version (a delayed retry) is a
@@ -507,6 +530,19 @@ impl MetaStore for PgMeta {
                 hash: r.get(8),
             })
             .collect())
+    }
+
+    async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT 1 FROM owners WHERE kind = $1 AND id = $2 AND key_id = $3",
+                &[&kind, &id, &key_id],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 
     async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>> {

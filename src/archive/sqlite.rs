@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, role TEXT NOT NULL,
     action TEXT NOT NULL, object TEXT NOT NULL, outcome TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owners (
+    kind TEXT NOT NULL, id TEXT NOT NULL, key_id TEXT NOT NULL, PRIMARY KEY (kind, id, key_id));
 CREATE TABLE IF NOT EXISTS revocation_cache (
     key TEXT PRIMARY KEY, body BLOB NOT NULL, fetched_at INTEGER NOT NULL,
     fresh_until INTEGER NOT NULL);
@@ -106,6 +108,15 @@ fn append_audit_tx(tx: &rusqlite::Transaction, d: AuditDraft) -> rusqlite::Resul
         ],
     )?;
     Ok(e)
+}
+
+/// Record that `key_id` submitted (or was handed) `kind` `id`.
+fn own(tx: &rusqlite::Transaction, kind: &str, id: &str, key_id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO owners (kind, id, key_id) VALUES (?1, ?2, ?3)",
+        params![kind, id, key_id],
+    )
+    .map(|_| ())
 }
 
 fn insert_doc_report(
@@ -244,6 +255,7 @@ impl MetaStore for SqliteMeta {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             insert_doc_report(&tx, &doc, &report)?;
+            own(&tx, "document", &doc.sha256, &audit.key_id)?;
             let e = append_audit_tx(&tx, audit)?;
             tx.commit()?;
             Ok(e)
@@ -287,6 +299,10 @@ impl MetaStore for SqliteMeta {
                             params![v.code, v.procedure, v.applicant],
                         )?;
                     }
+                }
+                own(&tx, "dossier", &v.code, &audit.key_id)?;
+                for d in &docs {
+                    own(&tx, "document", &d.sha256, &audit.key_id)?;
                 }
                 let versions = load_versions(&tx, &v.code)?;
                 // The same submission as any earlier version (a delayed retry) is a
@@ -441,6 +457,20 @@ impl MetaStore for SqliteMeta {
                 })
             })?
             .collect()
+        })
+        .await
+    }
+
+    async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool> {
+        let (kind, id, key_id) = (kind.to_string(), id.to_string(), key_id.to_string());
+        self.run(move |c| {
+            c.query_row(
+                "SELECT 1 FROM owners WHERE kind = ?1 AND id = ?2 AND key_id = ?3",
+                params![kind, id, key_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
         })
         .await
     }

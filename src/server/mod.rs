@@ -9,6 +9,7 @@ pub mod config;
 pub mod conn;
 pub mod metrics;
 pub mod policy;
+pub mod privacy;
 pub mod revcache;
 pub mod routes;
 pub mod signing;

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::policy::{Applicant, Decision, FileDecision, decide, decide_file};
 use super::signing::*;
 use super::verified::{body_error, caller, media_type, run_verification, store_verified};
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, Caller, ErrorBody, privacy};
 use crate::archive::{
     AuditEntry, ChainCheck, DocumentRecord, FileRecord, Submitted, VersionRecord, is_sha256_hex,
     sha256_hex,
@@ -302,13 +302,15 @@ async fn verify(
         sha = Some(doc_sha);
     }
     // Serialised once, straight from the report.
-    let body = serde_json::to_vec(&VerifyBody {
-        sha256: sha.as_deref(),
-        stored: q.store,
-        report: &v.report,
-    })
-    .map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    json_for(
+        &who,
+        StatusCode::OK,
+        &VerifyBody {
+            sha256: sha.as_deref(),
+            stored: q.store,
+            report: &v.report,
+        },
+    )
 }
 
 #[derive(Serialize)]
@@ -580,16 +582,35 @@ async fn submit_dossier(
             (StatusCode::OK, v.version, true, stored)
         }
     };
-    Ok((
+    json_for(
+        &who,
         status,
-        Json(DossierResponse {
+        &DossierResponse {
             code: meta.code,
             version,
             replay,
             decision,
-        }),
+        },
     )
-        .into_response())
+}
+
+/// Whether `who` may read the `kind` named `id`: auditors and admins read
+/// everything; other roles what their own key submitted or was handed.
+async fn may_read(state: &AppState, who: &Caller, kind: &str, id: &str) -> Result<bool, ApiError> {
+    if privacy::privileged(&who.role) {
+        return Ok(true);
+    }
+    Ok(state.archive.meta.owns(kind, id, &who.key_id).await?)
+}
+
+/// A JSON answer for `who`: identity numbers masked unless privileged.
+fn json_for<T: Serialize>(
+    who: &Caller,
+    status: StatusCode,
+    value: &T,
+) -> Result<Response, ApiError> {
+    let body = privacy::for_role(&who.role, value).map_err(ApiError::internal)?;
+    Ok((status, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn load_decision(state: &AppState, sha: &str) -> Result<Decision, ApiError> {
@@ -628,17 +649,16 @@ async fn get_dossier(
     State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
     req: Request,
-) -> Result<Json<DossierView>, ApiError> {
+) -> Result<Response, ApiError> {
     let who = caller(&req)?;
-    let d = state.archive.meta.dossier(&code).await?;
-    state
-        .audit(
-            &who,
-            "dossier.read",
-            &code,
-            if d.is_some() { "found" } else { "not found" },
-        )
-        .await?;
+    let mut d = state.archive.meta.dossier(&code).await?;
+    let mut outcome = if d.is_some() { "found" } else { "not found" };
+    // Another portal's dossier reads as absent (its existence is not told).
+    if d.is_some() && !may_read(&state, &who, "dossier", &code).await? {
+        d = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(&who, "dossier.read", &code, outcome).await?;
     let d = d.ok_or_else(ApiError::not_found)?;
     let mut versions = Vec::new();
     for v in d.versions {
@@ -651,12 +671,13 @@ async fn get_dossier(
             files: v.files,
         });
     }
-    Ok(Json(DossierView {
+    let view = DossierView {
         code: d.code,
         procedure: d.procedure,
         applicant: serde_json::from_str(&d.applicant).map_err(ApiError::internal)?,
         versions,
-    }))
+    };
+    json_for(&who, StatusCode::OK, &view)
 }
 
 /// The bytes of an archived document.
@@ -669,23 +690,21 @@ async fn get_document(
     req: Request,
 ) -> Result<Response, ApiError> {
     let who = caller(&req)?;
-    let found = if is_sha256_hex(&sha) {
+    let mut found = if is_sha256_hex(&sha) {
         state.archive.meta.document(&sha).await?
     } else {
         None
     };
-    state
-        .audit(
-            &who,
-            "document.read",
-            &sha,
-            if found.is_some() {
-                "found"
-            } else {
-                "not found"
-            },
-        )
-        .await?;
+    let mut outcome = if found.is_some() {
+        "found"
+    } else {
+        "not found"
+    };
+    if found.is_some() && !may_read(&state, &who, "document", &sha).await? {
+        found = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(&who, "document.read", &sha, outcome).await?;
     let (doc, _) = found.ok_or_else(ApiError::not_found)?;
     let bytes = state
         .archive
@@ -748,25 +767,23 @@ async fn get_report(
     State(state): State<Arc<AppState>>,
     Path(sha): Path<String>,
     req: Request,
-) -> Result<Json<ReportView>, ApiError> {
+) -> Result<Response, ApiError> {
     let who = caller(&req)?;
-    let found = if is_sha256_hex(&sha) {
+    let mut found = if is_sha256_hex(&sha) {
         state.archive.meta.document(&sha).await?
     } else {
         None
     };
-    state
-        .audit(
-            &who,
-            "report.read",
-            &sha,
-            if found.is_some() {
-                "found"
-            } else {
-                "not found"
-            },
-        )
-        .await?;
+    let mut outcome = if found.is_some() {
+        "found"
+    } else {
+        "not found"
+    };
+    if found.is_some() && !may_read(&state, &who, "document", &sha).await? {
+        found = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(&who, "report.read", &sha, outcome).await?;
     let (doc, reports) = found.ok_or_else(ApiError::not_found)?;
     let mut verifications = Vec::new();
     for r in reports {
@@ -791,14 +808,15 @@ async fn get_report(
             report: serde_json::from_slice(&b).map_err(ApiError::internal)?,
         });
     }
-    Ok(Json(ReportView {
+    let view = ReportView {
         document: DocumentView {
             sha256: doc.sha256,
             size: doc.size,
             media_type: doc.media_type,
         },
         verifications,
-    }))
+    };
+    json_for(&who, StatusCode::OK, &view)
 }
 
 #[derive(Serialize, ToSchema)]
