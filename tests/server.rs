@@ -2468,6 +2468,9 @@ async fn one_key_cannot_take_the_signing_session_pool() {
     );
     let (st, v) = s.call("POST", prep, Some("admin"), Some(pdf.clone())).await;
     assert_eq!(st, StatusCode::OK, "another key is served: {v}");
+    // The sessions' documents wait on disk, not in the server's memory.
+    let waiting = std::fs::read_dir(dir.join("sessions")).unwrap().count();
+    assert_eq!(waiting, 3);
     let (st, v) = s
         .call(
             "POST",

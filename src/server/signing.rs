@@ -41,7 +41,10 @@ pub struct Profile {
 
 /// A prepared signature waiting for its value.
 pub struct Session {
+    /// Without its document, which waits on disk (`session_file`).
     pub prepared: crate::sign::Prepared,
+    /// Size of that document (for the byte budget of open sessions).
+    pub doc_len: usize,
     pub profile: String,
     pub key_id: String,
     pub expires: i64,
@@ -51,6 +54,15 @@ pub struct Session {
 pub struct Signing {
     pub profiles: BTreeMap<String, Profile>,
     pub sessions: Mutex<HashMap<String, Session>>,
+}
+
+/// Where a session's laid-out document waits for its signature value.
+fn session_file(state: &AppState, id: &str) -> std::path::PathBuf {
+    state
+        .cfg
+        .data_dir
+        .join("sessions")
+        .join(format!("{id}.pdf"))
 }
 
 fn scheme_of(cert: &X509, pss: bool) -> anyhow::Result<Scheme> {
@@ -515,6 +527,20 @@ pub async fn sign_prepare(
         .map_err(ApiError::internal)?;
     let resp_data = b64.encode(&prepared.signed_attrs);
     let id = format!("{:032x}", rand::random::<u128>());
+    // The document waits on disk, not in memory.
+    let mut prepared = prepared;
+    let doc = prepared.take_doc();
+    let doc_len = doc.len();
+    let file = session_file(&state, &id);
+    if let Some(dir) = file.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    tokio::fs::write(&file, &doc)
+        .await
+        .map_err(ApiError::internal)?;
+    drop(doc);
     let ttl = state.cfg.signing.session_ttl_secs as i64;
     {
         let mut sessions = state
@@ -522,11 +548,18 @@ pub async fn sign_prepare(
             .sessions
             .lock()
             .map_err(|_| ApiError::internal("session lock"))?;
-        sessions.retain(|_, s| s.expires > now);
+        sessions.retain(|sid, s| {
+            let keep = s.expires > now;
+            if !keep {
+                let _ = std::fs::remove_file(session_file(&state, sid));
+            }
+            keep
+        });
         // One key may not take the pool: its own count, and the documents
         // all sessions hold, are bounded too.
         let own = sessions.values().filter(|s| s.key_id == who.key_id).count();
         if own >= state.cfg.signing.max_sessions_per_key.max(1) {
+            let _ = std::fs::remove_file(&file);
             let mut e = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_SESSIONS_FOR_KEY",
@@ -536,10 +569,11 @@ pub async fn sign_prepare(
             e.retry_after = Some(ttl.max(1) as u64);
             return Err(e);
         }
-        let held: usize = sessions.values().map(|s| s.prepared.doc_len()).sum();
+        let held: usize = sessions.values().map(|s| s.doc_len).sum();
         if sessions.len() >= state.cfg.signing.max_sessions
-            || held.saturating_add(prepared.doc_len()) > state.cfg.signing.max_session_bytes
+            || held.saturating_add(doc_len) > state.cfg.signing.max_session_bytes
         {
+            let _ = std::fs::remove_file(&file);
             let mut e = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TOO_MANY_SESSIONS",
@@ -553,6 +587,7 @@ pub async fn sign_prepare(
             id.clone(),
             Session {
                 prepared,
+                doc_len,
                 profile: q.profile.clone(),
                 key_id: who.key_id.clone(),
                 expires: now + ttl,
@@ -633,6 +668,7 @@ pub async fn sign_complete(
             Some(s) if s.key_id != who.key_id => Found::Forbidden,
             Some(s) if s.expires <= now => {
                 sessions.remove(&id);
+                let _ = std::fs::remove_file(session_file(&state, &id));
                 Found::Expired
             }
             Some(_) => sessions
@@ -670,10 +706,15 @@ pub async fn sign_complete(
             "There is no such signing session.",
         ));
     };
+    let mut session = session;
     let name = session.profile.clone();
     let p = profile(&state, &name, &who)?;
+    let file = session_file(&state, &id);
+    let doc = tokio::fs::read(&file).await.map_err(ApiError::internal)?;
+    session.prepared.put_doc(doc);
     if let Err(e) = crate::sign::check_signature_value(&session.prepared, p.scheme, &sig, &p.cert) {
         // Kept: the caller may retry with the right value until it expires.
+        drop(session.prepared.take_doc());
         if let Ok(mut sessions) = state.signing.sessions.lock() {
             sessions.insert(id.clone(), session);
         }
@@ -714,5 +755,6 @@ pub async fn sign_complete(
     .await
     .map_err(ApiError::internal)?
     .map_err(sign_error)?;
+    let _ = tokio::fs::remove_file(&file).await;
     deliver(&state, &who, &name, p, signed).await
 }

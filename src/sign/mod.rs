@@ -680,6 +680,14 @@ impl Prepared {
     pub fn doc_len(&self) -> usize {
         self.doc.len()
     }
+    /// Take the laid-out document out (to keep it elsewhere while waiting).
+    pub fn take_doc(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.doc)
+    }
+    /// Put the laid-out document back before [`finish`].
+    pub fn put_doc(&mut self, doc: Vec<u8>) {
+        self.doc = doc;
+    }
 }
 
 /// Lay out the update and compute what is to be signed. `extra` is room
