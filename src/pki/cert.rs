@@ -62,6 +62,18 @@ pub fn extensions(cert_der: &[u8]) -> Result<Vec<Extension>> {
     Ok(out)
 }
 
+/// basicConstraints cA is TRUE among `exts` (RFC 5280 §4.2.1.9).
+pub fn is_ca(exts: &[Extension]) -> bool {
+    exts.iter()
+        .find(|e| e.oid == oid::BASIC_CONSTRAINTS)
+        .is_some_and(|e| {
+            der::parse_exact(&e.value)
+                .ok()
+                .and_then(|t| t.children().read_optional(TAG_BOOLEAN).ok().flatten())
+                .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0))
+        })
+}
+
 /// The content octets of a DER certificate's serialNumber.
 pub fn serial_content(cert_der: &[u8]) -> Option<Vec<u8>> {
     let cert = der::parse_exact(cert_der).ok()?;

@@ -76,12 +76,7 @@ impl Parsed<'_> {
         self.exts.iter().find(|e| e.oid == oid)
     }
     fn is_ca(&self) -> bool {
-        self.ext(OID_BASIC_CONSTRAINTS).is_some_and(|e| {
-            der::parse_exact(&e.value)
-                .ok()
-                .and_then(|t| t.children().read_optional(TAG_BOOLEAN).ok().flatten())
-                .is_some_and(|b| b.value.first().is_some_and(|v| *v != 0))
-        })
+        super::cert::is_ca(&self.exts)
     }
 }
 

@@ -324,12 +324,6 @@ impl SignatureReport {
         self.indication = i;
         self.sub_indication = s;
     }
-
-    pub fn is_failed(&self) -> bool {
-        self.failures
-            .iter()
-            .any(|(i, _)| *i == Indication::TotalFailed)
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]

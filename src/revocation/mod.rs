@@ -288,16 +288,7 @@ impl Subject {
     fn of(cert: &X509) -> Option<Subject> {
         let der = cert.to_der().ok()?;
         let exts = cert::extensions(&der).ok()?;
-        let is_ca = exts
-            .iter()
-            .find(|e| e.oid == cert::oid::BASIC_CONSTRAINTS)
-            .is_some_and(|e| {
-                crate::der::parse_exact(&e.value).ok().is_some_and(|t| {
-                    t.children().next().and_then(|b| b.ok()).is_some_and(|b| {
-                        b.tag == crate::der::TAG_BOOLEAN && b.value.first().is_some_and(|v| *v != 0)
-                    })
-                })
-            });
+        let is_ca = cert::is_ca(&exts);
         let issuer = cert.issuer_name().to_der().ok()?;
         let mut dps = match exts.iter().find(|e| e.oid == OID_CRL_DP) {
             Some(e) => parse_dps(&e.value).ok()?,
@@ -596,10 +587,27 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
     };
     let mut evidence = Vec::new();
     let mut statements: Vec<(usize, Statement)> = Vec::new();
-    let expired_before = |issued: i64, keeps_expired_since: Option<i64>| {
-        s.not_after
-            .is_some_and(|na| issued > na && keeps_expired_since.is_none_or(|k| k > na))
+    // RFC 5280 §3.3 / RFC 6960 §4.4.4: does the silence of data issued at
+    // `issued` speak for the certificate? Not after it expired, unless the
+    // source keeps expired certificates (`keeps_since` ≤ notAfter). When it
+    // does not and the data is silent, the evidence says why (`rule`).
+    let silence_speaks = |issued: i64,
+                          keeps_since: Option<i64>,
+                          entry: Option<crl::Revoked>,
+                          ev: &mut Evidence,
+                          rule: &str| {
+        let counts = s
+            .not_after
+            .is_none_or(|na| issued <= na || keeps_since.is_some_and(|k| k <= na));
+        if !counts && entry.is_none() {
+            ev.problem = Some(format!(
+                "issued after the certificate expired, without {rule}"
+            ));
+        }
+        counts
     };
+    const KEEPS_CRL: &str =
+        "ExpiredCertsOnCRL keeping it: its absence says nothing (RFC 5280 §3.3)";
     for (src, raw) in &ctx.data.ocsps {
         if raw.len() > MAX_OCSP_BYTES {
             continue;
@@ -650,11 +658,13 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                     } else if sr.status == ocsp::CertStatus::Unknown {
                         ev.problem = Some("the responder does not know the certificate".into());
                     } else {
-                        let silence_counts =
-                            !expired_before(sr.this_update.max(b.produced_at), sr.archive_cutoff);
-                        if !silence_counts && entry.is_none() {
-                            ev.problem = Some("issued after the certificate expired, without an archiveCutoff that keeps it: a 'good' then says nothing (RFC 6960 §4.4.4)".into());
-                        }
+                        let silence_counts = silence_speaks(
+                            sr.this_update.max(b.produced_at),
+                            sr.archive_cutoff,
+                            entry,
+                            &mut ev,
+                            "an archiveCutoff that keeps it: a 'good' then says nothing (RFC 6960 §4.4.4)",
+                        );
                         statements.push((
                             evidence.len(),
                             Statement {
@@ -729,10 +739,13 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                 continue;
             }
         };
-        let silence_counts = !expired_before(c.this_update, c.expired_certs_on_crl);
-        if !silence_counts && entry.is_none() {
-            ev.problem = Some("issued after the certificate expired, without ExpiredCertsOnCRL keeping it: its absence says nothing (RFC 5280 §3.3)".into());
-        }
+        let silence_counts = silence_speaks(
+            c.this_update,
+            c.expired_certs_on_crl,
+            entry,
+            &mut ev,
+            KEEPS_CRL,
+        );
         statements.push((
             evidence.len(),
             Statement {
@@ -777,13 +790,13 @@ pub fn status_at(cert: &X509, issuer: &X509, ctx: &Context<'_>, t: i64) -> (Stat
                 d.next_update,
                 merged,
             );
-            let silence_counts = !expired_before(
+            let silence_counts = silence_speaks(
                 d.this_update,
                 d.expired_certs_on_crl.or(c.expired_certs_on_crl),
+                merged,
+                &mut ev,
+                KEEPS_CRL,
             );
-            if !silence_counts && merged.is_none() {
-                ev.problem = Some("issued after the certificate expired, without ExpiredCertsOnCRL keeping it: its absence says nothing (RFC 5280 §3.3)".into());
-            }
             statements.push((
                 evidence.len(),
                 Statement {

@@ -96,6 +96,11 @@ impl ApiError {
             "Internal error; the request was not carried out, please retry.",
         )
     }
+    /// The same error, telling the client when to try again (seconds).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
     pub fn too_large(max: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -271,23 +276,18 @@ pub struct Prepared {
 }
 
 /// The operator's revocation data at one moment.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Configured {
     pub data: RevocationData,
-    /// (kind, bytes) of every item, stored as blobs.
-    pub evidence: Vec<(String, Bytes)>,
+    /// Every item as evidence: its reference (digest computed once, when the
+    /// snapshot is made — never per verification) and its bytes, stored as a blob.
+    pub evidence: Vec<(EvidenceRef, Bytes)>,
 }
 
 impl Configured {
     /// The references of its evidence.
-    pub fn refs(&self) -> Vec<EvidenceRef> {
-        self.evidence
-            .iter()
-            .map(|(k, d)| EvidenceRef {
-                kind: k.clone(),
-                sha256: sha256_hex(d),
-            })
-            .collect()
+    pub fn refs(&self) -> impl Iterator<Item = EvidenceRef> + '_ {
+        self.evidence.iter().map(|(r, _)| r.clone())
     }
 }
 
@@ -536,6 +536,16 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
     let archive = open_archive(&cfg).await?;
     let trust = load_trust(&cfg)?;
     let (files, files_evidence) = load_revocation(&cfg)?;
+    let files = Configured {
+        data: files,
+        evidence: files_evidence
+            .into_iter()
+            .map(|(kind, d)| {
+                let sha256 = sha256_hex(&d);
+                (EvidenceRef { kind, sha256 }, d)
+            })
+            .collect(),
+    };
     let groups: Vec<String> = trust.keys().cloned().collect();
     let default_policy = cfg.policy.default.clone().unwrap_or_default();
     default_policy
@@ -576,8 +586,8 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
             archive.put_blob(d.clone()).await?;
         }
     }
-    for (_, d) in &files_evidence {
-        archive.put_blob(d.clone()).await?;
+    for (r, d) in &files.evidence {
+        archive.blobs.put(&r.sha256, d.clone()).await?;
     }
     let mut new_keys = Vec::new();
     if cfg.keys.is_empty() && archive.meta.api_keys().await?.is_empty() {
@@ -609,14 +619,8 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         cfg,
         archive,
         trust,
-        revocation: RwLock::new(Arc::new(Configured {
-            data: files.clone(),
-            evidence: files_evidence.clone(),
-        })),
-        revocation_files: Arc::new(Configured {
-            data: files,
-            evidence: files_evidence,
-        }),
+        revocation: RwLock::new(Arc::new(files.clone())),
+        revocation_files: Arc::new(files),
         revcache,
         keys: RwLock::new(HashMap::new()),
         metrics: Metrics::default(),
@@ -693,10 +697,7 @@ fn refresh_blocking(state: &AppState) {
     if !changed && (have_urls || rc.crl_urls.is_empty()) {
         return;
     }
-    let mut next = Configured {
-        data: state.revocation_files.data.clone(),
-        evidence: state.revocation_files.evidence.clone(),
-    };
+    let mut next = Configured::clone(&state.revocation_files);
     let rt = tokio::runtime::Handle::current();
     for url in &rc.crl_urls {
         let Some(raw) = state.revcache.current(&crl_key(url)) else {
@@ -707,13 +708,16 @@ fn refresh_blocking(state: &AppState) {
             continue;
         }
         let bytes = Bytes::from(raw.to_vec());
+        // The item's SHA-256 is known already (its memo key).
+        let sha256 = hex::encode(raw.key());
         // Evidence is kept before it is relied on.
-        if let Err(e) = rt.block_on(state.archive.put_blob(bytes.clone())) {
+        if let Err(e) = rt.block_on(state.archive.blobs.put(&sha256, bytes.clone())) {
             tracing::warn!(error = %e, "storing a configured CRL");
             continue;
         }
         next.data.crls.push((RevSource::Caller, raw));
-        next.evidence.push(("CRL".into(), bytes));
+        let kind = "CRL".to_string();
+        next.evidence.push((EvidenceRef { kind, sha256 }, bytes));
     }
     if let Ok(mut w) = state.revocation.write() {
         *w = Arc::new(next);
@@ -1095,14 +1099,14 @@ async fn limit_concurrency(
         return close_after(ApiError::too_large(max).into_response());
     }
     let Ok(permit) = state.limiter.clone().try_acquire_owned() else {
-        let mut e = ApiError::new(
+        return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "OVERLOADED",
             "Máy chủ đang bận; xin thử lại sau.",
             "The server is busy; please retry later.",
-        );
-        e.retry_after = Some(1);
-        return e.into_response();
+        )
+        .retry_after(1)
+        .into_response();
     };
     let r = next.run(req).await;
     drop(permit);
@@ -1269,16 +1273,16 @@ async fn denied(
             None
         }
         Denial::Quiet => None,
-        Denial::TooMany => {
-            let mut e = ApiError::new(
+        Denial::TooMany => Some(
+            ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_UNAUTHENTICATED",
                 "Quá nhiều yêu cầu không có khóa hợp lệ từ địa chỉ này; xin thử lại sau.",
                 "Too many requests without a valid key from this address; retry later.",
-            );
-            e.retry_after = Some(60);
-            Some(e.into_response())
-        }
+            )
+            .retry_after(60)
+            .into_response(),
+        ),
     }
 }
 

@@ -613,6 +613,38 @@ fn json_for<T: Serialize>(
     Ok((status, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// An archived document and its reports, if `who` may read it; the read is
+/// audited either way (another's document reads as absent).
+async fn readable_document(
+    state: &AppState,
+    who: &Caller,
+    sha: &str,
+    action: &str,
+) -> Result<
+    (
+        crate::archive::DocumentRecord,
+        Vec<crate::archive::ReportRecord>,
+    ),
+    ApiError,
+> {
+    let mut found = if is_sha256_hex(sha) {
+        state.archive.meta.document(sha).await?
+    } else {
+        None
+    };
+    let mut outcome = if found.is_some() {
+        "found"
+    } else {
+        "not found"
+    };
+    if found.is_some() && !may_read(state, who, "document", sha).await? {
+        found = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(who, action, sha, outcome).await?;
+    found.ok_or_else(ApiError::not_found)
+}
+
 async fn load_decision(state: &AppState, sha: &str) -> Result<Decision, ApiError> {
     let b = state
         .archive
@@ -690,22 +722,7 @@ async fn get_document(
     req: Request,
 ) -> Result<Response, ApiError> {
     let who = caller(&req)?;
-    let mut found = if is_sha256_hex(&sha) {
-        state.archive.meta.document(&sha).await?
-    } else {
-        None
-    };
-    let mut outcome = if found.is_some() {
-        "found"
-    } else {
-        "not found"
-    };
-    if found.is_some() && !may_read(&state, &who, "document", &sha).await? {
-        found = None;
-        outcome = "not found (not the submitter)";
-    }
-    state.audit(&who, "document.read", &sha, outcome).await?;
-    let (doc, _) = found.ok_or_else(ApiError::not_found)?;
+    let (doc, _) = readable_document(&state, &who, &sha, "document.read").await?;
     let bytes = state
         .archive
         .get_blob(&sha)
@@ -769,22 +786,7 @@ async fn get_report(
     req: Request,
 ) -> Result<Response, ApiError> {
     let who = caller(&req)?;
-    let mut found = if is_sha256_hex(&sha) {
-        state.archive.meta.document(&sha).await?
-    } else {
-        None
-    };
-    let mut outcome = if found.is_some() {
-        "found"
-    } else {
-        "not found"
-    };
-    if found.is_some() && !may_read(&state, &who, "document", &sha).await? {
-        found = None;
-        outcome = "not found (not the submitter)";
-    }
-    state.audit(&who, "report.read", &sha, outcome).await?;
-    let (doc, reports) = found.ok_or_else(ApiError::not_found)?;
+    let (doc, reports) = readable_document(&state, &who, &sha, "report.read").await?;
     let mut verifications = Vec::new();
     for r in reports {
         let b = state

@@ -301,7 +301,7 @@ fn services(state: &AppState, p: &Profile) -> crate::sign::Services {
             .configured()
             .evidence
             .iter()
-            .filter(|(k, _)| k == "CRL")
+            .filter(|(r, _)| r.kind == "CRL")
             .map(|(_, d)| d.to_vec())
             .collect(),
         ..Default::default()
@@ -560,28 +560,26 @@ pub async fn sign_prepare(
         let own = sessions.values().filter(|s| s.key_id == who.key_id).count();
         if own >= state.cfg.signing.max_sessions_per_key.max(1) {
             let _ = std::fs::remove_file(&file);
-            let mut e = ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_SESSIONS_FOR_KEY",
                 "Khóa API này đã mở quá nhiều phiên ký; hoàn tất hoặc chờ chúng hết hạn.",
                 "This API key has too many signing sessions open; complete them or let them expire.",
-            );
-            e.retry_after = Some(ttl.max(1) as u64);
-            return Err(e);
+            )
+            .retry_after(ttl.max(1) as u64));
         }
         let held: usize = sessions.values().map(|s| s.doc_len).sum();
         if sessions.len() >= state.cfg.signing.max_sessions
             || held.saturating_add(doc_len) > state.cfg.signing.max_session_bytes
         {
             let _ = std::fs::remove_file(&file);
-            let mut e = ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TOO_MANY_SESSIONS",
                 "Quá nhiều phiên ký đang mở; xin thử lại sau.",
                 "Too many signing sessions are open; please retry later.",
-            );
-            e.retry_after = Some(ttl.max(1) as u64);
-            return Err(e);
+            )
+            .retry_after(ttl.max(1) as u64));
         }
         sessions.insert(
             id.clone(),
