@@ -50,13 +50,26 @@ fn key(stem: &str, pss: bool) -> SoftKey {
     .unwrap()
 }
 
-/// kyso's verdict on every signature: (indication, sub-indication, level).
-fn kyso_verdicts(pdf: &[u8]) -> Vec<String> {
+/// The test PKI's root as the only trust anchor.
+fn test_root_trust() -> TrustStore {
     let mut trust = TrustStore::new();
     trust
         .load_path(&repo().join("certs/test/root.pem"))
         .unwrap();
-    let mut opts = VerifyOptions::new(trust, at());
+    trust
+}
+
+/// Verification at `at()` under the test root, revocation not asked (for
+/// certificates issued in the test, on no committed CRL).
+fn unrevoked_options() -> VerifyOptions {
+    let mut vo = VerifyOptions::new(test_root_trust(), at());
+    vo.require_revocation = false;
+    vo
+}
+
+/// kyso's verdict on every signature: (indication, sub-indication, level).
+fn kyso_verdicts(pdf: &[u8]) -> Vec<String> {
+    let mut opts = VerifyOptions::new(test_root_trust(), at());
     for f in ["root.crl", "issuing-ca.crl"] {
         let der = std::fs::read(repo().join("testdata/revocation").join(f)).unwrap();
         opts.revocation
@@ -585,10 +598,7 @@ fn levels_b_t_b_lt_b_lta_with_live_tsa_ocsp_crl() {
         ec_files.push((level, path, signed));
     }
     let both_roots = |online: bool| {
-        let mut trust = TrustStore::new();
-        trust
-            .load_path(&repo().join("certs/test/root.pem"))
-            .unwrap();
+        let mut trust = test_root_trust();
         trust.load_path(&live.join("certs/root.pem")).unwrap();
         let mut vo = VerifyOptions::new(trust, now);
         if online {
@@ -1027,7 +1037,7 @@ fn certification_signatures_docmdp() {
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     let outside = Outside::new(&dir);
     for (p, first_after) in [
-        (1u8, "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B"),
+        (1u8, "refused"),
         (2, "TOTAL_PASSED@B-B"),
     ] {
         let certified = sign_pdf(
@@ -1041,15 +1051,17 @@ fn certification_signatures_docmdp() {
         )
         .unwrap();
         assert_eq!(kyso_verdicts(&certified), vec!["TOTAL_PASSED@B-B"]);
-        let mut trust = TrustStore::new();
-        trust
-            .load_path(&repo().join("certs/test/root.pem"))
-            .unwrap();
-        let (r, _) =
-            kyso::verify_bytes(&certified, None, "c.pdf", &VerifyOptions::new(trust, at()));
+        let (r, _) = kyso::verify_bytes(
+            &certified,
+            None,
+            "c.pdf",
+            &VerifyOptions::new(test_root_trust(), at()),
+        );
         assert_eq!(r.signatures[0].doc_mdp, Some(p));
-        // A second signature: allowed under P=2, a violation under P=1.
-        let both = sign_pdf(
+        // A second signature: allowed under P=2; under P=1 kyso refuses to
+        // write it (testdata/pdf/certified-p1-then-signed.pdf, by pyHanko,
+        // shows the verdict when another tool does).
+        let second = sign_pdf(
             &certified,
             &key("signer-ec", false),
             &SignOptions {
@@ -1057,8 +1069,16 @@ fn certification_signatures_docmdp() {
                 time: at(),
                 ..SignOptions::default()
             },
-        )
-        .unwrap();
+        );
+        if p == 1 {
+            let e = second.err().unwrap().to_string();
+            assert!(
+                e.contains("certification signature in field 'Signature1' (DocMDP P=1) allows no further changes"),
+                "{e}"
+            );
+            continue;
+        }
+        let both = second.unwrap();
         assert_eq!(
             kyso_verdicts(&both),
             vec![first_after.to_string(), "TOTAL_PASSED@B-B".into()],
@@ -1085,6 +1105,37 @@ fn certification_signatures_docmdp() {
         assert!(e.contains("must be the document's first signature"), "{e}");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// pyHanko's own difference analysis judges the earlier signatures of each
+/// file exactly as before kyso signed it (tests/support/pyhanko_judge.py).
+fn pyhanko_agrees(pairs: &[(PathBuf, PathBuf)]) {
+    let Some(pyhanko) = tool("pyhanko") else {
+        return;
+    };
+    let python = pyhanko.with_file_name("python3");
+    let mut args = Vec::new();
+    for (a, b) in pairs {
+        args.push(a.clone());
+        args.push(b.clone());
+    }
+    let c = repo().join("certs/test");
+    let out = Command::new(&python)
+        .arg(repo().join("tests/support/pyhanko_judge.py"))
+        .arg(c.join("signer-rsa.key.pem"))
+        .arg(c.join("signer-rsa.pem"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pyhanko_judge: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let differ: Vec<&str> = text.lines().filter(|l| l.starts_with("DIFFER")).collect();
+    println!("{}", text.lines().last().unwrap_or(""));
+    assert!(differ.is_empty(), "pyHanko judges differently after kyso signed:\n{}", differ.join("\n"));
 }
 
 /// A 120×120 PNG with transparency: a red ring on nothing.
@@ -1308,14 +1359,8 @@ fn ecdsa_p384_validates_everywhere() {
         )
         .unwrap();
         // Issued here, so not on the committed CRL: revocation is not asked.
-        let mut trust = TrustStore::new();
-        trust
-            .load_path(&repo().join("certs/test/root.pem"))
-            .unwrap();
-        let mut vo = VerifyOptions::new(trust, at());
-        vo.require_revocation = false;
         assert_eq!(
-            verdicts(&kyso::verify_bytes(&signed, None, "p384.pdf", &vo).0),
+            verdicts(&kyso::verify_bytes(&signed, None, "p384.pdf", &unrevoked_options()).0),
             vec!["TOTAL_PASSED@B-B"],
             "{digest:?}"
         );
@@ -1354,6 +1399,34 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
     files.sort();
     let k = key("signer-rsa", false);
     let (mut signed_n, mut refused) = (0, 0);
+    let vo = unrevoked_options;
+    // What kyso says of each signature: indication, sub-indication and the
+    // failed checks, which must not change when kyso adds its own.
+    let judged = |r: &kyso::Report| -> Vec<String> {
+        r.signatures
+            .iter()
+            .filter(|s| s.field_name.as_deref() != Some("KysoCorpusSig"))
+            .map(|s| {
+                let mut failed: Vec<&str> = s
+                    .checks
+                    .iter()
+                    .filter(|c| c.outcome == kyso::report::Outcome::Failed)
+                    .map(|c| c.code)
+                    .collect();
+                failed.sort();
+                format!(
+                    "{} {}/{} [{}]",
+                    s.field_name.as_deref().unwrap_or("-"),
+                    s.indication.as_str(),
+                    s.sub_indication.map(|x| x.as_str()).unwrap_or("-"),
+                    failed.join(" ")
+                )
+            })
+            .collect()
+    };
+    let (mut earlier, mut changed) = (0usize, Vec::new());
+    let mut pyhanko_list = Vec::new();
+    let out_dir = temp_dir("corpus");
     for f in &files {
         let data = std::fs::read(f).unwrap();
         if data.len() > 64 << 20 {
@@ -1364,17 +1437,22 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
             time: at(),
             ..SignOptions::default()
         };
+        let (before, _) = kyso::verify_bytes(&data, None, "b.pdf", &vo());
         match sign_pdf(&data, &k, &opts) {
             Ok(signed) => {
                 signed_n += 1;
                 assert_eq!(&signed[..data.len()], &data[..], "{}", f.display());
-                let mut trust = TrustStore::new();
-                trust
-                    .load_path(&repo().join("certs/test/root.pem"))
-                    .unwrap();
-                let mut vo = VerifyOptions::new(trust, at());
-                vo.require_revocation = false;
-                let (r, _) = kyso::verify_bytes(&signed, None, "s.pdf", &vo);
+                let (r, _) = kyso::verify_bytes(&signed, None, "s.pdf", &vo());
+                let (was, now) = (judged(&before), judged(&r));
+                earlier += was.len();
+                if was != now {
+                    changed.push(format!("{}\n  before: {was:?}\n  after:  {now:?}", f.display()));
+                }
+                if !was.is_empty() {
+                    let out = out_dir.join(format!("{signed_n}.pdf"));
+                    std::fs::write(&out, &signed).unwrap();
+                    pyhanko_list.push((f.clone(), out));
+                }
                 let mine = r
                     .signatures
                     .iter()
@@ -1404,12 +1482,59 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
         }
     }
     println!(
-        "signed {signed_n}, refused {refused} of {} PDFs",
-        files.len()
+        "signed {signed_n}, refused {refused} of {} PDFs; earlier signatures judged as before: {} of {earlier}",
+        files.len(),
+        earlier - changed.len()
     );
+    assert!(
+        changed.is_empty(),
+        "kyso's signature changed the verdict on earlier signatures:\n{}",
+        changed.join("\n")
+    );
+    pyhanko_agrees(&pyhanko_list);
+    std::fs::remove_dir_all(out_dir).unwrap();
     assert!(
         signed_n > files.len() / 2,
         "signed {signed_n} of {}",
         files.len()
+    );
+}
+
+#[test]
+fn signatures_that_a_lock_forbids_are_refused() {
+    let rw = repo().join("testdata/pdf/realworld");
+    let opts = |seal: bool| SignOptions {
+        field: "Sig3".into(),
+        time: at(),
+        seal: seal.then(|| kyso::sign::seal::Seal {
+            rect: [100.0, 100.0, 160.0, 60.0],
+            image_png: None,
+            lines: vec!["Kiểm thử".into()],
+            font: Vec::new(),
+        }),
+        ..SignOptions::default()
+    };
+    // A field lock with /P 2 (pyHanko): a later invisible signature keeps
+    // every signature valid; a visible one is refused before anything is written.
+    let p2 = std::fs::read(rw.join("lock-p2-then-signed.pdf")).unwrap();
+    let ok = sign_pdf(&p2, &key("signer-rsa", false), &opts(false)).unwrap();
+    assert_eq!(kyso_verdicts(&ok), vec!["TOTAL_PASSED@B-B"; 3]);
+    let e = sign_pdf(&p2, &key("signer-rsa", false), &opts(true))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("the field lock of signature 'Sig1' (/P 2) allows later signatures only in fields prepared before it"),
+        "{e}"
+    );
+    // /P 1: no later signature at all.
+    let p1 = std::fs::read(rw.join("lock-p1-then-signed.pdf")).unwrap();
+    let e = sign_pdf(&p1, &key("signer-rsa", false), &opts(false))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("the field lock of signature 'Sig1' (/P 1) allows no further changes"),
+        "{e}"
     );
 }

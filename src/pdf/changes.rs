@@ -132,6 +132,8 @@ pub struct Memo {
     /// Per cross-reference section (by offset): object numbers that its
     /// objects refer to but that no section up to it defines.
     dangling: std::cell::OnceCell<Vec<(u64, HashSet<u32>)>>,
+    /// [`Document::stray_after`] from the earliest end asked so far.
+    stray: std::cell::RefCell<Option<(u64, Vec<u64>)>>,
 }
 
 /// Compare the revision signed up to `signed_end` with the document as it is now.
@@ -140,6 +142,22 @@ pub fn analyse(doc: &Document<'_>, signed_end: u64) -> Result<ChangeReport> {
 }
 
 impl Memo {
+    /// The first position at or after `end` where the bytes stop being
+    /// incremental updates ([`Document::stray_after`]), walking the file once
+    /// for all signatures that end at or after the earliest end asked.
+    pub fn stray_after(&self, doc: &Document<'_>, end: u64) -> Option<u64> {
+        let mut cell = self.stray.borrow_mut();
+        let fresh = match cell.as_ref() {
+            Some((from, _)) => *from > end,
+            None => true,
+        };
+        if fresh {
+            *cell = Some((end, doc.stray_after(end)));
+        }
+        let (_, found) = cell.as_ref()?;
+        found.iter().copied().find(|p| *p >= end)
+    }
+
     /// For a document whose certification signature (if any) has DocMDP `certification`.
     pub fn new(certification: Option<u8>) -> Self {
         Memo {
@@ -280,6 +298,8 @@ struct Context<'a, 's> {
     new: &'a Document<'s>,
     root: Option<u32>,
     acroform: Option<u32>,
+    /// The current form's /Fields array, when it is an object of its own.
+    fields_array: Option<u32>,
     info: Option<u32>,
     metadata: Option<u32>,
     old_metadata: Option<u32>,
@@ -475,6 +495,10 @@ impl<'a, 's> Context<'a, 's> {
                 }
             }
         }
+        let fields_array = match new_cat.get(b"AcroForm").map(|a| new.resolve(a)).transpose()? {
+            Some(Obj::Dict(form)) => ref_num(form.get(b"Fields")),
+            _ => None,
+        };
         let old_extensions = reach_key(old, &old_cat, b"Extensions")?;
         let new_extensions = reach_key(new, &new_cat, b"Extensions")?;
         Ok(Context {
@@ -482,6 +506,7 @@ impl<'a, 's> Context<'a, 's> {
             new,
             root: ref_num(new.trailer.get(b"Root")),
             acroform: ref_num(new_cat.get(b"AcroForm")),
+            fields_array,
             info: ref_num(new.trailer.get(b"Info")),
             metadata: ref_num(new_cat.get(b"Metadata")),
             old_metadata: ref_num(old_cat.get(b"Metadata")),
@@ -512,6 +537,18 @@ impl<'a, 's> Context<'a, 's> {
             let _ = self.page_annots.set(map);
         }
         Ok(self.page_annots.get().and_then(|m| m.get(&num).copied()))
+    }
+
+    /// The signed revision's form dictionary (empty when it had none).
+    fn old_form(&self) -> Result<Obj> {
+        let cat = self.old.catalog().unwrap_or_default();
+        Ok(match cat.get(b"AcroForm") {
+            Some(o) => match self.old.resolve(o)? {
+                Obj::Dict(d) => Obj::Dict(d),
+                other => other,
+            },
+            None => Obj::Dict(Dict::default()),
+        })
     }
 
     fn widget_class(&self, num: u32) -> Option<ChangeClass> {
@@ -579,7 +616,27 @@ impl<'a, 's> Context<'a, 's> {
             return self.catalog_change(&old, &new);
         }
         if Some(num) == self.acroform {
-            return self.acroform_change(&old, &new, "interactive form dictionary");
+            // A form dictionary that became an object of its own (or moved to
+            // another) is judged by its content against the signed form,
+            // wherever that was (ISO 32000-1 §12.7.2 allows either).
+            let before = if is_new { self.old_form()? } else { old.clone() };
+            return self.acroform_change(&before, &new, "interactive form dictionary");
+        }
+        if Some(num) == self.fields_array {
+            let before = match self.old_form()?.as_dict().and_then(|d| d.get(b"Fields")) {
+                Some(o) => self.old.resolve(o)?,
+                None => Obj::Array(Vec::new()),
+            };
+            return Ok(match (&before, &new) {
+                (Obj::Array(a), Obj::Array(b)) => match self.appended_fields(a, b) {
+                    Some(c) => (c, "form fields: new signature fields appended".into()),
+                    None => (
+                        Disallowed,
+                        "form fields other than new signatures changed".into(),
+                    ),
+                },
+                _ => (Disallowed, "form /Fields array replaced".into()),
+            });
         }
         if Some(num) == self.info {
             return self.info_change(&old, &new);
@@ -915,13 +972,13 @@ impl<'a, 's> Context<'a, 's> {
                         class = worst(class, c);
                     }
                 }
-                other => bad.push(format!("/{}", String::from_utf8_lossy(other))),
+                other => bad.push(format!("/{} changed", String::from_utf8_lossy(other))),
             }
         }
         if !bad.is_empty() {
             return Ok((
                 ChangeClass::Disallowed,
-                format!("document catalog: {} changed", bad.join(", ")),
+                format!("document catalog: {}", bad.join(", ")),
             ));
         }
         Ok((
@@ -971,9 +1028,17 @@ impl<'a, 's> Context<'a, 's> {
             return Ok((ChangeClass::Disallowed, format!("{what} replaced")));
         };
         let mut class = ChangeClass::Bookkeeping;
+        // Viewers rebuild field appearances from /DA and /DR only when
+        // /NeedAppearances is true (ISO 32000-1 §12.7.2): otherwise the
+        // existing appearance streams are what is shown.
+        let regenerates = matches!(b.get(b"NeedAppearances"), Some(Obj::Bool(true)));
         for k in differing_keys(self.old, a, self.new, b)? {
             match k.as_slice() {
                 b"SigFlags" => {}
+                // Signing tools set the form's default appearance for the
+                // widget they add, and turn appearance regeneration off.
+                b"DA" if !regenerates => {}
+                b"NeedAppearances" if !regenerates => {}
                 // Default resources may gain entries (fonts for a signature's
                 // appearance); none may change or go.
                 b"DR" if self.resources_only_added(a.get(b"DR"), b.get(b"DR"))? => {}
@@ -1005,9 +1070,14 @@ impl<'a, 's> Context<'a, 's> {
                     }
                 }
                 other => {
+                    let why = if regenerates && matches!(other, b"DA" | b"NeedAppearances") {
+                        " with /NeedAppearances true (viewers redraw every field from it)"
+                    } else {
+                        ""
+                    };
                     return Ok((
                         ChangeClass::Disallowed,
-                        format!("{what}: /{} changed", String::from_utf8_lossy(other)),
+                        format!("{what}: /{} changed{why}", String::from_utf8_lossy(other)),
                     ));
                 }
             }
@@ -1172,6 +1242,8 @@ fn same_at(da: &Document<'_>, a: &Obj, db: &Document<'_>, b: &Obj, depth: usize)
             true
         }
         (Obj::Dict(x), Obj::Dict(y)) => same_dict(da, x, db, y, depth)?,
+        // A number is a number (ISO 32000-1 §7.3.3): `0` and `0.0` are the same value.
+        (Obj::Int(i), Obj::Real(r)) | (Obj::Real(r), Obj::Int(i)) => *r == *i as f64,
         (Obj::Stream(x), Obj::Stream(y)) => {
             let strip = |d: &Dict| {
                 Dict(
@@ -1311,6 +1383,30 @@ fn dangling_by_section(doc: &Document<'_>) -> Result<Vec<(u64, HashSet<u32>)>> {
         out.push((s.offset, dangling));
     }
     Ok(out)
+}
+
+/// The first object number above every number a cross-reference section
+/// lists and every number an object or trailer refers to: where a writer
+/// can number new objects without filling a dangling reference of a
+/// signed revision (which a validator must treat as a change to it).
+pub fn first_unused_number(doc: &Document<'_>) -> Result<u32> {
+    let mut hi: u32 = 0;
+    let mut refs: Vec<u32> = Vec::new();
+    for s in &doc.sections {
+        for (num, _) in &s.entries {
+            hi = hi.max(*num);
+        }
+        refs_in(&Obj::Dict(s.trailer.clone()), &mut refs, 0);
+        for (_, obj) in doc.listed_objects(s) {
+            refs_in(&obj, &mut refs, 0);
+            hi = refs.iter().copied().fold(hi, u32::max);
+            refs.clear();
+        }
+        hi = refs.iter().copied().fold(hi, u32::max);
+        refs.clear();
+    }
+    hi.checked_add(1)
+        .ok_or(Error::pdf(0, "object numbers exhausted"))
 }
 
 /// The object numbers `o` refers to (not following references).

@@ -772,7 +772,177 @@ impl<'s> Document<'s> {
         self.resolve_dict(root)?
             .ok_or(Error::pdf(0, "/Root is not a dictionary"))
     }
+
+    /// Where the bytes from `from` (the end of a revision) to the end of the
+    /// file stop being incremental updates: each position (at most
+    /// [`MAX_STRAY`]) where something starts that is neither whitespace, a
+    /// comment, an object that a cross-reference section from `from` on lists
+    /// (each listing explains one object), one of those sections with its
+    /// trailer, nor `startxref`. Such bytes are invisible to a reader that
+    /// follows the cross-references and shown by one that rebuilds them
+    /// (a shadow object, or an update without a cross-reference section).
+    pub fn stray_after(&self, from: u64) -> Vec<u64> {
+        let later: Vec<&XrefSection> = self.sections.iter().filter(|s| s.offset >= from).collect();
+        let mut listed: HashMap<u32, Vec<u64>> = HashMap::new();
+        let mut heads: HashSet<u64> = HashSet::new();
+        for s in &later {
+            heads.insert(s.offset);
+            if let Some(Obj::Int(x)) = s.trailer.get(b"XRefStm") {
+                heads.insert(*x as u64);
+            }
+            for (num, e) in &s.entries {
+                if let XrefEntry::InFile { offset, .. } = e {
+                    listed.entry(*num).or_default().push(*offset);
+                }
+            }
+        }
+        let mut stray = Vec::new();
+        let mut p = from;
+        while p < self.len && stray.len() < MAX_STRAY {
+            let Ok(at) = self.skip_blank(p) else {
+                stray.push(p);
+                break;
+            };
+            p = at;
+            if p >= self.len {
+                break;
+            }
+            let head = read_range(self.src, p, 16).unwrap_or_default();
+            let next = if head.starts_with(b"startxref") {
+                self.parse_at(p, 64, |lx| {
+                    lx.keyword(b"startxref")?;
+                    match lx.token()? {
+                        Some(Tok::Int(_)) => Ok(lx.abs()),
+                        _ => Err(lx.err("expected an offset")),
+                    }
+                })
+                .ok()
+            } else if head.starts_with(b"xref") {
+                later
+                    .iter()
+                    .find(|s| s.offset == p && s.kind == XrefKind::Table)
+                    .and_then(|s| self.table_end(p, s.entries.len()))
+            } else if head.first().is_some_and(u8::is_ascii_digit) {
+                self.object_end(p).ok().and_then(|(r, end)| {
+                    if heads.contains(&p) {
+                        return Some(end);
+                    }
+                    let offsets = listed.get_mut(&r.num)?;
+                    let i = offsets.iter().position(|o| o.abs_diff(p) <= REPAIR_WINDOW)?;
+                    offsets.swap_remove(i);
+                    Some(end)
+                })
+            } else {
+                None
+            };
+            match next {
+                Some(n) if n > p => p = n,
+                _ => {
+                    stray.push(p);
+                    p = self.after_eof_marker(p);
+                }
+            }
+        }
+        stray
+    }
+
+    /// The first byte from `p` on that is not whitespace or in a comment.
+    fn skip_blank(&self, mut p: u64) -> Result<u64> {
+        loop {
+            let buf = read_range(self.src, p, 4096.min(self.len.saturating_sub(p)) as usize)?;
+            if buf.is_empty() {
+                return Ok(p);
+            }
+            let mut lx = Lexer::new(&buf, p, p.saturating_add(buf.len() as u64) >= self.len, 1);
+            match lx.skip_ws() {
+                Ok(()) => return Ok(lx.abs()),
+                Err(PErr::Incomplete) => {
+                    // A long comment or blank run: go on after what was seen.
+                    let seen = lx.abs();
+                    p = if seen > p { seen } else { p.saturating_add(buf.len() as u64) };
+                }
+                Err(PErr::Fatal(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Just after the cross-reference table at `p` (of `entries` entries) and its trailer.
+    fn table_end(&self, p: u64, entries: usize) -> Option<u64> {
+        let span = (entries as u64).saturating_mul(21).saturating_add(4096);
+        let buf = read_range(self.src, p, span.min(self.len.saturating_sub(p)) as usize).ok()?;
+        let t = buf.windows(7).position(|w| w == b"trailer")? as u64;
+        self.parse_at(p.saturating_add(t), self.limits.max_object_bytes, |lx| {
+            lx.keyword(b"trailer")?;
+            match lx.object(0)? {
+                Obj::Dict(_) => Ok(lx.abs()),
+                _ => Err(lx.err("trailer is not a dictionary")),
+            }
+        })
+        .ok()
+    }
+
+    /// The object at `offset` and where its `endobj` ends (or its value,
+    /// when `endobj` is missing).
+    fn object_end(&self, offset: u64) -> Result<(ObjRef, u64)> {
+        let (r, value_end, is_stream) = self.parse_at(offset, self.limits.max_object_bytes, |lx| {
+            let r = lx.object_header()?;
+            lx.object(0)?;
+            let save = lx.pos;
+            match lx.token()? {
+                Some(Tok::Keyword(b"stream")) => Ok((r, lx.abs(), true)),
+                Some(Tok::Keyword(b"endobj")) => Ok((r, lx.abs(), false)),
+                _ => {
+                    lx.pos = save;
+                    Ok((r, lx.abs(), false))
+                }
+            }
+        })?;
+        if !is_stream {
+            return Ok((r, value_end));
+        }
+        let (_, obj) = self.read_object_at(offset)?;
+        let Obj::Stream(s) = obj else {
+            return Err(Error::pdf(offset, "stream without a dictionary"));
+        };
+        let after_data = |data_end: u64| {
+            self.parse_at(data_end, 4096, |lx| {
+                lx.keyword(b"endstream")?;
+                let save = lx.pos;
+                if !matches!(lx.token()?, Some(Tok::Keyword(b"endobj"))) {
+                    lx.pos = save;
+                }
+                Ok(lx.abs())
+            })
+        };
+        // A wrong /Length is common in honest files: where `endstream` is
+        // not at the stated end, the stream ends at the first `endstream`.
+        let stated = s.data_len.map(|l| after_data(s.data_start.saturating_add(l)));
+        let end = match stated {
+            Some(Ok(end)) => end,
+            _ => after_data(s.data_start.saturating_add(self.find_endstream(s.data_start)?))?,
+        };
+        Ok((r, end))
+    }
+
+    /// Just after the next `%%EOF` after `p`, or the end of the file.
+    fn after_eof_marker(&self, p: u64) -> u64 {
+        let mut at = p.saturating_add(1);
+        while at < self.len {
+            let want = (1u64 << 16).min(self.len.saturating_sub(at));
+            let Ok(buf) = read_range(self.src, at, want.saturating_add(4) as usize) else {
+                break;
+            };
+            if let Some(i) = buf.windows(5).position(|w| w == b"%%EOF") {
+                return at.saturating_add(i as u64).saturating_add(5);
+            }
+            at = at.saturating_add(want);
+        }
+        self.len
+    }
 }
+
+/// Most stray positions [`Document::stray_after`] reports.
+pub const MAX_STRAY: usize = 16;
 
 fn parse_xref_stream(
     dict: &Dict,

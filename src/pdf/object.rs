@@ -169,7 +169,7 @@ impl<'a> Lexer<'a> {
         self.pos = self.pos.saturating_add(n);
     }
 
-    fn err(&self, what: &'static str) -> PErr {
+    pub fn err(&self, what: &'static str) -> PErr {
         PErr::Fatal(Error::pdf(self.abs(), what))
     }
 

@@ -43,6 +43,10 @@ pub struct PdfSignature {
     /// Fields this signature locks (FieldMDP transform of its /Reference, or
     /// the field's /Lock; ISO 32000-1 Tables 233, 255).
     pub locks: Vec<FieldLock>,
+    /// The permission /P of the field's lock dictionary or of a FieldMDP
+    /// transform (ISO 32000-2 Table 236): after this signature, the document
+    /// is locked at that level (1, 2 or 3; anything else reads as 1).
+    pub lock_permission: Option<u8>,
 }
 
 /// A FieldMDP lock: which fields a signature forbids to change.
@@ -95,6 +99,25 @@ fn field_lock(doc: &Document<'_>, d: &Dict) -> Result<FieldLock> {
     })
 }
 
+/// A lock's /P (ISO 32000-2 Table 236): 1, 2 or 3; a value outside
+/// reads as 1, the strictest (fail closed); absent: none.
+fn lock_p(d: &Dict) -> Option<u8> {
+    match d.get(b"P") {
+        None => None,
+        Some(Obj::Int(p @ 1..=3)) => Some(*p as u8),
+        Some(_) => Some(1),
+    }
+}
+
+/// The stricter of two permissions (the lower number).
+fn stricter(a: Option<u8>, b: Option<u8>) -> Option<u8> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
 /// Whether a signature dictionary is a document timestamp: /Type
 /// /DocTimeStamp or /SubFilter /ETSI.RFC3161 (ISO 32000-2 §12.8.5).
 pub fn is_doc_timestamp(d: &Dict) -> bool {
@@ -106,6 +129,12 @@ impl PdfSignature {
     pub fn is_doc_timestamp(&self) -> bool {
         self.dict_type == SigDictType::DocTimeStamp
             || self.sub_filter.as_deref() == Some("ETSI.RFC3161")
+    }
+
+    /// The level this signature locks the document at, if any: its
+    /// certification's DocMDP or its field lock's /P, whichever is stricter.
+    pub fn permission(&self) -> Option<u8> {
+        stricter(self.doc_mdp, self.lock_permission)
     }
 
     pub fn contents_str(&self) -> Option<&PdfStr> {
@@ -212,6 +241,7 @@ pub fn find_signatures(doc: &Document<'_>) -> Result<Vec<PdfSignature>> {
             .transpose()?
             .flatten()
         {
+            sig.lock_permission = stricter(sig.lock_permission, lock_p(&lock));
             let lock = field_lock(doc, &lock)?;
             if !sig.locks.contains(&lock) {
                 sig.locks.push(lock);
@@ -261,7 +291,7 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         dict.name(k)
             .map(|n| String::from_utf8_lossy(n).into_owned())
     };
-    let (doc_mdp, locks) = references(doc, &dict)?;
+    let (doc_mdp, locks, lock_permission) = references(doc, &dict)?;
     Ok(PdfSignature {
         field_name,
         dict_ref,
@@ -277,17 +307,22 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
         cert: dict.get(b"Cert").cloned(),
         doc_mdp,
         locks,
+        lock_permission,
         problems,
     })
 }
 
 /// The transforms of a signature dictionary's /Reference (ISO 32000-1
 /// §12.8.2): the DocMDP permission /P, if any (2 when absent; a /P outside
-/// 1..=3 reads as 1, the strictest), and the FieldMDP locks.
-fn references(doc: &Document<'_>, dict: &Dict) -> Result<(Option<u8>, Vec<FieldLock>)> {
-    let (mut doc_mdp, mut locks) = (None, Vec::new());
+/// 1..=3 reads as 1, the strictest), the FieldMDP locks and their /P.
+#[allow(clippy::type_complexity)]
+fn references(
+    doc: &Document<'_>,
+    dict: &Dict,
+) -> Result<(Option<u8>, Vec<FieldLock>, Option<u8>)> {
+    let (mut doc_mdp, mut locks, mut lock_permission) = (None, Vec::new(), None);
     let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
-        return Ok((doc_mdp, locks));
+        return Ok((doc_mdp, locks, lock_permission));
     };
     for r in refs.iter().take(16) {
         let Some(sr) = doc.resolve_dict(r)? else {
@@ -306,12 +341,15 @@ fn references(doc: &Document<'_>, dict: &Dict) -> Result<(Option<u8>, Vec<FieldL
                     Some(_) => 1,
                 });
             }
-            Some(b"FieldMDP") => locks.push(match &params {
-                Some(tp) => field_lock(doc, tp)?,
-                None => FieldLock::All,
-            }),
+            Some(b"FieldMDP") => {
+                lock_permission = stricter(lock_permission, params.as_ref().and_then(lock_p));
+                locks.push(match &params {
+                    Some(tp) => field_lock(doc, tp)?,
+                    None => FieldLock::All,
+                })
+            }
             _ => {}
         }
     }
-    Ok((doc_mdp, locks))
+    Ok((doc_mdp, locks, lock_permission))
 }

@@ -222,6 +222,15 @@ pub struct SignatureReport {
     /// `ALL`, `INCLUDE: a, b` or `EXCLUDE: a, b`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub field_locks: Vec<String>,
+    /// A signature of the document a CMS signature envelops (a signed PDF
+    /// inside a .p7m), not of the file itself.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enveloped: bool,
+    /// PDF 2.0: the permission /P of the signature field's lock dictionary
+    /// (ISO 32000-2 §12.7.5.5): once this signature is applied the document
+    /// is locked at that level, as by a certification's DocMDP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_permission: Option<u8>,
     /// PDF: the revision (1 = oldest) whose end the ByteRange reaches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<usize>,
@@ -289,6 +298,8 @@ impl SignatureReport {
             revision: None,
             doc_mdp: None,
             field_locks: Vec::new(),
+            lock_permission: None,
+            enveloped: false,
             revocation: Vec::new(),
             timestamps: Vec::new(),
             proven: crate::core::Proofs::default(),
@@ -336,6 +347,11 @@ pub struct DocumentInfo {
     /// Document-level observations (repairs, encryption, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<Check>,
+    /// CMS enveloping a signed format (a PDF, as many signing tools wrap
+    /// one in a .p7m): that document as read on its own. Its signatures
+    /// follow the CMS signatures in the report's list, marked `enveloped`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enveloped: Option<Box<DocumentInfo>>,
     /// PDF: the cross-reference sections of the `/Prev` chain, oldest first
     /// (one per revision; a hybrid file's /XRefStm is part of its table's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -397,8 +413,9 @@ impl Report {
         }
         // A document-level finding that failed (e.g. signatures removed by a
         // later revision) keeps the document from passing as a whole.
-        let doc_failed =
-            document.error.is_some() || document.notes.iter().any(|n| n.outcome == Outcome::Failed);
+        let failed_doc =
+            |d: &DocumentInfo| d.error.is_some() || d.notes.iter().any(|n| n.outcome == Outcome::Failed);
+        let doc_failed = failed_doc(&document) || document.enveloped.as_deref().is_some_and(failed_doc);
         let passed = signatures
             .iter()
             .filter(|s| s.indication == Indication::TotalPassed)

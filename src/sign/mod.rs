@@ -129,10 +129,16 @@ fn text_string(s: &str) -> Vec<u8> {
     v
 }
 
+/// A real as the shortest decimal that reads back as the same value, and
+/// still as a real: an object copied from the document (a page's
+/// `/MediaBox [0.0 0.0 595.0 842.0]`) is written back unchanged.
 fn write_real(r: f64, out: &mut Vec<u8>) {
-    let s = format!("{r:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    out.extend_from_slice(if s.is_empty() || s == "-" { "0" } else { s }.as_bytes());
+    let r = if r.is_finite() { r } else { 0.0 };
+    let s = format!("{r}");
+    out.extend_from_slice(s.as_bytes());
+    if !s.contains('.') {
+        out.extend_from_slice(b".0");
+    }
 }
 
 /// Serialise a direct object (streams cannot be rewritten here).
@@ -208,6 +214,16 @@ fn r(num: u32) -> Obj {
 /// Widths of the placeholders patched after layout.
 const BYTE_RANGE_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
 
+/// Where the document keeps its interactive form dictionary.
+enum FormAt {
+    /// An indirect object of its own.
+    Object(ObjRef),
+    /// A direct dictionary in the catalog.
+    InCatalog,
+    /// The document has no form yet.
+    Nowhere,
+}
+
 struct Layout {
     doc: Vec<u8>,
     /// Offsets of the `<` and just after the `>` of /Contents.
@@ -230,6 +246,15 @@ fn first_page(doc: &Document, want: usize) -> Result<(ObjRef, Dict)> {
             .as_dict()
             .cloned()
             .ok_or(Error::pdf(0, "page tree node is not a dictionary"))?;
+        // A node typed as something else (a signature dictionary the page
+        // tree was pointed at, say) is no page to put a widget on: writing
+        // /Annots into it would alter an earlier signature's objects.
+        if let Some(t) = d.name(b"Type").filter(|t| !matches!(*t, b"Page" | b"Pages")) {
+            return Err(Error::Invalid(format!(
+                "the page tree is broken: it reaches a /{} object, not a page",
+                String::from_utf8_lossy(t)
+            )));
+        }
         if d.name(b"Type") == Some(b"Page") || d.get(b"Kids").is_none() {
             if skip == 0 {
                 return Ok((node, d));
@@ -273,6 +298,35 @@ fn field_names(doc: &Document, fields: &[Obj]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Refuse a signature that an earlier one forbids: a certification with
+/// DocMDP P=1 or a field lock with /P 1 allows no later signature; with P=2
+/// or 3, a new *visible* signature is what kyso's own verifier refuses after
+/// certification (its appearance could cover certified content). Document
+/// timestamps and validation data stay allowed (ISO 32000-2 §12.8.2.2).
+fn refuse_if_locked(doc: &Document, visible: bool) -> Result<()> {
+    for s in crate::pdf::sig::find_signatures(doc)? {
+        let by = if s.doc_mdp.is_some() && s.doc_mdp == s.permission() {
+            format!("the certification signature in field '{}' (DocMDP P={})", s.field_name, s.doc_mdp.unwrap_or(1))
+        } else {
+            format!("the field lock of signature '{}' (/P {})", s.field_name, s.permission().unwrap_or(1))
+        };
+        match s.permission() {
+            Some(1) => {
+                return Err(Error::Invalid(format!(
+                    "{by} allows no further changes: signing again would invalidate it"
+                )));
+            }
+            Some(2 | 3) if visible => {
+                return Err(Error::Invalid(format!(
+                    "{by} allows later signatures only in fields prepared before it: sign invisibly (without --seal) or in a prepared field"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Lay out the incremental update with a `/Contents` placeholder of `reserve` bytes.
 fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool) -> Result<Layout> {
     let src = MemSource(input);
@@ -286,6 +340,9 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         Some(Obj::Ref(r)) => *r,
         _ => return Err(Error::pdf(0, "trailer /Root is not a reference")),
     };
+    if !doc_timestamp {
+        refuse_if_locked(&doc, opts.seal.is_some())?;
+    }
     let mut catalog = doc.catalog()?;
     let (page_ref, mut page) = first_page(&doc, opts.page.max(1))?;
     let size = doc
@@ -293,24 +350,37 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         .int(b"Size")
         .filter(|s| *s > 0 && *s < i64::from(u32::MAX) - 16)
         .ok_or(Error::pdf(0, "trailer /Size missing"))? as u32;
+    // New objects go above every number in use or referred to: a number an
+    // earlier revision refers to without defining would, once defined,
+    // change what that signed revision shows.
+    let size = size.max(crate::pdf::changes::first_unused_number(&doc)?);
+    if size >= u32::MAX - 16 {
+        return Err(Error::pdf(0, "object numbers exhausted"));
+    }
     let (sig_num, field_num) = (size, size + 1);
     let mut next = size + 2;
     // (ref, serialised object) of every object this update writes.
     let mut objects: Vec<(ObjRef, Vec<u8>)> = Vec::new();
 
-    // The form: existing (direct or indirect) or new.
+    // The form: existing or new. Where it is stays as it is — a direct
+    // dictionary in the catalog stays direct, an indirect /Fields array is
+    // rewritten as the same object — so that the update changes only what
+    // signing needs (a validator that compares objects sees one field added).
     let field_name = opts.field.as_bytes();
-    let mut acro_ref = None;
-    let mut acro = match catalog.get(b"AcroForm") {
-        Some(Obj::Ref(r)) => {
-            acro_ref = Some(*r);
+    let (acro_at, mut acro) = match catalog.get(b"AcroForm") {
+        Some(Obj::Ref(r)) => (
+            FormAt::Object(*r),
             doc.resolve_ref(*r)?
                 .as_dict()
                 .cloned()
-                .ok_or(Error::pdf(0, "/AcroForm is not a dictionary"))?
-        }
-        Some(Obj::Dict(d)) => d.clone(),
-        _ => Dict::default(),
+                .ok_or(Error::pdf(0, "/AcroForm is not a dictionary"))?,
+        ),
+        Some(Obj::Dict(d)) => (FormAt::InCatalog, d.clone()),
+        _ => (FormAt::Nowhere, Dict::default()),
+    };
+    let fields_ref = match acro.get(b"Fields") {
+        Some(Obj::Ref(r)) => Some(*r),
+        _ => None,
     };
     let mut fields = match acro.get(b"Fields") {
         Some(o) => match doc.resolve(o)? {
@@ -335,8 +405,21 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         opts.field.clone()
     };
     fields.push(r(field_num));
-    set(&mut acro, b"Fields", Obj::Array(fields));
-    set(&mut acro, b"SigFlags", Obj::Int(3));
+    let signed_before = fields.iter().filter_map(|f| doc.resolve(f).ok()).any(|f| {
+        f.as_dict()
+            .is_some_and(|d| d.name(b"FT") == Some(b"Sig") && d.get(b"V").is_some())
+    });
+    match fields_ref {
+        Some(fr) => {
+            let mut o = Vec::new();
+            write_obj(&Obj::Array(fields), &mut o)?;
+            objects.push((fr, o));
+        }
+        None => set(&mut acro, b"Fields", Obj::Array(fields)),
+    }
+    if acro.int(b"SigFlags") != Some(3) {
+        set(&mut acro, b"SigFlags", Obj::Int(3));
+    }
     let certify = if doc_timestamp { None } else { opts.certify };
     if let Some(p) = certify {
         if !(1..=3).contains(&p) {
@@ -344,13 +427,6 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
                 "DocMDP permission {p} is not 1, 2 or 3"
             )));
         }
-        let signed_before = match acro.get(b"Fields") {
-            Some(Obj::Array(fs)) => fs.iter().filter_map(|f| doc.resolve(f).ok()).any(|f| {
-                f.as_dict()
-                    .is_some_and(|d| d.name(b"FT") == Some(b"Sig") && d.get(b"V").is_some())
-            }),
-            _ => false,
-        };
         if signed_before {
             return Err(Error::Invalid(
                 "a certification signature must be the document's first signature".into(),
@@ -362,13 +438,17 @@ fn layout(input: &[u8], opts: &SignOptions, reserve: usize, doc_timestamp: bool)
         set(&mut catalog, b"Perms", Obj::Dict(perms));
     }
     let mut catalog_changed = certify.is_some();
-    match acro_ref {
-        Some(ar) => {
+    match acro_at {
+        FormAt::Object(ar) => {
             let mut o = Vec::new();
             write_dict(&acro, &mut o)?;
             objects.push((ar, o));
         }
-        None => {
+        FormAt::InCatalog => {
+            set(&mut catalog, b"AcroForm", Obj::Dict(acro));
+            catalog_changed = true;
+        }
+        FormAt::Nowhere => {
             let ar = ObjRef {
                 num: next,
                 generation: 0,

@@ -56,6 +56,7 @@ pub fn verify_cms(
 ) -> (Report, Option<Vec<u8>>) {
     let when = cert::fmt_unix(opts.at);
     let mut doc = DocumentInfo {
+        enveloped: None,
         revisions: Vec::new(),
         name: name.to_string(),
         size: data.len() as u64,
@@ -128,6 +129,39 @@ pub fn verify_cms(
             "Cấu trúc CMS không chứa chữ ký nào (chỉ có chứng thư)",
             "The CMS structure holds no signer (certificates only)",
         ));
+    }
+    // The enveloped content is itself a signed PDF (a .p7m wrapping a
+    // signed PDF): its own signatures are verified too, and listed after
+    // the CMS ones, marked as enveloped.
+    if let (Some(c), None) = (&econtent, &doc.error) {
+        let head = c.get(..1024).unwrap_or(c);
+        if super::detect_format(head) == super::Format::Pdf {
+            let inner = super::verify_pdf(&crate::pdf::source::MemSource(c), name, opts);
+            if let Some(e) = &inner.document.error {
+                // Bytes that only look like a PDF: the CMS signature over
+                // them stands on its own; say what the content is not.
+                doc.notes.push(Check::new(
+                    "ENVELOPED_PDF_UNREADABLE",
+                    Outcome::Warning,
+                    format!("Nội dung được ký trông như PDF nhưng không đọc được: {}", e.message_vi),
+                    format!("The signed content looks like a PDF but cannot be read: {}", e.message_en),
+                ));
+                return (Report::new(doc, when, reports), econtent);
+            }
+            let first = reports.len();
+            for (k, mut s) in inner.signatures.into_iter().enumerate() {
+                s.index = first.saturating_add(k);
+                s.enveloped = true;
+                reports.push(s);
+            }
+            doc.notes.push(Check::new(
+                "ENVELOPED_PDF",
+                Outcome::Info,
+                "Nội dung được ký là một tệp PDF; các chữ ký bên trong PDF (nếu có) cũng được kiểm tra",
+                "The signed content is a PDF; the PDF's own signatures (if any) are verified too",
+            ));
+            doc.enveloped = Some(Box::new(inner.document));
+        }
     }
     (Report::new(doc, when, reports), econtent)
 }

@@ -33,13 +33,75 @@ pub enum Format {
     Cms,
 }
 
-/// Guess the format from the first bytes.
+/// Guess the format from the first bytes: a CMS ContentInfo of type
+/// signedData (DER/BER, PEM or base64) by its structure first — an
+/// enveloping .p7m carries a PDF's `%PDF-` within its first bytes, and is
+/// still a CMS file — then a PDF by its header anywhere in the first KiB
+/// (ISO 32000-1 §7.5.2; readers accept leading junk), else CMS (whose
+/// reader then says what is wrong).
 pub fn detect_format(head: &[u8]) -> Format {
-    if head.windows(5).any(|w| w == b"%PDF-") {
+    if looks_like_signed_data(head) {
+        Format::Cms
+    } else if head.windows(5).any(|w| w == b"%PDF-") {
         Format::Pdf
     } else {
         Format::Cms
     }
+}
+
+/// The DER of the signedData content type (1.2.840.113549.1.7.2), as a ContentInfo's first field.
+const SIGNED_DATA_OID: [u8; 11] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+];
+
+/// Whether `head` begins a ContentInfo SEQUENCE whose contentType is
+/// signedData: in DER/BER, or as PEM or bare base64 of one.
+fn looks_like_signed_data(head: &[u8]) -> bool {
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let t = head.get(start..).unwrap_or(&[]);
+    if der_signed_data(t) {
+        return true;
+    }
+    // PEM: skip the armour line; base64: the text itself.
+    let body = if t.starts_with(b"-----BEGIN") {
+        match t.iter().position(|b| *b == b'\n') {
+            Some(nl) => t.get(nl.saturating_add(1)..).unwrap_or(&[]),
+            None => return false,
+        }
+    } else {
+        t
+    };
+    // The first 64 base64 characters (whitespace skipped) decode to 48 bytes,
+    // enough for the SEQUENCE header and the content type.
+    let chars: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(64)
+        .collect();
+    if chars.len() < 24 || !chars.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
+        return false;
+    }
+    let whole = chars.len().saturating_sub(chars.len() % 4);
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(chars.get(..whole).unwrap_or(&[])) {
+        Ok(der) => der_signed_data(&der),
+        Err(_) => false,
+    }
+}
+
+/// A SEQUENCE (definite or indefinite length) whose first element is the signedData OID.
+fn der_signed_data(b: &[u8]) -> bool {
+    let skip = match b {
+        [0x30, 0x80, ..] => 2,
+        [0x30, n @ 0x81..=0x84, ..] => 2usize.saturating_add(usize::from(n & 0x7f)),
+        [0x30, n, ..] if *n < 0x80 => 2,
+        _ => return false,
+    };
+    b.get(skip..).is_some_and(|r| r.starts_with(&SIGNED_DATA_OID))
 }
 
 /// A check for a document that could not be read at all.
@@ -100,6 +162,7 @@ fn verify_path_inner(
             if src.len() > opts.limits.max_cms_bytes {
                 let e = Error::limit("max_cms_bytes", src.len(), opts.limits.max_cms_bytes);
                 let doc = DocumentInfo {
+                    enveloped: None,
                     revisions: Vec::new(),
                     name,
                     size: src.len(),

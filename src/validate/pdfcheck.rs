@@ -20,6 +20,7 @@ use crate::report::{
 pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report {
     let when = cert::fmt_unix(opts.at);
     let mut doc = DocumentInfo {
+        enveloped: None,
         revisions: Vec::new(),
         name: name.to_string(),
         size: src.len(),
@@ -771,6 +772,7 @@ fn check_coverage(
     let after = len.saturating_sub(end);
     let src = pdf.source();
     let mut kind = CoverageKind::Partial;
+    let mut stray = None;
     if after == 0 {
         kind = CoverageKind::EntireFile;
     } else if after <= 16
@@ -800,7 +802,10 @@ fn check_coverage(
         let at_eof_marker = trimmed.ends_with(b"%%EOF");
         let later_section = pdf.sections.iter().any(|s| s.offset >= end);
         if at_eof_marker && later_section {
-            kind = CoverageKind::EntireRevision;
+            match memo.stray_after(pdf, end) {
+                None => kind = CoverageKind::EntireRevision,
+                Some(at) => stray = Some(at),
+            }
         }
     }
     if let Some(c) = rep.coverage.as_mut() {
@@ -817,19 +822,35 @@ fn check_coverage(
             ))
         }
         CoverageKind::EntireRevision => check_later_changes(pdf, sig, end, after, memo, rep),
-        _ => rep.fail(
-            I::TotalFailed,
-            S::FormatFailure,
-            Check::new(
+        _ => {
+            let (vi, en) = match stray {
+                Some(at) => (
+                    format!(
+                        "Có {after} byte sau phạm vi đã ký; từ vị trí {at} là dữ liệu không thuộc bản cập nhật nào (không bảng tham chiếu chéo nào liệt kê)"
+                    ),
+                    format!(
+                        "{after} byte(s) follow the signed range; from offset {at} they belong to no incremental update (no cross-reference section lists them)"
+                    ),
+                ),
+                None => (
+                    format!("Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"),
+                    format!(
+                        "{after} byte(s) after the signed range are not a valid incremental update"
+                    ),
+                ),
+            };
+            let mut check = Check::new(
                 "UNEXPLAINED_BYTES_AFTER_SIGNED_RANGE",
                 Outcome::Failed,
-                format!("Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"),
-                format!(
-                    "{after} byte(s) after the signed range are not a valid incremental update"
-                ),
+                vi,
+                en,
             )
-            .with("bytes_after", after),
-        ),
+            .with("bytes_after", after);
+            if let Some(at) = stray {
+                check = check.with("stray_offset", at);
+            }
+            rep.fail(I::TotalFailed, S::FormatFailure, check)
+        }
     }
 }
 
@@ -919,17 +940,26 @@ fn check_later_changes(
     }
     // A certification signature's DocMDP permission (ISO 32000-1 §12.8.2.2):
     // P=1 allows no change but validation data and document timestamps.
-    if sig.doc_mdp == Some(1) && level >= ModLevel::FormFilling {
-        rep.fail(
-            I::Indeterminate,
-            S::SigConstraintsFailure,
-            Check::new(
-                "DOCMDP_VIOLATED",
-                Outcome::Failed,
+    // A PDF 2.0 field lock with /P locks the document the same way once
+    // its signature is applied (ISO 32000-2 §12.7.5.5); the stricter of the
+    // two counts, so a later, looser lock cannot undo it.
+    if sig.permission() == Some(1) && level >= ModLevel::FormFilling {
+        let (vi, en) = if sig.doc_mdp == Some(1) {
+            (
                 "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng sau đó tài liệu đã được ký thêm hoặc điền biểu mẫu",
                 "The certification signature allows no changes (DocMDP P=1), yet the document was signed again or its form filled afterwards",
             )
-            .with("modification_level", level_name),
+        } else {
+            (
+                "Ô chữ ký này khóa tài liệu sau khi ký (khóa trường /P 1: không cho phép thay đổi), nhưng sau đó tài liệu đã được ký thêm hoặc điền biểu mẫu",
+                "This signature's field lock allows no changes once signed (lock /P 1), yet the document was signed again or its form filled afterwards",
+            )
+        };
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new("DOCMDP_VIOLATED", Outcome::Failed, vi, en)
+                .with("modification_level", level_name),
         );
         return;
     }
@@ -984,7 +1014,7 @@ fn check_later_changes(
     // A certification signature with P=2 or 3 allows signing, but a new
     // visible signature can draw over the certified content (the "sneaky
     // signature" attack): only fields the certifier prepared may be filled.
-    if matches!(sig.doc_mdp, Some(2 | 3)) && !analysis.new_visible_signatures.is_empty() {
+    if matches!(sig.permission(), Some(2 | 3)) && !analysis.new_visible_signatures.is_empty() {
         let names = analysis.new_visible_signatures.join(", ");
         rep.fail(
             I::Indeterminate,
@@ -1083,6 +1113,7 @@ fn check_pdf_signature(
     rep.field_name = Some(sig.field_name.clone());
     rep.doc_mdp = sig.doc_mdp;
     rep.field_locks = sig.locks.iter().map(|l| l.describe()).collect();
+    rep.lock_permission = sig.lock_permission;
     rep.sub_filter = sig.sub_filter.clone();
     rep.reason = sig.reason.clone();
     rep.location = sig.location.clone();

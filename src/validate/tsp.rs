@@ -258,6 +258,17 @@ fn verify_token_in(
     (rep, tst)
 }
 
+/// What the signature timestamps of one signature proved.
+#[derive(Debug, Default)]
+pub struct StampsFound {
+    /// The earliest genTime of a valid timestamp: proof of existence.
+    pub poe: Option<i64>,
+    /// 1-based numbers of timestamps that are broken — TOTAL_FAILED in their
+    /// own right (imprint not over this signature value, TSA signature not
+    /// verifying, unreadable token) — as opposed to merely unproven.
+    pub broken: Vec<usize>,
+}
+
 /// RFC 3161 signature timestamps (unsigned attribute, RFC 3161 Appendix A):
 /// each checked over the signature value; the earliest valid one is the
 /// proof of existence of the signature.
@@ -267,13 +278,14 @@ pub fn signature_timestamps(
     extra: &RevocationData,
     timing: Timing,
     rep: &mut SignatureReport,
-) -> Option<i64> {
+) -> StampsFound {
     let tokens: Vec<der::Tlv<'_>> = si
         .unsigned_attr(oid::SIGNATURE_TIMESTAMP)
         .iter()
         .flat_map(|a| a.values.iter().copied())
         .collect();
     let mut poe: Option<i64> = None;
+    let mut broken = Vec::new();
     for (k, tok) in tokens.iter().enumerate().take(8) {
         let (ts, tst) = verify_token_in(
             tok.raw,
@@ -300,6 +312,7 @@ pub fn signature_timestamps(
                     .with("gen_time", cert::fmt_unix(t.gen_time)),
                 );
             }
+            _ if ts.indication == I::TotalFailed => broken.push(k.saturating_add(1)),
             _ => rep.pass(Check::new(
                 "SIGNATURE_TIMESTAMP_INVALID",
                 Outcome::Warning,
@@ -320,7 +333,7 @@ pub fn signature_timestamps(
             ),
         ));
     }
-    poe
+    StampsFound { poe, broken }
 }
 
 /// PKIStatus of a TimeStampResp (RFC 3161 §2.4.2) and its token, if granted.

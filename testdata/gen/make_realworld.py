@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Documents as other signing tools write them, and the cases of issue 12
+(PDF verdicts on files kyso did not make). Run from the repository root,
+after make_fixtures.py and `cargo build` (it calls target/debug/kyso):
+
+    python3 testdata/gen/make_realworld.py
+
+Writers: pyHanko (signatures and structure edits), the OpenSSL CLI (CMS
+envelopes), kyso itself (a second signature), qpdf (structure rewrites) and
+LibreOffice headless (a tagged PDF from a word-processor document).
+Outputs: testdata/pdf/realworld/*.pdf, testdata/cms/*-pdf-in.p7m*. The
+expected verdicts are rows of testdata/EXPECTED.tsv and ATTACKS.tsv.
+"""
+import base64
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from asn1crypto import cms as acms
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+sys.path.insert(0, os.path.dirname(__file__))
+from make_fixtures import (CMS, PDF, PKI, cms_in, minimal_pdf, pdf_from_objects, put_cms,  # noqa: E402
+                           sign_pdf, tsa_for, write)
+
+OUT = f"{PDF}/realworld"
+KYSO = "target/debug/kyso"
+
+
+def kyso_sign(pdf: bytes, stem: str, field: str, *extra) -> bytes:
+    """Sign with `kyso sign` (B-B, invisible unless `extra` asks for a seal)."""
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = f"{d}/in.pdf", f"{d}/out.pdf"
+        open(src, "wb").write(pdf)
+        subprocess.run([KYSO, "sign", src, dst, "--key", f"{PKI}/{stem}.key.pem", "--cert",
+                        f"{PKI}/{stem}.pem", "--chain", f"{PKI}/issuing-ca.pem", "--field", field,
+                        "--time", "2026-10-01T08:00:00Z", *extra], check=True)
+        return open(dst, "rb").read()
+
+
+def edit(pdf: bytes, change) -> bytes:
+    """An incremental update written by pyHanko's writer: `change(w)` edits objects."""
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    change(w)
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
+def direct_form_base(lock=None, fields_object=False) -> bytes:
+    """One page; the catalog's /AcroForm a direct dictionary with /DA (as many
+    producers write it), an empty signature field Sig1 (with a /Lock when
+    given); with `fields_object`, the form and its /Fields array are objects."""
+    lock_ref = " /Lock 6 0 R" if lock else ""
+    form = b"/Fields [5 0 R] /DA (/Helv 0 Tf 0 g)"
+    if fields_object:
+        cat = b"<< /Type /Catalog /Pages 2 0 R /AcroForm 8 0 R >>"
+    else:
+        cat = b"<< /Type /Catalog /Pages 2 0 R /AcroForm << " + form + b" >> >>"
+    text = b"BT /F1 18 Tf 72 760 Td (Giay phep so 12/2026) Tj ET\n"
+    objs = [
+        cat,
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 7 0 R >> >> /Annots [5 0 R] >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Annot /Subtype /Widget /FT /Sig /T (Sig1) /Rect [0 0 0 0] /F 132 /P 3 0 R"
+        + lock_ref.encode() + b" >>",
+        (b"<< /Type /SigFieldLock /Action /All /P %d >>" % lock) if lock else b"null",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    if fields_object:
+        objs += [b"<< /Fields 9 0 R /DA (/Helv 0 Tf 0 g) >>", b"[5 0 R]"]
+    return pdf_from_objects(objs)
+
+
+def signed_pdf_envelopes():
+    """A signed PDF wrapped in an enveloping CMS by the OpenSSL CLI (.p7m, as
+    many Vietnamese signing tools hand it over), in DER, PEM and base64."""
+    k = ["-signer", f"{PKI}/signer-ec.pem", "-inkey", f"{PKI}/signer-ec.key.pem",
+         "-certfile", f"{PKI}/issuing-ca.pem"]
+    for src, name in (("rsa-pkcs1.pdf", "signed-pdf-in"), ("unsigned.pdf", "unsigned-pdf-in"),
+                      ("tampered-signature-value.pdf", "tampered-pdf-in")):
+        out = f"{CMS}/{name}.p7m"
+        subprocess.run(["openssl", "cms", "-sign", "-binary", "-nodetach", "-md", "sha256", *k,
+                        "-in", f"{PDF}/{src}", "-outform", "DER", "-out", out], check=True)
+    der = open(f"{CMS}/signed-pdf-in.p7m", "rb").read()
+    b64 = base64.b64encode(der).decode()
+    lines = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+    write(f"{CMS}/signed-pdf-in.p7m.pem", f"-----BEGIN PKCS7-----\n{lines}\n-----END PKCS7-----\n".encode())
+    write(f"{CMS}/signed-pdf-in.p7m.b64", (lines + "\n").encode())
+
+
+def broken_timestamps():
+    """A valid signature whose signature timestamp is broken: taken from
+    another signature (imprint mismatch), or with the TSA's signature value
+    altered."""
+    base = minimal_pdf("Giay phep thu nghiem kyso")
+    good = sign_pdf(base, "signer-rsa", tsa=tsa_for("tsa"))
+    other = sign_pdf(minimal_pdf("Another document"), "signer-rsa", tsa=tsa_for("tsa"))
+    ci_o, _, _ = cms_in(other)
+    ci, b, c = cms_in(good)
+    ci["content"]["signer_infos"][0]["unsigned_attrs"] = ci_o["content"]["signer_infos"][0]["unsigned_attrs"]
+    write(f"{OUT}/signature-timestamp-wrong-imprint.pdf", put_cms(good, ci, b, c))
+    ci, b, c = cms_in(good)
+    tok = ci["content"]["signer_infos"][0]["unsigned_attrs"][0]["values"][0]
+    tsi = tok["content"]["signer_infos"][0]
+    sig = bytearray(tsi["signature"].native)
+    sig[len(sig) // 2] ^= 0x01
+    tsi["signature"] = acms.OctetString(bytes(sig))
+    write(f"{OUT}/signature-timestamp-bad-tsa-signature.pdf", put_cms(good, ci, b, c))
+
+
+def acroform_bookkeeping(signed: bytes):
+    """After a signature, an update touching only the form's bookkeeping, as
+    other signers write it for their widget: /DA, a font added to /DR,
+    /NeedAppearances false; and the same with /NeedAppearances true (viewers
+    then redraw every field: not allowed)."""
+    def keep(regenerate):
+        def change(w):
+            form = w.root["/AcroForm"]
+            form["/DA"] = generic.pdf_string("/Helv 10 Tf 0 g")
+            font = w.add_object(generic.DictionaryObject({
+                generic.pdf_name("/Type"): generic.pdf_name("/Font"),
+                generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
+                generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica")}))
+            form["/DR"] = generic.DictionaryObject({
+                generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/Helv"): font})})
+            form["/NeedAppearances"] = generic.BooleanObject(regenerate)
+            w.update_root()
+        return change
+    write(f"{OUT}/acroform-bookkeeping.pdf", edit(signed, keep(False)))
+    write(f"{OUT}/acroform-need-appearances.pdf", edit(signed, keep(True)))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # 1. A direct form dictionary, signed by pyHanko (which keeps it direct),
+    #    then by kyso; and a form whose /Fields array is an object of its own.
+    direct = sign_pdf(direct_form_base(), "signer-rsa", field="Sig1")
+    write(f"{OUT}/direct-acroform.pdf", direct)
+    write(f"{OUT}/direct-acroform-then-kyso.pdf", kyso_sign(direct, "signer-ec", "KysoSig"))
+    arr = sign_pdf(direct_form_base(fields_object=True), "signer-rsa", field="Sig1")
+    write(f"{OUT}/fields-object-then-kyso.pdf", kyso_sign(arr, "signer-ec", "KysoSig"))
+    acroform_bookkeeping(direct)
+    # 2. Enveloping CMS around PDFs.
+    signed_pdf_envelopes()
+    # 3. PDF 2.0 field locks with a permission (pyHanko signs the locked
+    #    field, and signs again where the lock forbids it).
+    p1 = sign_pdf(direct_form_base(lock=1), "signer-rsa", field="Sig1")
+    write(f"{OUT}/lock-p1-then-signed.pdf", sign_pdf(p1, "signer-ec", field="Sig2"))
+    p2 = sign_pdf(direct_form_base(lock=2), "signer-rsa", field="Sig1")
+    write(f"{OUT}/lock-p2-then-signed.pdf", sign_pdf(p2, "signer-ec", field="Sig2"))
+    # 7. Broken signature timestamps.
+    broken_timestamps()
+
+
+if __name__ == "__main__":
+    main()
