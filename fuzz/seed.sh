@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 shared=../../shared/corpora
-mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields}
+mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields,pdf_differential}
 pdfs() { find ../testdata -name '*.pdf'; [ -d "$shared/pdf" ] && find "$shared/pdf" -name '*.pdf'; true; }
 cmss() {
     find ../testdata/cms -type f
@@ -25,6 +25,7 @@ mapfile -t P < <(pdfs)
 mapfile -t C < <(cmss)
 copy corpus/pdf_signatures "${P[@]}"
 copy corpus/revisions "${P[@]}"
+copy corpus/pdf_differential "${P[@]}"
 copy corpus/verify "${P[@]}" "${C[@]}"
 copy corpus/cms "${C[@]}"
 # OCSP responses, CRLs and certificates feed the DER readers through `cms`
@@ -35,6 +36,6 @@ done
 copy corpus/verify ../testdata/revocation/*.crl ../testdata/revocation/*.ocsp ../testdata/revocation/rules/*
 copy corpus/fields ../fuzz/regressions/fields/*
 for i in $(seq 1 64); do head -c 512 /dev/urandom > "corpus/fields/random-$i"; done
-for t in pdf_signatures revisions verify cms fields; do
+for t in pdf_signatures revisions verify cms fields pdf_differential; do
     echo "$t: $(ls corpus/$t | wc -l) seeds"
 done

@@ -15,10 +15,17 @@
 //!   values kyso reports (read through OpenSSL) equal x509-parser's reading.
 //!   A certificate only one of them reads needs its reason in
 //!   tests/x509-oracle-listed.tsv.
+//! - `lopdf`: for every PDF of testdata/ and the corpora that lopdf loads,
+//!   each object of the latest revision as kyso's lazy reader returns it
+//!   equals lopdf's whole-file reading (tests/support/lopdf_compare.rs; the
+//!   fuzz target `pdf_differential` runs the same comparison). Differences
+//!   need their reason in tests/lopdf-oracle-listed.tsv.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "support/lopdf_compare.rs"]
+mod lopdf_compare;
 
 use der::{Decode, Encode};
 use kyso::pdf::source::MemSource;
@@ -534,4 +541,87 @@ fn x509_parser_agrees_on_certificate_identity() {
     let least = if common::corpus("").is_some() { 500 } else { 20 };
     assert!(compared >= least, "too few certificates compared ({compared})");
     assert!(differ.is_empty(), "{} disagreements:\n{}", differ.len(), differ.join("\n"));
+}
+
+#[test]
+fn lopdf_agrees_on_every_object() {
+    fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("pdf")) {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&common::root().join("testdata"), &mut files);
+    let corpora = common::corpus("pdf");
+    if let Some(c) = &corpora {
+        walk(c, &mut files);
+    }
+    let short = |p: &std::path::Path| {
+        let s = p.display().to_string();
+        s.split("corpora/")
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_else(|| s.split("/work/").last().unwrap_or(&s).to_string())
+    };
+    let listed = common::reasons("lopdf-oracle-listed.tsv");
+    let (mut loaded, mut lopdf_refuses, mut encrypted) = (0, 0, 0);
+    let (mut compared, mut equal, mut only_kyso, mut only_lopdf) = (0, 0, 0, 0);
+    let (mut earlier, mut earlier_files) = (0, 0);
+    let (mut explained, mut found) = (Vec::new(), Vec::new());
+    let mut unexplained = Vec::new();
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        let name = short(f);
+        let name = name.strip_prefix("main/").unwrap_or(&name).to_string();
+        match lopdf_compare::compare(&data) {
+            Err(lopdf_compare::Skipped::LopdfRefuses) => lopdf_refuses += 1,
+            Err(lopdf_compare::Skipped::Encrypted) => encrypted += 1,
+            Err(lopdf_compare::Skipped::KysoRefuses(e)) => {
+                found.push(name.clone());
+                if !listed.contains_key(&name) {
+                    unexplained.push(format!("{name}: kyso cannot open what lopdf loads: {e}"));
+                }
+            }
+            Ok(c) => {
+                loaded += 1;
+                compared += c.compared;
+                equal += c.equal;
+                only_kyso += c.only_kyso;
+                only_lopdf += c.only_lopdf;
+                earlier += c.earlier_version;
+                earlier_files += usize::from(c.earlier_version > 0);
+                for d in c.differences {
+                    let obj = d.split(':').next().unwrap_or("").to_string();
+                    let key = format!("{name}#{obj}");
+                    found.push(key.clone());
+                    if listed.contains_key(&key) {
+                        explained.push(key);
+                    } else {
+                        unexplained.push(format!("{name}: {d}"));
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "lopdf oracle: {} PDFs, {loaded} loaded by both, {lopdf_refuses} refused by lopdf, {encrypted} encrypted (not compared); objects compared {compared}, equal {equal}, listed {}; lopdf read an earlier revision's version {earlier} (in {earlier_files} files); read by kyso only {only_kyso}, by lopdf only {only_lopdf}",
+        files.len(),
+        explained.len()
+    );
+    for k in &explained {
+        println!("  listed: {k}: {}", listed[k]);
+    }
+    assert!(compared >= 1000, "too few objects compared ({compared})");
+    assert!(unexplained.is_empty(), "{} unexplained differences:\n{}", unexplained.len(), unexplained.join("\n"));
+    if corpora.is_some() {
+        let stale: Vec<&String> = listed.keys().filter(|k| !found.contains(k)).collect();
+        assert!(stale.is_empty(), "listed but now equal: {stale:?}");
+    }
 }

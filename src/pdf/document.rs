@@ -569,6 +569,19 @@ impl<'s> Document<'s> {
         Ok(())
     }
 
+    /// The numbers of the objects the latest cross-reference defines (not
+    /// free), ascending.
+    pub fn object_numbers(&self) -> Vec<u32> {
+        let mut nums: Vec<u32> = self
+            .xref
+            .iter()
+            .filter(|(_, e)| !matches!(e, XrefEntry::Free))
+            .map(|(n, _)| *n)
+            .collect();
+        nums.sort_unstable();
+        nums
+    }
+
     pub fn xref_entry(&self, num: u32) -> Option<XrefEntry> {
         self.xref.get(&num).copied()
     }
