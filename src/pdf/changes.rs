@@ -319,6 +319,9 @@ struct Context<'a, 's> {
     /// Every page's indirect /Annots array (array → page), walked only when
     /// an array changed whose page did not.
     page_annots: std::cell::OnceCell<HashMap<u32, u32>>,
+    /// Object numbers reachable from the current trailer, walked only when
+    /// an update freed an object.
+    reachable: std::cell::OnceCell<HashSet<u32>>,
 }
 
 /// A form field of the signed revision touched by a later update.
@@ -521,7 +524,19 @@ impl<'a, 's> Context<'a, 's> {
             signed_end,
             form_fields,
             page_annots: std::cell::OnceCell::new(),
+            reachable: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Object numbers the current document reaches from its trailer.
+    fn reachable_now(&self) -> Result<&HashSet<u32>> {
+        if self.reachable.get().is_none() {
+            let set = reach(self.new, &Obj::Dict(self.new.trailer.clone()), &[])?;
+            let _ = self.reachable.set(set);
+        }
+        self.reachable
+            .get()
+            .ok_or(Error::pdf(0, "reachable objects not computed"))
     }
 
     /// The page whose /Annots array object `num` is, if it is one.
@@ -579,6 +594,23 @@ impl<'a, 's> Context<'a, 's> {
             _ => None,
         };
         let (g_old, g_new) = (generation(self.old), generation(self.new));
+        // An object freed by an update: harmless when nothing reachable in
+        // the document refers to it any more (an orphan a writer cleaned
+        // up); while something still refers to it, what that shows is now
+        // null (ISO 32000-1 §7.3.10), so the change is not allowed.
+        if g_old.is_some() && g_new.is_none() {
+            return Ok(if self.reachable_now()?.contains(&num) {
+                (
+                    Disallowed,
+                    "object freed while the document still refers to it".into(),
+                )
+            } else {
+                (
+                    Bookkeeping,
+                    "object freed; nothing in the document refers to it".into(),
+                )
+            });
+        }
         if g_old.is_some() && g_old != g_new {
             return Ok((
                 Disallowed,

@@ -138,6 +138,34 @@ def acroform_bookkeeping(signed: bytes):
     write(f"{OUT}/acroform-need-appearances.pdf", edit(signed, keep(True)))
 
 
+def freed_objects():
+    """After a signature, an update that frees an object: an orphan of the
+    signed revision (nothing refers to it: a writer's clean-up, allowed), or
+    the page's content stream (the page would show nothing: refused)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"]
+    text = b"BT /F1 18 Tf 72 760 Td (Giay phep thu nghiem kyso) Tj ET\n"
+    objs.append(b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    # 6: left over from an earlier edit, referred to by nothing.
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>")
+    signed = sign_pdf(pdf_from_objects(objs), "signer-rsa", field="Sig1")
+
+    def free(data: bytes, num: int) -> bytes:
+        prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+        size = int(re.findall(rb"/Size (\d+)", data)[-1])
+        root = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+        out = bytearray(data)
+        x = len(out)
+        out += b"xref\n0 1\n%010d 65535 f \n%d 1\n0000000000 00001 f \n" % (num, num)
+        out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, prev, x)
+        return bytes(out)
+    write(f"{OUT}/freed-orphan-object.pdf", free(signed, 6))
+    write(f"{OUT}/freed-page-content.pdf", free(signed, 4))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # 1. A direct form dictionary, signed by pyHanko (which keeps it direct),
@@ -156,6 +184,8 @@ def main():
     write(f"{OUT}/lock-p1-then-signed.pdf", sign_pdf(p1, "signer-ec", field="Sig2"))
     p2 = sign_pdf(direct_form_base(lock=2), "signer-rsa", field="Sig1")
     write(f"{OUT}/lock-p2-then-signed.pdf", sign_pdf(p2, "signer-ec", field="Sig2"))
+    # 4. Objects freed after signing.
+    freed_objects()
     # 7. Broken signature timestamps.
     broken_timestamps()
 
