@@ -322,6 +322,170 @@ struct Context<'a, 's> {
     /// Object numbers reachable from the current trailer, walked only when
     /// an update freed an object.
     reachable: std::cell::OnceCell<HashSet<u32>>,
+    /// The logical structure (tagged PDF), when the document has one.
+    structure: Option<Structure>,
+}
+
+/// What a later signature may change in the logical structure of a tagged
+/// PDF (ISO 32000-1 §14.7): register its widget. A new structure element
+/// whose only content is an object reference (OBJR) to the widget joins an
+/// existing element's /K, and the parent tree maps the widget's
+/// /StructParent key to that element (§14.7.4.4).
+struct Structure {
+    /// The /StructTreeRoot object.
+    root: Option<u32>,
+    /// New structure elements (and indirect OBJR dictionaries) that only
+    /// reference widgets of new signature fields.
+    registrations: HashSet<u32>,
+    /// The objects of the current parent tree (its number-tree nodes).
+    parent_tree_nodes: HashSet<u32>,
+    /// Whether the current parent tree keeps every entry of the signed one
+    /// and adds only entries that name a registration element.
+    parent_tree_ok: bool,
+}
+
+/// Most entries read from a parent tree.
+const MAX_TREE_ENTRIES: usize = 100_000;
+
+/// The entries of a number tree (ISO 32000-1 §7.9.7), and its node objects.
+fn number_tree(doc: &Document<'_>, root: &Obj) -> Result<(Vec<(i64, Obj)>, HashSet<u32>)> {
+    let mut entries = Vec::new();
+    let mut nodes = HashSet::new();
+    let mut todo: Vec<(Obj, usize)> = vec![(root.clone(), 0)];
+    while let Some((o, depth)) = todo.pop() {
+        if depth > 32 {
+            return Err(Error::limit("number_tree_depth", depth, 32));
+        }
+        if let Obj::Ref(r) = &o {
+            if !nodes.insert(r.num) {
+                continue;
+            }
+        }
+        let Some(node) = doc.resolve_dict(&o)? else {
+            continue;
+        };
+        if let Some(Obj::Array(nums)) = node.get(b"Nums").map(|n| doc.resolve(n)).transpose()? {
+            for pair in nums.chunks(2) {
+                if let [Obj::Int(k), v] = pair {
+                    entries.push((*k, v.clone()));
+                }
+            }
+        }
+        if let Some(Obj::Array(kids)) = node.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            todo.extend(kids.into_iter().map(|k| (k, depth.saturating_add(1))));
+        }
+        if entries.len() > MAX_TREE_ENTRIES || todo.len() > MAX_TREE_ENTRIES {
+            return Err(Error::limit("number_tree_entries", entries.len(), MAX_TREE_ENTRIES));
+        }
+    }
+    Ok((entries, nodes))
+}
+
+/// An element's /K as a list (a single kid is a list of one).
+fn kids_of(doc: &Document<'_>, elem: &Dict) -> Result<Vec<Obj>> {
+    Ok(match elem.get(b"K").map(|k| doc.resolve(k)).transpose()? {
+        None | Some(Obj::Null) => Vec::new(),
+        Some(Obj::Array(a)) => a,
+        Some(_) => elem.get(b"K").cloned().into_iter().collect(),
+    })
+}
+
+impl Structure {
+    fn new(
+        old: &Document<'_>,
+        new: &Document<'_>,
+        old_cat: &Dict,
+        new_cat: &Dict,
+        changed: &BTreeSet<u32>,
+        widgets: &HashSet<u32>,
+    ) -> Result<Option<Self>> {
+        let Some(root_obj) = new_cat.get(b"StructTreeRoot") else {
+            return Ok(None);
+        };
+        let root = match root_obj {
+            Obj::Ref(r) => Some(r.num),
+            _ => None,
+        };
+        // New elements whose every kid is an OBJR to a new signature widget.
+        let mut registrations = HashSet::new();
+        let objr_to_widget = |o: &Obj| -> Result<Option<Option<u32>>> {
+            let Some(d) = new.resolve_dict(o)? else {
+                return Ok(None);
+            };
+            if d.name(b"Type") != Some(b"OBJR") {
+                return Ok(None);
+            }
+            Ok(match d.get(b"Obj") {
+                Some(Obj::Ref(w)) if widgets.contains(&w.num) => Some(match o {
+                    Obj::Ref(r) => Some(r.num),
+                    _ => None,
+                }),
+                _ => None,
+            })
+        };
+        for num in changed {
+            if !matches!(old.resolve_num(*num)?, Obj::Null) {
+                continue;
+            }
+            let Obj::Dict(d) = new.resolve_num(*num)? else {
+                continue;
+            };
+            if d.name(b"Type") != Some(b"StructElem") && d.get(b"S").is_none() {
+                continue;
+            }
+            let kids = kids_of(new, &d)?;
+            let mut objrs = Vec::new();
+            let mut only_widgets = !kids.is_empty();
+            for k in &kids {
+                match objr_to_widget(k)? {
+                    Some(indirect) => objrs.extend(indirect),
+                    None => {
+                        only_widgets = false;
+                        break;
+                    }
+                }
+            }
+            if only_widgets {
+                registrations.insert(*num);
+                registrations.extend(objrs);
+            }
+        }
+        // The parent tree, before and now.
+        let tree = |doc: &Document<'_>, cat: &Dict| -> Result<(Vec<(i64, Obj)>, HashSet<u32>)> {
+            let Some(st) = cat.get(b"StructTreeRoot").map(|r| doc.resolve_dict(r)).transpose()?.flatten()
+            else {
+                return Ok((Vec::new(), HashSet::new()));
+            };
+            match st.get(b"ParentTree") {
+                Some(pt) => number_tree(doc, pt),
+                None => Ok((Vec::new(), HashSet::new())),
+            }
+        };
+        let (before, _) = tree(old, old_cat)?;
+        let (now, parent_tree_nodes) = tree(new, new_cat)?;
+        let now_map: HashMap<i64, &Obj> = now.iter().map(|(k, v)| (*k, v)).collect();
+        let mut parent_tree_ok = now_map.len() == now.len();
+        for (k, v) in &before {
+            match now_map.get(k) {
+                Some(w) if same(old, v, new, w)? => {}
+                _ => parent_tree_ok = false,
+            }
+        }
+        let old_keys: HashSet<i64> = before.iter().map(|(k, _)| *k).collect();
+        for (k, v) in &now {
+            if !old_keys.contains(k)
+                && !matches!(v, Obj::Ref(r) if registrations.contains(&r.num))
+            {
+                parent_tree_ok = false;
+            }
+        }
+        Ok(Some(Structure {
+            root,
+            registrations,
+            parent_tree_nodes,
+            parent_tree_ok,
+        }))
+    }
 }
 
 /// A form field of the signed revision touched by a later update.
@@ -504,6 +668,12 @@ impl<'a, 's> Context<'a, 's> {
         };
         let old_extensions = reach_key(old, &old_cat, b"Extensions")?;
         let new_extensions = reach_key(new, &new_cat, b"Extensions")?;
+        let new_widgets: HashSet<u32> = fields
+            .iter()
+            .filter(|f| !f.was_empty || f.class == ChangeClass::LaterSignature)
+            .flat_map(|f| f.widgets.iter().copied())
+            .collect();
+        let structure = Structure::new(old, new, &old_cat, &new_cat, changed, &new_widgets)?;
         Ok(Context {
             old,
             new,
@@ -525,7 +695,84 @@ impl<'a, 's> Context<'a, 's> {
             form_fields,
             page_annots: std::cell::OnceCell::new(),
             reachable: std::cell::OnceCell::new(),
+            structure,
         })
+    }
+
+    /// A change to the logical structure: allowed when it only registers
+    /// the widget of a new signature (see [`Structure`]). `None` when `num`
+    /// is no part of the structure.
+    fn structure_change(
+        &self,
+        num: u32,
+        old: &Obj,
+        new: &Obj,
+    ) -> Result<Option<(ChangeClass, String)>> {
+        let Some(st) = &self.structure else {
+            return Ok(None);
+        };
+        if st.registrations.contains(&num) {
+            return Ok(Some((
+                ChangeClass::LaterSignature,
+                "structure element of a new signature's widget".into(),
+            )));
+        }
+        if st.parent_tree_nodes.contains(&num) && Some(num) != st.root {
+            return Ok(Some(if st.parent_tree_ok {
+                (
+                    ChangeClass::LaterSignature,
+                    "structure parent tree: entries for new signature widgets".into(),
+                )
+            } else {
+                (
+                    ChangeClass::Disallowed,
+                    "structure parent tree: entries changed or removed".into(),
+                )
+            }));
+        }
+        let is_elem = |o: &Obj| {
+            o.as_dict()
+                .is_some_and(|d| matches!(d.name(b"Type"), Some(b"StructElem") | Some(b"StructTreeRoot")))
+        };
+        if Some(num) != st.root && !is_elem(old) {
+            return Ok(None);
+        }
+        let (Some(a), Some(b)) = (old.as_dict(), new.as_dict()) else {
+            return Ok(None);
+        };
+        let mut bad = Vec::new();
+        for k in differing_keys(self.old, a, self.new, b)? {
+            match k.as_slice() {
+                b"K" => {
+                    let before = kids_of(self.old, a)?;
+                    let after: Vec<Obj> = kids_of(self.new, b)?
+                        .into_iter()
+                        .filter(|o| !matches!(o, Obj::Ref(r) if st.registrations.contains(&r.num)))
+                        .collect();
+                    let mut kept = before.len() == after.len();
+                    for (x, y) in before.iter().zip(&after) {
+                        kept = kept && same(self.old, x, self.new, y)?;
+                    }
+                    if !kept {
+                        bad.push("/K".to_string());
+                    }
+                }
+                b"ParentTreeNextKey" if Some(num) == st.root => {}
+                b"ParentTree" if Some(num) == st.root && st.parent_tree_ok => {}
+                other => bad.push(format!("/{}", String::from_utf8_lossy(other))),
+            }
+        }
+        Ok(Some(if bad.is_empty() {
+            (
+                ChangeClass::LaterSignature,
+                format!("{}: a new signature's widget registered", describe(new)),
+            )
+        } else {
+            (
+                ChangeClass::Disallowed,
+                format!("{}: {} changed", describe(new), bad.join(" ")),
+            )
+        }))
     }
 
     /// Object numbers the current document reaches from its trailer.
@@ -732,6 +979,9 @@ impl<'a, 's> Context<'a, 's> {
                     format!("form field '{}': its appearance", ff.name),
                 ));
             }
+        }
+        if let Some(c) = self.structure_change(num, &old, &new)? {
+            return Ok(c);
         }
         if self.pages.contains(&num) {
             return self.page_change(&old, &new);

@@ -166,6 +166,109 @@ def freed_objects():
     write(f"{OUT}/freed-page-content.pdf", free(signed, 4))
 
 
+SOFFICE = ["soffice", "--headless", "--invisible", "--norestore", "--nologo"]
+TAGGED_HTML = """<html><head><meta charset="utf-8"><title>Đơn đề nghị</title></head><body>
+<h1>ĐƠN ĐỀ NGHỊ CẤP GIẤY PHÉP</h1>
+<p>Kính gửi: Ủy ban nhân dân tỉnh Thừa Thiên Huế</p>
+<p>Họ và tên: Nguyễn Văn An. Số CCCD: 001203004567.</p>
+<p>Tôi cam đoan những nội dung trên là đúng sự thật.</p>
+</body></html>
+"""
+
+
+def tagged_word_export() -> bytes:
+    """A tagged PDF as a word processor exports it: LibreOffice headless
+    converts an .odt (itself from HTML) with UseTaggedPDF."""
+    with tempfile.TemporaryDirectory() as d:
+        lo = SOFFICE + [f"-env:UserInstallation=file://{d}/profile"]
+        open(f"{d}/don.html", "w", encoding="utf-8").write(TAGGED_HTML)
+        subprocess.run(lo + ["--convert-to", "odt", f"{d}/don.html", "--outdir", d], check=True,
+                       capture_output=True)
+        subprocess.run(lo + ["--convert-to",
+                             'pdf:writer_pdf_Export:{"UseTaggedPDF":{"type":"boolean","value":"true"}}',
+                             f"{d}/don.odt", "--outdir", d], check=True, capture_output=True)
+        return open(f"{d}/don.pdf", "rb").read()
+
+
+def tagged_second_signature(signed: bytes, field: str, tamper=None) -> bytes:
+    """A second signature as Acrobat-like signers write it on a tagged PDF:
+    in one update, the new widget gets a /StructParent, a /Form structure
+    element with an object reference (OBJR) to it joins the document
+    element, and the parent tree maps the key to that element; then pyHanko
+    signs the field. `tamper(w, struct_root)` may change more in the same
+    update."""
+    w = IncrementalPdfFileWriter(io.BytesIO(signed))
+    n = generic.NameObject
+    page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    st_ref = w.root.raw_get("/StructTreeRoot")
+    st = st_ref.get_object()
+    doc_elem_ref = st["/K"].raw_get(0) if isinstance(st["/K"], generic.ArrayObject) else st.raw_get("/K")
+    doc_elem = doc_elem_ref.get_object()
+    pt_ref = st.raw_get("/ParentTree")
+    pt = pt_ref.get_object()
+    nums = pt["/Nums"]
+    key = max([int(nums[i]) for i in range(0, len(nums), 2)] + [int(page.get("/StructParents", 0))]) + 1
+    widget = w.add_object(generic.DictionaryObject({
+        n("/Type"): n("/Annot"), n("/Subtype"): n("/Widget"), n("/FT"): n("/Sig"),
+        n("/T"): generic.pdf_string(field), n("/Rect"): generic.ArrayObject([generic.NumberObject(0)] * 4),
+        n("/F"): generic.NumberObject(132), n("/P"): page_ref,
+        n("/StructParent"): generic.NumberObject(key)}))
+    elem = w.add_object(generic.DictionaryObject({
+        n("/Type"): n("/StructElem"), n("/S"): n("/Form"), n("/P"): doc_elem_ref, n("/Pg"): page_ref,
+        n("/K"): generic.DictionaryObject({n("/Type"): n("/OBJR"), n("/Obj"): widget, n("/Pg"): page_ref})}))
+    kids = doc_elem["/K"]
+    if not isinstance(kids, generic.ArrayObject):
+        doc_elem[n("/K")] = kids = generic.ArrayObject([doc_elem.raw_get("/K")])
+    kids.append(elem)
+    w.mark_update(doc_elem_ref)
+    nums.append(generic.NumberObject(key))
+    nums.append(elem)
+    w.mark_update(pt_ref)
+    st[n("/ParentTreeNextKey")] = generic.NumberObject(key + 1)
+    w.mark_update(st_ref)
+    annots = page.get("/Annots")
+    if annots is None:
+        page[n("/Annots")] = generic.ArrayObject([widget])
+    else:
+        page["/Annots"].append(widget)
+    w.mark_update(page_ref)
+    form_ref = w.root.raw_get("/AcroForm")
+    form_ref.get_object()["/Fields"].append(widget)
+    if isinstance(form_ref, generic.IndirectObject):
+        w.mark_update(form_ref)
+    w.update_root()
+    if tamper:
+        tamper(w, st)
+    out = io.BytesIO()
+    from make_fixtures import signer_for  # noqa: E402
+    from pyhanko.sign import signers
+    signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name=field), signer=signer_for("signer-ec"),
+                     output=out)
+    return out.getvalue()
+
+
+def tagged_pdfs():
+    """Issue 12.4: a tagged PDF from LibreOffice, signed by pyHanko, then a
+    second signature that registers its widget in the structure tree
+    (allowed); and the same update also changing an existing element's
+    alternate text (what a screen reader says: refused)."""
+    tagged = tagged_word_export()
+    write(f"{OUT}/tagged-word-export.pdf", tagged)
+    first = sign_pdf(tagged, "signer-rsa", field="Sig1")
+    write(f"{OUT}/tagged-signed.pdf", first)
+    write(f"{OUT}/tagged-then-tagged-signature.pdf", tagged_second_signature(first, "Sig2"))
+
+    def alt_text(w, st):
+        doc_elem_ref = st["/K"].raw_get(0) if isinstance(st["/K"], generic.ArrayObject) else st.raw_get("/K")
+        para_ref = doc_elem_ref.get_object()["/K"].raw_get(1)
+        para = para_ref.get_object()
+        para[generic.NameObject("/ActualText")] = generic.pdf_string("Tôi không cam đoan gì")
+        w.mark_update(para_ref)
+    write(f"{OUT}/tagged-signature-and-actualtext-changed.pdf",
+          tagged_second_signature(first, "Sig2", tamper=alt_text))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # 1. A direct form dictionary, signed by pyHanko (which keeps it direct),
@@ -184,7 +287,9 @@ def main():
     write(f"{OUT}/lock-p1-then-signed.pdf", sign_pdf(p1, "signer-ec", field="Sig2"))
     p2 = sign_pdf(direct_form_base(lock=2), "signer-rsa", field="Sig1")
     write(f"{OUT}/lock-p2-then-signed.pdf", sign_pdf(p2, "signer-ec", field="Sig2"))
-    # 4. Objects freed after signing.
+    # 4. A tagged PDF (LibreOffice) and a second signature registered in
+    #    its structure tree; objects freed after signing.
+    tagged_pdfs()
     freed_objects()
     # 7. Broken signature timestamps.
     broken_timestamps()
