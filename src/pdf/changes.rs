@@ -347,8 +347,11 @@ struct Structure {
 /// Most entries read from a parent tree.
 const MAX_TREE_ENTRIES: usize = 100_000;
 
+/// A number tree's entries (key, value) and the objects of its nodes.
+type NumberTree = (Vec<(i64, Obj)>, HashSet<u32>);
+
 /// The entries of a number tree (ISO 32000-1 §7.9.7), and its node objects.
-fn number_tree(doc: &Document<'_>, root: &Obj) -> Result<(Vec<(i64, Obj)>, HashSet<u32>)> {
+fn number_tree(doc: &Document<'_>, root: &Obj) -> Result<NumberTree> {
     let mut entries = Vec::new();
     let mut nodes = HashSet::new();
     let mut todo: Vec<(Obj, usize)> = vec![(root.clone(), 0)];
@@ -451,7 +454,7 @@ impl Structure {
             }
         }
         // The parent tree, before and now.
-        let tree = |doc: &Document<'_>, cat: &Dict| -> Result<(Vec<(i64, Obj)>, HashSet<u32>)> {
+        let tree = |doc: &Document<'_>, cat: &Dict| -> Result<NumberTree> {
             let Some(st) = cat.get(b"StructTreeRoot").map(|r| doc.resolve_dict(r)).transpose()?.flatten()
             else {
                 return Ok((Vec::new(), HashSet::new()));
