@@ -193,6 +193,11 @@ enum Cmd {
         /// Deadline for one fetch, in milliseconds.
         #[arg(long, default_value_t = 5000)]
         fetch_timeout_ms: u64,
+        /// Accept annotations added to a PDF after signing when they lie over
+        /// no signed content and no DocMDP/lock P=1 or P=2 forbids them
+        /// (refused by default, as at dossier intake).
+        #[arg(long)]
+        allow_annotations: bool,
     },
 }
 
@@ -558,6 +563,7 @@ fn run() -> anyhow::Result<ExitCode> {
             online,
             revocation_cache,
             fetch_timeout_ms,
+            allow_annotations,
         } => {
             let mut store = TrustStore::new();
             for t in &trust {
@@ -586,6 +592,7 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             opts.algorithms.min_rsa_bits = min_rsa_bits;
             opts.require_revocation = matches!(revocation, RevocationArg::Required);
+            opts.allow_annotations = allow_annotations;
             opts.fetch.online = online;
             opts.fetch.cache_dir = revocation_cache;
             opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));

@@ -144,3 +144,63 @@ fn every_fixture_file_is_in_the_table() {
         }
     }
 }
+
+/// Annotations added after signing (testdata/gen/make_realworld.py): under
+/// `allow_annotations` a note in the empty margin is accepted (with a
+/// warning naming it); a highlight over the signed text never is; and a
+/// certification's P=1 or P=2 still forbids them.
+#[test]
+fn annotations_follow_the_acceptance_policy() {
+    let mut trust = TrustStore::new();
+    trust
+        .load_path(&root().join("certs/test/root.pem"))
+        .unwrap();
+    let mut opts = VerifyOptions::new(trust, at("2026-11-01T00:00:00Z"));
+    for f in ["root.crl", "issuing-ca.crl"] {
+        let der = std::fs::read(root().join("testdata/revocation").join(f)).unwrap();
+        opts.revocation
+            .crls
+            .push((kyso::revocation::RevSource::Caller, der.into()));
+    }
+    let check = |file: &str, opts: &VerifyOptions| {
+        let (r, _) = verify_path(&root().join(file), None, opts).unwrap();
+        let s = &r.signatures[0];
+        let codes: Vec<String> = s
+            .checks
+            .iter()
+            .filter(|c| c.code.starts_with("ANNOTATION"))
+            .map(|c| format!("{}:{:?}", c.code, c.outcome))
+            .collect();
+        (verdict(&root().join(file), None, opts), codes)
+    };
+    let margin = "testdata/pdf/realworld/annotation-margin-note.pdf";
+    let over = "testdata/pdf/realworld/annotation-highlight-over-text.pdf";
+    assert_eq!(
+        check(margin, &opts),
+        (
+            "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B".to_string(),
+            vec!["ANNOTATIONS_ADDED_AFTER_SIGNING:Failed".to_string()]
+        )
+    );
+    opts.allow_annotations = true;
+    assert_eq!(
+        check(margin, &opts),
+        (
+            "TOTAL_PASSED@B-B".to_string(),
+            vec!["ANNOTATIONS_ADDED_AFTER_SIGNING:Warning".to_string()]
+        )
+    );
+    assert_eq!(
+        check(over, &opts),
+        (
+            "INDETERMINATE/SIG_CONSTRAINTS_FAILURE@B-B".to_string(),
+            vec!["ANNOTATION_OVER_SIGNED_CONTENT:Failed".to_string()]
+        )
+    );
+    // The policy records the setting.
+    let (r, _) = verify_path(&root().join(margin), None, &opts).unwrap();
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["policy"]["allow_annotations"], true, "{}", json["policy"]);
+    let level = &json["signatures"][0]["coverage"]["modification_level"];
+    assert_eq!(level, "ANNOTATIONS");
+}

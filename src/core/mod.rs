@@ -52,6 +52,12 @@ pub struct VerifyOptions {
     pub require_revocation: bool,
     /// Revocation data from a local cache and, when allowed, the network.
     pub fetch: crate::revocation::fetch::FetchConfig,
+    /// Annotations added to a PDF after a signature (comments, highlights,
+    /// stamps) are accepted when they lie over no signed content and no
+    /// DocMDP or lock permission P=1/P=2 forbids them (P=3 or an approval
+    /// signature); false (the default) refuses them. One that lies over
+    /// signed content is never accepted.
+    pub allow_annotations: bool,
 }
 
 impl VerifyOptions {
@@ -69,6 +75,7 @@ impl VerifyOptions {
             reject_md5: a.reject_md5,
             allow_dsa: a.allow_dsa,
             revocation_required: self.require_revocation,
+            allow_annotations: self.allow_annotations,
             online_revocation: self.fetch.online,
             trust_anchors: self
                 .trust
@@ -90,6 +97,7 @@ impl VerifyOptions {
             revocation: Default::default(),
             require_revocation: true,
             fetch: Default::default(),
+            allow_annotations: false,
         }
     }
 }

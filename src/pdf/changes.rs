@@ -30,6 +30,9 @@ pub enum ModLevel {
     LtaUpdates,
     /// Later signatures (new or formerly empty signature fields).
     FormFilling,
+    /// Annotations added to pages (comments, highlights, stamps…): whether
+    /// they are accepted is the acceptance policy's decision.
+    Annotations,
     /// Anything else, including changes kyso does not recognise.
     Other,
 }
@@ -41,6 +44,7 @@ impl ModLevel {
             ModLevel::None => "NONE",
             ModLevel::LtaUpdates => "LTA_UPDATES",
             ModLevel::FormFilling => "FORM_FILLING",
+            ModLevel::Annotations => "ANNOTATIONS",
             ModLevel::Other => "OTHER",
         }
     }
@@ -62,6 +66,8 @@ pub enum ChangeClass {
     LaterSignature,
     /// The value or appearance of an existing form field (not a signature).
     FormField,
+    /// A new annotation on a page (not a widget), or what it is drawn with.
+    Annotation,
     /// Not an allowed change.
     Disallowed,
 }
@@ -74,6 +80,7 @@ impl ChangeClass {
                 ModLevel::LtaUpdates
             }
             ChangeClass::LaterSignature | ChangeClass::FormField => ModLevel::FormFilling,
+            ChangeClass::Annotation => ModLevel::Annotations,
             ChangeClass::Disallowed => ModLevel::Other,
         }
     }
@@ -101,6 +108,24 @@ pub struct ChangeReport {
     /// Pages (1-based) that show a disallowed change: a changed object is
     /// the page or something the page uses (content, resources, annotations).
     pub pages_changed: Vec<usize>,
+    /// Annotations added to pages after the signed revision.
+    pub annotations: Vec<AddedAnnotation>,
+}
+
+/// An annotation added after signing.
+#[derive(Clone, Debug, Serialize)]
+pub struct AddedAnnotation {
+    pub object: u32,
+    /// 1-based page number (0 when the page could not be numbered).
+    pub page: usize,
+    /// /Subtype: Text, FreeText, Highlight, Ink, Stamp, …
+    pub subtype: String,
+    /// /Rect in default user space, `[x0, y0, x1, y1]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rect: Option<[f64; 4]>,
+    /// Whether it lies over what the signed page paints (text, images,
+    /// paths; see [`super::content`]). True also when that cannot be told.
+    pub overlaps_content: bool,
 }
 
 impl ChangeReport {
@@ -127,6 +152,9 @@ pub struct Memo {
     /// The document's certification signature's DocMDP permission, if any
     /// (it governs every later change, ISO 32000-1 §12.8.2.2).
     pub certification: Option<u8>,
+    /// The acceptance policy accepts annotations added after signing
+    /// (over no signed content).
+    pub allow_annotations: bool,
     /// A new signature field's objects (reached from the field).
     field_objects: std::cell::RefCell<HashMap<u32, std::rc::Rc<HashSet<u32>>>>,
     /// Per cross-reference section (by offset): object numbers that its
@@ -198,6 +226,7 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
         new_visible_signatures: Vec::new(),
         filled_fields: Vec::new(),
         pages_changed: Vec::new(),
+        annotations: Vec::new(),
     };
     // The current document must build on the signed revision itself: its
     // cross-reference section (named by the signed bytes' last startxref) is
@@ -250,6 +279,7 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
     filled.sort();
     filled.dedup();
     rep.filled_fields = filled;
+    rep.annotations = ctx.added_annotations()?;
     let bad: HashSet<u32> = rep
         .disallowed()
         .map(|c| c.object)
@@ -324,6 +354,11 @@ struct Context<'a, 's> {
     reachable: std::cell::OnceCell<HashSet<u32>>,
     /// The logical structure (tagged PDF), when the document has one.
     structure: Option<Structure>,
+    /// New annotations (not widgets) appended to a page's /Annots:
+    /// annotation object → page object.
+    new_annots: HashMap<u32, u32>,
+    /// The new objects those annotations are drawn with (appearances).
+    annot_objects: HashSet<u32>,
 }
 
 /// What a later signature may change in the logical structure of a tagged
@@ -677,6 +712,60 @@ impl<'a, 's> Context<'a, 's> {
             .flat_map(|f| f.widgets.iter().copied())
             .collect();
         let structure = Structure::new(old, new, &old_cat, &new_cat, changed, &new_widgets)?;
+        // Annotations appended to pages: by the changed pages, or by their
+        // changed /Annots arrays.
+        let mut owners: Vec<(u32, Obj, Obj)> = Vec::new();
+        let annots_of = |d: &Document<'_>, page: u32| -> Result<Vec<Obj>> {
+            Ok(match d.resolve_num(page)?.as_dict().and_then(|p| p.get(b"Annots").cloned()) {
+                Some(a) => match d.resolve(&a)? {
+                    Obj::Array(v) => v,
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            })
+        };
+        let mut owner_pages: HashSet<u32> = pages.clone();
+        if changed.iter().any(|n| matches!(new.resolve_num(*n), Ok(Obj::Array(_)))) {
+            let (_, map) = page_tree(new, &new_cat)?;
+            owner_pages.extend(
+                map.iter()
+                    .filter(|(arr, _)| changed.contains(arr))
+                    .map(|(_, page)| *page),
+            );
+        }
+        for page in owner_pages {
+            owners.push((
+                page,
+                Obj::Array(annots_of(old, page)?),
+                Obj::Array(annots_of(new, page)?),
+            ));
+        }
+        let mut new_annots = HashMap::new();
+        let mut annot_objects = HashSet::new();
+        for (page, before, after) in owners {
+            let (Obj::Array(a), Obj::Array(b)) = (before, after) else {
+                continue;
+            };
+            let Some(added) = b.strip_prefix(a.as_slice()) else {
+                continue;
+            };
+            for o in added {
+                let Obj::Ref(r) = o else { continue };
+                if new_widgets.contains(&r.num) || !matches!(old.resolve_num(r.num)?, Obj::Null) {
+                    continue;
+                }
+                let Some(d) = new.resolve_dict(o)? else { continue };
+                if d.name(b"Subtype").is_none_or(|t| t == b"Widget") {
+                    continue;
+                }
+                new_annots.insert(r.num, page);
+                for n in reach(new, o, &[b"P", b"Parent", b"IRT", b"Popup"])? {
+                    if matches!(old.resolve_num(n)?, Obj::Null) {
+                        annot_objects.insert(n);
+                    }
+                }
+            }
+        }
         Ok(Context {
             old,
             new,
@@ -699,7 +788,55 @@ impl<'a, 's> Context<'a, 's> {
             page_annots: std::cell::OnceCell::new(),
             reachable: std::cell::OnceCell::new(),
             structure,
+            new_annots,
+            annot_objects,
         })
+    }
+
+    /// The annotations added after signing, with their page and whether
+    /// they lie over what the signed page paints.
+    fn added_annotations(&self) -> Result<Vec<AddedAnnotation>> {
+        if self.new_annots.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers = page_numbers(self.new)?;
+        let mut painted: HashMap<u32, Option<Vec<super::content::Rect>>> = HashMap::new();
+        let mut out = Vec::new();
+        let mut annots: Vec<(&u32, &u32)> = self.new_annots.iter().collect();
+        annots.sort();
+        for (num, page) in annots {
+            let d = self.new.resolve_num(*num)?;
+            let d = d.as_dict().cloned().unwrap_or_default();
+            let rect = d
+                .get(b"Rect")
+                .map(|r| self.new.resolve(r))
+                .transpose()?
+                .and_then(|r| super::content::rect_of(&r));
+            if !painted.contains_key(page) {
+                let boxes = match self.old.resolve_num(*page)?.as_dict() {
+                    Some(p) => super::content::painted_boxes(self.old, p)?,
+                    None => None,
+                };
+                painted.insert(*page, boxes);
+            }
+            let overlaps_content = match (rect, painted.get(page)) {
+                (Some(r), Some(Some(boxes))) => {
+                    boxes.iter().any(|b| super::content::overlap(&r, b))
+                }
+                _ => true,
+            };
+            out.push(AddedAnnotation {
+                object: *num,
+                page: numbers.get(page).copied().unwrap_or(0),
+                subtype: d
+                    .name(b"Subtype")
+                    .map(|t| String::from_utf8_lossy(t).into_owned())
+                    .unwrap_or_default(),
+                rect,
+                overlaps_content,
+            });
+        }
+        Ok(out)
     }
 
     /// A change to the logical structure: allowed when it only registers
@@ -1005,6 +1142,9 @@ impl<'a, 's> Context<'a, 's> {
             };
             return Ok(match (&before, &new) {
                 (Obj::Array(a), Obj::Array(b)) => match self.appended_widgets(a, b) {
+                    Some(ChangeClass::Annotation) => {
+                        (ChangeClass::Annotation, "page annotations: annotations added".into())
+                    }
                     Some(c) => (
                         c,
                         "page annotations: widget of a new signature added".into(),
@@ -1028,6 +1168,15 @@ impl<'a, 's> Context<'a, 's> {
                     "an object used elsewhere was rewritten as a developer extension".into(),
                 )
             });
+        }
+        if let Some(page) = self.new_annots.get(&num) {
+            return Ok((
+                Annotation,
+                format!("{} added to page object {page}", describe(&new)),
+            ));
+        }
+        if self.annot_objects.contains(&num) {
+            return Ok((Annotation, format!("{} of a new annotation", describe(&new))));
         }
         // A new object nothing in the signed revision referred to (checked
         // above), and that no allowed change uses: it changes nothing a viewer
@@ -1391,7 +1540,12 @@ impl<'a, 's> Context<'a, 's> {
         let mut class = ChangeClass::Bookkeeping;
         for o in added {
             let Obj::Ref(r) = o else { return None };
-            class = worst(class, self.widget_class(r.num)?);
+            let c = match self.widget_class(r.num) {
+                Some(c) => c,
+                None if self.new_annots.contains_key(&r.num) => ChangeClass::Annotation,
+                None => return None,
+            };
+            class = worst(class, c);
         }
         Some(class)
     }
@@ -1419,6 +1573,7 @@ impl<'a, 's> Context<'a, 's> {
         };
         let (x, y) = (annots(self.old, a)?, annots(self.new, b)?);
         Ok(match self.appended_widgets(&x, &y) {
+            Some(ChangeClass::Annotation) => (ChangeClass::Annotation, "page: annotations added".into()),
             Some(c) => (c, "page: widget of a new signature added".into()),
             None => (ChangeClass::Disallowed, "page: annotations changed".into()),
         })
@@ -1774,6 +1929,33 @@ fn pages_using(doc: &Document<'_>, objs: &HashSet<u32>) -> Result<Vec<usize>> {
                 if own.iter().any(|n| objs.contains(n)) {
                     out.push(page_no);
                 }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each page object's 1-based number, in page-tree order (bounded).
+fn page_numbers(doc: &Document<'_>) -> Result<HashMap<u32, usize>> {
+    let cat = doc.catalog()?;
+    let mut out = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<Obj> = cat.get(b"Pages").cloned().into_iter().collect();
+    while let Some(o) = todo.pop() {
+        let Obj::Ref(r) = o else { continue };
+        if !seen.insert(r.num) || out.len() >= MAX_PAGES_MAPPED {
+            continue;
+        }
+        let Some(d) = doc.resolve_dict(&o)? else {
+            continue;
+        };
+        match d.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
+            Some(Obj::Array(kids)) if d.name(b"Type") != Some(b"Page") => {
+                todo.extend(kids.into_iter().rev());
+            }
+            _ => {
+                let n = out.len().saturating_add(1);
+                out.insert(r.num, n);
             }
         }
     }

@@ -8,6 +8,7 @@
 )]
 
 pub mod changes;
+pub mod content;
 pub mod document;
 pub mod object;
 pub mod sig;

@@ -521,6 +521,8 @@ pub struct ValidationPolicy {
     pub reject_md5: bool,
     pub allow_dsa: bool,
     pub revocation_required: bool,
+    /// Annotations added after signing, over no signed content, accepted.
+    pub allow_annotations: bool,
     pub online_revocation: bool,
     /// SHA-256 fingerprints of the trust anchors.
     pub trust_anchors: Vec<String>,

@@ -329,6 +329,7 @@ impl AppState {
         let mut opts = crate::validate::VerifyOptions::new(trust, 0);
         opts.intermediates = intermediates;
         opts.algorithms = policy::algorithms(policy);
+        opts.allow_annotations = policy.allow_annotations;
         opts.require_revocation = self.cfg.revocation.required;
         Prepared {
             opts,

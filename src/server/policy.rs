@@ -27,6 +27,11 @@ pub struct Policy {
     pub min_ec_bits: u32,
     /// `reject`, `warn` or `accept` signatures made with SHA-1.
     pub sha1: String,
+    /// Accept PDFs annotated after signing (comments, highlights, stamps)
+    /// when the annotations lie over no signed content and no DocMDP/lock
+    /// P=1 or P=2 forbids them. False: refused, as paper with notes
+    /// scribbled on it would be.
+    pub allow_annotations: bool,
 }
 
 impl Default for Policy {
@@ -41,6 +46,7 @@ impl Default for Policy {
             min_rsa_bits: 2048,
             min_ec_bits: 256,
             sha1: "reject".into(),
+            allow_annotations: false,
         }
     }
 }

@@ -953,6 +953,7 @@ async fn reverify(
         opts.revocation = revocation.clone();
         opts.require_revocation = intake.require_revocation;
         opts.algorithms = algs.clone();
+        opts.allow_annotations = intake_policy.allow_annotations;
         let data = data.clone();
         let det = detached.clone();
         let name = sha.clone();

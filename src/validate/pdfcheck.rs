@@ -248,7 +248,8 @@ fn check_all(
         .filter_map(signed_end)
         .collect();
     let mut pre = shared_digests(pdf, sigs, opts);
-    let memo = crate::pdf::changes::Memo::new(sigs.iter().find_map(|s| s.doc_mdp));
+    let mut memo = crate::pdf::changes::Memo::new(sigs.iter().find_map(|s| s.doc_mdp));
+    memo.allow_annotations = opts.allow_annotations;
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for (i, sig, end) in order {
         let digest = pre.remove(&i);
@@ -946,13 +947,13 @@ fn check_later_changes(
     if sig.permission() == Some(1) && level >= ModLevel::FormFilling {
         let (vi, en) = if sig.doc_mdp == Some(1) {
             (
-                "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng sau đó tài liệu đã được ký thêm hoặc điền biểu mẫu",
-                "The certification signature allows no changes (DocMDP P=1), yet the document was signed again or its form filled afterwards",
+                "Chữ ký chứng nhận không cho phép thay đổi nào (DocMDP P=1), nhưng sau đó tài liệu đã được ký thêm, điền biểu mẫu hoặc thêm chú thích",
+                "The certification signature allows no changes (DocMDP P=1), yet the document was signed again, its form filled or annotations added afterwards",
             )
         } else {
             (
-                "Ô chữ ký này khóa tài liệu sau khi ký (khóa trường /P 1: không cho phép thay đổi), nhưng sau đó tài liệu đã được ký thêm hoặc điền biểu mẫu",
-                "This signature's field lock allows no changes once signed (lock /P 1), yet the document was signed again or its form filled afterwards",
+                "Ô chữ ký này khóa tài liệu sau khi ký (khóa trường /P 1: không cho phép thay đổi), nhưng sau đó tài liệu đã được ký thêm, điền biểu mẫu hoặc thêm chú thích",
+                "This signature's field lock allows no changes once signed (lock /P 1), yet the document was signed again, its form filled or annotations added afterwards",
             )
         };
         rep.fail(
@@ -962,6 +963,78 @@ fn check_later_changes(
                 .with("modification_level", level_name),
         );
         return;
+    }
+    // Annotations added after signing: never over signed content; else as
+    // the certification (P=3 allows them) or the acceptance policy says.
+    if level == ModLevel::Annotations {
+        let list = |a: &[&changes::AddedAnnotation], page: &str| {
+            a.iter()
+                .take(10)
+                .map(|x| {
+                    let rect = x.rect.map_or("?".to_string(), |r| {
+                        format!("[{:.0} {:.0} {:.0} {:.0}]", r[0], r[1], r[2], r[3])
+                    });
+                    format!("/{} {page} {} {rect}", x.subtype, x.page)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let all: Vec<&changes::AddedAnnotation> = analysis.annotations.iter().collect();
+        let over: Vec<&changes::AddedAnnotation> =
+            all.iter().copied().filter(|a| a.overlaps_content).collect();
+        let detail = serde_json::to_value(&analysis.annotations).unwrap_or_default();
+        if !over.is_empty() {
+            rep.fail(
+                I::Indeterminate,
+                S::SigConstraintsFailure,
+                Check::new(
+                    "ANNOTATION_OVER_SIGNED_CONTENT",
+                    Outcome::Failed,
+                    format!("Chú thích được thêm sau khi ký nằm đè lên nội dung đã ký: {}", list(&over, "trang")),
+                    format!("Annotations added after signing lie over signed content: {}", list(&over, "page")),
+                )
+                .with("annotations", detail),
+            );
+            return;
+        }
+        // The document's permission: this signature's own (DocMDP or field
+        // lock), else the certification's. P=1 and P=2 forbid annotations
+        // (ISO 32000-1 Table 254); under P=3 or none, the policy decides.
+        let permission = sig.permission().or(memo.certification);
+        let allowed = memo.allow_annotations && matches!(permission, None | Some(3));
+        if !allowed {
+            let (why_vi, why_en) = match permission {
+                Some(p @ (1 | 2)) => (
+                    format!("quyền DocMDP/khóa P={p} của chữ ký không cho phép thêm chú thích"),
+                    format!("the signature's DocMDP/lock permission P={p} does not allow annotations"),
+                ),
+                _ => (
+                    "chính sách tiếp nhận không chấp nhận chú thích thêm sau khi ký (allow_annotations = false)".to_string(),
+                    "the acceptance policy does not accept annotations added after signing (allow_annotations = false)".to_string(),
+                ),
+            };
+            rep.fail(
+                I::Indeterminate,
+                S::SigConstraintsFailure,
+                Check::new(
+                    "ANNOTATIONS_ADDED_AFTER_SIGNING",
+                    Outcome::Failed,
+                    format!("Chú thích được thêm sau khi ký ({}); {why_vi}", list(&all, "trang")),
+                    format!("Annotations were added after signing ({}); {why_en}", list(&all, "page")),
+                )
+                .with("annotations", detail),
+            );
+            return;
+        }
+        rep.pass(
+            Check::new(
+                "ANNOTATIONS_ADDED_AFTER_SIGNING",
+                Outcome::Warning,
+                format!("Chú thích được thêm sau khi ký, không đè lên nội dung đã ký: {}", list(&all, "trang")),
+                format!("Annotations were added after signing, over no signed content: {}", list(&all, "page")),
+            )
+            .with("annotations", detail),
+        );
     }
     // Fields this signature locked (FieldMDP) must not have been filled since.
     let locked: Vec<&String> = analysis
@@ -1037,6 +1110,10 @@ fn check_later_changes(
         ModLevel::LtaUpdates => (
             "chỉ thêm dữ liệu xác thực (DSS) và dấu thời gian tài liệu",
             "only validation data (DSS) and document timestamps were added",
+        ),
+        ModLevel::Annotations => (
+            "chỉ thêm chú thích (không đè lên nội dung đã ký), chữ ký sau, dữ liệu xác thực",
+            "only annotations (over no signed content), later signatures and validation data were added",
         ),
         _ => (
             "chỉ thêm chữ ký sau (và dữ liệu xác thực, dấu thời gian)",

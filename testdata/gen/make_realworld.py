@@ -269,6 +269,35 @@ def tagged_pdfs():
           tagged_second_signature(first, "Sig2", tamper=alt_text))
 
 
+def annotations_after_signing():
+    """Issue 12.5: annotations added after an approval signature, by
+    pyHanko's writer: a sticky note in the empty bottom margin (over no
+    signed content: refused by default, accepted under allow_annotations)
+    and a highlight over the signed text (never accepted)."""
+    signed = open(f"{PDF}/rsa-pkcs1.pdf", "rb").read()
+
+    def add(subtype, rect, extra):
+        def change(w):
+            n = generic.NameObject
+            page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
+            page = page_ref.get_object()
+            annot = generic.DictionaryObject({
+                n("/Type"): n("/Annot"), n("/Subtype"): n(subtype),
+                n("/Rect"): generic.ArrayObject([generic.FloatObject(v) for v in rect]),
+                n("/Contents"): generic.TextStringObject("Đã xem, cán bộ tiếp nhận"),
+                n("/P"): page_ref, **extra})
+            aref = w.add_object(annot)
+            annots = page.get("/Annots", generic.ArrayObject())
+            page[n("/Annots")] = generic.ArrayObject(list(annots) + [aref])
+            w.mark_update(page_ref)
+        return change
+    write(f"{OUT}/annotation-margin-note.pdf",
+          edit(signed, add("/Text", (540, 20, 560, 40), {})))
+    quad = generic.ArrayObject([generic.FloatObject(v) for v in (70, 780, 400, 780, 70, 755, 400, 755)])
+    write(f"{OUT}/annotation-highlight-over-text.pdf",
+          edit(signed, add("/Highlight", (70, 755, 400, 780), {generic.NameObject("/QuadPoints"): quad})))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # 1. A direct form dictionary, signed by pyHanko (which keeps it direct),
@@ -291,6 +320,8 @@ def main():
     #    its structure tree; objects freed after signing.
     tagged_pdfs()
     freed_objects()
+    # 5. Annotations after signing.
+    annotations_after_signing()
     # 7. Broken signature timestamps.
     broken_timestamps()
 
