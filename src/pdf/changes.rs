@@ -1904,32 +1904,17 @@ const MAX_PAGES_MAPPED: usize = 2000;
 /// its contents, resources, annotations and what they use — include one of
 /// `objs`. Stops after [`MAX_PAGES_MAPPED`] pages.
 fn pages_using(doc: &Document<'_>, objs: &HashSet<u32>) -> Result<Vec<usize>> {
-    let cat = doc.catalog()?;
+    let mut pages: Vec<(usize, u32)> = page_numbers(doc)?.into_iter().map(|(o, n)| (n, o)).collect();
+    pages.sort_unstable();
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut todo: Vec<Obj> = cat.get(b"Pages").cloned().into_iter().collect();
-    let mut page_no = 0usize;
-    while let Some(o) = todo.pop() {
-        let Obj::Ref(r) = o else { continue };
-        if !seen.insert(r.num) || page_no >= MAX_PAGES_MAPPED {
-            continue;
-        }
-        let Some(d) = doc.resolve_dict(&o)? else {
+    for (page_no, num) in pages {
+        let Some(d) = doc.resolve_num(num)?.as_dict().cloned() else {
             continue;
         };
-        match d.get(b"Kids").map(|k| doc.resolve(k)).transpose()? {
-            Some(Obj::Array(kids)) if d.name(b"Type") != Some(b"Page") => {
-                // Depth first, in order.
-                todo.extend(kids.into_iter().rev());
-            }
-            _ => {
-                page_no = page_no.saturating_add(1);
-                let mut own = reach(doc, &Obj::Dict(d), &[b"Parent", b"P"])?;
-                own.insert(r.num);
-                if own.iter().any(|n| objs.contains(n)) {
-                    out.push(page_no);
-                }
-            }
+        let mut own = reach(doc, &Obj::Dict(d), &[b"Parent", b"P"])?;
+        own.insert(num);
+        if own.iter().any(|n| objs.contains(n)) {
+            out.push(page_no);
         }
     }
     Ok(out)

@@ -112,38 +112,22 @@ pub fn painted_boxes(doc: &Document<'_>, page: &Dict) -> Result<Option<Vec<Rect>
         data.push(b'\n');
     }
     let resources = inherited(doc, page, b"Resources")?;
-    let xobjects = match resources.as_ref().and_then(|r| r.get(b"XObject")) {
+    let xobjects = match resources.as_ref().and_then(|r| r.as_dict()).and_then(|r| r.get(b"XObject")) {
         Some(x) => doc.resolve_dict(x)?,
         None => None,
     };
-    let media = page_box(doc, page)?.unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let media = inherited(doc, page, b"MediaBox")?
+        .and_then(|b| rect_of(&b))
+        .unwrap_or([0.0, 0.0, 612.0, 792.0]);
     Ok(interpret(doc, &data, xobjects.as_ref(), &media))
 }
 
-/// A page attribute, inherited through /Parent (ISO 32000-1 §7.7.3.4).
-fn inherited(doc: &Document<'_>, page: &Dict, key: &[u8]) -> Result<Option<Dict>> {
+/// A page attribute, inherited through /Parent (ISO 32000-1 §7.7.3.4), resolved.
+fn inherited(doc: &Document<'_>, page: &Dict, key: &[u8]) -> Result<Option<Obj>> {
     let mut node = page.clone();
     for _ in 0..32 {
         if let Some(v) = node.get(key) {
-            return doc.resolve_dict(v);
-        }
-        match node.get(b"Parent") {
-            Some(p) => match doc.resolve_dict(p)? {
-                Some(d) => node = d,
-                None => return Ok(None),
-            },
-            None => return Ok(None),
-        }
-    }
-    Ok(None)
-}
-
-/// The page's /MediaBox (inherited).
-fn page_box(doc: &Document<'_>, page: &Dict) -> Result<Option<Rect>> {
-    let mut node = page.clone();
-    for _ in 0..32 {
-        if let Some(v) = node.get(b"MediaBox") {
-            return Ok(rect_of(&doc.resolve(v)?));
+            return Ok(Some(doc.resolve(v)?));
         }
         match node.get(b"Parent") {
             Some(p) => match doc.resolve_dict(p)? {
