@@ -160,6 +160,9 @@ pub struct Memo {
     /// Per cross-reference section (by offset): object numbers that its
     /// objects refer to but that no section up to it defines.
     dangling: std::cell::OnceCell<Vec<(u64, HashSet<u32>)>>,
+    /// The earliest end of a signed range in the document, when known: where
+    /// the one walk for stray bytes starts.
+    pub earliest_end: Option<u64>,
     /// [`Document::stray_after`] from the earliest end asked so far.
     stray: std::cell::RefCell<Option<(u64, Vec<u64>)>>,
 }
@@ -180,10 +183,17 @@ impl Memo {
             None => true,
         };
         if fresh {
-            *cell = Some((end, doc.stray_after(end)));
+            // One walk from the earliest signed end serves every signature.
+            let from = self.earliest_end.map_or(end, |e| e.min(end));
+            *cell = Some((from, doc.stray_after(from)));
         }
-        let (_, found) = cell.as_ref()?;
-        found.iter().copied().find(|p| *p >= end)
+        let (from, found) = cell.as_ref()?;
+        let hit = found.iter().copied().find(|p| *p >= end);
+        // A walk that stopped at its cap before `end` says nothing after it.
+        if hit.is_none() && *from < end && found.len() >= super::document::MAX_STRAY {
+            return doc.stray_after(end).into_iter().find(|p| *p >= end);
+        }
+        hit
     }
 
     /// For a document whose certification signature (if any) has DocMDP `certification`.

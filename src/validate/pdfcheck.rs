@@ -250,6 +250,7 @@ fn check_all(
     let mut pre = shared_digests(pdf, sigs, opts);
     let mut memo = crate::pdf::changes::Memo::new(sigs.iter().find_map(|s| s.doc_mdp));
     memo.allow_annotations = opts.allow_annotations;
+    memo.earliest_end = order.iter().filter_map(|(_, _, e)| *e).min();
     let mut out: Vec<Option<SignatureReport>> = vec![None; sigs.len()];
     for (i, sig, end) in order {
         let digest = pre.remove(&i);
