@@ -163,6 +163,8 @@ pub struct Memo {
     /// The earliest end of a signed range in the document, when known: where
     /// the one walk for stray bytes starts.
     pub earliest_end: Option<u64>,
+    /// Each update's own analysis, by the offset of its cross-reference section.
+    steps: std::cell::RefCell<HashMap<u64, std::rc::Rc<ChangeReport>>>,
     /// [`Document::stray_after`] from the earliest end asked so far.
     stray: std::cell::RefCell<Option<(u64, Vec<u64>)>>,
 }
@@ -206,29 +208,18 @@ impl Memo {
 }
 
 /// [`analyse`], sharing work with the other signatures of the same document.
+///
+/// Each incremental update is analysed once, against the revision before
+/// it (as pyHanko's difference analysis does), and cached in `memo`; a
+/// signature's verdict combines the steps after its revision. A document
+/// signed n times costs n step analyses, not n² object comparisons. An
+/// object changed by one update and changed back by a later one counts as
+/// changed: a viewer of the intermediate revision saw it.
 pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<ChangeReport> {
-    let old = doc.view_before(signed_end).ok_or(Error::pdf(
-        signed_end,
-        "no cross-reference section before the signed end",
-    ))?;
-    let later: Vec<_> = doc
-        .sections
-        .iter()
-        .filter(|s| s.offset >= signed_end)
-        .collect();
-    let mut changed = BTreeSet::new();
-    for s in &later {
-        for (num, _) in &s.entries {
-            changed.insert(*num);
-            if changed.len() > doc.limits.max_xref_entries as usize {
-                return Err(Error::limit(
-                    "max_xref_entries",
-                    changed.len(),
-                    doc.limits.max_xref_entries,
-                ));
-            }
-        }
-    }
+    // Sections after the signed revision, oldest first.
+    let mut later: Vec<&super::document::XrefSection> =
+        doc.sections.iter().filter(|s| s.offset >= signed_end).collect();
+    later.reverse();
     let mut rep = ChangeReport {
         level: ModLevel::None,
         later_sections: later.len(),
@@ -261,6 +252,79 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
                 .into(),
         });
     }
+    let mut from = signed_end;
+    for (i, s) in later.iter().enumerate() {
+        let cached = memo.steps.borrow().get(&s.offset).cloned();
+        let step = match cached {
+            Some(r) => r,
+            None => {
+                let r = if i + 1 == later.len() {
+                    analyse_step(doc, from, memo)?
+                } else {
+                    let view = doc
+                        .view_before(s.offset.saturating_add(1))
+                        .ok_or(Error::pdf(s.offset, "no cross-reference section here"))?;
+                    analyse_step(&view, from, memo)?
+                };
+                let r = std::rc::Rc::new(r);
+                memo.steps.borrow_mut().insert(s.offset, r.clone());
+                r
+            }
+        };
+        rep.level = rep.level.max(step.level);
+        rep.changes.extend(step.changes.iter().cloned());
+        rep.new_visible_signatures
+            .extend(step.new_visible_signatures.iter().cloned());
+        rep.filled_fields.extend(step.filled_fields.iter().cloned());
+        rep.pages_changed.extend(step.pages_changed.iter().copied());
+        rep.annotations.extend(step.annotations.iter().cloned());
+        from = s.offset.saturating_add(1);
+    }
+    rep.filled_fields.sort();
+    rep.filled_fields.dedup();
+    rep.new_visible_signatures.sort();
+    rep.new_visible_signatures.dedup();
+    rep.pages_changed.sort_unstable();
+    rep.pages_changed.dedup();
+    Ok(rep)
+}
+
+/// What the one update after `from` (the end of the revision before it)
+/// changed: `doc` is the document as that update leaves it.
+fn analyse_step(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<ChangeReport> {
+    // Reached field objects are cached for one `doc` only.
+    memo.field_objects.borrow_mut().clear();
+    let old = doc.view_before(signed_end).ok_or(Error::pdf(
+        signed_end,
+        "no cross-reference section before the signed end",
+    ))?;
+    let later: Vec<_> = doc
+        .sections
+        .iter()
+        .filter(|s| s.offset >= signed_end)
+        .collect();
+    let mut changed = BTreeSet::new();
+    for s in &later {
+        for (num, _) in &s.entries {
+            changed.insert(*num);
+            if changed.len() > doc.limits.max_xref_entries as usize {
+                return Err(Error::limit(
+                    "max_xref_entries",
+                    changed.len(),
+                    doc.limits.max_xref_entries,
+                ));
+            }
+        }
+    }
+    let mut rep = ChangeReport {
+        level: ModLevel::None,
+        later_sections: later.len(),
+        changes: Vec::new(),
+        new_visible_signatures: Vec::new(),
+        filled_fields: Vec::new(),
+        pages_changed: Vec::new(),
+        annotations: Vec::new(),
+    };
     if changed.is_empty() {
         return Ok(rep);
     }
