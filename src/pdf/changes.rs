@@ -258,7 +258,7 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
         let step = match cached {
             Some(r) => r,
             None => {
-                let r = if i + 1 == later.len() {
+                let r = if i.saturating_add(1) == later.len() {
                     analyse_step(doc, from, memo)?
                 } else {
                     let view = doc
@@ -305,7 +305,7 @@ fn analyse_step(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<Chan
         .collect();
     let mut changed = BTreeSet::new();
     for s in &later {
-        for (num, _) in &s.entries {
+        for (num, _) in s.entries.iter() {
             changed.insert(*num);
             if changed.len() > doc.limits.max_xref_entries as usize {
                 return Err(Error::limit(
@@ -1880,13 +1880,13 @@ fn dangling_by_section(doc: &Document<'_>) -> Result<Vec<(u64, HashSet<u32>)>> {
     let mut defined: HashSet<u32> = HashSet::new();
     let mut out = Vec::new();
     for s in doc.sections.iter().rev() {
-        for (num, e) in &s.entries {
+        for (num, e) in s.entries.iter() {
             if !matches!(e, XrefEntry::Free) {
                 defined.insert(*num);
             }
         }
         let mut refs: Vec<u32> = Vec::new();
-        refs_in(&Obj::Dict(s.trailer.clone()), &mut refs, 0);
+        refs_in(&Obj::Dict((*s.trailer).clone()), &mut refs, 0);
         for (_, obj) in doc.listed_objects(s) {
             refs_in(&obj, &mut refs, 0);
             if refs.len() > MAX_REACH {
@@ -1907,10 +1907,10 @@ pub fn first_unused_number(doc: &Document<'_>) -> Result<u32> {
     let mut hi: u32 = 0;
     let mut refs: Vec<u32> = Vec::new();
     for s in &doc.sections {
-        for (num, _) in &s.entries {
+        for (num, _) in s.entries.iter() {
             hi = hi.max(*num);
         }
-        refs_in(&Obj::Dict(s.trailer.clone()), &mut refs, 0);
+        refs_in(&Obj::Dict((*s.trailer).clone()), &mut refs, 0);
         for (_, obj) in doc.listed_objects(s) {
             refs_in(&obj, &mut refs, 0);
             hi = refs.iter().copied().fold(hi, u32::max);

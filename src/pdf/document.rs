@@ -29,9 +29,10 @@ pub enum XrefKind {
 pub struct XrefSection {
     pub offset: u64,
     pub kind: XrefKind,
-    /// The entries this section lists (with a hybrid file's /XRefStm entries after the table's).
-    pub entries: Vec<(u32, XrefEntry)>,
-    pub trailer: Dict,
+    /// The entries this section lists (with a hybrid file's /XRefStm entries
+    /// after the table's). Shared: views of earlier revisions copy sections.
+    pub entries: std::sync::Arc<Vec<(u32, XrefEntry)>>,
+    pub trailer: std::sync::Arc<Dict>,
 }
 
 type SectionData = (XrefKind, Dict, Vec<(u32, XrefEntry)>);
@@ -224,8 +225,8 @@ impl<'s> Document<'s> {
             self.sections.push(XrefSection {
                 offset: off,
                 kind,
-                entries,
-                trailer: trailer.clone(),
+                entries: std::sync::Arc::new(entries),
+                trailer: std::sync::Arc::new(trailer.clone()),
             });
             next = match trailer.get(b"Prev") {
                 // Some writers put /Prev 0 in the first revision: offset 0 is the header, never a section.
@@ -727,7 +728,7 @@ impl<'s> Document<'s> {
         let kept = self.sections.get(first..)?;
         let mut xref = HashMap::new();
         for s in kept {
-            for (num, e) in &s.entries {
+            for (num, e) in s.entries.iter() {
                 xref.entry(*num).or_insert(*e);
             }
         }
@@ -736,7 +737,7 @@ impl<'s> Document<'s> {
             len: self.len,
             limits: self.limits.clone(),
             xref,
-            trailer: kept.first()?.trailer.clone(),
+            trailer: (*kept.first()?.trailer).clone(),
             sections: kept.to_vec(),
             objstm_cache: RefCell::new(HashMap::new()),
             resolutions: Cell::new(0),
@@ -754,12 +755,17 @@ impl<'s> Document<'s> {
         &'a self,
         section: &'a XrefSection,
     ) -> impl Iterator<Item = (u32, Obj)> + 'a {
-        let view = self.view_before(section.offset.saturating_add(1));
+        // The revision's own view, made only when an object stream needs it.
+        let view = std::cell::OnceCell::new();
         section.entries.iter().filter_map(move |(num, e)| {
             let obj = match e {
                 XrefEntry::Free => return None,
                 XrefEntry::InFile { offset, .. } => self.read_object_at(*offset).ok()?.1,
-                XrefEntry::InStream { .. } => view.as_ref()?.resolve_num(*num).ok()?,
+                XrefEntry::InStream { .. } => view
+                    .get_or_init(|| self.view_before(section.offset.saturating_add(1)))
+                    .as_ref()?
+                    .resolve_num(*num)
+                    .ok()?,
             };
             Some((*num, obj))
         })
@@ -803,7 +809,7 @@ impl<'s> Document<'s> {
             if let Some(Obj::Int(x)) = s.trailer.get(b"XRefStm") {
                 heads.insert(*x as u64);
             }
-            for (num, e) in &s.entries {
+            for (num, e) in s.entries.iter() {
                 if let XrefEntry::InFile { offset, .. } = e {
                     listed.entry(*num).or_default().push(*offset);
                 }
