@@ -140,6 +140,9 @@ impl ChangeReport {
 /// parent field, and a signature's /Reference (whose /Data may name the catalog).
 const SKIP: &[&[u8]] = &[b"P", b"Parent", b"Reference"];
 
+/// Most allowed changes a combined report keeps (a report shows 200).
+const MAX_CHANGES_KEPT: usize = 200;
+
 /// Most objects followed when collecting the objects of a structure.
 const MAX_REACH: usize = 100_000;
 /// Largest stream compared byte for byte.
@@ -272,7 +275,13 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
             }
         };
         rep.level = rep.level.max(step.level);
-        rep.changes.extend(step.changes.iter().cloned());
+        // Every disallowed change is kept; others only up to what a report
+        // shows (a signature early in a long chain would copy them all).
+        for c in step.changes.iter() {
+            if c.class == ChangeClass::Disallowed || rep.changes.len() < MAX_CHANGES_KEPT {
+                rep.changes.push(c.clone());
+            }
+        }
         rep.new_visible_signatures
             .extend(step.new_visible_signatures.iter().cloned());
         rep.filled_fields.extend(step.filled_fields.iter().cloned());
