@@ -200,7 +200,11 @@ fn annotations_follow_the_acceptance_policy() {
     // The policy records the setting.
     let (r, _) = verify_path(&root().join(margin), None, &opts).unwrap();
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["policy"]["allow_annotations"], true, "{}", json["policy"]);
+    assert_eq!(
+        json["policy"]["allow_annotations"], true,
+        "{}",
+        json["policy"]
+    );
     let level = &json["signatures"][0]["coverage"]["modification_level"];
     assert_eq!(level, "ANNOTATIONS");
 }

@@ -259,7 +259,9 @@ fn corpus_certificates() -> Vec<(String, Vec<u8>)> {
                 .unwrap_or("")
                 .to_ascii_lowercase();
             let name = p.display().to_string();
-            let Ok(data) = std::fs::read(&p) else { continue };
+            let Ok(data) = std::fs::read(&p) else {
+                continue;
+            };
             let ders: Vec<Vec<u8>> = match ext.as_str() {
                 "pem" | "crt" | "cer" | "der" | "json" => {
                     let text = String::from_utf8_lossy(&data);
@@ -272,9 +274,14 @@ fn corpus_certificates() -> Vec<(String, Vec<u8>)> {
                 }
                 "pdf" => pdf_cms(&data)
                     .iter()
-                    .filter_map(|der| kyso::cms::parse_signed_data(der, 1000).ok().map(|sd| {
-                        sd.certificates.iter().map(|c| c.to_vec()).collect::<Vec<_>>()
-                    }))
+                    .filter_map(|der| {
+                        kyso::cms::parse_signed_data(der, 1000).ok().map(|sd| {
+                            sd.certificates
+                                .iter()
+                                .map(|c| c.to_vec())
+                                .collect::<Vec<_>>()
+                        })
+                    })
                     .flatten()
                     .collect(),
                 "p7s" | "p7m" | "p7b" | "p7c" => kyso::validate::decode_cms_input(&data)
@@ -367,7 +374,9 @@ fn same_name(kyso: &str, name: &x509_parser::x509::X509Name) -> Result<(), Strin
     entries.reverse();
     let mut rest = kyso;
     for (i, (key, value)) in entries.iter().enumerate() {
-        let eq = rest.find('=').ok_or_else(|| format!("entry {i}: no '=' in {rest:?}"))?;
+        let eq = rest
+            .find('=')
+            .ok_or_else(|| format!("entry {i}: no '=' in {rest:?}"))?;
         if let Some(k) = key
             && &rest[..eq] != *k
         {
@@ -528,19 +537,41 @@ fn x509_parser_agrees_on_certificate_identity() {
     // Each certificate only one parser reads has its reason on file.
     let listed = common::reasons("x509-oracle-listed.tsv");
     let short = |n: &str| n.split("corpora/").last().unwrap_or(n).to_string();
-    let one: Vec<String> = openssl_only.iter().chain(&x509_only).map(|n| short(n)).collect();
+    let one: Vec<String> = openssl_only
+        .iter()
+        .chain(&x509_only)
+        .map(|n| short(n))
+        .collect();
     for n in &one {
-        println!("  read by one parser only: {n}: {}", listed.get(n).map_or("UNEXPLAINED", |r| r));
+        println!(
+            "  read by one parser only: {n}: {}",
+            listed.get(n).map_or("UNEXPLAINED", |r| r)
+        );
     }
     let unexplained: Vec<&String> = one.iter().filter(|n| !listed.contains_key(*n)).collect();
-    assert!(unexplained.is_empty(), "read by one parser only, no reason on file: {unexplained:?}");
+    assert!(
+        unexplained.is_empty(),
+        "read by one parser only, no reason on file: {unexplained:?}"
+    );
     if common::corpus("").is_some() {
         let stale: Vec<&String> = listed.keys().filter(|k| !one.contains(k)).collect();
         assert!(stale.is_empty(), "listed but now read alike: {stale:?}");
     }
-    let least = if common::corpus("").is_some() { 500 } else { 20 };
-    assert!(compared >= least, "too few certificates compared ({compared})");
-    assert!(differ.is_empty(), "{} disagreements:\n{}", differ.len(), differ.join("\n"));
+    let least = if common::corpus("").is_some() {
+        500
+    } else {
+        20
+    };
+    assert!(
+        compared >= least,
+        "too few certificates compared ({compared})"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} disagreements:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
 }
 
 #[test]
@@ -619,7 +650,12 @@ fn lopdf_agrees_on_every_object() {
         println!("  listed: {k}: {}", listed[k]);
     }
     assert!(compared >= 1000, "too few objects compared ({compared})");
-    assert!(unexplained.is_empty(), "{} unexplained differences:\n{}", unexplained.len(), unexplained.join("\n"));
+    assert!(
+        unexplained.is_empty(),
+        "{} unexplained differences:\n{}",
+        unexplained.len(),
+        unexplained.join("\n")
+    );
     if corpora.is_some() {
         let stale: Vec<&String> = listed.keys().filter(|k| !found.contains(k)).collect();
         assert!(stale.is_empty(), "listed but now equal: {stale:?}");

@@ -1036,10 +1036,7 @@ fn certification_signatures_docmdp() {
     let dir = temp_dir("certify");
     let data = std::fs::read(repo().join("testdata/pdf/unsigned.pdf")).unwrap();
     let outside = Outside::new(&dir);
-    for (p, first_after) in [
-        (1u8, "refused"),
-        (2, "TOTAL_PASSED@B-B"),
-    ] {
+    for (p, first_after) in [(1u8, "refused"), (2, "TOTAL_PASSED@B-B")] {
         let certified = sign_pdf(
             &data,
             &key("signer-rsa", false),
@@ -1135,7 +1132,11 @@ fn pyhanko_agrees(pairs: &[(PathBuf, PathBuf)]) {
     );
     let differ: Vec<&str> = text.lines().filter(|l| l.starts_with("DIFFER")).collect();
     println!("{}", text.lines().last().unwrap_or(""));
-    assert!(differ.is_empty(), "pyHanko judges differently after kyso signed:\n{}", differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "pyHanko judges differently after kyso signed:\n{}",
+        differ.join("\n")
+    );
 }
 
 /// A 120×120 PNG with transparency: a red ring on nothing.
@@ -1446,7 +1447,10 @@ fn signing_any_pdf_signs_or_refuses_cleanly() {
                 let (was, now) = (judged(&before), judged(&r));
                 earlier += was.len();
                 if was != now {
-                    changed.push(format!("{}\n  before: {was:?}\n  after:  {now:?}", f.display()));
+                    changed.push(format!(
+                        "{}\n  before: {was:?}\n  after:  {now:?}",
+                        f.display()
+                    ));
                 }
                 if !was.is_empty() {
                     let out = out_dir.join(format!("{signed_n}.pdf"));

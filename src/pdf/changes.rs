@@ -220,8 +220,11 @@ impl Memo {
 /// changed: a viewer of the intermediate revision saw it.
 pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<ChangeReport> {
     // Sections after the signed revision, oldest first.
-    let mut later: Vec<&super::document::XrefSection> =
-        doc.sections.iter().filter(|s| s.offset >= signed_end).collect();
+    let mut later: Vec<&super::document::XrefSection> = doc
+        .sections
+        .iter()
+        .filter(|s| s.offset >= signed_end)
+        .collect();
     later.reverse();
     let mut rep = ChangeReport {
         level: ModLevel::None,
@@ -496,7 +499,11 @@ fn number_tree(doc: &Document<'_>, root: &Obj) -> Result<NumberTree> {
             todo.extend(kids.into_iter().map(|k| (k, depth.saturating_add(1))));
         }
         if entries.len() > MAX_TREE_ENTRIES || todo.len() > MAX_TREE_ENTRIES {
-            return Err(Error::limit("number_tree_entries", entries.len(), MAX_TREE_ENTRIES));
+            return Err(Error::limit(
+                "number_tree_entries",
+                entries.len(),
+                MAX_TREE_ENTRIES,
+            ));
         }
     }
     Ok((entries, nodes))
@@ -573,7 +580,11 @@ impl Structure {
         }
         // The parent tree, before and now.
         let tree = |doc: &Document<'_>, cat: &Dict| -> Result<NumberTree> {
-            let Some(st) = cat.get(b"StructTreeRoot").map(|r| doc.resolve_dict(r)).transpose()?.flatten()
+            let Some(st) = cat
+                .get(b"StructTreeRoot")
+                .map(|r| doc.resolve_dict(r))
+                .transpose()?
+                .flatten()
             else {
                 return Ok((Vec::new(), HashSet::new()));
             };
@@ -594,8 +605,7 @@ impl Structure {
         }
         let old_keys: HashSet<i64> = before.iter().map(|(k, _)| *k).collect();
         for (k, v) in &now {
-            if !old_keys.contains(k)
-                && !matches!(v, Obj::Ref(r) if registrations.contains(&r.num))
+            if !old_keys.contains(k) && !matches!(v, Obj::Ref(r) if registrations.contains(&r.num))
             {
                 parent_tree_ok = false;
             }
@@ -783,7 +793,11 @@ impl<'a, 's> Context<'a, 's> {
                 }
             }
         }
-        let fields_array = match new_cat.get(b"AcroForm").map(|a| new.resolve(a)).transpose()? {
+        let fields_array = match new_cat
+            .get(b"AcroForm")
+            .map(|a| new.resolve(a))
+            .transpose()?
+        {
             Some(Obj::Dict(form)) => ref_num(form.get(b"Fields")),
             _ => None,
         };
@@ -799,16 +813,25 @@ impl<'a, 's> Context<'a, 's> {
         // changed /Annots arrays.
         let mut owners: Vec<(u32, Obj, Obj)> = Vec::new();
         let annots_of = |d: &Document<'_>, page: u32| -> Result<Vec<Obj>> {
-            Ok(match d.resolve_num(page)?.as_dict().and_then(|p| p.get(b"Annots").cloned()) {
-                Some(a) => match d.resolve(&a)? {
-                    Obj::Array(v) => v,
-                    _ => Vec::new(),
+            Ok(
+                match d
+                    .resolve_num(page)?
+                    .as_dict()
+                    .and_then(|p| p.get(b"Annots").cloned())
+                {
+                    Some(a) => match d.resolve(&a)? {
+                        Obj::Array(v) => v,
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
                 },
-                None => Vec::new(),
-            })
+            )
         };
         let mut owner_pages: HashSet<u32> = pages.clone();
-        if changed.iter().any(|n| matches!(new.resolve_num(*n), Ok(Obj::Array(_)))) {
+        if changed
+            .iter()
+            .any(|n| matches!(new.resolve_num(*n), Ok(Obj::Array(_))))
+        {
             let (_, map) = page_tree(new, &new_cat)?;
             owner_pages.extend(
                 map.iter()
@@ -837,7 +860,9 @@ impl<'a, 's> Context<'a, 's> {
                 if new_widgets.contains(&r.num) || !matches!(old.resolve_num(r.num)?, Obj::Null) {
                     continue;
                 }
-                let Some(d) = new.resolve_dict(o)? else { continue };
+                let Some(d) = new.resolve_dict(o)? else {
+                    continue;
+                };
                 if d.name(b"Subtype").is_none_or(|t| t == b"Widget") {
                     continue;
                 }
@@ -954,8 +979,12 @@ impl<'a, 's> Context<'a, 's> {
             }));
         }
         let is_elem = |o: &Obj| {
-            o.as_dict()
-                .is_some_and(|d| matches!(d.name(b"Type"), Some(b"StructElem") | Some(b"StructTreeRoot")))
+            o.as_dict().is_some_and(|d| {
+                matches!(
+                    d.name(b"Type"),
+                    Some(b"StructElem") | Some(b"StructTreeRoot")
+                )
+            })
         };
         if Some(num) != st.root && !is_elem(old) {
             return Ok(None);
@@ -1121,7 +1150,11 @@ impl<'a, 's> Context<'a, 's> {
             // A form dictionary that became an object of its own (or moved to
             // another) is judged by its content against the signed form,
             // wherever that was (ISO 32000-1 §12.7.2 allows either).
-            let before = if is_new { self.old_form()? } else { old.clone() };
+            let before = if is_new {
+                self.old_form()?
+            } else {
+                old.clone()
+            };
             return self.acroform_change(&before, &new, "interactive form dictionary");
         }
         if Some(num) == self.fields_array {
@@ -1225,9 +1258,10 @@ impl<'a, 's> Context<'a, 's> {
             };
             return Ok(match (&before, &new) {
                 (Obj::Array(a), Obj::Array(b)) => match self.appended_widgets(a, b) {
-                    Some(ChangeClass::Annotation) => {
-                        (ChangeClass::Annotation, "page annotations: annotations added".into())
-                    }
+                    Some(ChangeClass::Annotation) => (
+                        ChangeClass::Annotation,
+                        "page annotations: annotations added".into(),
+                    ),
                     Some(c) => (
                         c,
                         "page annotations: widget of a new signature added".into(),
@@ -1259,7 +1293,10 @@ impl<'a, 's> Context<'a, 's> {
             ));
         }
         if self.annot_objects.contains(&num) {
-            return Ok((Annotation, format!("{} of a new annotation", describe(&new))));
+            return Ok((
+                Annotation,
+                format!("{} of a new annotation", describe(&new)),
+            ));
         }
         // A new object nothing in the signed revision referred to (checked
         // above), and that no allowed change uses: it changes nothing a viewer
@@ -1656,7 +1693,9 @@ impl<'a, 's> Context<'a, 's> {
         };
         let (x, y) = (annots(self.old, a)?, annots(self.new, b)?);
         Ok(match self.appended_widgets(&x, &y) {
-            Some(ChangeClass::Annotation) => (ChangeClass::Annotation, "page: annotations added".into()),
+            Some(ChangeClass::Annotation) => {
+                (ChangeClass::Annotation, "page: annotations added".into())
+            }
             Some(c) => (c, "page: widget of a new signature added".into()),
             None => (ChangeClass::Disallowed, "page: annotations changed".into()),
         })
@@ -1987,7 +2026,10 @@ const MAX_PAGES_MAPPED: usize = 2000;
 /// its contents, resources, annotations and what they use — include one of
 /// `objs`. Stops after [`MAX_PAGES_MAPPED`] pages.
 fn pages_using(doc: &Document<'_>, objs: &HashSet<u32>) -> Result<Vec<usize>> {
-    let mut pages: Vec<(usize, u32)> = page_numbers(doc)?.into_iter().map(|(o, n)| (n, o)).collect();
+    let mut pages: Vec<(usize, u32)> = page_numbers(doc)?
+        .into_iter()
+        .map(|(o, n)| (n, o))
+        .collect();
     pages.sort_unstable();
     let mut out = Vec::new();
     for (page_no, num) in pages {

@@ -56,7 +56,12 @@ fn map_rect(m: &Matrix, r: &Rect) -> Rect {
         apply(m, x0, y1),
         apply(m, x1, y1),
     ];
-    let mut out = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut out = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for (x, y) in pts {
         out = [out[0].min(x), out[1].min(y), out[2].max(x), out[3].max(y)];
     }
@@ -112,7 +117,11 @@ pub fn painted_boxes(doc: &Document<'_>, page: &Dict) -> Result<Option<Vec<Rect>
         data.push(b'\n');
     }
     let resources = inherited(doc, page, b"Resources")?;
-    let xobjects = match resources.as_ref().and_then(|r| r.as_dict()).and_then(|r| r.get(b"XObject")) {
+    let xobjects = match resources
+        .as_ref()
+        .and_then(|r| r.as_dict())
+        .and_then(|r| r.get(b"XObject"))
+    {
         Some(x) => doc.resolve_dict(x)?,
         None => None,
     };
@@ -169,6 +178,9 @@ fn interpret(
             Ok(None) => break,
             Err(PErr::Incomplete) | Err(PErr::Fatal(_)) => return None,
         };
+        if lx.pos <= save {
+            return None; // no progress: never loop on input the lexer cannot take
+        }
         let op: &[u8] = match tok {
             Tok::ArrOpen | Tok::DictOpen => {
                 lx.pos = save;
@@ -284,10 +296,18 @@ fn interpret(
             b"re" => {
                 let n: Vec<f64> = ops.iter().filter_map(number).collect();
                 if let [x, y, w, h] = n.as_slice() {
-                    let r = map_rect(&gs.ctm, &[x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h)]);
+                    let r = map_rect(
+                        &gs.ctm,
+                        &[x.min(x + w), y.min(y + h), x.max(x + w), y.max(y + h)],
+                    );
                     path = Some(match path {
                         None => r,
-                        Some(p) => [p[0].min(r[0]), p[1].min(r[1]), p[2].max(r[2]), p[3].max(r[3])],
+                        Some(p) => [
+                            p[0].min(r[0]),
+                            p[1].min(r[1]),
+                            p[2].max(r[2]),
+                            p[3].max(r[3]),
+                        ],
                     });
                 }
             }
@@ -352,11 +372,110 @@ fn interpret(
         ops.clear();
         if boxes.len() > MAX_BOXES {
             let all = boxes.iter().fold(
-                [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
-                |a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+                [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ],
+                |a, b| {
+                    [
+                        a[0].min(b[0]),
+                        a[1].min(b[1]),
+                        a[2].max(b[2]),
+                        a[3].max(b[3]),
+                    ]
+                },
             );
             boxes = vec![all];
         }
     }
     Some(boxes)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+    use crate::pdf::source::MemSource;
+
+    /// A one-page document whose page draws `content`.
+    fn page_with(content: &[u8]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offs = Vec::new();
+        let objs: Vec<Vec<u8>> = vec![
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_vec(),
+            [
+                format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
+                content,
+                b"\nendstream",
+            ]
+            .concat(),
+        ];
+        for (i, o) in objs.iter().enumerate() {
+            offs.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(o);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let x = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for o in offs {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{x}\n%%EOF\n").as_bytes(),
+        );
+        out
+    }
+
+    fn boxes(content: &[u8]) -> Option<Vec<Rect>> {
+        let pdf = page_with(content);
+        let src = MemSource(&pdf);
+        let doc = Document::open(&src, crate::Limits::default()).unwrap();
+        let page = doc.resolve_num(3).unwrap().as_dict().cloned().unwrap();
+        painted_boxes(&doc, &page).unwrap()
+    }
+
+    #[test]
+    fn text_is_boxed_where_it_is_shown() {
+        let b = boxes(b"BT /F1 18 Tf 72 760 Td (Giay phep) Tj ET").unwrap();
+        assert_eq!(b.len(), 1);
+        // 9 bytes at 0.6 em of 18 pt, from x=72; from 0.25 em below the baseline.
+        assert!(
+            (b[0][0] - 72.0).abs() < 1e-9 && (b[0][2] - 169.2).abs() < 1e-9,
+            "{b:?}"
+        );
+        assert!(
+            (b[0][1] - 755.5).abs() < 1e-9 && (b[0][3] - 778.0).abs() < 1e-9,
+            "{b:?}"
+        );
+        assert!(overlap(&b[0], &[70.0, 755.0, 400.0, 780.0]));
+        assert!(!overlap(&b[0], &[540.0, 20.0, 560.0, 40.0]));
+    }
+
+    #[test]
+    fn white_backgrounds_are_not_content_but_paths_and_images_are() {
+        assert_eq!(boxes(b"1 g 0 0 595 842 re f").unwrap(), Vec::<Rect>::new());
+        assert_eq!(
+            boxes(b"0 g 10 10 20 20 re f").unwrap(),
+            vec![[10.0, 10.0, 30.0, 30.0]]
+        );
+        // An image drawn by a scaled unit square; an inline image's data skipped.
+        let b = boxes(b"q 100 0 0 50 200 300 cm BI /W 1 /H 1 /BPC 8 /CS /G ID \x00 EI Q").unwrap();
+        assert_eq!(b, vec![[200.0, 300.0, 300.0, 350.0]]);
+    }
+
+    #[test]
+    fn what_cannot_be_followed_is_unknown() {
+        // A graphics-state stack deeper than followed, and a stray `]`.
+        assert_eq!(boxes(&b"q ".repeat(MAX_SAVE_DEPTH + 1)), None);
+        assert_eq!(boxes(b"BT ] ET"), None);
+    }
 }

@@ -847,7 +847,9 @@ impl<'s> Document<'s> {
                         return Some(end);
                     }
                     let offsets = listed.get_mut(&r.num)?;
-                    let i = offsets.iter().position(|o| o.abs_diff(p) <= REPAIR_WINDOW)?;
+                    let i = offsets
+                        .iter()
+                        .position(|o| o.abs_diff(p) <= REPAIR_WINDOW)?;
                     offsets.swap_remove(i);
                     Some(end)
                 })
@@ -878,7 +880,11 @@ impl<'s> Document<'s> {
                 Err(PErr::Incomplete) => {
                     // A long comment or blank run: go on after what was seen.
                     let seen = lx.abs();
-                    p = if seen > p { seen } else { p.saturating_add(buf.len() as u64) };
+                    p = if seen > p {
+                        seen
+                    } else {
+                        p.saturating_add(buf.len() as u64)
+                    };
                 }
                 Err(PErr::Fatal(e)) => return Err(e),
             }
@@ -903,19 +909,20 @@ impl<'s> Document<'s> {
     /// The object at `offset` and where its `endobj` ends (or its value,
     /// when `endobj` is missing).
     fn object_end(&self, offset: u64) -> Result<(ObjRef, u64)> {
-        let (r, value_end, is_stream) = self.parse_at(offset, self.limits.max_object_bytes, |lx| {
-            let r = lx.object_header()?;
-            lx.object(0)?;
-            let save = lx.pos;
-            match lx.token()? {
-                Some(Tok::Keyword(b"stream")) => Ok((r, lx.abs(), true)),
-                Some(Tok::Keyword(b"endobj")) => Ok((r, lx.abs(), false)),
-                _ => {
-                    lx.pos = save;
-                    Ok((r, lx.abs(), false))
+        let (r, value_end, is_stream) =
+            self.parse_at(offset, self.limits.max_object_bytes, |lx| {
+                let r = lx.object_header()?;
+                lx.object(0)?;
+                let save = lx.pos;
+                match lx.token()? {
+                    Some(Tok::Keyword(b"stream")) => Ok((r, lx.abs(), true)),
+                    Some(Tok::Keyword(b"endobj")) => Ok((r, lx.abs(), false)),
+                    _ => {
+                        lx.pos = save;
+                        Ok((r, lx.abs(), false))
+                    }
                 }
-            }
-        })?;
+            })?;
         if !is_stream {
             return Ok((r, value_end));
         }
@@ -935,10 +942,15 @@ impl<'s> Document<'s> {
         };
         // A wrong /Length is common in honest files: where `endstream` is
         // not at the stated end, the stream ends at the first `endstream`.
-        let stated = s.data_len.map(|l| after_data(s.data_start.saturating_add(l)));
+        let stated = s
+            .data_len
+            .map(|l| after_data(s.data_start.saturating_add(l)));
         let end = match stated {
             Some(Ok(end)) => end,
-            _ => after_data(s.data_start.saturating_add(self.find_endstream(s.data_start)?))?,
+            _ => after_data(
+                s.data_start
+                    .saturating_add(self.find_endstream(s.data_start)?),
+            )?,
         };
         Ok((r, end))
     }

@@ -316,10 +316,7 @@ fn read_signature_dict(doc: &Document<'_>, v: &Obj, field_name: String) -> Resul
 /// §12.8.2): the DocMDP permission /P, if any (2 when absent; a /P outside
 /// 1..=3 reads as 1, the strictest), the FieldMDP locks and their /P.
 #[allow(clippy::type_complexity)]
-fn references(
-    doc: &Document<'_>,
-    dict: &Dict,
-) -> Result<(Option<u8>, Vec<FieldLock>, Option<u8>)> {
+fn references(doc: &Document<'_>, dict: &Dict) -> Result<(Option<u8>, Vec<FieldLock>, Option<u8>)> {
     let (mut doc_mdp, mut locks, mut lock_permission) = (None, Vec::new(), None);
     let Some(Obj::Array(refs)) = dict.get(b"Reference").map(|r| doc.resolve(r)).transpose()? else {
         return Ok((doc_mdp, locks, lock_permission));

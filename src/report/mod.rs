@@ -413,9 +413,11 @@ impl Report {
         }
         // A document-level finding that failed (e.g. signatures removed by a
         // later revision) keeps the document from passing as a whole.
-        let failed_doc =
-            |d: &DocumentInfo| d.error.is_some() || d.notes.iter().any(|n| n.outcome == Outcome::Failed);
-        let doc_failed = failed_doc(&document) || document.enveloped.as_deref().is_some_and(failed_doc);
+        let failed_doc = |d: &DocumentInfo| {
+            d.error.is_some() || d.notes.iter().any(|n| n.outcome == Outcome::Failed)
+        };
+        let doc_failed =
+            failed_doc(&document) || document.enveloped.as_deref().is_some_and(failed_doc);
         let passed = signatures
             .iter()
             .filter(|s| s.indication == Indication::TotalPassed)

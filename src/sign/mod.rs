@@ -249,7 +249,10 @@ fn first_page(doc: &Document, want: usize) -> Result<(ObjRef, Dict)> {
         // A node typed as something else (a signature dictionary the page
         // tree was pointed at, say) is no page to put a widget on: writing
         // /Annots into it would alter an earlier signature's objects.
-        if let Some(t) = d.name(b"Type").filter(|t| !matches!(*t, b"Page" | b"Pages")) {
+        if let Some(t) = d
+            .name(b"Type")
+            .filter(|t| !matches!(*t, b"Page" | b"Pages"))
+        {
             return Err(Error::Invalid(format!(
                 "the page tree is broken: it reaches a /{} object, not a page",
                 String::from_utf8_lossy(t)
@@ -306,9 +309,17 @@ fn field_names(doc: &Document, fields: &[Obj]) -> Vec<Vec<u8>> {
 fn refuse_if_locked(doc: &Document, visible: bool) -> Result<()> {
     for s in crate::pdf::sig::find_signatures(doc)? {
         let by = if s.doc_mdp.is_some() && s.doc_mdp == s.permission() {
-            format!("the certification signature in field '{}' (DocMDP P={})", s.field_name, s.doc_mdp.unwrap_or(1))
+            format!(
+                "the certification signature in field '{}' (DocMDP P={})",
+                s.field_name,
+                s.doc_mdp.unwrap_or(1)
+            )
         } else {
-            format!("the field lock of signature '{}' (/P {})", s.field_name, s.permission().unwrap_or(1))
+            format!(
+                "the field lock of signature '{}' (/P {})",
+                s.field_name,
+                s.permission().unwrap_or(1)
+            )
         };
         match s.permission() {
             Some(1) => {

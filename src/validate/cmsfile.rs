@@ -143,8 +143,14 @@ pub fn verify_cms(
                 doc.notes.push(Check::new(
                     "ENVELOPED_PDF_UNREADABLE",
                     Outcome::Warning,
-                    format!("Nội dung được ký trông như PDF nhưng không đọc được: {}", e.message_vi),
-                    format!("The signed content looks like a PDF but cannot be read: {}", e.message_en),
+                    format!(
+                        "Nội dung được ký trông như PDF nhưng không đọc được: {}",
+                        e.message_vi
+                    ),
+                    format!(
+                        "The signed content looks like a PDF but cannot be read: {}",
+                        e.message_en
+                    ),
                 ));
                 return (Report::new(doc, when, reports), econtent);
             }

@@ -82,7 +82,11 @@ fn looks_like_signed_data(head: &[u8]) -> bool {
         .filter(|b| !b.is_ascii_whitespace())
         .take(64)
         .collect();
-    if chars.len() < 24 || !chars.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
+    if chars.len() < 24
+        || !chars
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
         return false;
     }
     let whole = chars.len().saturating_sub(chars.len() % 4);
@@ -101,7 +105,8 @@ fn der_signed_data(b: &[u8]) -> bool {
         [0x30, n, ..] if *n < 0x80 => 2,
         _ => return false,
     };
-    b.get(skip..).is_some_and(|r| r.starts_with(&SIGNED_DATA_OID))
+    b.get(skip..)
+        .is_some_and(|r| r.starts_with(&SIGNED_DATA_OID))
 }
 
 /// A check for a document that could not be read at all.

@@ -835,7 +835,9 @@ fn check_coverage(
                     ),
                 ),
                 None => (
-                    format!("Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"),
+                    format!(
+                        "Có {after} byte sau phạm vi đã ký không thuộc một bản cập nhật hợp lệ"
+                    ),
                     format!(
                         "{after} byte(s) after the signed range are not a valid incremental update"
                     ),
@@ -991,8 +993,14 @@ fn check_later_changes(
                 Check::new(
                     "ANNOTATION_OVER_SIGNED_CONTENT",
                     Outcome::Failed,
-                    format!("Chú thích được thêm sau khi ký nằm đè lên nội dung đã ký: {}", list(&over, "trang")),
-                    format!("Annotations added after signing lie over signed content: {}", list(&over, "page")),
+                    format!(
+                        "Chú thích được thêm sau khi ký nằm đè lên nội dung đã ký: {}",
+                        list(&over, "trang")
+                    ),
+                    format!(
+                        "Annotations added after signing lie over signed content: {}",
+                        list(&over, "page")
+                    ),
                 )
                 .with("annotations", detail),
             );
@@ -1020,8 +1028,14 @@ fn check_later_changes(
                 Check::new(
                     "ANNOTATIONS_ADDED_AFTER_SIGNING",
                     Outcome::Failed,
-                    format!("Chú thích được thêm sau khi ký ({}); {why_vi}", list(&all, "trang")),
-                    format!("Annotations were added after signing ({}); {why_en}", list(&all, "page")),
+                    format!(
+                        "Chú thích được thêm sau khi ký ({}); {why_vi}",
+                        list(&all, "trang")
+                    ),
+                    format!(
+                        "Annotations were added after signing ({}); {why_en}",
+                        list(&all, "page")
+                    ),
                 )
                 .with("annotations", detail),
             );
@@ -1031,8 +1045,14 @@ fn check_later_changes(
             Check::new(
                 "ANNOTATIONS_ADDED_AFTER_SIGNING",
                 Outcome::Warning,
-                format!("Chú thích được thêm sau khi ký, không đè lên nội dung đã ký: {}", list(&all, "trang")),
-                format!("Annotations were added after signing, over no signed content: {}", list(&all, "page")),
+                format!(
+                    "Chú thích được thêm sau khi ký, không đè lên nội dung đã ký: {}",
+                    list(&all, "trang")
+                ),
+                format!(
+                    "Annotations were added after signing, over no signed content: {}",
+                    list(&all, "page")
+                ),
             )
             .with("annotations", detail),
         );

@@ -131,8 +131,9 @@ fn same(doc: &kyso::pdf::Document, k: &Obj, l: &lopdf::Object, depth: usize) -> 
             let mut dict = a.dict.clone();
             if predecoded {
                 // ... and its /Length, now that of the decoded data.
-                dict.0
-                    .retain(|(k, _)| !matches!(k.as_slice(), b"Filter" | b"DecodeParms" | b"Length"));
+                dict.0.retain(|(k, _)| {
+                    !matches!(k.as_slice(), b"Filter" | b"DecodeParms" | b"Length")
+                });
             }
             let mut their_dict = b.dict.clone();
             if predecoded {
