@@ -21,10 +21,11 @@ use super::source::read_range;
 use crate::error::{Error, Result};
 
 /// How far the document was modified after the signature, the worst change first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ModLevel {
     /// Nothing but rewritten, equal objects.
+    #[default]
     None,
     /// Validation data (DSS/VRI) and document timestamps.
     LtaUpdates,
@@ -94,7 +95,7 @@ pub struct Change {
     pub what: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ChangeReport {
     pub level: ModLevel,
     /// Number of cross-reference sections after the signed revision.
@@ -227,13 +228,8 @@ pub fn analyse_with(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<
         .collect();
     later.reverse();
     let mut rep = ChangeReport {
-        level: ModLevel::None,
         later_sections: later.len(),
-        changes: Vec::new(),
-        new_visible_signatures: Vec::new(),
-        filled_fields: Vec::new(),
-        pages_changed: Vec::new(),
-        annotations: Vec::new(),
+        ..ChangeReport::default()
     };
     // The current document must build on the signed revision itself: its
     // cross-reference section (named by the signed bytes' last startxref) is
@@ -329,13 +325,8 @@ fn analyse_step(doc: &Document<'_>, signed_end: u64, memo: &Memo) -> Result<Chan
         }
     }
     let mut rep = ChangeReport {
-        level: ModLevel::None,
         later_sections: later.len(),
-        changes: Vec::new(),
-        new_visible_signatures: Vec::new(),
-        filled_fields: Vec::new(),
-        pages_changed: Vec::new(),
-        annotations: Vec::new(),
+        ..ChangeReport::default()
     };
     if changed.is_empty() {
         return Ok(rep);
@@ -827,6 +818,7 @@ impl<'a, 's> Context<'a, 's> {
                 },
             )
         };
+        let page_annots = std::cell::OnceCell::new();
         let mut owner_pages: HashSet<u32> = pages.clone();
         if changed
             .iter()
@@ -838,6 +830,8 @@ impl<'a, 's> Context<'a, 's> {
                     .filter(|(arr, _)| changed.contains(arr))
                     .map(|(_, page)| *page),
             );
+            // Kept for annots_owner, which would walk the same tree.
+            let _ = page_annots.set(map);
         }
         for page in owner_pages {
             owners.push((
@@ -893,7 +887,7 @@ impl<'a, 's> Context<'a, 's> {
             memo,
             signed_end,
             form_fields,
-            page_annots: std::cell::OnceCell::new(),
+            page_annots,
             reachable: std::cell::OnceCell::new(),
             structure,
             new_annots,

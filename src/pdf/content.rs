@@ -149,6 +149,17 @@ fn inherited(doc: &Document<'_>, page: &Dict, key: &[u8]) -> Result<Option<Obj>>
     Ok(None)
 }
 
+/// A number, name or string token as an operand.
+fn simple_operand(t: Tok<'_>) -> Option<Obj> {
+    Some(match t {
+        Tok::Int(i) => Obj::Int(i),
+        Tok::Real(r) => Obj::Real(r),
+        Tok::Name(n) => Obj::Name(n),
+        Tok::Str(s) => Obj::Str(s),
+        _ => return None,
+    })
+}
+
 fn interpret(
     doc: &Document<'_>,
     data: &[u8],
@@ -188,23 +199,11 @@ fn interpret(
                 continue;
             }
             Tok::ArrClose | Tok::DictClose => return None,
-            Tok::Int(i) => {
-                ops.push(Obj::Int(i));
-                continue;
-            }
-            Tok::Real(r) => {
-                ops.push(Obj::Real(r));
-                continue;
-            }
-            Tok::Name(n) => {
-                ops.push(Obj::Name(n));
-                continue;
-            }
-            Tok::Str(s) => {
-                ops.push(Obj::Str(s));
-                continue;
-            }
             Tok::Keyword(k) => k,
+            simple => {
+                ops.push(simple_operand(simple)?);
+                continue;
+            }
         };
         // Text shown at the current text matrix: a box, then the advance.
         let show = |w_bytes: f64, tm: &mut Matrix, ctm: &Matrix, boxes: &mut Vec<Rect>| {

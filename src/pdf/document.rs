@@ -65,7 +65,8 @@ pub struct Document<'s> {
 /// Parsed indirect objects by offset, within a byte budget (of their size in the file).
 #[derive(Default)]
 struct ObjCache {
-    map: HashMap<u64, (ObjRef, Obj)>,
+    /// Object at an offset, and the bytes its text takes (header and value).
+    map: HashMap<u64, ((ObjRef, Obj), u64)>,
     bytes: u64,
 }
 
@@ -431,6 +432,12 @@ impl<'s> Document<'s> {
 
     /// Parse `n g obj ... endobj` at `offset`. Streams keep their position only.
     pub fn read_object_at(&self, offset: u64) -> Result<(ObjRef, Obj)> {
+        self.read_object_sized(offset).map(|(r, _)| r)
+    }
+
+    /// [`Self::read_object_at`], with the bytes the object's header and
+    /// value take in the file (through `stream` for a stream).
+    fn read_object_sized(&self, offset: u64) -> Result<((ObjRef, Obj), u64)> {
         let d = self.depth.get();
         if d >= MAX_READ_DEPTH {
             return Err(Error::limit(
@@ -453,9 +460,9 @@ impl<'s> Document<'s> {
                 c.bytes = 0;
             }
             c.bytes = c.bytes.saturating_add(size);
-            c.map.insert(offset, r.clone());
+            c.map.insert(offset, (r.clone(), size));
         }
-        Ok(r)
+        Ok((r, size))
     }
 
     /// The object at `offset` and how many bytes of the file its text takes.
@@ -909,49 +916,42 @@ impl<'s> Document<'s> {
     /// The object at `offset` and where its `endobj` ends (or its value,
     /// when `endobj` is missing).
     fn object_end(&self, offset: u64) -> Result<(ObjRef, u64)> {
-        let (r, value_end, is_stream) =
-            self.parse_at(offset, self.limits.max_object_bytes, |lx| {
-                let r = lx.object_header()?;
-                lx.object(0)?;
-                let save = lx.pos;
-                match lx.token()? {
-                    Some(Tok::Keyword(b"stream")) => Ok((r, lx.abs(), true)),
-                    Some(Tok::Keyword(b"endobj")) => Ok((r, lx.abs(), false)),
-                    _ => {
-                        lx.pos = save;
-                        Ok((r, lx.abs(), false))
-                    }
+        // The object as every reader sees it (cached: signature dictionaries
+        // and the rest were read already), and where its value ends.
+        let ((r, obj), size) = self.read_object_sized(offset)?;
+        let value_end = match &obj {
+            Obj::Stream(s) => {
+                let after_endstream = |data_end: u64| {
+                    self.parse_at(data_end, 4096, |lx| {
+                        lx.keyword(b"endstream")?;
+                        Ok(lx.abs())
+                    })
+                };
+                // A wrong /Length is common in honest files: where `endstream`
+                // is not at the stated end, the stream ends at the first one.
+                match s
+                    .data_len
+                    .map(|l| after_endstream(s.data_start.saturating_add(l)))
+                {
+                    Some(Ok(end)) => end,
+                    _ => after_endstream(
+                        s.data_start
+                            .saturating_add(self.find_endstream(s.data_start)?),
+                    )?,
                 }
-            })?;
-        if !is_stream {
-            return Ok((r, value_end));
-        }
-        let (_, obj) = self.read_object_at(offset)?;
-        let Obj::Stream(s) = obj else {
-            return Err(Error::pdf(offset, "stream without a dictionary"));
+            }
+            _ => offset.saturating_add(size),
         };
-        let after_data = |data_end: u64| {
-            self.parse_at(data_end, 4096, |lx| {
-                lx.keyword(b"endstream")?;
+        // Then `endobj`, when it is there.
+        let end = self
+            .parse_at(value_end, 64, |lx| {
                 let save = lx.pos;
                 if !matches!(lx.token()?, Some(Tok::Keyword(b"endobj"))) {
                     lx.pos = save;
                 }
                 Ok(lx.abs())
             })
-        };
-        // A wrong /Length is common in honest files: where `endstream` is
-        // not at the stated end, the stream ends at the first `endstream`.
-        let stated = s
-            .data_len
-            .map(|l| after_data(s.data_start.saturating_add(l)));
-        let end = match stated {
-            Some(Ok(end)) => end,
-            _ => after_data(
-                s.data_start
-                    .saturating_add(self.find_endstream(s.data_start)?),
-            )?,
-        };
+            .unwrap_or(value_end);
         Ok((r, end))
     }
 

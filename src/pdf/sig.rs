@@ -332,11 +332,8 @@ fn references(doc: &Document<'_>, dict: &Dict) -> Result<(Option<u8>, Vec<FieldL
             .flatten();
         match sr.name(b"TransformMethod") {
             Some(b"DocMDP") if doc_mdp.is_none() => {
-                doc_mdp = Some(match params.as_ref().and_then(|tp| tp.get(b"P")) {
-                    None => 2,
-                    Some(Obj::Int(p @ 1..=3)) => *p as u8,
-                    Some(_) => 1,
-                });
+                // /P absent: 2 (ISO 32000-1 Table 254).
+                doc_mdp = Some(params.as_ref().and_then(lock_p).unwrap_or(2));
             }
             Some(b"FieldMDP") => {
                 lock_permission = stricter(lock_permission, params.as_ref().and_then(lock_p));
