@@ -78,6 +78,18 @@ pub struct Limits {
     pub max_object_resolutions: usize,
     /// Largest CMS file or detached content read into memory (bytes).
     pub max_cms_bytes: u64,
+    /// Largest XML document read (bytes).
+    pub max_xml_bytes: u64,
+    /// Deepest XML element nesting.
+    pub max_xml_depth: usize,
+    /// Most elements in one XML document.
+    pub max_xml_elements: usize,
+    /// Most attributes (namespace declarations included) on one XML element.
+    pub max_xml_attributes: usize,
+    /// Longest single XML text node or attribute value (bytes).
+    pub max_xml_text_bytes: u64,
+    /// Most References in one XML signature.
+    pub max_xml_references: usize,
 }
 
 impl Default for Limits {
@@ -94,6 +106,12 @@ impl Default for Limits {
             max_cms_certificates: 500,
             max_object_resolutions: 200_000,
             max_cms_bytes: 64 << 20,
+            max_xml_bytes: 96 << 20,
+            max_xml_depth: 256,
+            max_xml_elements: 4_000_000,
+            max_xml_attributes: 512,
+            max_xml_text_bytes: 48 << 20,
+            max_xml_references: 1000,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod revocation;
 pub mod server;
 pub mod sign;
 pub mod validate;
+pub mod xml;
 
 pub use error::{Error, Limits, Result};
 pub use report::{Indication, Report, SubIndication};

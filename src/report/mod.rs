@@ -135,6 +135,8 @@ pub enum SignatureKind {
     SignatureTimestamp,
     /// A standalone RFC 3161 timestamp token or response.
     Timestamp,
+    /// An XMLDSig `Signature` in an XML document (e-form, e-invoice).
+    XmlSignature,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -253,6 +255,9 @@ pub struct SignatureReport {
     /// Timestamps over this signature, each checked on its own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timestamps: Vec<SignatureReport>,
+    /// XML signatures: where the signature is and what each reference signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xml: Option<Box<XmlSignatureInfo>>,
     /// What was positively proven; the indication rests on it
     /// ([`crate::core::proofs::indication`]).
     pub proven: crate::core::Proofs,
@@ -263,6 +268,29 @@ pub struct SignatureReport {
     /// Facts the level derivation needs, typed (not read back from check codes).
     #[serde(skip)]
     pub facts: Facts,
+}
+
+/// An XMLDSig signature: where it is, how it was canonicalized, and every
+/// reference with the element it signed (path, name, ID) and the SHA-256 of
+/// the exact bytes digested — so that the caller can check that the element
+/// it will use *is* one that was signed.
+#[derive(Clone, Debug, Serialize)]
+pub struct XmlSignatureInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Path of the `Signature` element, e.g. `/HDon/DSCKS/NBan/Signature`.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonicalization: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_method: Option<String>,
+    pub references: Vec<crate::xml::dsig::RefOutcome>,
+    /// Which key verified the signature value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_source: Option<String>,
+    /// KeyInfo forms present that kyso takes no key from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_info_ignored: Vec<String>,
 }
 
 /// Typed facts about a signature besides its proofs.
@@ -302,6 +330,7 @@ impl SignatureReport {
             enveloped: false,
             revocation: Vec::new(),
             timestamps: Vec::new(),
+            xml: None,
             proven: crate::core::Proofs::default(),
             checks: Vec::new(),
             failures: Vec::new(),

@@ -14,6 +14,7 @@ pub mod cmsfile;
 mod pdfcheck;
 pub mod signer;
 pub mod tsp;
+pub mod xmlcheck;
 
 use std::path::Path;
 
@@ -25,25 +26,30 @@ pub use crate::core::{AlgorithmPolicy, Sha1Policy, Timing, VerifyOptions};
 pub use cmsfile::{decode_cms_input, verify_cms};
 pub use pdfcheck::verify_pdf;
 pub use tsp::parse_tst_info;
+pub use xmlcheck::verify_xml;
 
 /// What kind of input this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Pdf,
     Cms,
+    Xml,
 }
 
 /// Guess the format from the first bytes: a CMS ContentInfo of type
 /// signedData (DER/BER, PEM or base64) by its structure first — an
 /// enveloping .p7m carries a PDF's `%PDF-` within its first bytes, and is
 /// still a CMS file — then a PDF by its header anywhere in the first KiB
-/// (ISO 32000-1 §7.5.2; readers accept leading junk), else CMS (whose
-/// reader then says what is wrong).
+/// (ISO 32000-1 §7.5.2; readers accept leading junk), then XML (a `<` that
+/// opens a declaration, comment or element), else CMS (whose reader then
+/// says what is wrong).
 pub fn detect_format(head: &[u8]) -> Format {
     if looks_like_signed_data(head) {
         Format::Cms
     } else if head.windows(5).any(|w| w == b"%PDF-") {
         Format::Pdf
+    } else if crate::xml::looks_like_xml(head) {
+        Format::Xml
     } else {
         Format::Cms
     }
@@ -159,6 +165,27 @@ fn verify_path_inner(
             Ok((verify_pdf(&MemSource(&data), &name, opts), None))
         }
         Format::Pdf if detached.is_none() => Ok((verify_pdf(&src, &name, opts), None)),
+        Format::Xml => {
+            if src.len() > opts.limits.max_xml_bytes {
+                let e = Error::limit("max_xml_bytes", src.len(), opts.limits.max_xml_bytes);
+                return Ok((too_big(name, src.len(), "XML", &e, opts), None));
+            }
+            let data = read_range(&src, 0, src.len() as usize)?;
+            let det = match detached {
+                Some(p) => Some((
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    std::fs::read(p)?,
+                )),
+                None => None,
+            };
+            let det: Vec<xmlcheck::Detached<'_>> = det
+                .iter()
+                .map(|(n, d)| xmlcheck::Detached { uri: n, data: d })
+                .collect();
+            Ok((verify_xml(&data, &det, &name, opts), None))
+        }
         _ => {
             let det = match detached {
                 Some(p) => Some(FileSource::open(p)?),
@@ -166,19 +193,7 @@ fn verify_path_inner(
             };
             if src.len() > opts.limits.max_cms_bytes {
                 let e = Error::limit("max_cms_bytes", src.len(), opts.limits.max_cms_bytes);
-                let doc = DocumentInfo {
-                    enveloped: None,
-                    revisions: Vec::new(),
-                    name,
-                    size: src.len(),
-                    format: "CMS",
-                    error: Some(document_error(&e)),
-                    notes: Vec::new(),
-                };
-                return Ok((
-                    Report::new(doc, crate::pki::cert::fmt_unix(opts.at), Vec::new()),
-                    None,
-                ));
+                return Ok((too_big(name, src.len(), "CMS", &e, opts), None));
             }
             let data = read_range(&src, 0, src.len() as usize)?;
             Ok(verify_cms(
@@ -191,6 +206,26 @@ fn verify_path_inner(
     }
 }
 
+/// The report on a file refused for its size.
+fn too_big(
+    name: String,
+    size: u64,
+    format: &'static str,
+    e: &Error,
+    opts: &VerifyOptions,
+) -> Report {
+    let doc = DocumentInfo {
+        enveloped: None,
+        revisions: Vec::new(),
+        name,
+        size,
+        format,
+        error: Some(document_error(e)),
+        notes: Vec::new(),
+    };
+    Report::new(doc, crate::pki::cert::fmt_unix(opts.at), Vec::new())
+}
+
 /// Verify bytes in memory (format detected).
 pub fn verify_bytes(
     data: &[u8],
@@ -201,6 +236,13 @@ pub fn verify_bytes(
     let head = data.get(..1024).unwrap_or(data);
     let (mut report, content) = match (detect_format(head), detached) {
         (Format::Pdf, None) => (verify_pdf(&MemSource(data), name, opts), None),
+        (Format::Xml, det) => {
+            let det: Vec<xmlcheck::Detached<'_>> = det
+                .map(|d| xmlcheck::Detached { uri: "", data: d })
+                .into_iter()
+                .collect();
+            (verify_xml(data, &det, name, opts), None)
+        }
         (_, det) => {
             let det = det.map(MemSource);
             verify_cms(data, det.as_ref().map(|d| d as &dyn Source), name, opts)

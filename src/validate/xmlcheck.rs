@@ -1,0 +1,487 @@
+//! Signed XML documents (XMLDSig; e-forms, e-invoices): a format room. The
+//! document is read by [`crate::xml`], each `Signature` processed by
+//! [`crate::xml::dsig`]; here each one is judged: structure, algorithms,
+//! references, the key that verifies the signature value and the
+//! certificate it binds, then the signer's chain through [`crate::core`].
+
+use openssl::x509::X509;
+
+use super::document_error;
+use crate::core::x509::Role;
+use crate::core::{Timing, VerifyOptions, algorithms, poe, x509};
+use crate::crypto::{self, SigCheck};
+use crate::error::Error;
+use crate::pki::cert;
+use crate::report::{
+    Check, DocumentInfo, Indication as I, Outcome, Report, SignatureKind, SignatureReport,
+    SubIndication as S, XmlSignatureInfo,
+};
+use crate::revocation::RevocationData;
+use crate::xml::alg::{self, SigAlg};
+pub use crate::xml::dsig::Detached;
+use crate::xml::dsig::{self, OfferedKey, RefStatus, SigOutcome};
+use crate::xml::{self, XmlDoc};
+
+/// Verify a signed XML document. `detached`: data for references outside
+/// the document, named by URI (or its last segment).
+pub fn verify_xml(
+    data: &[u8],
+    detached: &[Detached<'_>],
+    name: &str,
+    opts: &VerifyOptions,
+) -> Report {
+    let when = cert::fmt_unix(opts.at);
+    let mut doc = DocumentInfo {
+        enveloped: None,
+        revisions: Vec::new(),
+        name: name.to_string(),
+        size: data.len() as u64,
+        format: "XML",
+        error: None,
+        notes: Vec::new(),
+    };
+    if data.len() as u64 > opts.limits.max_xml_bytes {
+        let e = Error::limit("max_xml_bytes", data.len(), opts.limits.max_xml_bytes);
+        doc.error = Some(document_error(&e));
+        return Report::new(doc, when, Vec::new());
+    }
+    let text = match xml::decode(data) {
+        Ok(t) => t,
+        Err(e) => {
+            doc.error = Some(xml_error(&e));
+            return Report::new(doc, when, Vec::new());
+        }
+    };
+    let xd = match xml::parse(&text, &opts.limits, &[]) {
+        Ok(d) => d,
+        Err(e) => {
+            doc.error = Some(xml_error(&e));
+            return Report::new(doc, when, Vec::new());
+        }
+    };
+    let sigs = dsig::find_signatures(&xd.doc);
+    if sigs.is_empty() {
+        doc.error = Some(Check::new(
+            "XML_NO_SIGNATURE",
+            Outcome::Failed,
+            "Tệp XML không chứa chữ ký số XMLDSig nào",
+            "The XML document holds no XMLDSig signature",
+        ));
+        return Report::new(doc, when, Vec::new());
+    }
+    if sigs.len() > opts.limits.max_signatures {
+        let e = Error::limit("max_signatures", sigs.len(), opts.limits.max_signatures);
+        doc.error = Some(document_error(&e));
+        return Report::new(doc, when, Vec::new());
+    }
+    let mut reports = Vec::with_capacity(sigs.len());
+    for (i, s) in sigs.iter().enumerate() {
+        let out = dsig::process(&xd, *s, detached, &opts.limits);
+        let mut rep = SignatureReport::new(i, SignatureKind::XmlSignature);
+        judge(&xd, &out, opts, &mut rep);
+        reports.push(rep);
+    }
+    Report::new(doc, when, reports)
+}
+
+/// A document-level error, with the XML-specific codes.
+fn xml_error(e: &Error) -> Check {
+    match e {
+        Error::Unsupported(m) if m.contains("DOCTYPE") || m.contains("DTD") => Check::new(
+            "XML_DOCTYPE_REFUSED",
+            Outcome::Failed,
+            "Tệp XML có khai báo DOCTYPE/DTD: bị từ chối để tránh tấn công thực thể (XXE, billion laughs)",
+            format!(
+                "The XML has a DOCTYPE/DTD, refused (entity attacks: XXE, billion laughs): {e}"
+            ),
+        ),
+        Error::Invalid(m) if m.starts_with("malformed XML") => Check::new(
+            "XML_MALFORMED",
+            Outcome::Failed,
+            format!("Tệp XML không đúng cú pháp: {e}"),
+            format!("The XML is not well-formed: {e}"),
+        ),
+        _ => document_error(e),
+    }
+}
+
+fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut SignatureReport) {
+    let mut info = XmlSignatureInfo {
+        id: out.id.clone(),
+        path: out.path.clone(),
+        canonicalization: out.c14n_method.clone(),
+        signature_method: out.signature_method.clone(),
+        references: out.references.clone(),
+        key_source: None,
+        key_info_ignored: out.key_info_ignored.clone(),
+    };
+    rep.claimed_signing_time = signing_time(&xd.doc, out.node);
+    let done = |rep: &mut SignatureReport, info: XmlSignatureInfo| {
+        rep.xml = Some(Box::new(info));
+        rep.conclude();
+    };
+    if !out.format_errors.is_empty() {
+        let list = out.format_errors.join("; ");
+        rep.fail(
+            I::TotalFailed,
+            S::FormatFailure,
+            Check::new(
+                "XML_SIGNATURE_MALFORMED",
+                Outcome::Failed,
+                format!("Cấu trúc chữ ký XML không hợp lệ: {list}"),
+                format!("The XML signature is malformed: {list}"),
+            ),
+        );
+        return done(rep, info);
+    }
+    if !xd.duplicate_ids.is_empty() {
+        let list = xd.duplicate_ids.join(", ");
+        rep.fail(
+            I::TotalFailed,
+            S::FormatFailure,
+            Check::new(
+                "XML_DUPLICATE_ID",
+                Outcome::Failed,
+                format!("Cùng một ID được dùng cho nhiều phần tử ({list}): không xác định được phần tử đã ký (dấu hiệu tấn công bọc chữ ký)"),
+                format!("The same ID is carried by several elements ({list}): the signed element is ambiguous (a signature-wrapping pattern)"),
+            )
+            .with("ids", xd.duplicate_ids.clone()),
+        );
+        return done(rep, info);
+    }
+    rep.proven.format = true;
+
+    // Algorithms.
+    let sm_uri = out.signature_method.clone().unwrap_or_default();
+    let scheme = match alg::signature(&sm_uri) {
+        Some(SigAlg::Scheme(s)) => Ok(s),
+        Some(SigAlg::PssWithParams) => out
+            .signed_info_node
+            .and_then(|si| xml::child(&xd.doc, si, xml::DSIG, "SignatureMethod"))
+            .ok_or_else(|| "SignatureMethod".to_string())
+            .and_then(|sm| dsig::pss_params(&xd.doc, sm)),
+        Some(SigAlg::Refused(why)) => {
+            let code = if why.starts_with("HMAC") {
+                "XML_HMAC_REFUSED"
+            } else {
+                "XML_ALG_REFUSED"
+            };
+            rep.fail(
+                I::Indeterminate,
+                S::CryptoConstraintsFailure,
+                Check::new(
+                    code,
+                    Outcome::Failed,
+                    format!("Thuật toán chữ ký bị từ chối ({why}): {sm_uri}"),
+                    format!("Signature algorithm refused ({why}): {sm_uri}"),
+                )
+                .with("algorithm", sm_uri.clone()),
+            );
+            return done(rep, info);
+        }
+        None => Err(format!("unknown SignatureMethod {sm_uri}")),
+    };
+    let scheme = match scheme {
+        Ok(s) => s,
+        Err(why) => {
+            rep.fail(
+                I::Indeterminate,
+                S::CryptoConstraintsFailure,
+                Check::new(
+                    "ALG_UNSUPPORTED",
+                    Outcome::Failed,
+                    format!("Thuật toán không được hỗ trợ: {why}"),
+                    format!("Unsupported algorithm: {why}"),
+                )
+                .with("algorithm", sm_uri.clone()),
+            );
+            return done(rep, info);
+        }
+    };
+    rep.signature_algorithm = Some(scheme.name());
+    if let Some(d) = scheme.digest() {
+        algorithms::check_digest(&opts.algorithms, d, "SignatureMethod", rep);
+    }
+    let mut seen = Vec::new();
+    for r in &out.references {
+        if let Some(d) = r.digest_alg {
+            if !seen.contains(&d) {
+                seen.push(d);
+                algorithms::check_digest(&opts.algorithms, d, "DigestMethod", rep);
+            }
+        }
+    }
+    rep.digest_algorithm = out
+        .references
+        .first()
+        .and_then(|r| r.digest_alg)
+        .map(|d| d.name().to_string());
+
+    // References.
+    let refs_ok = check_references(out, rep);
+
+    // The key that verifies SignatureValue, and the certificate it binds.
+    let kicerts: Vec<X509> = out
+        .keys
+        .iter()
+        .filter_map(|k| match k {
+            OfferedKey::Cert(c) => Some(c.clone()),
+            OfferedKey::Bare(_) => None,
+        })
+        .collect();
+    let mut tried = 0usize;
+    let mut chosen: Option<(X509, String)> = None;
+    let mut bare_ok = false;
+    let supplied = opts
+        .intermediates
+        .iter()
+        .map(|c| (OfferedKey::Cert(c.clone()), true));
+    let offered = out.keys.iter().map(|k| match k {
+        OfferedKey::Cert(c) => (OfferedKey::Cert(c.clone()), false),
+        OfferedKey::Bare(p) => (OfferedKey::Bare(p.clone()), false),
+    });
+    let mut cert_no = 0usize;
+    for (k, is_supplied) in offered.chain(supplied) {
+        let key = match &k {
+            OfferedKey::Cert(c) => {
+                if !is_supplied {
+                    cert_no = cert_no.saturating_add(1);
+                }
+                match c.public_key() {
+                    Ok(p) => p,
+                    Err(_) => continue,
+                }
+            }
+            OfferedKey::Bare(p) => p.clone(),
+        };
+        match crypto::verify_signature(&scheme, &key, &out.signed_info, &out.signature_value) {
+            SigCheck::KeyMismatch(_) => continue,
+            SigCheck::Unsupported(why) => {
+                rep.fail(
+                    I::Indeterminate,
+                    S::CryptoConstraintsFailure,
+                    Check::new(
+                        "ALG_UNSUPPORTED",
+                        Outcome::Failed,
+                        format!("Thuật toán không được hỗ trợ: {why}"),
+                        format!("Unsupported algorithm: {why}"),
+                    ),
+                );
+                return done(rep, info);
+            }
+            SigCheck::Invalid => tried = tried.saturating_add(1),
+            SigCheck::Valid => {
+                tried = tried.saturating_add(1);
+                match k {
+                    OfferedKey::Cert(c) => {
+                        let src = if is_supplied {
+                            "a certificate supplied by the caller".to_string()
+                        } else {
+                            format!("KeyInfo certificate #{cert_no}")
+                        };
+                        chosen = Some((c, src));
+                    }
+                    OfferedKey::Bare(_) => bare_ok = true,
+                }
+                break;
+            }
+        }
+    }
+    let sig_ok = chosen.is_some() || bare_ok;
+    if sig_ok {
+        rep.pass(Check::new(
+            "XML_SIGNATURE_VALUE_VALID",
+            Outcome::Passed,
+            "Giá trị chữ ký (SignatureValue) khớp với SignedInfo đã chuẩn hóa",
+            "The SignatureValue verifies over the canonicalized SignedInfo",
+        ));
+    } else if tried == 0 {
+        rep.fail(
+            I::Indeterminate,
+            S::NoSigningCertificateFound,
+            Check::new(
+                "SIGNER_CERT_NOT_FOUND",
+                Outcome::Failed,
+                "Không có khóa hay chứng thư số nào (KeyInfo hoặc được cung cấp) phù hợp với thuật toán chữ ký",
+                "No key or certificate (in KeyInfo or supplied) fits the signature algorithm",
+            ),
+        );
+    } else {
+        rep.fail(
+            I::TotalFailed,
+            S::SigCryptoFailure,
+            Check::new(
+                "XML_SIGNATURE_VALUE_INVALID",
+                Outcome::Failed,
+                format!("Giá trị chữ ký không khớp với khóa của {tried} chứng thư/khóa được thử"),
+                format!("The SignatureValue does not verify with any of the {tried} key(s) tried"),
+            ),
+        );
+    }
+    if sig_ok && refs_ok {
+        rep.proven.integrity = true;
+        rep.proven.coverage = true;
+    }
+    if bare_ok {
+        rep.fail(
+            I::Indeterminate,
+            S::NoSigningCertificateFound,
+            Check::new(
+                "XML_KEY_WITHOUT_CERTIFICATE",
+                Outcome::Failed,
+                "Chữ ký chỉ kèm khóa công khai trần (KeyValue), không có chứng thư số: không xác định được người ký",
+                "The signature carries a bare public key (KeyValue) and no certificate: the signer cannot be identified",
+            ),
+        );
+    }
+    let Some((signer, src)) = chosen else {
+        return done(rep, info);
+    };
+    info.key_source = Some(src.clone());
+    rep.proven.signer = true;
+    let summary = cert::summarize(&signer);
+    rep.pass(
+        Check::new(
+            "SIGNER_CERT_FOUND",
+            Outcome::Passed,
+            format!(
+                "Chứng thư số của người ký được xác định bằng khóa khớp với giá trị chữ ký ({src}): {}",
+                summary.subject
+            ),
+            format!(
+                "Signer's certificate identified by the key that verifies the signature value ({src}): {}",
+                summary.subject
+            ),
+        )
+        .with("sha256", summary.sha256.clone())
+        .with("source", src),
+    );
+    algorithms::check_key(
+        &opts.algorithms,
+        &summary.key_type,
+        summary.key_bits,
+        ("người ký", "signer"),
+        rep,
+    );
+    rep.signer = Some(summary);
+    let timing = Timing::default();
+    let best = poe::best(None, timing, rep);
+    x509::validate(
+        &signer,
+        &kicerts,
+        &RevocationData::default(),
+        Role::DocumentSigner,
+        best,
+        timing,
+        opts,
+        rep,
+    );
+    done(rep, info)
+}
+
+/// One check per reference status; `true` when every reference verified.
+fn check_references(out: &SigOutcome, rep: &mut SignatureReport) -> bool {
+    let mut all = true;
+    let mut signed = Vec::new();
+    for (k, r) in out.references.iter().enumerate() {
+        let no = k.saturating_add(1);
+        let uri = r.uri.clone().unwrap_or_else(|| "(no URI)".into());
+        match &r.status {
+            RefStatus::Valid => {
+                if let Some(s) = &r.signed {
+                    signed.push(s.path.clone());
+                }
+            }
+            RefStatus::DigestMismatch => {
+                all = false;
+                rep.fail(
+                    I::TotalFailed,
+                    S::HashFailure,
+                    Check::new(
+                        "XML_REFERENCE_DIGEST_MISMATCH",
+                        Outcome::Failed,
+                        format!("Tham chiếu #{no} ({uri}): dữ liệu đã bị thay đổi sau khi ký (giá trị băm không khớp)"),
+                        format!("Reference #{no} ({uri}): the data changed after signing (digest mismatch)"),
+                    )
+                    .with("uri", uri),
+                );
+            }
+            RefStatus::NotFound(why) => {
+                all = false;
+                rep.fail(
+                    I::Indeterminate,
+                    S::SignedDataNotFound,
+                    Check::new(
+                        "XML_REFERENCE_NOT_FOUND",
+                        Outcome::Failed,
+                        format!("Tham chiếu #{no}: không tìm thấy dữ liệu được ký ({why})"),
+                        format!("Reference #{no}: the signed data was not found ({why})"),
+                    )
+                    .with("uri", uri),
+                );
+            }
+            RefStatus::Unsupported(why) => {
+                all = false;
+                rep.fail(
+                    I::Indeterminate,
+                    S::SignedDataNotFound,
+                    Check::new(
+                        "XML_TRANSFORM_UNSUPPORTED",
+                        Outcome::Failed,
+                        format!("Tham chiếu #{no}: dùng phép biến đổi hoặc thuật toán không được hỗ trợ ({why})"),
+                        format!("Reference #{no}: uses a transform or algorithm kyso does not run ({why})"),
+                    )
+                    .with("uri", uri),
+                );
+            }
+            RefStatus::Malformed(why) => {
+                all = false;
+                rep.fail(
+                    I::TotalFailed,
+                    S::FormatFailure,
+                    Check::new(
+                        "XML_REFERENCE_MALFORMED",
+                        Outcome::Failed,
+                        format!("Tham chiếu #{no} không hợp lệ: {why}"),
+                        format!("Reference #{no} is malformed: {why}"),
+                    )
+                    .with("uri", uri),
+                );
+            }
+        }
+    }
+    if all {
+        let list = signed.join(", ");
+        rep.pass(
+            Check::new(
+                "XML_REFERENCES_VALID",
+                Outcome::Passed,
+                format!("Mọi tham chiếu đều khớp; các phần đã ký: {list}"),
+                format!("Every reference verifies; signed: {list}"),
+            )
+            .with("signed", signed),
+        );
+    }
+    all
+}
+
+/// The claimed signing time: XAdES `SigningTime`, or a `SigningTime` in
+/// the signature's SignatureProperties (the Vietnamese e-invoice form,
+/// written in local time without zone), as written.
+fn signing_time(doc: &uppsala::Document<'_>, sig: uppsala::NodeId) -> Option<String> {
+    let mut stack: Vec<uppsala::NodeId> = xml::child_elements(doc, sig)
+        .filter(|k| xml::is(doc, *k, xml::DSIG, "Object"))
+        .collect();
+    let mut budget = 10_000usize;
+    while let Some(n) = stack.pop() {
+        budget = budget.checked_sub(1)?;
+        if doc
+            .element(n)
+            .is_some_and(|e| e.name.local_name == "SigningTime")
+        {
+            return Some(xml::text_of(doc, n).trim().to_string());
+        }
+        stack.extend(xml::child_elements(doc, n));
+    }
+    None
+}

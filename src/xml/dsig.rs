@@ -1,0 +1,726 @@
+//! XMLDSig core processing (W3C XML Signature 1.1 §3.2), done by kyso on
+//! the parsed tree: the structure of one `Signature`, its canonicalized
+//! `SignedInfo`, every `Reference` dereferenced and transformed here (only
+//! same-document references and caller-supplied detached data — never the
+//! network or the file system), the keys `KeyInfo` offers. What the
+//! signature *means* (signer, chain, indication) is judged by
+//! [`crate::validate`].
+
+use bergshamra_c14n::{C14nMode, C14nSink, canonicalize_doc_to};
+use bergshamra_xml::NodeSet;
+use openssl::pkey::{PKey, Public};
+use openssl::x509::X509;
+use uppsala::{Document, NodeId, NodeKind};
+
+use super::{
+    DSIG, DSIG11, XmlDoc, alg, attr, b64, child, child_elements, is, path_of, qname, text_of,
+};
+use crate::crypto::{DigestAlg, Digester};
+use crate::error::Limits;
+
+/// Exclusive C14N's parameter namespace.
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+/// RFC 6931 PSS parameters.
+const PSS_NS: &str = "http://www.w3.org/2007/05/xmldsig-more#";
+
+/// Data supplied by the caller for references outside the document.
+pub struct Detached<'a> {
+    /// The reference URI it stands for (or its last path segment).
+    pub uri: &'a str,
+    pub data: &'a [u8],
+}
+
+/// The element a reference's data starts at.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SignedNode {
+    pub path: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The whole document (URI="" or `#xpointer(/)`), minus what the
+    /// transforms removed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub whole_document: bool,
+    /// Data supplied by the caller (a detached reference).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub detached: bool,
+    #[serde(skip)]
+    pub node: Option<NodeId>,
+}
+
+/// Why a reference did not verify.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(
+    tag = "status",
+    content = "detail",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum RefStatus {
+    Valid,
+    DigestMismatch,
+    /// The URI points at nothing in the document and nothing supplied.
+    NotFound(String),
+    /// A transform or digest kyso does not run (XSLT, XPath, …).
+    Unsupported(String),
+    Malformed(String),
+}
+
+/// One `Reference`, processed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RefOutcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub ref_type: Option<String>,
+    pub transforms: Vec<String>,
+    pub digest_algorithm: String,
+    #[serde(skip)]
+    pub digest_alg: Option<DigestAlg>,
+    #[serde(flatten)]
+    pub status: RefStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedNode>,
+    /// SHA-256 of the exact bytes digested (after the transforms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digested_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digested_bytes: Option<u64>,
+}
+
+/// A key offered by `KeyInfo`.
+pub enum OfferedKey {
+    Cert(X509),
+    /// A bare public key (KeyValue): it can check the mathematics but names no signer.
+    Bare(PKey<Public>),
+}
+
+/// One `Signature` element, read and processed.
+pub struct SigOutcome {
+    pub node: NodeId,
+    pub path: String,
+    pub id: Option<String>,
+    /// Structural problems: the signature cannot be processed.
+    pub format_errors: Vec<String>,
+    pub c14n_method: Option<String>,
+    pub signature_method: Option<String>,
+    /// The canonical SignedInfo: what the signature value is computed over.
+    pub signed_info: Vec<u8>,
+    pub signature_value: Vec<u8>,
+    pub references: Vec<RefOutcome>,
+    pub keys: Vec<OfferedKey>,
+    /// KeyInfo forms seen that kyso does not take keys from (KeyName, RetrievalMethod, …).
+    pub key_info_ignored: Vec<String>,
+    /// The SignedInfo element and the signature value element (for XAdES).
+    pub signed_info_node: Option<NodeId>,
+    pub signature_value_node: Option<NodeId>,
+}
+
+/// Every XMLDSig `Signature` element of the document, in document order.
+pub fn find_signatures(doc: &Document<'_>) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    let mut stack = vec![doc.root()];
+    while let Some(n) = stack.pop() {
+        if is(doc, n, DSIG, "Signature") {
+            out.push(n);
+        }
+        let mut kids: Vec<NodeId> = child_elements(doc, n).collect();
+        if n == doc.root() {
+            kids = doc.children(n);
+        }
+        kids.reverse();
+        stack.extend(kids);
+    }
+    out
+}
+
+/// Read and process one `Signature` element.
+pub fn process(
+    xd: &XmlDoc<'_>,
+    sig: NodeId,
+    detached: &[Detached<'_>],
+    limits: &Limits,
+) -> SigOutcome {
+    let doc = &xd.doc;
+    let mut out = SigOutcome {
+        node: sig,
+        path: path_of(doc, sig),
+        id: attr(doc, sig, "Id").map(str::to_string),
+        format_errors: Vec::new(),
+        c14n_method: None,
+        signature_method: None,
+        signed_info: Vec::new(),
+        signature_value: Vec::new(),
+        references: Vec::new(),
+        keys: Vec::new(),
+        key_info_ignored: Vec::new(),
+        signed_info_node: None,
+        signature_value_node: None,
+    };
+    // XMLDSig §4.1: SignedInfo, SignatureValue, KeyInfo?, Object*.
+    let kids: Vec<NodeId> = child_elements(doc, sig).collect();
+    let (si, sv) = match kids.as_slice() {
+        [a, b, ..] if is(doc, *a, DSIG, "SignedInfo") && is(doc, *b, DSIG, "SignatureValue") => {
+            (*a, *b)
+        }
+        _ => {
+            out.format_errors
+                .push("Signature must begin with SignedInfo then SignatureValue".into());
+            return out;
+        }
+    };
+    for k in kids.iter().skip(2) {
+        let ok = is(doc, *k, DSIG, "KeyInfo") || is(doc, *k, DSIG, "Object");
+        if !ok {
+            out.format_errors.push(format!(
+                "unexpected element {} in Signature",
+                qname(doc, *k)
+            ));
+        }
+    }
+    if kids
+        .iter()
+        .filter(|k| is(doc, **k, DSIG, "KeyInfo"))
+        .count()
+        > 1
+    {
+        out.format_errors.push("more than one KeyInfo".into());
+    }
+    out.signed_info_node = Some(si);
+    out.signature_value_node = Some(sv);
+    match b64(&text_of(doc, sv)) {
+        Some(v) if !v.is_empty() => out.signature_value = v,
+        _ => out
+            .format_errors
+            .push("SignatureValue is empty or not base64".into()),
+    }
+
+    // SignedInfo: CanonicalizationMethod, SignatureMethod, Reference+.
+    let si_kids: Vec<NodeId> = child_elements(doc, si).collect();
+    let (cm, sm, refs) = match si_kids.as_slice() {
+        [c, s, refs @ ..]
+            if is(doc, *c, DSIG, "CanonicalizationMethod")
+                && is(doc, *s, DSIG, "SignatureMethod") =>
+        {
+            (*c, *s, refs)
+        }
+        _ => {
+            out.format_errors.push(
+                "SignedInfo must begin with CanonicalizationMethod then SignatureMethod".into(),
+            );
+            return out;
+        }
+    };
+    if refs.is_empty() || refs.iter().any(|r| !is(doc, *r, DSIG, "Reference")) {
+        out.format_errors
+            .push("SignedInfo must hold one or more Reference elements and nothing else".into());
+        return out;
+    }
+    if refs.len() > limits.max_xml_references {
+        out.format_errors.push(format!(
+            "limit exceeded: max_xml_references ({} > {})",
+            refs.len(),
+            limits.max_xml_references
+        ));
+        return out;
+    }
+    out.signature_method = attr(doc, sm, "Algorithm").map(str::to_string);
+    let cm_uri = attr(doc, cm, "Algorithm").unwrap_or_default().to_string();
+    out.c14n_method = Some(cm_uri.clone());
+    match alg::c14n(&cm_uri) {
+        Some(mode) => {
+            let prefixes = inclusive_prefixes(doc, cm);
+            let set = NodeSet::tree_with_comments(si, doc);
+            let mut buf = Vec::new();
+            if let Err(e) = canonicalize_doc_to(doc, mode, Some(&set), &prefixes, &mut buf) {
+                out.format_errors
+                    .push(format!("SignedInfo cannot be canonicalized: {e}"));
+            }
+            out.signed_info = buf;
+        }
+        None => out
+            .format_errors
+            .push(format!("unsupported CanonicalizationMethod {cm_uri}")),
+    }
+
+    for r in refs {
+        out.references
+            .push(reference(xd, sig, *r, detached, limits));
+    }
+
+    if let Some(ki) = kids.iter().find(|k| is(doc, **k, DSIG, "KeyInfo")) {
+        key_info(doc, *ki, limits, &mut out);
+    }
+    out
+}
+
+/// The InclusiveNamespaces PrefixList under a c14n method or transform.
+fn inclusive_prefixes(doc: &Document<'_>, method: NodeId) -> Vec<String> {
+    child(doc, method, EXC_C14N, "InclusiveNamespaces")
+        .and_then(|n| attr(doc, n, "PrefixList"))
+        .map(|l| l.split_ascii_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// What flows between transforms.
+enum Data {
+    Nodes(NodeSet),
+    Octets(Vec<u8>),
+}
+
+fn reference(
+    xd: &XmlDoc<'_>,
+    sig: NodeId,
+    r: NodeId,
+    detached: &[Detached<'_>],
+    limits: &Limits,
+) -> RefOutcome {
+    let doc = &xd.doc;
+    let uri = attr(doc, r, "URI").map(str::to_string);
+    let mut out = RefOutcome {
+        id: attr(doc, r, "Id").map(str::to_string),
+        uri: uri.clone(),
+        ref_type: attr(doc, r, "Type").map(str::to_string),
+        transforms: Vec::new(),
+        digest_algorithm: String::new(),
+        digest_alg: None,
+        status: RefStatus::Valid,
+        signed: None,
+        digested_sha256: None,
+        digested_bytes: None,
+    };
+    // Reference: Transforms?, DigestMethod, DigestValue.
+    let kids: Vec<NodeId> = child_elements(doc, r).collect();
+    let (transforms, dm, dv) = match kids.as_slice() {
+        [t, m, v]
+            if is(doc, *t, DSIG, "Transforms")
+                && is(doc, *m, DSIG, "DigestMethod")
+                && is(doc, *v, DSIG, "DigestValue") =>
+        {
+            (Some(*t), *m, *v)
+        }
+        [m, v] if is(doc, *m, DSIG, "DigestMethod") && is(doc, *v, DSIG, "DigestValue") => {
+            (None, *m, *v)
+        }
+        _ => {
+            out.status = RefStatus::Malformed(
+                "Reference must hold Transforms?, DigestMethod, DigestValue".into(),
+            );
+            return out;
+        }
+    };
+    let dm_uri = attr(doc, dm, "Algorithm").unwrap_or_default();
+    out.digest_algorithm = dm_uri.to_string();
+    let Some(dalg) = alg::digest(dm_uri) else {
+        out.status = RefStatus::Unsupported(format!("digest method {dm_uri}"));
+        return out;
+    };
+    out.digest_alg = Some(dalg);
+    let Some(expected) = b64(&text_of(doc, dv)) else {
+        out.status = RefStatus::Malformed("DigestValue is not base64".into());
+        return out;
+    };
+    let steps: Vec<NodeId> = match transforms {
+        Some(t) => child_elements(doc, t).collect(),
+        None => Vec::new(),
+    };
+    for s in &steps {
+        if !is(doc, *s, DSIG, "Transform") {
+            out.status = RefStatus::Malformed("Transforms may hold only Transform elements".into());
+            return out;
+        }
+        out.transforms
+            .push(attr(doc, *s, "Algorithm").unwrap_or_default().to_string());
+    }
+    if steps.len() > 16 {
+        out.status = RefStatus::Malformed(format!("{} transforms in one Reference", steps.len()));
+        return out;
+    }
+
+    // Dereference (XMLDSig §4.4.3.3).
+    let mut data = match dereference(xd, uri.as_deref(), detached, &mut out) {
+        Ok(d) => d,
+        Err(s) => {
+            out.status = s;
+            return out;
+        }
+    };
+    // Transforms; the last canonicalization streams into the digest.
+    let mut final_mode: Option<(C14nMode, Vec<String>)> = None;
+    let count = steps.len();
+    for (i, s) in steps.iter().enumerate() {
+        let turi = attr(doc, *s, "Algorithm").unwrap_or_default();
+        let last = i.saturating_add(1) == count;
+        if turi == alg::ENVELOPED {
+            match &mut data {
+                Data::Nodes(set) => {
+                    let sig_set = NodeSet::tree_with_comments(sig, doc);
+                    *set = set.subtract(&sig_set);
+                }
+                Data::Octets(_) => {
+                    out.status = RefStatus::Malformed(
+                        "enveloped-signature transform applied to octets".into(),
+                    );
+                    return out;
+                }
+            }
+        } else if let Some(mode) = alg::c14n(turi) {
+            let prefixes = inclusive_prefixes(doc, *s);
+            match &data {
+                Data::Nodes(set) => {
+                    if last {
+                        final_mode = Some((mode, prefixes));
+                    } else {
+                        let mut buf = Vec::new();
+                        if let Err(e) =
+                            canonicalize_doc_to(doc, mode, Some(set), &prefixes, &mut buf)
+                        {
+                            out.status = RefStatus::Malformed(format!("canonicalization: {e}"));
+                            return out;
+                        }
+                        data = Data::Octets(buf);
+                    }
+                }
+                Data::Octets(_) => {
+                    out.status = RefStatus::Unsupported(
+                        "canonicalization of octets (re-parsing transform output)".into(),
+                    );
+                    return out;
+                }
+            }
+        } else if turi == alg::BASE64 {
+            let text = match &data {
+                Data::Nodes(set) => visible_text(doc, set, limits),
+                Data::Octets(o) => String::from_utf8_lossy(o).into_owned(),
+            };
+            match b64(&text) {
+                Some(bytes) => data = Data::Octets(bytes),
+                None => {
+                    out.status =
+                        RefStatus::Malformed("base64 transform input is not base64".into());
+                    return out;
+                }
+            }
+        } else {
+            let why = match turi {
+                alg::XPATH | alg::XPATH2 => "XPath filtering is not run (it can select anything)",
+                alg::XSLT => "XSLT is not run (it can rewrite anything)",
+                _ => "unknown transform",
+            };
+            out.status = RefStatus::Unsupported(format!("{turi}: {why}"));
+            return out;
+        }
+    }
+    // Digest: a node-set ends with C14N 1.0 (§4.4.3.2), unless a final
+    // canonicalization was named.
+    let mut sink = match DigestSink::new(dalg) {
+        Ok(s) => s,
+        Err(e) => {
+            out.status = RefStatus::Unsupported(e);
+            return out;
+        }
+    };
+    match data {
+        Data::Nodes(set) => {
+            let (mode, prefixes) = final_mode.unwrap_or((C14nMode::Inclusive, Vec::new()));
+            if let Err(e) = canonicalize_doc_to(doc, mode, Some(&set), &prefixes, &mut sink) {
+                out.status = RefStatus::Malformed(format!("canonicalization: {e}"));
+                return out;
+            }
+        }
+        Data::Octets(o) => sink.write(&o),
+    }
+    let (digest, sha256, n) = match sink.finish() {
+        Ok(v) => v,
+        Err(e) => {
+            out.status = RefStatus::Unsupported(e);
+            return out;
+        }
+    };
+    out.digested_sha256 = Some(hex::encode(sha256));
+    out.digested_bytes = Some(n);
+    if digest != expected {
+        out.status = RefStatus::DigestMismatch;
+    }
+    out
+}
+
+fn dereference(
+    xd: &XmlDoc<'_>,
+    uri: Option<&str>,
+    detached: &[Detached<'_>],
+    out: &mut RefOutcome,
+) -> Result<Data, RefStatus> {
+    let doc = &xd.doc;
+    let node_info = |n: NodeId, whole: bool| -> SignedNode {
+        let e = doc.element(n);
+        SignedNode {
+            path: path_of(doc, n),
+            name: qname(doc, n),
+            namespace: e.and_then(|e| e.name.namespace_uri.as_deref().map(str::to_string)),
+            id: attr(doc, n, "Id")
+                .or_else(|| attr(doc, n, "ID"))
+                .or_else(|| attr(doc, n, "id"))
+                .map(str::to_string),
+            whole_document: whole,
+            detached: false,
+            node: Some(n),
+        }
+    };
+    let Some(u) = uri else {
+        // No URI: the application knows the data (§4.4.3.1); only a single
+        // supplied detached document can stand for it.
+        return match detached {
+            [d] => {
+                out.signed = Some(detached_node(d.uri));
+                Ok(Data::Octets(d.data.to_vec()))
+            }
+            _ => Err(RefStatus::NotFound(
+                "Reference without URI: the signed data must be supplied".into(),
+            )),
+        };
+    };
+    if u.is_empty() {
+        let root = doc.document_element();
+        out.signed = root.map(|r| node_info(r, true));
+        return Ok(Data::Nodes(NodeSet::all_without_comments(doc)));
+    }
+    if let Some(frag) = u.strip_prefix('#') {
+        if frag == "xpointer(/)" {
+            let root = doc.document_element();
+            out.signed = root.map(|r| node_info(r, true));
+            return Ok(Data::Nodes(NodeSet::all(doc)));
+        }
+        let (id, with_comments) = match xpointer_id(frag) {
+            Some(id) => (id, true),
+            None if frag.starts_with("xpointer(") => {
+                return Err(RefStatus::Unsupported(format!(
+                    "XPointer {frag}: only #xpointer(/) and #xpointer(id('…')) are resolved"
+                )));
+            }
+            None => (frag, false),
+        };
+        let Some(n) = xd.ids.get(id).copied() else {
+            return Err(RefStatus::NotFound(format!("no element with ID {id}")));
+        };
+        out.signed = Some(node_info(n, false));
+        let set = if with_comments {
+            NodeSet::tree_with_comments(n, doc)
+        } else {
+            NodeSet::tree_without_comments(n, doc)
+        };
+        return Ok(Data::Nodes(set));
+    }
+    // Outside the document: only what the caller supplied, matched by the
+    // whole URI or its last path segment. Never fetched.
+    let last = u.rsplit(['/', '\\']).next().unwrap_or(u);
+    let found = detached
+        .iter()
+        .find(|d| d.uri == u)
+        .or_else(|| detached.iter().find(|d| d.uri == last));
+    match found {
+        Some(d) => {
+            out.signed = Some(detached_node(u));
+            Ok(Data::Octets(d.data.to_vec()))
+        }
+        None => Err(RefStatus::NotFound(format!(
+            "{u}: outside the document and not supplied (kyso never fetches references)"
+        ))),
+    }
+}
+
+fn detached_node(uri: &str) -> SignedNode {
+    SignedNode {
+        path: uri.to_string(),
+        name: uri.to_string(),
+        detached: true,
+        ..Default::default()
+    }
+}
+
+/// `xpointer(id('X'))` or `xpointer(id("X"))` → X.
+fn xpointer_id(frag: &str) -> Option<&str> {
+    let inner = frag.strip_prefix("xpointer(id(")?.strip_suffix("))")?;
+    inner
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+}
+
+/// The string value of a node-set: its visible text nodes in document order.
+fn visible_text(doc: &Document<'_>, set: &NodeSet, limits: &Limits) -> String {
+    let mut s = String::new();
+    let mut stack = vec![doc.root()];
+    while let Some(n) = stack.pop() {
+        if let Some(NodeKind::Text(t) | NodeKind::CData(t)) = doc.node_kind(n) {
+            if set.contains_id(n) && (s.len() as u64) < limits.max_xml_bytes {
+                s.push_str(t);
+            }
+        }
+        let mut kids = doc.children(n);
+        kids.reverse();
+        stack.extend(kids);
+    }
+    s
+}
+
+/// Canonical bytes into the reference's digest, a SHA-256 for the report
+/// and a count, without keeping them.
+struct DigestSink {
+    d: Digester,
+    sha: Digester,
+    n: u64,
+    failed: bool,
+}
+
+impl DigestSink {
+    fn new(alg: DigestAlg) -> Result<Self, String> {
+        Ok(DigestSink {
+            d: alg.hasher().map_err(|e| e.to_string())?,
+            sha: DigestAlg::Sha256.hasher().map_err(|e| e.to_string())?,
+            n: 0,
+            failed: false,
+        })
+    }
+    fn finish(self) -> Result<(Vec<u8>, Vec<u8>, u64), String> {
+        if self.failed {
+            return Err("digest computation failed".into());
+        }
+        let a = self.d.finish().map_err(|e| e.to_string())?;
+        let b = self.sha.finish().map_err(|e| e.to_string())?;
+        Ok((a, b, self.n))
+    }
+}
+
+impl C14nSink for DigestSink {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.d.update(bytes).is_err() || self.sha.update(bytes).is_err() {
+            self.failed = true;
+        }
+        self.n = self.n.saturating_add(bytes.len() as u64);
+    }
+}
+
+/// Keys from KeyInfo: X509Certificate (every X509Data), RSAKeyValue and
+/// ECKeyValue. Other forms are listed, never followed.
+fn key_info(doc: &Document<'_>, ki: NodeId, limits: &Limits, out: &mut SigOutcome) {
+    for k in child_elements(doc, ki) {
+        if is(doc, k, DSIG, "X509Data") {
+            for c in child_elements(doc, k) {
+                if is(doc, c, DSIG, "X509Certificate") {
+                    if out.keys.len() >= limits.max_cms_certificates {
+                        continue;
+                    }
+                    match b64(&text_of(doc, c)).and_then(|d| X509::from_der(&d).ok()) {
+                        Some(x) => out.keys.push(OfferedKey::Cert(x)),
+                        None => out
+                            .key_info_ignored
+                            .push("unreadable X509Certificate".into()),
+                    }
+                } else {
+                    let n = doc
+                        .element(c)
+                        .map(|e| e.name.local_name.to_string())
+                        .unwrap_or_default();
+                    if !out.key_info_ignored.contains(&n) {
+                        out.key_info_ignored.push(n);
+                    }
+                }
+            }
+        } else if is(doc, k, DSIG, "KeyValue") {
+            match key_value(doc, k) {
+                Some(key) => out.keys.push(OfferedKey::Bare(key)),
+                None => out
+                    .key_info_ignored
+                    .push("KeyValue (unsupported or malformed)".into()),
+            }
+        } else {
+            let n = doc
+                .element(k)
+                .map(|e| e.name.local_name.to_string())
+                .unwrap_or_default();
+            if !out.key_info_ignored.contains(&n) {
+                out.key_info_ignored.push(n);
+            }
+        }
+    }
+}
+
+fn key_value(doc: &Document<'_>, kv: NodeId) -> Option<PKey<Public>> {
+    use openssl::bn::BigNum;
+    let inner = child_elements(doc, kv).next()?;
+    if is(doc, inner, DSIG, "RSAKeyValue") {
+        let m = b64(&text_of(doc, child(doc, inner, DSIG, "Modulus")?))?;
+        let e = b64(&text_of(doc, child(doc, inner, DSIG, "Exponent")?))?;
+        if m.len() > 2048 || e.len() > 16 {
+            return None;
+        }
+        let rsa = openssl::rsa::Rsa::from_public_components(
+            BigNum::from_slice(&m).ok()?,
+            BigNum::from_slice(&e).ok()?,
+        )
+        .ok()?;
+        return PKey::from_rsa(rsa).ok();
+    }
+    if is(doc, inner, DSIG11, "ECKeyValue") {
+        use openssl::ec::{EcGroup, EcKey, EcPoint};
+        use openssl::nid::Nid;
+        let curve = attr(doc, child(doc, inner, DSIG11, "NamedCurve")?, "URI")?;
+        let nid = match curve {
+            "urn:oid:1.2.840.10045.3.1.7" => Nid::X9_62_PRIME256V1,
+            "urn:oid:1.3.132.0.34" => Nid::SECP384R1,
+            "urn:oid:1.3.132.0.35" => Nid::SECP521R1,
+            _ => return None,
+        };
+        let pt = b64(&text_of(doc, child(doc, inner, DSIG11, "PublicKey")?))?;
+        let group = EcGroup::from_curve_name(nid).ok()?;
+        let mut ctx = openssl::bn::BigNumContext::new().ok()?;
+        let point = EcPoint::from_bytes(&group, &pt, &mut ctx).ok()?;
+        let key = EcKey::from_public_key(&group, &point).ok()?;
+        return PKey::from_ec_key(key).ok();
+    }
+    None
+}
+
+/// RSASSA-PSS parameters under a `#rsa-pss` SignatureMethod (RFC 6931
+/// §2.3.10): DigestMethod (default SHA-256), MGF1 digest (default the same),
+/// SaltLength (default the digest length), TrailerField (only 1).
+pub fn pss_params(doc: &Document<'_>, sm: NodeId) -> Result<crate::crypto::SigScheme, String> {
+    let p = child(doc, sm, PSS_NS, "RSAPSSParams");
+    let mut hash = DigestAlg::Sha256;
+    let mut mgf = None;
+    let mut salt = None;
+    if let Some(p) = p {
+        if let Some(d) = child(doc, p, DSIG, "DigestMethod") {
+            let u = attr(doc, d, "Algorithm").unwrap_or_default();
+            hash = alg::digest(u).ok_or_else(|| format!("PSS digest {u}"))?;
+        }
+        if let Some(m) = child(doc, p, PSS_NS, "MaskGenerationFunction") {
+            if let Some(d) = child(doc, m, DSIG, "DigestMethod") {
+                let u = attr(doc, d, "Algorithm").unwrap_or_default();
+                mgf = Some(alg::digest(u).ok_or_else(|| format!("MGF1 digest {u}"))?);
+            }
+        }
+        if let Some(s) = child(doc, p, PSS_NS, "SaltLength") {
+            salt = Some(
+                text_of(doc, s)
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| "PSS SaltLength is not a number".to_string())?,
+            );
+        }
+        if let Some(t) = child(doc, p, PSS_NS, "TrailerField") {
+            if text_of(doc, t).trim() != "1" {
+                return Err("PSS TrailerField other than 1".into());
+            }
+        }
+    }
+    Ok(crate::crypto::SigScheme::RsaPss {
+        hash,
+        mgf1_hash: mgf.unwrap_or(hash),
+        salt_len: salt.unwrap_or_else(|| alg::digest_len(hash)),
+    })
+}
