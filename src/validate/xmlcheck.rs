@@ -9,7 +9,7 @@ use openssl::x509::X509;
 use super::document_error;
 use crate::core::x509::Role;
 use crate::core::{Timing, VerifyOptions, algorithms, poe, x509};
-use crate::crypto::{self, SigCheck};
+use crate::crypto::{self, SigCheck, SigScheme};
 use crate::error::Error;
 use crate::pki::cert;
 use crate::report::{
@@ -52,6 +52,7 @@ pub fn verify_xml(
             return Report::new(doc, when, Vec::new());
         }
     };
+    let text = xml::normalize_source(&text);
     let xd = match xml::parse(&text, &opts.limits, &[]) {
         Ok(d) => d,
         Err(e) => {
@@ -236,12 +237,19 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
         .intermediates
         .iter()
         .map(|c| (OfferedKey::Cert(c.clone()), true));
-    let offered = out.keys.iter().map(|k| match k {
-        OfferedKey::Cert(c) => (OfferedKey::Cert(c.clone()), false),
-        OfferedKey::Bare(p) => (OfferedKey::Bare(p.clone()), false),
+    // Certificates first (they name a signer), then bare keys.
+    let offered_certs = out.keys.iter().filter_map(|k| match k {
+        OfferedKey::Cert(c) => Some((OfferedKey::Cert(c.clone()), false)),
+        OfferedKey::Bare(_) => None,
     });
+    let offered_bare = out.keys.iter().filter_map(|k| match k {
+        OfferedKey::Bare(p) => Some((OfferedKey::Bare(p.clone()), false)),
+        OfferedKey::Cert(_) => None,
+    });
+    let offered = offered_certs.chain(supplied).chain(offered_bare);
     let mut cert_no = 0usize;
-    for (k, is_supplied) in offered.chain(supplied) {
+    let mut der_ecdsa = false;
+    for (k, is_supplied) in offered {
         let key = match &k {
             OfferedKey::Cert(c) => {
                 if !is_supplied {
@@ -254,7 +262,23 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
             }
             OfferedKey::Bare(p) => p.clone(),
         };
-        match crypto::verify_signature(&scheme, &key, &out.signed_info, &out.signature_value) {
+        let mut check =
+            crypto::verify_signature(&scheme, &key, &out.signed_info, &out.signature_value);
+        if let (SigCheck::Invalid, SigScheme::EcdsaPlain(h)) = (&check, &scheme) {
+            // XMLDSig ECDSA values are r || s; some Java signers wrote DER.
+            // DER is unambiguous (strict DER only): accepted, and said.
+            let der = crypto::verify_signature(
+                &SigScheme::Ecdsa(*h),
+                &key,
+                &out.signed_info,
+                &out.signature_value,
+            );
+            if der == SigCheck::Valid {
+                der_ecdsa = true;
+                check = der;
+            }
+        }
+        match check {
             SigCheck::KeyMismatch(_) => continue,
             SigCheck::Unsupported(why) => {
                 rep.fail(
@@ -288,6 +312,14 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
         }
     }
     let sig_ok = chosen.is_some() || bare_ok;
+    if der_ecdsa {
+        rep.pass(Check::new(
+            "XML_ECDSA_DER_VALUE",
+            Outcome::Warning,
+            "Giá trị chữ ký ECDSA được mã hóa DER thay vì r||s như XMLDSig quy định (lỗi của một số phần mềm ký); vẫn được chấp nhận",
+            "The ECDSA signature value is DER-encoded instead of XMLDSig's r || s (a known signer bug); accepted",
+        ));
+    }
     if sig_ok {
         rep.pass(Check::new(
             "XML_SIGNATURE_VALUE_VALID",

@@ -110,6 +110,18 @@ pub fn signature(uri: &str) -> Option<SigAlg> {
             SigAlg::Refused("DSA: withdrawn from FIPS 186-5, not issued by Vietnamese CAs")
         }
         "http://www.w3.org/2001/04/xmldsig-more#rsa-md5" => SigAlg::Refused("RSA with MD5"),
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-ripemd160"
+        | "http://www.w3.org/2001/04/xmldsig-more#ecdsa-ripemd160"
+        | "http://www.w3.org/2007/05/xmldsig-more#ecdsa-ripemd160" => {
+            SigAlg::Refused("RIPEMD-160: not in OpenSSL's default provider, unused in Vietnam")
+        }
+        u if u.contains("ed25519ph")
+            || u.contains("ed25519ctx")
+            || u.contains("ed448ph")
+            || u.contains("ed448ctx") =>
+        {
+            SigAlg::Refused("pre-hashed or context EdDSA variants")
+        }
         u if u.contains("gost") => SigAlg::Refused("GOST: not a Vietnamese or EU algorithm"),
         u if u.contains("ml-dsa") || u.contains("slh-dsa") || u.contains("mldsa") => {
             SigAlg::Refused("post-quantum signature: no CA issues such certificates yet")

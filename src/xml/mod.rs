@@ -106,6 +106,113 @@ fn declared_encoding(text: &str) -> Option<&str> {
     rest.get(..rest.find(q)?)
 }
 
+/// XML 1.0 end-of-line handling (§2.11: CR LF and a lone CR become LF)
+/// and the whitespace part of attribute-value normalization (§3.3.3: a
+/// literal tab, line feed or carriage return in an attribute value is a
+/// space), done on the source before parsing: the parser leaves CRs in
+/// comments and processing instructions and literal whitespace in
+/// attribute values, which canonicalization then writes as `&#xD;` /
+/// `&#xA;` — a digest no other verifier computes. Character references
+/// (`&#13;`) are untouched, as the standard wants. Borrowed when nothing
+/// changes.
+pub fn normalize_source(text: &str) -> Cow<'_, str> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum St {
+        Text,
+        Markup,
+        Tag,
+        Attr(u8),
+    }
+    let b = text.as_bytes();
+    let mut out: Option<Vec<u8>> = None;
+    let mut st = St::Text;
+    let mut i = 0usize;
+    // Where the current comment/PI/CDATA/declaration ends (its closing
+    // delimiter's position past the end).
+    let mut markup_end = 0usize;
+    while let Some(&c) = b.get(i) {
+        let mut emit: Option<u8> = Some(c);
+        let mut step = 1usize;
+        match st {
+            St::Text => {
+                if c == b'<' {
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    let close: Option<&[u8]> = if rest.starts_with(b"<!--") {
+                        Some(b"-->")
+                    } else if rest.starts_with(b"<![CDATA[") {
+                        Some(b"]]>")
+                    } else if rest.starts_with(b"<?") {
+                        Some(b"?>")
+                    } else if rest.starts_with(b"<!") {
+                        Some(b">")
+                    } else {
+                        None
+                    };
+                    match close {
+                        Some(cl) => {
+                            let from = i.saturating_add(2);
+                            markup_end = b
+                                .get(from..)
+                                .and_then(|r| r.windows(cl.len()).position(|w| w == cl))
+                                .map(|p| from.saturating_add(p).saturating_add(cl.len()))
+                                .unwrap_or(b.len());
+                            st = St::Markup;
+                        }
+                        None => st = St::Tag,
+                    }
+                }
+            }
+            St::Markup => {
+                if i.saturating_add(1) >= markup_end {
+                    st = St::Text;
+                }
+            }
+            St::Tag => match c {
+                b'"' | b'\'' => st = St::Attr(c),
+                b'>' => st = St::Text,
+                _ => {}
+            },
+            St::Attr(q) => {
+                if c == q {
+                    st = St::Tag;
+                } else if c == b'\t' || c == b'\n' {
+                    emit = Some(b' ');
+                } else if c == b'\r' {
+                    emit = Some(b' ');
+                    if b.get(i.saturating_add(1)) == Some(&b'\n') {
+                        step = 2;
+                    }
+                }
+            }
+        }
+        if c == b'\r' && !matches!(st, St::Attr(_)) {
+            emit = Some(b'\n');
+            if b.get(i.saturating_add(1)) == Some(&b'\n') {
+                step = 2;
+            }
+        }
+        let changed = emit != Some(c) || step != 1;
+        if changed && out.is_none() {
+            let mut v = Vec::with_capacity(b.len());
+            v.extend_from_slice(b.get(..i).unwrap_or(&[]));
+            out = Some(v);
+        }
+        if let (Some(o), Some(e)) = (out.as_mut(), emit) {
+            o.push(e);
+        }
+        // A CR LF pair at the end of a markup item: the LF is consumed too.
+        if step == 2 && st == St::Markup && i.saturating_add(2) >= markup_end {
+            st = St::Text;
+        }
+        i = i.saturating_add(step);
+    }
+    match out {
+        // Only ASCII bytes were replaced by ASCII bytes: still UTF-8.
+        Some(v) => Cow::Owned(String::from_utf8(v).unwrap_or_default()),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// Whether the prolog (before the first element) holds a document type
 /// declaration.
 pub fn has_doctype(text: &str) -> bool {
@@ -363,4 +470,48 @@ pub fn b64(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(clean.as_bytes())
         .ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_and_attribute_whitespace() {
+        let src = "<a b=\"x\r\ny\tz\n\" c='\r'>t\r\nu\rv<?pi d\r\ne?><!-- c\r\nd --><![CDATA[\r\n\"\t\"]]></a>\r\n";
+        assert_eq!(
+            normalize_source(src),
+            "<a b=\"x y z \" c=' '>t\nu\nv<?pi d\ne?><!-- c\nd --><![CDATA[\n\"\t\"]]></a>\n"
+        );
+        // Quotes inside comments, PIs and text do not open attribute values.
+        let src = "<a>it's \"q\"<!-- ' --><?p \" ?><b c=\"1\n\"/></a>";
+        assert_eq!(
+            normalize_source(src),
+            "<a>it's \"q\"<!-- ' --><?p \" ?><b c=\"1 \"/></a>"
+        );
+        // Nothing to change: borrowed.
+        assert!(matches!(
+            normalize_source("<a b=\"1\">x\ny</a>"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn doctype_in_prolog() {
+        assert!(has_doctype(
+            "<?xml version=\"1.0\"?>\n<!-- x --><!DOCTYPE a [<!ENTITY e \"x\">]><a/>"
+        ));
+        assert!(!has_doctype(
+            "<?xml version=\"1.0\"?><a><![CDATA[<!DOCTYPE]]></a>"
+        ));
+    }
+
+    #[test]
+    fn duplicate_ids_are_found() {
+        let l = Limits::default();
+        let d = parse("<r><a Id=\"x\"/><b ID=\"x\"/><c id=\"y\"/></r>", &l, &[]).unwrap();
+        assert_eq!(d.duplicate_ids, vec!["x".to_string()]);
+        assert!(d.ids.contains_key("y"));
+    }
 }
