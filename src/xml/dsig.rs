@@ -191,7 +191,16 @@ pub fn process(
     }
     out.signed_info_node = Some(si);
     out.signature_value_node = Some(sv);
-    match b64(&text_of(doc, sv)) {
+    // The largest RSA key kyso accepts (16384 bits) signs in 2 KiB.
+    let sv_text = text_of(doc, sv);
+    if sv_text.len() > 8192 {
+        out.format_errors.push(format!(
+            "SignatureValue of {} characters (at most 8192)",
+            sv_text.len()
+        ));
+        return out;
+    }
+    match b64(&sv_text) {
         Some(v) if !v.is_empty() => out.signature_value = v,
         _ => out
             .format_errors
@@ -614,7 +623,13 @@ fn key_info(doc: &Document<'_>, ki: NodeId, limits: &Limits, out: &mut SigOutcom
                     if out.keys.len() >= limits.max_cms_certificates {
                         continue;
                     }
-                    match b64(&text_of(doc, c)).and_then(|d| X509::from_der(&d).ok()) {
+                    let t = text_of(doc, c);
+                    if t.len() > 1 << 20 {
+                        out.key_info_ignored
+                            .push("X509Certificate over 1 MiB".into());
+                        continue;
+                    }
+                    match b64(&t).and_then(|d| X509::from_der(&d).ok()) {
                         Some(x) => out.keys.push(OfferedKey::Cert(x)),
                         None => out
                             .key_info_ignored
