@@ -1,0 +1,177 @@
+//! Signed XML made by an outside signer (xmlsec1, testdata/gen/make_xml.py):
+//! every fixture gets exactly its expected verdicts (testdata/xml/EXPECTED.tsv),
+//! what each signature signed is reported, and `xmlsec1 --verify` agrees on
+//! the integrity of every signature both can check.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use kyso::pki::TrustStore;
+use kyso::report::{Outcome, Report};
+use kyso::validate::{VerifyOptions, verify_xml};
+
+fn opts() -> VerifyOptions {
+    let mut trust = TrustStore::new();
+    trust
+        .load_path(&common::root().join("testdata/live/certs/root.pem"))
+        .unwrap();
+    let mut o = VerifyOptions::new(trust, common::at("2026-12-01T00:00:00Z"));
+    let pem = std::fs::read(common::root().join("testdata/live/certs/interm.pem")).unwrap();
+    o.intermediates = openssl::x509::X509::stack_from_pem(&pem).unwrap();
+    o.require_revocation = false;
+    o
+}
+
+fn verify(file: &str) -> Report {
+    let data = std::fs::read(common::root().join("testdata/xml").join(file)).unwrap();
+    verify_xml(&data, &[], file, &opts())
+}
+
+fn rows() -> Vec<(String, Vec<String>, Vec<String>)> {
+    std::fs::read_to_string(common::root().join("testdata/xml/EXPECTED.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t") && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+            (
+                c[0].to_string(),
+                list(c[1]),
+                list(c.get(2).copied().unwrap_or("")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures_get_their_expected_verdicts() {
+    let mut bad = Vec::new();
+    for (file, verdicts, codes) in rows() {
+        let r = verify(&file);
+        let got: Vec<String> = r
+            .signatures
+            .iter()
+            .map(|s| match s.sub_indication {
+                Some(sub) => format!("{}/{}", s.indication.as_str(), sub.as_str()),
+                None => s.indication.as_str().to_string(),
+            })
+            .collect();
+        if got != verdicts {
+            bad.push(format!("{file}: expected {verdicts:?}, got {got:?}"));
+        }
+        for (s, code) in r.signatures.iter().zip(&codes) {
+            if !code.is_empty()
+                && !s
+                    .checks
+                    .iter()
+                    .any(|c| c.code == code && c.outcome == Outcome::Failed)
+            {
+                bad.push(format!("{file}: signature #{} lacks {code}", s.index + 1));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The report says what each signature signed: the invoice data by path,
+/// name and Id, with the SHA-256 of the exact canonical bytes digested.
+#[test]
+fn signed_elements_are_listed() {
+    let r = verify("invoice-honest.xml");
+    let seller = r.signatures[0].xml.as_ref().unwrap();
+    assert_eq!(seller.path, "/HDon/DSCKS/NBan/Signature");
+    let first = &seller.references[0];
+    let signed = first.signed.as_ref().unwrap();
+    assert_eq!(signed.path, "/HDon/DLHDon");
+    assert_eq!(signed.id.as_deref(), Some("DLHDon-1"));
+    assert_eq!(first.digested_sha256.as_ref().unwrap().len(), 64);
+    assert_eq!(
+        seller.references[1].signed.as_ref().unwrap().path,
+        "/HDon/DSCKS/NBan/Signature/Object"
+    );
+    assert_eq!(
+        r.signatures[0].claimed_signing_time.as_deref(),
+        Some("2026-06-01T09:32:18")
+    );
+    let cqt = r.signatures[1].xml.as_ref().unwrap();
+    let paths: Vec<&str> = cqt
+        .references
+        .iter()
+        .map(|x| x.signed.as_ref().unwrap().path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/HDon/DLHDon",
+            "/HDon/MCCQT",
+            "/HDon/DSCKS/CQT/Signature/Object"
+        ]
+    );
+    // The same element digested by both signatures: the same canonical bytes.
+    assert_eq!(cqt.references[0].digested_sha256, first.digested_sha256);
+}
+
+/// `xmlsec1 --verify` on each signature of each fixture (selected by its Id)
+/// agrees with kyso on integrity: references and signature value.
+#[test]
+fn xmlsec1_agrees() {
+    if std::process::Command::new("xmlsec1")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("KYSO_REQUIRE_SIGN_TOOLS").is_none(),
+            "xmlsec1 is required (KYSO_REQUIRE_SIGN_TOOLS)"
+        );
+        println!("SKIPPED: xmlsec1 is not installed (apt xmlsec1)");
+        return;
+    }
+    let root = common::root();
+    let mut compared = 0;
+    let mut differ = Vec::new();
+    for (file, _, _) in rows() {
+        let r = verify(&file);
+        for s in &r.signatures {
+            let id = s.xml.as_ref().unwrap().id.clone().unwrap();
+            let path = root.join("testdata/xml").join(&file);
+            let out = std::process::Command::new("xmlsec1")
+                .args(["--verify", "--trusted-pem"])
+                .arg(root.join("testdata/live/certs/root.pem"))
+                .arg("--untrusted-pem")
+                .arg(root.join("testdata/live/certs/interm.pem"))
+                .args(["--id-attr:Id", "DLHDon", "--id-attr:Id", "MCCQT"])
+                .args(["--id-attr:Id", "http://www.w3.org/2000/09/xmldsig#:Object"])
+                .args([
+                    "--id-attr:Id",
+                    "http://www.w3.org/2000/09/xmldsig#:Signature",
+                ])
+                .args(["--node-id", &id])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let xmlsec_ok = out.status.success();
+            let kyso_ok = s.proven.integrity && s.proven.format;
+            compared += 1;
+            if xmlsec_ok != kyso_ok {
+                differ.push(format!(
+                    "{file} #{id}: xmlsec1 {xmlsec_ok}, kyso {kyso_ok}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                ));
+            }
+        }
+    }
+    println!(
+        "xmlsec1 differential: {compared} signatures compared, {} differ",
+        differ.len()
+    );
+    for d in &differ {
+        println!("  {d}");
+    }
+    assert!(differ.is_empty(), "kyso and xmlsec1 differ: {differ:?}");
+}
