@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 shared=../../shared/corpora
-mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields,pdf_differential}
+mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields,pdf_differential,xml}
 pdfs() { find ../testdata -name '*.pdf'; [ -d "$shared/pdf" ] && find "$shared/pdf" -name '*.pdf'; true; }
 cmss() {
     find ../testdata/cms -type f
@@ -36,6 +36,9 @@ done
 copy corpus/verify ../testdata/revocation/*.crl ../testdata/revocation/*.ocsp ../testdata/revocation/rules/*
 copy corpus/fields ../fuzz/regressions/fields/*
 for i in $(seq 1 64); do head -c 512 /dev/urandom > "corpus/fields/random-$i"; done
-for t in pdf_signatures revisions verify cms fields pdf_differential; do
+# Signed XML: kyso's fixtures and the XMLDSig suites (xmlsec, Santuario).
+mapfile -t X < <(find ../testdata/xml -name '*.xml'; [ -d "$shared/xmldsig" ] && find "$shared/xmldsig/xmlsec" "$shared/xmldsig/santuario" -name '*.xml' | head -1500; true)
+copy corpus/xml "${X[@]}"
+for t in pdf_signatures revisions verify cms fields pdf_differential xml; do
     echo "$t: $(ls corpus/$t | wc -l) seeds"
 done

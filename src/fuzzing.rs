@@ -65,6 +65,24 @@ pub fn verify(data: &[u8]) {
     let _ = verify_bytes(data, None, "fuzz", &opts);
 }
 
+/// The signed-XML path: source normalization, the parser with its limits,
+/// and every signature through `verify_xml` (one supplied detached
+/// document, so external references resolve too).
+pub fn xml(data: &[u8]) {
+    let mut opts = VerifyOptions::new(TrustStore::new(), 1_790_000_000);
+    opts.limits = Limits {
+        max_xml_bytes: 1 << 20,
+        max_xml_elements: 20_000,
+        max_xml_references: 64,
+        ..limits()
+    };
+    let det = [crate::xml::dsig::Detached {
+        uri: "doc.txt",
+        data: b"detached",
+    }];
+    let _ = crate::validate::verify_xml(data, &det, "fuzz.xml", &opts);
+}
+
 /// Bytes of a fuzz input taken in order; past the end, zeros.
 struct Cursor<'a> {
     data: &'a [u8],

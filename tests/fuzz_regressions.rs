@@ -22,6 +22,7 @@ fn saved_fuzz_inputs_do_not_crash() {
                 "pdf_signatures" => kyso::fuzzing::pdf_signatures(&data),
                 "cms" => kyso::fuzzing::cms(&data),
                 "revisions" => kyso::fuzzing::revisions(&data),
+                "xml" => kyso::fuzzing::xml(&data),
                 "fields" => {
                     let _ = kyso::fuzzing::fields(&data);
                 }

@@ -4,6 +4,7 @@ the xmlsec1 CLI (apt `xmlsec1`) and the live test PKI's keys
 (testdata/live/keys, certs). Run from the repository root:
 
     python3 testdata/gen/make_xml.py
+    python3 testdata/gen/make_xml.py --big DIR 1 50    # benches/xml.sh
 
 - invoice-honest.xml: an e-invoice shaped like the Circular 78 layout
   (HDon / DLHDon / DSCKS), signed by the seller (DSCKS/NBan, references
@@ -79,7 +80,32 @@ def xmlsec_sign(text, key, cert, node_id):
             return f.read()
 
 
+def big(out_dir, sizes_mb):
+    """Large invoices for benches/xml.sh: N line items (HHDVu) in DLHDon,
+    signed by the seller with xmlsec1."""
+    os.makedirs(out_dir, exist_ok=True)
+    item = (
+        "<HHDVu><TChat>1</TChat><STT>{i}</STT><THHDVu>Hàng hóa kiểm thử số {i}</THHDVu>"
+        "<DVTinh>cái</DVTinh><SLuong>3</SLuong><DGia>100000</DGia><ThTien>300000</ThTien>"
+        "<TSuat>10%</TSuat></HHDVu>"
+    )
+    one = len(item.format(i=100000).encode())
+    for mb in sizes_mb:
+        n = int(mb * 1e6 / one)
+        items = "<DSHHDVu>" + "".join(item.format(i=i) for i in range(n)) + "</DSHHDVu>"
+        seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
+        doc = invoice("1100000", seller, "").replace("</NDHDon>", "</NDHDon>" + items, 1)
+        doc = xmlsec_sign(
+            doc, "testdata/live/keys/signer-good.key.pem", "testdata/live/certs/signer-good.pem", "seller"
+        )
+        with open(os.path.join(out_dir, f"invoice-{mb}mb.xml"), "w", encoding="utf-8") as f:
+            f.write(doc)
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--big":
+        big(sys.argv[2], [float(x) if "." in x else int(x) for x in sys.argv[3:]])
+        return
     os.makedirs(OUT, exist_ok=True)
     seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
     cqt = sig_template("cqt", [("DLHDon-1", False), ("MCCQT-1", False), ("cqt-time", False)])
