@@ -58,6 +58,19 @@ pub struct VerifyOptions {
     /// signature); false (the default) refuses them. One that lies over
     /// signed content is never accepted.
     pub allow_annotations: bool,
+    /// Which profile signed XML documents are checked against.
+    pub xml_profile: XmlProfileChoice,
+}
+
+/// The profile of a signed XML document ([`crate::xml::profile`]).
+#[derive(Clone, Debug, Default)]
+pub enum XmlProfileChoice {
+    /// A built-in profile whose root the document has (an `HDon` is an
+    /// e-invoice), else none.
+    #[default]
+    Auto,
+    None,
+    Given(std::sync::Arc<crate::xml::profile::XmlProfile>),
 }
 
 impl VerifyOptions {
@@ -98,6 +111,7 @@ impl VerifyOptions {
             require_revocation: true,
             fetch: Default::default(),
             allow_annotations: false,
+            xml_profile: XmlProfileChoice::Auto,
         }
     }
 }

@@ -134,6 +134,19 @@ pub struct Identity {
     pub prefixed: bool,
 }
 
+/// Does a certificate identity (`kind`, `value`) stand for the wanted one?
+/// A branch's tax code (0100686209-001) belongs to its company
+/// (0100686209); a CCCD keeps the number of the 12-digit CMND it replaced.
+pub fn identity_matches(kind: &str, value: &str, want_kind: &str, want_value: &str) -> bool {
+    let norm = |s: &str| s.trim().to_ascii_uppercase();
+    let (v, want) = (norm(value), norm(want_value));
+    match want_kind {
+        "MST" => kind == "MST" && (v == want || v.starts_with(&format!("{want}-"))),
+        "CCCD" | "CMND" => matches!(kind, "CCCD" | "CMND" | "PID") && v == want,
+        k => kind == k && v == want,
+    }
+}
+
 const PREFIXES: [&str; 7] = ["CCCD", "CMND", "HC", "BHXH", "PID", "MST", "MNS"];
 
 /// Parse identity values such as `CCCD:001234567890`, `MST:0100686209-001`,

@@ -280,6 +280,12 @@ pub struct XmlSignatureInfo {
     pub id: Option<String>,
     /// Path of the `Signature` element, e.g. `/HDon/DSCKS/NBan/Signature`.
     pub path: String,
+    /// The document profile checked (`e-invoice`, `e-form`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The role this signature plays in it (`seller`, `tax_authority`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canonicalization: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -224,15 +224,7 @@ fn check(code: &str, passed: bool, vi: String, en: String) -> PolicyCheck {
 
 /// Does a certificate identity match the applicant?
 fn identity_matches(kind: &str, value: &str, a: &Applicant) -> bool {
-    let norm = |s: &str| s.trim().to_ascii_uppercase();
-    let (v, want) = (norm(value), norm(&a.value));
-    match a.kind.as_str() {
-        // A branch's tax code (0100686209-001) belongs to its company (0100686209).
-        "MST" => kind == "MST" && (v == want || v.starts_with(&format!("{want}-"))),
-        // A CCCD keeps the number of the 12-digit CMND it replaced.
-        "CCCD" | "CMND" => matches!(kind, "CCCD" | "CMND" | "PID") && v == want,
-        k => kind == k && v == want,
-    }
+    crate::pki::cert::identity_matches(kind, value, &a.kind, &a.value)
 }
 
 /// Apply `policy` to one verified file.

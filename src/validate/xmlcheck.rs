@@ -8,10 +8,10 @@ use openssl::x509::X509;
 
 use super::document_error;
 use crate::core::x509::Role;
-use crate::core::{Timing, VerifyOptions, algorithms, poe, x509};
+use crate::core::{Timing, VerifyOptions, XmlProfileChoice, algorithms, poe, x509};
 use crate::crypto::{self, SigCheck, SigScheme};
 use crate::error::Error;
-use crate::pki::cert;
+use crate::pki::cert::{self, CertSummary};
 use crate::report::{
     Check, DocumentInfo, Indication as I, Outcome, Report, SignatureKind, SignatureReport,
     SubIndication as S, XmlSignatureInfo,
@@ -20,6 +20,7 @@ use crate::revocation::RevocationData;
 use crate::xml::alg::{self, SigAlg};
 pub use crate::xml::dsig::Detached;
 use crate::xml::dsig::{self, OfferedKey, RefStatus, SigOutcome};
+use crate::xml::profile::{self, XmlProfile};
 use crate::xml::{self, XmlDoc};
 
 /// Verify a signed XML document. `detached`: data for references outside
@@ -53,13 +54,47 @@ pub fn verify_xml(
         }
     };
     let text = xml::normalize_source(&text);
-    let xd = match xml::parse(&text, &opts.limits, &[]) {
+    let given = match &opts.xml_profile {
+        XmlProfileChoice::Given(p) => Some(p.as_ref().clone()),
+        _ => None,
+    };
+    let extra_ids = given
+        .as_ref()
+        .map(|p| p.id_attributes.clone())
+        .unwrap_or_default();
+    let xd = match xml::parse(&text, &opts.limits, &extra_ids) {
         Ok(d) => d,
         Err(e) => {
             doc.error = Some(xml_error(&e));
             return Report::new(doc, when, Vec::new());
         }
     };
+    let profile = match &opts.xml_profile {
+        XmlProfileChoice::Auto => profile::builtin()
+            .into_iter()
+            .find(|p| profile::detects(p, &xd.doc)),
+        XmlProfileChoice::None => None,
+        XmlProfileChoice::Given(_) => given,
+    };
+    if let Some(p) = &profile {
+        let how = if matches!(opts.xml_profile, XmlProfileChoice::Auto) {
+            ("theo dạng của tài liệu", "by the document's shape")
+        } else {
+            ("theo yêu cầu", "as asked")
+        };
+        doc.notes.push(
+            Check::new(
+                "XML_PROFILE",
+                Outcome::Info,
+                format!(
+                    "Kiểm tra theo hồ sơ {} ({}): {}",
+                    p.name, how.0, p.description
+                ),
+                format!("Checked against profile {} ({})", p.name, how.1),
+            )
+            .with("profile", p.name.clone()),
+        );
+    }
     let sigs = dsig::find_signatures(&xd.doc);
     if sigs.is_empty() {
         doc.error = Some(Check::new(
@@ -76,11 +111,42 @@ pub fn verify_xml(
         return Report::new(doc, when, Vec::new());
     }
     let mut reports = Vec::with_capacity(sigs.len());
+    let mut roles_seen: Vec<String> = Vec::new();
     for (i, s) in sigs.iter().enumerate() {
         let out = dsig::process(&xd, *s, detached, &opts.limits);
         let mut rep = SignatureReport::new(i, SignatureKind::XmlSignature);
-        judge(&xd, &out, opts, &mut rep);
+        judge(&xd, &out, opts, profile.as_ref(), &mut rep);
+        if let Some(r) = rep.xml.as_ref().and_then(|x| x.role.clone()) {
+            roles_seen.push(r);
+        }
         reports.push(rep);
+    }
+    // A role the profile requires and no signature plays: the document is
+    // not what the profile asks, whatever each signature says.
+    if let Some(p) = &profile {
+        for role in &p.roles {
+            if profile::required(role, &xd.doc) && !roles_seen.contains(&role.name) {
+                for rep in &mut reports {
+                    rep.fail(
+                        I::Indeterminate,
+                        S::SigConstraintsFailure,
+                        Check::new(
+                            "XML_PROFILE_ROLE_MISSING",
+                            Outcome::Failed,
+                            format!(
+                                "Tài liệu thiếu chữ ký của {} mà hồ sơ {} yêu cầu",
+                                role.label_vi, p.name
+                            ),
+                            format!(
+                                "The document lacks the {}'s signature that profile {} requires",
+                                role.label_en, p.name
+                            ),
+                        )
+                        .with("role", role.name.clone()),
+                    );
+                }
+            }
+        }
     }
     Report::new(doc, when, reports)
 }
@@ -106,10 +172,19 @@ fn xml_error(e: &Error) -> Check {
     }
 }
 
-fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut SignatureReport) {
+fn judge(
+    xd: &XmlDoc<'_>,
+    out: &SigOutcome,
+    opts: &VerifyOptions,
+    profile: Option<&XmlProfile>,
+    rep: &mut SignatureReport,
+) {
+    let role = profile.and_then(|p| profile::role_of(p, &xd.doc, out.node));
     let mut info = XmlSignatureInfo {
         id: out.id.clone(),
         path: out.path.clone(),
+        profile: profile.map(|p| p.name.clone()),
+        role: role.map(|r| r.name.clone()),
         canonicalization: out.c14n_method.clone(),
         signature_method: out.signature_method.clone(),
         references: out.references.clone(),
@@ -218,8 +293,11 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
         .and_then(|r| r.digest_alg)
         .map(|d| d.name().to_string());
 
-    // References.
+    // References, and what the profile wants them to cover.
     let refs_ok = check_references(out, rep);
+    if let Some(p) = profile {
+        check_role_coverage(xd, out, p, role, rep);
+    }
 
     // The key that verifies SignatureValue, and the certificate it binds.
     let kicerts: Vec<X509> = out
@@ -395,6 +473,9 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
         ("người ký", "signer"),
         rep,
     );
+    if let Some(r) = role {
+        check_identity(xd, r, &summary, rep);
+    }
     rep.signer = Some(summary);
     let timing = Timing::default();
     let best = poe::best(None, timing, rep);
@@ -409,6 +490,209 @@ fn judge(xd: &XmlDoc<'_>, out: &SigOutcome, opts: &VerifyOptions, rep: &mut Sign
         rep,
     );
     done(rep, info)
+}
+
+/// The profile's demands on this signature's coverage: the role it plays,
+/// each element it must sign (exactly one such element in the document,
+/// inside a verified reference's data), its own SigningTime.
+fn check_role_coverage(
+    xd: &XmlDoc<'_>,
+    out: &SigOutcome,
+    p: &XmlProfile,
+    role: Option<&profile::Role>,
+    rep: &mut SignatureReport,
+) {
+    let doc = &xd.doc;
+    let Some(role) = role else {
+        rep.pass(Check::new(
+            "XML_PROFILE_NO_ROLE",
+            Outcome::Warning,
+            format!(
+                "Chữ ký ở vị trí không thuộc vai trò nào của hồ sơ {}",
+                p.name
+            ),
+            format!("The signature is in no role of profile {}", p.name),
+        ));
+        return;
+    };
+    rep.pass(
+        Check::new(
+            "XML_PROFILE_ROLE",
+            Outcome::Info,
+            format!("Chữ ký của {}", role.label_vi),
+            format!("The {}'s signature", role.label_en),
+        )
+        .with("role", role.name.clone()),
+    );
+    let fail =
+        |rep: &mut SignatureReport, code: &'static str, vi: String, en: String, path: &str| {
+            rep.fail(
+                I::Indeterminate,
+                S::SigConstraintsFailure,
+                Check::new(code, Outcome::Failed, vi, en).with("element", path.to_string()),
+            );
+        };
+    for want in &role.must_sign {
+        match profile::find(doc, want).as_slice() {
+            [] => fail(
+                rep,
+                "XML_PROFILE_ELEMENT_MISSING",
+                format!(
+                    "Không có phần tử {want} mà chữ ký của {} phải bao phủ",
+                    role.label_vi
+                ),
+                format!(
+                    "No element {want}, which the {}'s signature must cover",
+                    role.label_en
+                ),
+                want,
+            ),
+            [e] => {
+                if profile::covered(doc, out, *e) {
+                    rep.pass(
+                        Check::new(
+                            "XML_PROFILE_ELEMENT_SIGNED",
+                            Outcome::Passed,
+                            format!("Phần tử {} được chữ ký bao phủ", xml::path_of(doc, *e)),
+                            format!(
+                                "Element {} is covered by the signature",
+                                xml::path_of(doc, *e)
+                            ),
+                        )
+                        .with("element", xml::path_of(doc, *e)),
+                    );
+                } else {
+                    fail(
+                        rep,
+                        "XML_PROFILE_ELEMENT_NOT_SIGNED",
+                        format!(
+                            "Phần tử {} không được chữ ký của {} bao phủ: dữ liệu ứng dụng đọc không phải dữ liệu đã ký",
+                            xml::path_of(doc, *e),
+                            role.label_vi
+                        ),
+                        format!(
+                            "Element {} is not covered by the {}'s signature: what the application reads is not what was signed",
+                            xml::path_of(doc, *e),
+                            role.label_en
+                        ),
+                        want,
+                    );
+                }
+            }
+            _ => fail(
+                rep,
+                "XML_PROFILE_ELEMENT_AMBIGUOUS",
+                format!(
+                    "Có nhiều phần tử {want} trong tài liệu: không xác định được phần tử nào đã được ký (dấu hiệu tấn công bọc chữ ký)"
+                ),
+                format!(
+                    "Several {want} elements in the document: which one is signed is ambiguous (a signature-wrapping pattern)"
+                ),
+                want,
+            ),
+        }
+    }
+    if role.must_sign_signing_time {
+        // Exactly one SigningTime, and signed: an unsigned one placed
+        // before the signed one would be the time a reader takes.
+        let ok = match profile::signing_time_elements(doc, out.node).as_slice() {
+            [t] => profile::covered(doc, out, *t),
+            _ => false,
+        };
+        if !ok {
+            fail(
+                rep,
+                "XML_PROFILE_SIGNING_TIME_NOT_SIGNED",
+                format!(
+                    "Thời điểm ký (SigningTime) của {} không có hoặc không được ký",
+                    role.label_vi
+                ),
+                format!(
+                    "The {}'s SigningTime is absent or not signed",
+                    role.label_en
+                ),
+                "SigningTime",
+            );
+        }
+    }
+}
+
+/// The identity element of the role against the signer's certificate.
+fn check_identity(
+    xd: &XmlDoc<'_>,
+    role: &profile::Role,
+    signer: &CertSummary,
+    rep: &mut SignatureReport,
+) {
+    let Some(rule) = &role.identity else { return };
+    let Some((_, want)) = profile::single_text(&xd.doc, &rule.element) else {
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "XML_PROFILE_IDENTITY_MISSING",
+                Outcome::Failed,
+                format!(
+                    "Không có (hoặc có nhiều) phần tử {} chứa số {} của {}",
+                    rule.element, rule.kind, role.label_vi
+                ),
+                format!(
+                    "No single element {} holding the {}'s {}",
+                    rule.element, role.label_en, rule.kind
+                ),
+            ),
+        );
+        return;
+    };
+    // A branch's invoices may be signed with its company's certificate.
+    let matches = signer.identities.iter().any(|i| {
+        cert::identity_matches(&i.kind, &i.value, &rule.kind, &want)
+            || (rule.kind == "MST"
+                && i.kind == "MST"
+                && want
+                    .to_ascii_uppercase()
+                    .starts_with(&format!("{}-", i.value.trim().to_ascii_uppercase())))
+    });
+    if matches {
+        rep.pass(
+            Check::new(
+                "XML_PROFILE_IDENTITY_MATCH",
+                Outcome::Passed,
+                format!("{} {} trong tài liệu là của người ký", rule.kind, want),
+                format!("The {} {} in the document is the signer's", rule.kind, want),
+            )
+            .with("value", want),
+        );
+    } else {
+        let have: Vec<String> = signer
+            .identities
+            .iter()
+            .map(|i| format!("{}:{}", i.kind, i.value))
+            .collect();
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "XML_PROFILE_IDENTITY_MISMATCH",
+                Outcome::Failed,
+                format!(
+                    "{} {} của {} trong tài liệu không khớp chứng thư số của người ký ({})",
+                    rule.kind,
+                    want,
+                    role.label_vi,
+                    have.join(", ")
+                ),
+                format!(
+                    "The {}'s {} {} in the document does not match the signer's certificate ({})",
+                    role.label_en,
+                    rule.kind,
+                    want,
+                    have.join(", ")
+                ),
+            )
+            .with("value", want),
+        );
+    }
 }
 
 /// One check per reference status; `true` when every reference verified.
@@ -499,21 +783,10 @@ fn check_references(out: &SigOutcome, rep: &mut SignatureReport) -> bool {
 
 /// The claimed signing time: XAdES `SigningTime`, or a `SigningTime` in
 /// the signature's SignatureProperties (the Vietnamese e-invoice form,
-/// written in local time without zone), as written.
+/// written in local time without zone), as written; the first in document
+/// order.
 fn signing_time(doc: &uppsala::Document<'_>, sig: uppsala::NodeId) -> Option<String> {
-    let mut stack: Vec<uppsala::NodeId> = xml::child_elements(doc, sig)
-        .filter(|k| xml::is(doc, *k, xml::DSIG, "Object"))
-        .collect();
-    let mut budget = 10_000usize;
-    while let Some(n) = stack.pop() {
-        budget = budget.checked_sub(1)?;
-        if doc
-            .element(n)
-            .is_some_and(|e| e.name.local_name == "SigningTime")
-        {
-            return Some(xml::text_of(doc, n).trim().to_string());
-        }
-        stack.extend(xml::child_elements(doc, n));
-    }
-    None
+    profile::signing_time_elements(doc, sig)
+        .first()
+        .map(|n| xml::text_of(doc, *n).trim().to_string())
 }

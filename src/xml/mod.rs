@@ -16,6 +16,7 @@
 
 pub mod alg;
 pub mod dsig;
+pub mod profile;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

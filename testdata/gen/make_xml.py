@@ -45,20 +45,59 @@ def sig_template(sig_id, refs):
     )
 
 
-def invoice(amount, seller_sig, cqt_sig):
+def invoice(amount, seller_sig, cqt_sig, mst="0101234567", with_code=True):
+    code = '<MCCQT Id="MCCQT-1">00A1B2C3D4E5F60718293A4B5C6D7E8F90</MCCQT>' if with_code else ""
+    khhd = "C26TKS" if with_code else "K26TKS"
+    cqt = f"<CQT>{cqt_sig}</CQT>" if with_code else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<HDon>"
         '<DLHDon Id="DLHDon-1">'
-        "<TTChung><PBan>2.0.1</PBan><KHHDon>C26TKS</KHHDon><SHDon>42</SHDon><NLap>2026-06-01</NLap></TTChung>"
-        "<NDHDon><NBan><Ten>Công ty TNHH Kiểm Thử Ký Số</Ten><MST>0101234567</MST></NBan>"
+        f"<TTChung><PBan>2.0.1</PBan><KHHDon>{khhd}</KHHDon><SHDon>42</SHDon><NLap>2026-06-01</NLap></TTChung>"
+        f"<NDHDon><NBan><Ten>Công ty TNHH Kiểm Thử Ký Số</Ten><MST>{mst}</MST></NBan>"
         "<NMua><Ten>Nguyễn Văn A</Ten><MST>0109876543</MST></NMua></NDHDon>"
         f"<TToan><TgTTTBSo>{amount}</TgTTTBSo><TgTTTBChu>Một triệu một trăm nghìn đồng</TgTTTBChu></TToan>"
         "</DLHDon>"
-        '<MCCQT Id="MCCQT-1">00A1B2C3D4E5F60718293A4B5C6D7E8F90</MCCQT>'
-        f"<DSCKS><NBan>{seller_sig}</NBan><NMua/><CQT>{cqt_sig}</CQT></DSCKS>"
+        f"{code}"
+        f"<DSCKS><NBan>{seller_sig}</NBan><NMua/>{cqt}</DSCKS>"
         "</HDon>"
     )
+
+
+KEYS = f"{OUT}/keys"
+
+
+def make_cert(name, subject, days=8000):
+    """A signer key and certificate issued by the live PKI's issuing CA
+    (OpenSSL CLI), with the identity in the subject's UID (MST:...)."""
+    key, crt = f"{KEYS}/{name}.key.pem", f"{KEYS}/{name}.pem"
+    if os.path.exists(crt):
+        return key, crt
+    os.makedirs(KEYS, exist_ok=True)
+    with tempfile.TemporaryDirectory() as d:
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write(
+                "basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,nonRepudiation\n"
+                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+            )
+        csr = os.path.join(d, "req.csr")
+        subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+        subprocess.run(
+            ["openssl", "req", "-new", "-key", key, "-utf8", "-subj", subject, "-out", csr],
+            check=True,
+        )
+        subprocess.run(
+            [
+                "openssl", "x509", "-req", "-in", csr, "-CA", "testdata/live/certs/interm.pem",
+                "-CAkey", "testdata/live/keys/interm.key.pem", "-CAcreateserial", "-days", str(days),
+                "-sha256", "-extfile", ext, "-out", crt, "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return key, crt
 
 
 def xmlsec_sign(text, key, cert, node_id):
@@ -102,53 +141,123 @@ def big(out_dir, sizes_mb):
             f.write(doc)
 
 
+def signed_invoice(amount="1100000", mst="0101234567", with_code=True):
+    seller_key = make_cert(
+        "seller", "/C=VN/O=Công ty TNHH Kiểm Thử Ký Số/CN=Công ty TNHH Kiểm Thử Ký Số/UID=MST:0101234567"
+    )
+    cqt_key = make_cert("tax-authority", "/C=VN/O=Tổng cục Thuế (thử nghiệm)/CN=Cục Thuế thử nghiệm/UID=MST:0100000001")
+    seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
+    cqt = sig_template("cqt", [("DLHDon-1", False), ("MCCQT-1", False), ("cqt-time", False)])
+    doc = invoice(amount, seller, cqt if with_code else "", mst, with_code)
+    doc = xmlsec_sign(doc, *seller_key, "seller")
+    if with_code:
+        doc = xmlsec_sign(doc, *cqt_key, "cqt")
+    return doc
+
+
+def between(doc, start, end):
+    """The text from `start` (included) to the first `end` after it (included)."""
+    i = doc.index(start)
+    return doc[i : doc.index(end, i) + len(end)]
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--big":
         big(sys.argv[2], [float(x) if "." in x else int(x) for x in sys.argv[3:]])
         return
     os.makedirs(OUT, exist_ok=True)
-    seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
-    cqt = sig_template("cqt", [("DLHDon-1", False), ("MCCQT-1", False), ("cqt-time", False)])
-    doc = invoice("1100000", seller, cqt)
-    keys = "testdata/live/keys"
-    certs = "testdata/live/certs"
-    doc = xmlsec_sign(doc, f"{keys}/signer-good.key.pem", f"{certs}/signer-good.pem", "seller")
-    doc = xmlsec_sign(doc, f"{keys}/signer-slow.key.pem", f"{certs}/signer-slow.pem", "cqt")
-    variants = {"invoice-honest.xml": doc}
-    # The amount changed after signing.
-    variants["invoice-amount-changed.xml"] = doc.replace(
-        "<TgTTTBSo>1100000<", "<TgTTTBSo>9100000<"
+    doc = signed_invoice()
+    v = {"invoice-honest.xml": doc}
+    # Honest counterparts: the invoice inside a GDT transport message, a
+    # branch's invoice signed with its company's certificate, an invoice
+    # without a tax-authority code (seller only).
+    body = doc.split("\n", 1)[1]
+    v["invoice-in-tdiep.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<TDiep><TTChung><MLTDiep>200</MLTDiep></TTChung>'
+        f"<DLieu>{body}</DLieu></TDiep>"
     )
-    # Wrapping: a forged DLHDon with the same Id placed first; the signed
-    # one kept further down for the digest.
-    forged = doc[doc.index('<DLHDon Id="DLHDon-1">') : doc.index("</DLHDon>") + 9].replace(
-        "1100000", "9100000"
-    )
-    variants["invoice-wrapped-duplicate-id.xml"] = doc.replace(
-        "<HDon>", "<HDon>" + forged, 1
-    )
-    # The seller's signature moved into another invoice with the same Id.
-    sig = doc[doc.index("<NBan><Signature") + 6 : doc.index("</Signature></NBan>") + 12]
+    v["invoice-branch-mst.xml"] = signed_invoice(mst="0101234567-001")
+    v["invoice-without-code.xml"] = signed_invoice(with_code=False)
+    # A valid signature over an invoice naming another seller's tax code.
+    v["invoice-other-seller-mst.xml"] = signed_invoice(mst="0109999999")
+
+    # Tampering.
+    v["invoice-amount-changed.xml"] = doc.replace("<TgTTTBSo>1100000<", "<TgTTTBSo>9100000<")
+    sig = between(doc, "<Signature", "</Signature>")
     other = invoice("2200000", "", "")
-    variants["invoice-signature-moved.xml"] = other.replace("<NBan></NBan>", f"<NBan>{sig}</NBan>", 1).replace(
+    v["invoice-signature-moved.xml"] = other.replace("<NBan></NBan>", f"<NBan>{sig}</NBan>", 1).replace(
         "<CQT></CQT>", "<CQT/>"
     )
-    # Pretty-printed after signing (whitespace inside the signed data).
-    variants["invoice-reindented.xml"] = doc.replace("<TTChung>", "\n    <TTChung>", 1)
-    # The seller's SigningTime Object stripped.
-    s0 = doc.index('<Object Id="seller-time">')
-    s1 = doc.index("</Object>", s0) + 9
-    variants["invoice-signing-time-stripped.xml"] = doc[:s0] + doc[s1:]
-    # A byte of the seller's SignatureValue changed.
+    v["invoice-reindented.xml"] = doc.replace("<TTChung>", "\n    <TTChung>", 1)
+    st = between(doc, '<Object Id="seller-time">', "</Object>")
+    v["invoice-signing-time-stripped.xml"] = doc.replace(st, "", 1)
     v0 = doc.index("<SignatureValue>") + len("<SignatureValue>")
     c = doc[v0 + 10]
-    variants["invoice-signature-value-altered.xml"] = (
-        doc[: v0 + 10] + ("A" if c != "A" else "B") + doc[v0 + 11 :]
+    v["invoice-signature-value-altered.xml"] = doc[: v0 + 10] + ("A" if c != "A" else "B") + doc[v0 + 11 :]
+
+    # Signature wrapping (XSW): the application reads one DLHDon, the
+    # signature covers another.
+    dl = between(doc, '<DLHDon Id="DLHDon-1">', "</DLHDon>")
+    forged = dl.replace("1100000", "9100000")
+    forged_no_id = forged.replace(' Id="DLHDon-1"', "", 1)
+    seller_end = doc.index("</Signature>")  # the seller's signature comes first
+    # The signed original hidden in the tax authority's Signature (no
+    # enveloped transform there), undeclaring the dsig default namespace so
+    # that its canonical form, and both digests, stay the same.
+    def hide_in_object(d, x):
+        x = x.replace("<DLHDon ", '<DLHDon xmlns="" ', 1)
+        i = d.rindex("</Signature>")
+        return d[:i] + f'<Object Id="hidden">{x}</Object>' + d[i:]
+    v["wrap-01-duplicate-id-first.xml"] = doc.replace("<HDon>", "<HDon>" + forged, 1)
+    v["wrap-02-forged-sibling-other-id.xml"] = doc.replace(
+        "<HDon>", "<HDon>" + forged.replace('Id="DLHDon-1"', 'Id="DLHDon-2"'), 1
     )
-    for name, text in variants.items():
+    v["wrap-03-original-in-object.xml"] = hide_in_object(doc.replace(dl, forged_no_id, 1), dl)
+    v["wrap-04-original-in-wrapper.xml"] = doc.replace(dl, forged_no_id, 1).replace(
+        "</DSCKS>", f"</DSCKS><Extra>{dl}</Extra>", 1
+    )
+    v["wrap-05-original-in-buyer-slot.xml"] = doc.replace(dl, forged_no_id, 1).replace(
+        "<NMua/>", f"<NMua>{dl}</NMua>", 1
+    )
+    v["wrap-06-whole-invoice-nested.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<HDon>'
+        f"{forged_no_id}<Extra>{body}</Extra></HDon>"
+    )
+    v["wrap-07-uppercase-ID.xml"] = doc.replace(
+        "<HDon>", "<HDon>" + forged.replace(' Id="DLHDon-1"', ' ID="DLHDon-1"'), 1
+    )
+    v["wrap-08-lowercase-id.xml"] = doc.replace(
+        "<HDon>", "<HDon>" + forged.replace(' Id="DLHDon-1"', ' id="DLHDon-1"'), 1
+    )
+    v["wrap-09-namespaced-forgery.xml"] = hide_in_object(
+        doc.replace(
+            dl,
+            forged_no_id.replace("<DLHDon>", '<e:DLHDon xmlns:e="urn:forged">', 1).replace(
+                "</DLHDon>", "</e:DLHDon>"
+            ),
+            1,
+        ),
+        dl,
+    )
+    unsigned_time = (
+        "<Object><SignatureProperties><SignatureProperty><SigningTime>2020-01-01T00:00:00</SigningTime>"
+        "</SignatureProperty></SignatureProperties></Object>"
+    )
+    v["wrap-10-unsigned-signing-time-first.xml"] = doc.replace(
+        '<Object Id="seller-time">', unsigned_time + '<Object Id="seller-time">', 1
+    )
+    cqt_sig = between(doc, '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="cqt"', "</Signature>")
+    v["wrap-11-roles-swapped.xml"] = (
+        doc.replace(sig, "@@SELLER@@", 1).replace(cqt_sig, sig, 1).replace("@@SELLER@@", cqt_sig, 1)
+    )
+    v["wrap-12-forged-mccqt.xml"] = doc.replace(
+        "<DSCKS>", "<MCCQT>FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF</MCCQT><DSCKS>", 1
+    )
+    assert seller_end > 0
+    for name, text in v.items():
         with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
             f.write(text)
-    print(f"wrote {len(variants)} files to {OUT}", file=sys.stderr)
+    print(f"wrote {len(v)} files to {OUT}", file=sys.stderr)
 
 
 if __name__ == "__main__":
