@@ -198,7 +198,77 @@ enum Cmd {
         /// (refused by default, as at dossier intake).
         #[arg(long)]
         allow_annotations: bool,
+        /// Signed XML: the document profile (`auto`: by the document's shape,
+        /// `none`, `e-invoice`, `e-form`, or a name from --profile-file).
+        #[arg(long, default_value = "auto")]
+        profile: String,
+        /// Signed XML: profiles as TOML (`[[profile]]`, as profiles/xml.toml).
+        #[arg(long)]
+        profile_file: Option<PathBuf>,
+        /// e-form: an element (path of local names, e.g. `ToKhai/NoiDung`)
+        /// the applicant's signature must cover (repeatable).
+        #[arg(long)]
+        must_sign: Vec<String>,
+        /// e-form: the element holding the applicant's identity, as
+        /// `PATH=KIND` (e.g. `ToKhai/NguoiNop/SoCCCD=CCCD`): it must be
+        /// an identity of the signer's certificate.
+        #[arg(long)]
+        identity_element: Option<String>,
     },
+}
+
+/// `--profile`, `--profile-file`, `--must-sign`, `--identity-element`.
+fn xml_profile_choice(
+    name: &str,
+    file: Option<&std::path::Path>,
+    must_sign: Vec<String>,
+    identity: Option<&str>,
+) -> anyhow::Result<kyso::validate::XmlProfileChoice> {
+    use kyso::validate::XmlProfileChoice;
+    use kyso::xml::profile;
+    let identity = match identity {
+        Some(s) => {
+            let (path, kind) = s
+                .rsplit_once('=')
+                .context("--identity-element wants PATH=KIND (e.g. ToKhai/NguoiNop/SoCCCD=CCCD)")?;
+            Some(profile::IdentityRule {
+                element: path.to_string(),
+                kind: kind.to_ascii_uppercase(),
+            })
+        }
+        None => None,
+    };
+    let mut list = profile::builtin();
+    if let Some(f) = file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let mut extra =
+            profile::parse_profiles(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        extra.append(&mut list);
+        list = extra;
+    }
+    let chosen = match name {
+        "auto" if must_sign.is_empty() && identity.is_none() => return Ok(XmlProfileChoice::Auto),
+        "none" => return Ok(XmlProfileChoice::None),
+        "auto" => "e-form",
+        n => n,
+    }
+    .to_string();
+    let mut p = list
+        .into_iter()
+        .find(|p| p.name == chosen)
+        .with_context(|| format!("no XML profile named {chosen}"))?;
+    if !must_sign.is_empty() || identity.is_some() {
+        for r in &mut p.roles {
+            if r.required == "always" {
+                r.must_sign.extend(must_sign.iter().cloned());
+                if identity.is_some() {
+                    r.identity = identity.clone();
+                }
+            }
+        }
+    }
+    Ok(XmlProfileChoice::Given(std::sync::Arc::new(p)))
 }
 
 #[derive(Subcommand)]
@@ -564,6 +634,10 @@ fn run() -> anyhow::Result<ExitCode> {
             revocation_cache,
             fetch_timeout_ms,
             allow_annotations,
+            profile,
+            profile_file,
+            must_sign,
+            identity_element,
         } => {
             let mut store = TrustStore::new();
             for t in &trust {
@@ -593,6 +667,12 @@ fn run() -> anyhow::Result<ExitCode> {
             opts.algorithms.min_rsa_bits = min_rsa_bits;
             opts.require_revocation = matches!(revocation, RevocationArg::Required);
             opts.allow_annotations = allow_annotations;
+            opts.xml_profile = xml_profile_choice(
+                &profile,
+                profile_file.as_deref(),
+                must_sign,
+                identity_element.as_deref(),
+            )?;
             opts.fetch.online = online;
             opts.fetch.cache_dir = revocation_cache;
             opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));

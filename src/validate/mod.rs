@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::pdf::source::{FileSource, MemSource, Source, read_range};
 use crate::report::{Check, DocumentInfo, Outcome, Report};
 
-pub use crate::core::{AlgorithmPolicy, Sha1Policy, Timing, VerifyOptions};
+pub use crate::core::{AlgorithmPolicy, Sha1Policy, Timing, VerifyOptions, XmlProfileChoice};
 pub use cmsfile::{decode_cms_input, verify_cms};
 pub use pdfcheck::verify_pdf;
 pub use tsp::parse_tst_info;

@@ -70,9 +70,12 @@ pub fn verify_xml(
         }
     };
     let profile = match &opts.xml_profile {
-        XmlProfileChoice::Auto => profile::builtin()
-            .into_iter()
-            .find(|p| profile::detects(p, &xd.doc)),
+        XmlProfileChoice::Auto => {
+            let all = profile::builtin();
+            let roots: Vec<String> = all.iter().flat_map(|p| p.detect_roots.clone()).collect();
+            let found = profile::find_many(&xd.doc, &roots);
+            all.into_iter().find(|p| profile::detects(p, &found))
+        }
         XmlProfileChoice::None => None,
         XmlProfileChoice::Given(_) => given,
     };
@@ -95,7 +98,7 @@ pub fn verify_xml(
             .with("profile", p.name.clone()),
         );
     }
-    let sigs = dsig::find_signatures(&xd.doc);
+    let sigs = xd.signatures.clone();
     if sigs.is_empty() {
         doc.error = Some(Check::new(
             "XML_NO_SIGNATURE",
@@ -110,12 +113,16 @@ pub fn verify_xml(
         doc.error = Some(document_error(&e));
         return Report::new(doc, when, Vec::new());
     }
+    let found = profile
+        .as_ref()
+        .map(|p| profile::find_many(&xd.doc, &profile::patterns(p)))
+        .unwrap_or_default();
     let mut reports = Vec::with_capacity(sigs.len());
     let mut roles_seen: Vec<String> = Vec::new();
     for (i, s) in sigs.iter().enumerate() {
         let out = dsig::process(&xd, *s, detached, &opts.limits);
         let mut rep = SignatureReport::new(i, SignatureKind::XmlSignature);
-        judge(&xd, &out, opts, profile.as_ref(), &mut rep);
+        judge(&xd, &out, opts, profile.as_ref(), &found, &mut rep);
         if let Some(r) = rep.xml.as_ref().and_then(|x| x.role.clone()) {
             roles_seen.push(r);
         }
@@ -125,7 +132,7 @@ pub fn verify_xml(
     // not what the profile asks, whatever each signature says.
     if let Some(p) = &profile {
         for role in &p.roles {
-            if profile::required(role, &xd.doc) && !roles_seen.contains(&role.name) {
+            if profile::required(role, &found) && !roles_seen.contains(&role.name) {
                 for rep in &mut reports {
                     rep.fail(
                         I::Indeterminate,
@@ -177,6 +184,7 @@ fn judge(
     out: &SigOutcome,
     opts: &VerifyOptions,
     profile: Option<&XmlProfile>,
+    found: &profile::Found,
     rep: &mut SignatureReport,
 ) {
     let role = profile.and_then(|p| profile::role_of(p, &xd.doc, out.node));
@@ -296,7 +304,7 @@ fn judge(
     // References, and what the profile wants them to cover.
     let refs_ok = check_references(out, rep);
     if let Some(p) = profile {
-        check_role_coverage(xd, out, p, role, rep);
+        check_role_coverage(xd, out, p, role, found, rep);
     }
 
     // The key that verifies SignatureValue, and the certificate it binds.
@@ -474,7 +482,7 @@ fn judge(
         rep,
     );
     if let Some(r) = role {
-        check_identity(xd, r, &summary, rep);
+        check_identity(xd, r, found, &summary, rep);
     }
     rep.signer = Some(summary);
     let timing = Timing::default();
@@ -500,6 +508,7 @@ fn check_role_coverage(
     out: &SigOutcome,
     p: &XmlProfile,
     role: Option<&profile::Role>,
+    found: &profile::Found,
     rep: &mut SignatureReport,
 ) {
     let doc = &xd.doc;
@@ -533,7 +542,7 @@ fn check_role_coverage(
             );
         };
     for want in &role.must_sign {
-        match profile::find(doc, want).as_slice() {
+        match found.get(want) {
             [] => fail(
                 rep,
                 "XML_PROFILE_ELEMENT_MISSING",
@@ -621,11 +630,12 @@ fn check_role_coverage(
 fn check_identity(
     xd: &XmlDoc<'_>,
     role: &profile::Role,
+    found: &profile::Found,
     signer: &CertSummary,
     rep: &mut SignatureReport,
 ) {
     let Some(rule) = &role.identity else { return };
-    let Some((_, want)) = profile::single_text(&xd.doc, &rule.element) else {
+    let Some((_, want)) = profile::single_text(&xd.doc, found, &rule.element) else {
         rep.fail(
             I::Indeterminate,
             S::SigConstraintsFailure,

@@ -127,12 +127,9 @@ pub fn find_signatures(doc: &Document<'_>) -> Vec<NodeId> {
         if is(doc, n, DSIG, "Signature") {
             out.push(n);
         }
-        let mut kids: Vec<NodeId> = child_elements(doc, n).collect();
-        if n == doc.root() {
-            kids = doc.children(n);
+        if n == doc.root() || doc.element(n).is_some() {
+            super::push_children(doc, n, &mut stack, |c| c);
         }
-        kids.reverse();
-        stack.extend(kids);
     }
     out
 }
@@ -191,11 +188,12 @@ pub fn process(
     }
     out.signed_info_node = Some(si);
     out.signature_value_node = Some(sv);
-    // The largest RSA key kyso accepts (16384 bits) signs in 2 KiB.
+    // RSA signatures are a few KiB; the largest of any scheme (SLH-DSA,
+    // refused later, but named as such) under 50 KiB.
     let sv_text = text_of(doc, sv);
-    if sv_text.len() > 8192 {
+    if sv_text.len() > 131_072 {
         out.format_errors.push(format!(
-            "SignatureValue of {} characters (at most 8192)",
+            "SignatureValue of {} characters (at most 131072)",
             sv_text.len()
         ));
         return out;
@@ -516,12 +514,7 @@ fn dereference(
             return Err(RefStatus::NotFound(format!("no element with ID {id}")));
         };
         out.signed = Some(node_info(n, false));
-        let set = if with_comments {
-            NodeSet::tree_with_comments(n, doc)
-        } else {
-            NodeSet::tree_without_comments(n, doc)
-        };
-        return Ok(Data::Nodes(set));
+        return Ok(Data::Nodes(subtree_set(xd, n, with_comments)));
     }
     // Outside the document: only what the caller supplied, matched by the
     // whole URI or its last path segment. Never fetched.
@@ -550,6 +543,59 @@ fn detached_node(uri: &str) -> SignedNode {
     }
 }
 
+/// The node-set of `n`'s subtree (comments only `with_comments`), stored
+/// the cheaper way: as the nodes outside it when the subtree is most of the
+/// document (an invoice's `DLHDon`), else as its own nodes. The walk of the
+/// outside stops once it passes half the document; the subtree itself is
+/// walked only when it is the smaller side or holds comments to drop.
+fn subtree_set(xd: &XmlDoc<'_>, n: NodeId, with_comments: bool) -> NodeSet {
+    use bergshamra_xml::nodeset::{NodeIdSet, NodeSetType};
+    let doc = &xd.doc;
+    let half = xd.nodes / 2;
+    let mut outside = NodeIdSet::default();
+    let mut stack: Vec<NodeId> = Vec::new();
+    super::push_children(doc, doc.root(), &mut stack, |c| c);
+    let mut small = true;
+    while let Some(id) = stack.pop() {
+        if id == n {
+            continue;
+        }
+        outside.insert(id.index());
+        if outside.len() > half {
+            small = false;
+            break;
+        }
+        super::push_children(doc, id, &mut stack, |c| c);
+    }
+    let drop_comments = !with_comments && xd.comments > 0;
+    if small {
+        if drop_comments {
+            walk_subtree(doc, n, |id, comment| {
+                if comment {
+                    outside.insert(id.index());
+                }
+            });
+        }
+        return NodeSet::from_ids(outside, NodeSetType::Invert);
+    }
+    let mut inside = NodeIdSet::default();
+    walk_subtree(doc, n, |id, comment| {
+        if !(comment && drop_comments) {
+            inside.insert(id.index());
+        }
+    });
+    NodeSet::from_ids(inside, NodeSetType::Normal)
+}
+
+/// Every node of `n`'s subtree, `n` included, with whether it is a comment.
+fn walk_subtree(doc: &Document<'_>, n: NodeId, mut f: impl FnMut(NodeId, bool)) {
+    let mut stack = vec![n];
+    while let Some(id) = stack.pop() {
+        f(id, matches!(doc.node_kind(id), Some(NodeKind::Comment(_))));
+        super::push_children(doc, id, &mut stack, |c| c);
+    }
+}
+
 /// `xpointer(id('X'))` or `xpointer(id("X"))` → X.
 fn xpointer_id(frag: &str) -> Option<&str> {
     let inner = frag.strip_prefix("xpointer(id(")?.strip_suffix("))")?;
@@ -569,27 +615,31 @@ fn visible_text(doc: &Document<'_>, set: &NodeSet, limits: &Limits) -> String {
                 s.push_str(t);
             }
         }
-        let mut kids = doc.children(n);
-        kids.reverse();
-        stack.extend(kids);
+        super::push_children(doc, n, &mut stack, |c| c);
     }
     s
 }
 
 /// Canonical bytes into the reference's digest, a SHA-256 for the report
-/// and a count, without keeping them.
+/// (the same hasher when the reference digests with SHA-256) and a count,
+/// without keeping them.
 struct DigestSink {
     d: Digester,
-    sha: Digester,
+    sha: Option<Digester>,
     n: u64,
     failed: bool,
 }
 
 impl DigestSink {
     fn new(alg: DigestAlg) -> Result<Self, String> {
+        let sha = if alg == DigestAlg::Sha256 {
+            None
+        } else {
+            Some(DigestAlg::Sha256.hasher().map_err(|e| e.to_string())?)
+        };
         Ok(DigestSink {
             d: alg.hasher().map_err(|e| e.to_string())?,
-            sha: DigestAlg::Sha256.hasher().map_err(|e| e.to_string())?,
+            sha,
             n: 0,
             failed: false,
         })
@@ -599,14 +649,21 @@ impl DigestSink {
             return Err("digest computation failed".into());
         }
         let a = self.d.finish().map_err(|e| e.to_string())?;
-        let b = self.sha.finish().map_err(|e| e.to_string())?;
+        let b = match self.sha {
+            Some(h) => h.finish().map_err(|e| e.to_string())?,
+            None => a.clone(),
+        };
         Ok((a, b, self.n))
     }
 }
 
 impl C14nSink for DigestSink {
     fn write(&mut self, bytes: &[u8]) {
-        if self.d.update(bytes).is_err() || self.sha.update(bytes).is_err() {
+        let extra_failed = match self.sha.as_mut() {
+            Some(h) => h.update(bytes).is_err(),
+            None => false,
+        };
+        if self.d.update(bytes).is_err() || extra_failed {
             self.failed = true;
         }
         self.n = self.n.saturating_add(bytes.len() as u64);

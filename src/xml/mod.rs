@@ -41,6 +41,11 @@ pub struct XmlDoc<'a> {
     pub duplicate_ids: Vec<String>,
     /// Elements in the document.
     pub elements: usize,
+    /// Nodes of every kind (the document node excluded), and comments.
+    pub nodes: usize,
+    pub comments: usize,
+    /// The XMLDSig `Signature` elements, in document order.
+    pub signatures: Vec<NodeId>,
 }
 
 /// The input as text: UTF-8 (a byte-order mark dropped) borrowed, UTF-16
@@ -135,6 +140,19 @@ pub fn normalize_source(text: &str) -> Cow<'_, str> {
         let mut emit: Option<u8> = Some(c);
         let mut step = 1usize;
         match st {
+            St::Text if c != b'<' && c != b'\r' => {
+                // Plain text: jump to the next '<' or CR, copying the run.
+                let rest = b.get(i..).unwrap_or(&[]);
+                let run = rest
+                    .iter()
+                    .position(|x| *x == b'<' || *x == b'\r')
+                    .unwrap_or(rest.len());
+                if let Some(o) = out.as_mut() {
+                    o.extend_from_slice(rest.get(..run).unwrap_or(&[]));
+                }
+                i = i.saturating_add(run.max(1));
+                continue;
+            }
             St::Text => {
                 if c == b'<' {
                     let rest = b.get(i..).unwrap_or(&[]);
@@ -283,11 +301,19 @@ pub fn parse<'a>(text: &'a str, limits: &Limits, extra_id_attrs: &[String]) -> R
     let mut ids: HashMap<String, NodeId> = HashMap::new();
     let mut duplicate_ids = Vec::new();
     let mut elements = 0usize;
+    let (mut nodes, mut comments) = (0usize, 0usize);
+    let mut signatures = Vec::new();
     // Iterative walk in document order: no recursion on untrusted depth.
     let mut stack = vec![doc.root()];
     while let Some(n) = stack.pop() {
+        if n != doc.root() {
+            nodes = nodes.saturating_add(1);
+        }
         match doc.node_kind(n) {
             Some(NodeKind::Element(e)) => {
+                if e.matches_name_ns(DSIG, "Signature") {
+                    signatures.push(n);
+                }
                 elements = elements.saturating_add(1);
                 if elements > limits.max_xml_elements {
                     return Err(Error::limit(
@@ -333,20 +359,25 @@ pub fn parse<'a>(text: &'a str, limits: &Limits, extra_id_attrs: &[String]) -> R
                     }
                 }
             }
-            Some(NodeKind::Text(t) | NodeKind::CData(t) | NodeKind::Comment(t)) => {
+            Some(NodeKind::Comment(t)) => {
+                comments = comments.saturating_add(1);
+                check_len(t.len(), limits)?;
+            }
+            Some(NodeKind::Text(t) | NodeKind::CData(t)) => {
                 check_len(t.len(), limits)?;
             }
             _ => {}
         }
-        let mut kids = doc.children(n);
-        kids.reverse();
-        stack.extend(kids);
+        push_children(&doc, n, &mut stack, |c| c);
     }
     Ok(XmlDoc {
         doc,
         ids,
         duplicate_ids,
         elements,
+        nodes,
+        comments,
+        signatures,
     })
 }
 
@@ -425,6 +456,21 @@ pub fn path_of(doc: &Document<'_>, n: NodeId) -> String {
     }
     parts.reverse();
     format!("/{}", parts.join("/"))
+}
+
+/// Push `n`'s children on a depth-first stack, last first (so that they
+/// pop in document order), mapped by `f`; no allocation per node.
+pub fn push_children<T>(
+    doc: &Document<'_>,
+    n: NodeId,
+    stack: &mut Vec<T>,
+    f: impl Fn(NodeId) -> T,
+) {
+    let mut c = doc.last_child(n);
+    while let Some(k) = c {
+        stack.push(f(k));
+        c = doc.previous_sibling(k);
+    }
 }
 
 /// Element children of `n` (elements only, in order).

@@ -12,6 +12,8 @@
 //! name exactly one element of the document: none is a missing element, two
 //! an ambiguous one (an added look-alike is the usual wrapping attack).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use uppsala::{Document, NodeId};
 
@@ -122,29 +124,89 @@ fn path_matches(path: &[String], pattern: &str) -> bool {
     path.len() >= pat.len() && path.iter().rev().zip(pat.iter().rev()).all(|(a, b)| a == b)
 }
 
-/// Every element whose path matches `pattern` (at most 2 are collected:
-/// enough to say "ambiguous").
-pub fn find(doc: &Document<'_>, pattern: &str) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    let mut stack = vec![doc.root()];
-    while let Some(n) = stack.pop() {
-        if doc.element(n).is_some() && path_matches(&local_path(doc, n), pattern) {
-            out.push(n);
-            if out.len() > 1 {
-                break;
+/// The elements each path pattern names (at most 2 kept per pattern:
+/// enough to say "ambiguous"), found in one walk of the document.
+#[derive(Debug, Default)]
+pub struct Found(HashMap<String, Vec<NodeId>>);
+
+impl Found {
+    pub fn get(&self, pattern: &str) -> &[NodeId] {
+        self.0.get(pattern).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Every path a profile asks about.
+pub fn patterns(p: &XmlProfile) -> Vec<String> {
+    let mut v: Vec<String> = p.detect_roots.clone();
+    for r in &p.roles {
+        v.extend(r.must_sign.iter().cloned());
+        if let Some(i) = &r.identity {
+            v.push(i.element.clone());
+        }
+        if let Some(q) = r.required.strip_prefix("if:") {
+            v.push(q.to_string());
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Find every pattern's elements in one walk; when all patterns are
+/// absolute, only the branches they can still match are walked.
+pub fn find_many(doc: &Document<'_>, patterns: &[String]) -> Found {
+    let pats: Vec<(bool, Vec<&str>)> = patterns
+        .iter()
+        .map(|p| {
+            (
+                p.starts_with('/'),
+                p.split('/').filter(|s| !s.is_empty()).collect(),
+            )
+        })
+        .collect();
+    let prune = pats.iter().all(|(abs, _)| *abs);
+    let mut found: HashMap<String, Vec<NodeId>> = HashMap::new();
+    let mut path: Vec<NodeId> = Vec::new();
+    let mut stack: Vec<(NodeId, usize)> = Vec::new();
+    super::push_children(doc, doc.root(), &mut stack, |c| (c, 0));
+    let name = |n: NodeId| doc.element(n).map(|e| e.name.local_name.as_ref());
+    while let Some((n, depth)) = stack.pop() {
+        let Some(local) = name(n) else { continue };
+        path.truncate(depth);
+        path.push(n);
+        let len = path.len();
+        let mut continues = false;
+        for ((abs, pat), key) in pats.iter().zip(patterns) {
+            if *abs && len < pat.len() {
+                continues |= pat.get(depth) == Some(&local);
+            }
+            let hit = pat.last() == Some(&local)
+                && len >= pat.len()
+                && (!*abs || len == pat.len())
+                && path
+                    .iter()
+                    .rev()
+                    .zip(pat.iter().rev())
+                    .all(|(a, b)| name(*a) == Some(*b));
+            if hit {
+                let e = found.entry(key.clone()).or_default();
+                if e.len() < 2 {
+                    e.push(n);
+                }
             }
         }
-        stack.extend(child_elements(doc, n));
+        if !prune || continues {
+            let next = depth.saturating_add(1);
+            super::push_children(doc, n, &mut stack, |c| (c, next));
+        }
     }
-    out.sort_by_key(|n| n.index());
-    out.dedup();
-    out
+    Found(found)
 }
 
 /// Whether the profile applies by itself to this document: one of its
 /// `detect_roots` (absolute paths such as `/HDon`) names an element.
-pub fn detects(p: &XmlProfile, doc: &Document<'_>) -> bool {
-    p.detect_roots.iter().any(|r| !find(doc, r).is_empty())
+pub fn detects(p: &XmlProfile, found: &Found) -> bool {
+    p.detect_roots.iter().any(|r| !found.get(r).is_empty())
 }
 
 /// The role a signature plays: the first role whose `signature_parent`
@@ -158,13 +220,13 @@ pub fn role_of<'p>(p: &'p XmlProfile, doc: &Document<'_>, sig: NodeId) -> Option
 }
 
 /// Whether a role must be present in this document.
-pub fn required(r: &Role, doc: &Document<'_>) -> bool {
+pub fn required(r: &Role, found: &Found) -> bool {
     match r.required.as_str() {
         "always" => true,
         "never" => false,
         s => s
             .strip_prefix("if:")
-            .is_some_and(|p| !find(doc, p).is_empty()),
+            .is_some_and(|p| !found.get(p).is_empty()),
     }
 }
 
@@ -239,8 +301,8 @@ pub fn signing_time_elements(doc: &Document<'_>, sig: NodeId) -> Vec<NodeId> {
 }
 
 /// The text of the one element `pattern` names, if exactly one.
-pub fn single_text(doc: &Document<'_>, pattern: &str) -> Option<(NodeId, String)> {
-    match find(doc, pattern).as_slice() {
+pub fn single_text(doc: &Document<'_>, found: &Found, pattern: &str) -> Option<(NodeId, String)> {
+    match found.get(pattern) {
         [n] => Some((*n, text_of(doc, *n).trim().to_string())),
         _ => None,
     }
