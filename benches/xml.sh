@@ -13,10 +13,10 @@ cargo build --release -q
 python3 - "$DATA" <<'PYEOF'
 import os, statistics, subprocess, sys, time
 data = sys.argv[1]
-kyso = ["target/release/kyso", "verify", "--trust", "testdata/live/certs/root.pem",
-        "--intermediates", "testdata/live/certs/interm.pem", "--format", "json"]
-xmlsec = ["xmlsec1", "--verify", "--trusted-pem", "testdata/live/certs/root.pem",
-          "--untrusted-pem", "testdata/live/certs/interm.pem", "--id-attr:Id", "DLHDon",
+kyso = ["target/release/kyso", "verify", "--trust", "certs/test/root.pem",
+        "--revocation", "optional", "--format", "json"]
+xmlsec = ["xmlsec1", "--verify", "--trusted-pem", "certs/test/root.pem",
+          "--untrusted-pem", "certs/test/issuing-ca.pem", "--id-attr:Id", "DLHDon",
           "--id-attr:Id", "http://www.w3.org/2000/09/xmldsig#:Object"]
 
 def run(cmd):

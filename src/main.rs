@@ -224,51 +224,16 @@ fn xml_profile_choice(
     must_sign: Vec<String>,
     identity: Option<&str>,
 ) -> anyhow::Result<kyso::validate::XmlProfileChoice> {
-    use kyso::validate::XmlProfileChoice;
     use kyso::xml::profile;
-    let identity = match identity {
-        Some(s) => {
-            let (path, kind) = s
-                .rsplit_once('=')
-                .context("--identity-element wants PATH=KIND (e.g. ToKhai/NguoiNop/SoCCCD=CCCD)")?;
-            Some(profile::IdentityRule {
-                element: path.to_string(),
-                kind: kind.to_ascii_uppercase(),
-            })
+    let extra = match file {
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            profile::parse_profiles(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
         }
-        None => None,
+        None => Vec::new(),
     };
-    let mut list = profile::builtin();
-    if let Some(f) = file {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let mut extra =
-            profile::parse_profiles(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        extra.append(&mut list);
-        list = extra;
-    }
-    let chosen = match name {
-        "auto" if must_sign.is_empty() && identity.is_none() => return Ok(XmlProfileChoice::Auto),
-        "none" => return Ok(XmlProfileChoice::None),
-        "auto" => "e-form",
-        n => n,
-    }
-    .to_string();
-    let mut p = list
-        .into_iter()
-        .find(|p| p.name == chosen)
-        .with_context(|| format!("no XML profile named {chosen}"))?;
-    if !must_sign.is_empty() || identity.is_some() {
-        for r in &mut p.roles {
-            if r.required == "always" {
-                r.must_sign.extend(must_sign.iter().cloned());
-                if identity.is_some() {
-                    r.identity = identity.clone();
-                }
-            }
-        }
-    }
-    Ok(XmlProfileChoice::Given(std::sync::Arc::new(p)))
+    profile::choice(name, extra, &must_sign, identity).map_err(|e| anyhow::anyhow!(e))
 }
 
 #[derive(Subcommand)]

@@ -1047,6 +1047,91 @@ async fn idempotency_and_versions(s: &Server) {
     );
 }
 
+/// A dossier whose application form is a signed XML e-form: the procedure
+/// names the element that must be signed and the one holding the
+/// applicant's CCCD; the form signed by the applicant stands in for the
+/// paper original, one naming another person does not, and an e-invoice
+/// in the same dossier is checked against its own profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dossier_with_a_signed_xml_form() {
+    let dir = temp_dir("xml-form");
+    let mut cfg = config(&dir);
+    // XML files carry the signer's certificate only: the issuing CA comes
+    // with the trust group, as the bundled Vietnamese intermediates do.
+    cfg.trust.insert(
+        "test-with-ca".into(),
+        TrustGroup {
+            anchors: vec![repo().join("certs/test/root.pem")],
+            pins: vec![],
+            intermediates: vec![repo().join("certs/test/issuing-ca.pem")],
+        },
+    );
+    cfg.policy.procedures.insert(
+        "P-EFORM".into(),
+        policy(|p| {
+            p.trust = vec!["test-with-ca".into()];
+            p.xml_must_sign = vec!["ToKhai/NoiDung".into()];
+            p.xml_identity_element = Some("ToKhai/NguoiNop/SoCCCD=CCCD".into());
+            p.signed_roles = vec!["to_khai".into()];
+        }),
+    );
+    let s = Server::start(cfg).await;
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("HS-XML-1", "P-EFORM", "CCCD", SIGNER_RSA, &["to_khai"]),
+            &["xml/eform-honest.xml"],
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let d = &v["decision"];
+    assert_eq!(d["accepted_in_lieu_of_originals"], true, "{v}");
+    assert_eq!(d["files"][0]["indication"], "TOTAL_PASSED");
+    assert!(checks(d, 0).contains(&("SIGNER_IS_APPLICANT".into(), true)));
+
+    // The same applicant, a form naming someone else: the signature is
+    // valid, the form is not the applicant's.
+    let (_, v) = s
+        .dossier(
+            "portal",
+            meta("HS-XML-2", "P-EFORM", "CCCD", SIGNER_RSA, &["to_khai"]),
+            &["xml/eform-other-applicant.xml"],
+        )
+        .await;
+    let d = &v["decision"];
+    assert_eq!(d["accepted_in_lieu_of_originals"], false, "{v}");
+    assert_eq!(d["files"][0]["indication"], "INDETERMINATE");
+    assert_eq!(d["files"][0]["sub_indication"], "SIG_CONSTRAINTS_FAILURE");
+
+    // /v1/verify on an e-invoice: the profile comes from the document's
+    // shape; a wrapped invoice is not passed.
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(fixture("xml/invoice-honest.xml")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["report"]["document"]["format"], "XML");
+    assert_eq!(v["report"]["signatures"][0]["xml"]["role"], "seller");
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/verify",
+            Some("portal"),
+            Some(fixture("xml/wrap-04-original-in-wrapper.xml")),
+        )
+        .await;
+    assert_eq!(
+        v["report"]["signatures"][0]["sub_indication"], "SIG_CONSTRAINTS_FAILURE",
+        "{v}"
+    );
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dossier_idempotency_versions_and_audit() {
     let dir = temp_dir("versions");

@@ -11,17 +11,21 @@ use kyso::pki::TrustStore;
 use kyso::report::{Outcome, Report};
 use kyso::validate::{VerifyOptions, verify_xml};
 
+/// The test PKI trusted with its issuing CA (the files carry the signer's
+/// certificate only, as real invoices do), its CRLs supplied, at 2026-11-01.
 fn opts() -> VerifyOptions {
+    let root = common::root();
     let mut trust = TrustStore::new();
-    trust
-        .load_path(&common::root().join("testdata/live/certs/root.pem"))
-        .unwrap();
-    let mut o = VerifyOptions::new(trust, common::at("2027-06-01T00:00:00Z"));
-    // The fixtures' signers are issued by the live PKI's CA; no revocation
-    // data is needed to judge what these tests are about.
-    let pem = std::fs::read(common::root().join("testdata/live/certs/interm.pem")).unwrap();
+    trust.load_path(&root.join("certs/test/root.pem")).unwrap();
+    let mut o = VerifyOptions::new(trust, common::at("2026-11-01T00:00:00Z"));
+    let pem = std::fs::read(root.join("certs/test/issuing-ca.pem")).unwrap();
     o.intermediates = openssl::x509::X509::stack_from_pem(&pem).unwrap();
-    o.require_revocation = false;
+    for crl in ["root.crl", "issuing-ca.crl"] {
+        let der = std::fs::read(root.join("testdata/revocation").join(crl)).unwrap();
+        o.revocation
+            .crls
+            .push((kyso::revocation::RevSource::Caller, der.as_slice().into()));
+    }
     o
 }
 
@@ -141,9 +145,9 @@ fn xmlsec1_agrees() {
             let path = root.join("testdata/xml").join(&file);
             let out = std::process::Command::new("xmlsec1")
                 .args(["--verify", "--trusted-pem"])
-                .arg(root.join("testdata/live/certs/root.pem"))
+                .arg(root.join("certs/test/root.pem"))
                 .arg("--untrusted-pem")
-                .arg(root.join("testdata/live/certs/interm.pem"))
+                .arg(root.join("certs/test/issuing-ca.pem"))
                 .args(["--id-attr:Id", "DLHDon", "--id-attr:Id", "MCCQT"])
                 .args(["--id-attr:Id", "http://www.w3.org/2000/09/xmldsig#:Object"])
                 .args([

@@ -330,6 +330,7 @@ impl AppState {
         opts.intermediates = intermediates;
         opts.algorithms = policy::algorithms(policy);
         opts.allow_annotations = policy.allow_annotations;
+        opts.xml_profile = policy::xml_profile(policy);
         opts.require_revocation = self.cfg.revocation.required;
         Prepared {
             opts,

@@ -32,6 +32,16 @@ pub struct Policy {
     /// P=1 or P=2 forbids them. False: refused, as paper with notes
     /// scribbled on it would be.
     pub allow_annotations: bool,
+    /// Signed XML files: the document profile (`auto`: by the document's
+    /// shape — an `HDon` is an e-invoice; `none`; `e-invoice`; `e-form`).
+    pub xml_profile: String,
+    /// e-form: elements (paths of local names, e.g. `ToKhai/NoiDung`) the
+    /// applicant's signature must cover.
+    pub xml_must_sign: Vec<String>,
+    /// e-form: the element holding the applicant's identity and its kind,
+    /// `PATH=KIND` (e.g. `ToKhai/NguoiNop/SoCCCD=CCCD`); it must be an
+    /// identity of the signer's certificate.
+    pub xml_identity_element: Option<String>,
 }
 
 impl Default for Policy {
@@ -47,8 +57,22 @@ impl Default for Policy {
             min_ec_bits: 256,
             sha1: "reject".into(),
             allow_annotations: false,
+            xml_profile: "auto".into(),
+            xml_must_sign: Vec::new(),
+            xml_identity_element: None,
         }
     }
+}
+
+/// The signed-XML profile of a policy (checked by [`Policy::validate`]).
+pub fn xml_profile(p: &Policy) -> crate::validate::XmlProfileChoice {
+    crate::xml::profile::choice(
+        &p.xml_profile,
+        Vec::new(),
+        &p.xml_must_sign,
+        p.xml_identity_element.as_deref(),
+    )
+    .unwrap_or_default()
 }
 
 /// The algorithm settings of a policy.
@@ -94,6 +118,12 @@ impl Policy {
         if self.trust.is_empty() {
             return Err("trust lists no anchor group".into());
         }
+        crate::xml::profile::choice(
+            &self.xml_profile,
+            Vec::new(),
+            &self.xml_must_sign,
+            self.xml_identity_element.as_deref(),
+        )?;
         for g in &self.trust {
             if !known_groups.contains(g) {
                 return Err(format!("trust group {g:?} is not configured"));

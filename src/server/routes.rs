@@ -230,8 +230,9 @@ fn parse_at(at: Option<&str>, now: i64) -> Result<i64, ApiError> {
     }
 }
 
-/// Verify one document (PDF, or CMS with optional detached content): the raw
-/// body, or multipart fields `file` and `detached`. Stores nothing unless `store=true`.
+/// Verify one document (PDF; CMS with optional detached content; signed XML —
+/// e-invoices, e-forms — with the procedure's XML profile): the raw body, or
+/// multipart fields `file` and `detached`. Stores nothing unless `store=true`.
 #[utoipa::path(post, path = "/v1/verify", params(VerifyQuery),
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     responses((status = 200, body = VerifyResponse), (status = 400, body = ErrorBody),
@@ -954,6 +955,7 @@ async fn reverify(
         opts.require_revocation = intake.require_revocation;
         opts.algorithms = algs.clone();
         opts.allow_annotations = intake_policy.allow_annotations;
+        opts.xml_profile = super::policy::xml_profile(&intake_policy);
         let data = data.clone();
         let det = detached.clone();
         let name = sha.clone();

@@ -93,6 +93,55 @@ pub fn parse_profiles(text: &str) -> Result<Vec<XmlProfile>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The profile to check signed XML against, from a name (`auto`, `none`,
+/// a built-in one or one of `extra`), e-form elements that must be signed
+/// and an identity element written `PATH=KIND`: what `kyso verify
+/// --profile` and a procedure's policy (`xml_profile`, `xml_must_sign`,
+/// `xml_identity_element`) say. `auto` with elements named means `e-form`.
+pub fn choice(
+    name: &str,
+    extra: Vec<XmlProfile>,
+    must_sign: &[String],
+    identity: Option<&str>,
+) -> Result<crate::core::XmlProfileChoice, String> {
+    use crate::core::XmlProfileChoice;
+    let identity = match identity {
+        Some(s) => {
+            let (path, kind) = s.rsplit_once('=').ok_or_else(|| {
+                format!(
+                    "identity element {s:?} is not PATH=KIND (e.g. ToKhai/NguoiNop/SoCCCD=CCCD)"
+                )
+            })?;
+            if path.is_empty() || kind.is_empty() {
+                return Err(format!("identity element {s:?} is not PATH=KIND"));
+            }
+            Some(IdentityRule {
+                element: path.to_string(),
+                kind: kind.to_ascii_uppercase(),
+            })
+        }
+        None => None,
+    };
+    let chosen = match name {
+        "auto" if must_sign.is_empty() && identity.is_none() => return Ok(XmlProfileChoice::Auto),
+        "none" => return Ok(XmlProfileChoice::None),
+        "auto" => "e-form",
+        n => n,
+    };
+    let mut p = extra
+        .into_iter()
+        .chain(builtin())
+        .find(|p| p.name == chosen)
+        .ok_or_else(|| format!("no XML profile named {chosen:?}"))?;
+    for r in p.roles.iter_mut().filter(|r| r.required == "always") {
+        r.must_sign.extend(must_sign.iter().cloned());
+        if identity.is_some() {
+            r.identity = identity.clone();
+        }
+    }
+    Ok(XmlProfileChoice::Given(std::sync::Arc::new(p)))
+}
+
 /// A built-in profile by name.
 pub fn named(name: &str) -> Option<XmlProfile> {
     builtin().into_iter().find(|p| p.name == name)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the signed-XML fixtures of testdata/xml/ with an outside signer:
-the xmlsec1 CLI (apt `xmlsec1`) and the live test PKI's keys
-(testdata/live/keys, certs). Run from the repository root:
+the xmlsec1 CLI (apt `xmlsec1`) and the test PKI's keys (certs/test).
+Run from the repository root:
 
     python3 testdata/gen/make_xml.py
     python3 testdata/gen/make_xml.py --big DIR 1 50    # benches/xml.sh
@@ -20,9 +20,19 @@ import tempfile
 
 OUT = "testdata/xml"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+TEST = "certs/test"
+# The seller: certs/test/signer-ec (P-256, UID=MST:0100686209-001, a
+# branch's tax code); the tax authority: signer-docsign (RSA); the e-form
+# applicant: signer-rsa (UID=CCCD:001203004567).
+SELLER = (f"{TEST}/signer-ec.key.pem", f"{TEST}/signer-ec.pem")
+CQT = (f"{TEST}/signer-docsign.key.pem", f"{TEST}/signer-docsign.pem")
+APPLICANT = (f"{TEST}/signer-rsa.key.pem", f"{TEST}/signer-rsa.pem")
+SELLER_MST = "0100686209-001"
 
 
-def sig_template(sig_id, refs):
+def sig_template(sig_id, refs, method=RSA_SHA256, time_object=True):
     r = "".join(
         f'<Reference URI="#{u}">'
         + (
@@ -36,16 +46,21 @@ def sig_template(sig_id, refs):
     return (
         f'<Signature xmlns="{DSIG}" Id="{sig_id}"><SignedInfo>'
         '<CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
-        '<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+        f'<SignatureMethod Algorithm="{method}"/>'
         f"{r}</SignedInfo><SignatureValue></SignatureValue>"
         "<KeyInfo><X509Data><X509Certificate></X509Certificate></X509Data></KeyInfo>"
-        f'<Object Id="{sig_id}-time"><SignatureProperties><SignatureProperty Target="#{sig_id}">'
-        "<SigningTime>2026-06-01T09:32:18</SigningTime>"
-        "</SignatureProperty></SignatureProperties></Object></Signature>"
+        + (
+            f'<Object Id="{sig_id}-time"><SignatureProperties><SignatureProperty Target="#{sig_id}">'
+            "<SigningTime>2026-06-01T09:32:18</SigningTime>"
+            "</SignatureProperty></SignatureProperties></Object>"
+            if time_object
+            else ""
+        )
+        + "</Signature>"
     )
 
 
-def invoice(amount, seller_sig, cqt_sig, mst="0101234567", with_code=True):
+def invoice(amount, seller_sig, cqt_sig, mst=SELLER_MST, with_code=True):
     code = '<MCCQT Id="MCCQT-1">00A1B2C3D4E5F60718293A4B5C6D7E8F90</MCCQT>' if with_code else ""
     khhd = "C26TKS" if with_code else "K26TKS"
     cqt = f"<CQT>{cqt_sig}</CQT>" if with_code else ""
@@ -64,40 +79,6 @@ def invoice(amount, seller_sig, cqt_sig, mst="0101234567", with_code=True):
     )
 
 
-KEYS = f"{OUT}/keys"
-
-
-def make_cert(name, subject, days=8000):
-    """A signer key and certificate issued by the live PKI's issuing CA
-    (OpenSSL CLI), with the identity in the subject's UID (MST:...)."""
-    key, crt = f"{KEYS}/{name}.key.pem", f"{KEYS}/{name}.pem"
-    if os.path.exists(crt):
-        return key, crt
-    os.makedirs(KEYS, exist_ok=True)
-    with tempfile.TemporaryDirectory() as d:
-        ext = os.path.join(d, "ext.cnf")
-        with open(ext, "w") as f:
-            f.write(
-                "basicConstraints=critical,CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,nonRepudiation\n"
-                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-            )
-        csr = os.path.join(d, "req.csr")
-        subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
-        subprocess.run(
-            ["openssl", "req", "-new", "-key", key, "-utf8", "-subj", subject, "-out", csr],
-            check=True,
-        )
-        subprocess.run(
-            [
-                "openssl", "x509", "-req", "-in", csr, "-CA", "testdata/live/certs/interm.pem",
-                "-CAkey", "testdata/live/keys/interm.key.pem", "-CAcreateserial", "-days", str(days),
-                "-sha256", "-extfile", ext, "-out", crt, "-set_serial", str(int.from_bytes(os.urandom(8), "big")),
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return key, crt
 
 
 def xmlsec_sign(text, key, cert, node_id):
@@ -134,25 +115,36 @@ def big(out_dir, sizes_mb):
         items = "<DSHHDVu>" + "".join(item.format(i=i) for i in range(n)) + "</DSHHDVu>"
         seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
         doc = invoice("1100000", seller, "").replace("</NDHDon>", "</NDHDon>" + items, 1)
-        doc = xmlsec_sign(
-            doc, "testdata/live/keys/signer-good.key.pem", "testdata/live/certs/signer-good.pem", "seller"
-        )
+        doc = xmlsec_sign(doc, *APPLICANT, "seller")
         with open(os.path.join(out_dir, f"invoice-{mb}mb.xml"), "w", encoding="utf-8") as f:
             f.write(doc)
 
 
-def signed_invoice(amount="1100000", mst="0101234567", with_code=True):
-    seller_key = make_cert(
-        "seller", "/C=VN/O=Công ty TNHH Kiểm Thử Ký Số/CN=Công ty TNHH Kiểm Thử Ký Số/UID=MST:0101234567"
-    )
-    cqt_key = make_cert("tax-authority", "/C=VN/O=Tổng cục Thuế (thử nghiệm)/CN=Cục Thuế thử nghiệm/UID=MST:0100000001")
-    seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)])
+def signed_invoice(amount="1100000", mst=SELLER_MST, with_code=True):
+    seller = sig_template("seller", [("DLHDon-1", True), ("seller-time", False)], ECDSA_SHA256)
     cqt = sig_template("cqt", [("DLHDon-1", False), ("MCCQT-1", False), ("cqt-time", False)])
     doc = invoice(amount, seller, cqt if with_code else "", mst, with_code)
-    doc = xmlsec_sign(doc, *seller_key, "seller")
+    doc = xmlsec_sign(doc, *SELLER, "seller")
     if with_code:
-        doc = xmlsec_sign(doc, *cqt_key, "cqt")
+        doc = xmlsec_sign(doc, *CQT, "cqt")
     return doc
+
+
+def eform(cccd):
+    """An application form (tờ khai) signed by the applicant over the whole
+    document (URI="", enveloped)."""
+    sig = sig_template("applicant", [], RSA_SHA256, time_object=False).replace(
+        "</SignedInfo>",
+        '<Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+        '</Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue></DigestValue>'
+        "</Reference></SignedInfo>",
+    )
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ToKhai><NoiDung><ThuTuc>1.004227</ThuTuc><YeuCau>Cấp giấy phép kinh doanh</YeuCau></NoiDung>'
+        f"<NguoiNop><HoTen>Nguyễn Văn An</HoTen><SoCCCD>{cccd}</SoCCCD></NguoiNop>{sig}</ToKhai>"
+    )
+    return xmlsec_sign(doc, *APPLICANT, "applicant")
 
 
 def between(doc, start, end):
@@ -176,7 +168,8 @@ def main():
         '<?xml version="1.0" encoding="UTF-8"?>\n<TDiep><TTChung><MLTDiep>200</MLTDiep></TTChung>'
         f"<DLieu>{body}</DLieu></TDiep>"
     )
-    v["invoice-branch-mst.xml"] = signed_invoice(mst="0101234567-001")
+    # The company's own tax code on a branch's invoice.
+    v["invoice-branch-mst.xml"] = signed_invoice(mst="0100686209")
     v["invoice-without-code.xml"] = signed_invoice(with_code=False)
     # A valid signature over an invoice naming another seller's tax code.
     v["invoice-other-seller-mst.xml"] = signed_invoice(mst="0109999999")
@@ -254,6 +247,9 @@ def main():
         "<DSCKS>", "<MCCQT>FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF</MCCQT><DSCKS>", 1
     )
     assert seller_end > 0
+    # e-forms: the applicant's own, and one naming someone else.
+    v["eform-honest.xml"] = eform("001203004567")
+    v["eform-other-applicant.xml"] = eform("001099000111")
     for name, text in v.items():
         with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
             f.write(text)
