@@ -40,6 +40,8 @@ pub enum RevSource {
     AdbeArchival,
     /// The PDF `/DSS` dictionary.
     Dss,
+    /// XAdES `RevocationValues` of an XML signature.
+    Xades,
     /// Supplied by the caller.
     Caller,
     /// Fetched during validation.

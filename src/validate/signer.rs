@@ -9,7 +9,7 @@ use super::tsp;
 use crate::cms::{SignedData, SignerInfo};
 use crate::core::x509::Role;
 use crate::core::{Timing, VerifyOptions, poe, x509};
-use crate::report::{Check, Indication, Outcome, SignatureReport, SubIndication};
+use crate::report::SignatureReport;
 
 /// Check `si` over `content` as a document signature. `timing.external_poe`:
 /// a later document timestamp that covers it.
@@ -37,30 +37,6 @@ pub fn check_signature(
         opts,
         rep,
     );
-    if !stamps.broken.is_empty() {
-        // A timestamp over something else than this signature value, or
-        // whose TSA signature does not verify: either the signature value
-        // was replaced after it was stamped or the token was taken from
-        // another signature. The signature's own mathematics may hold, but
-        // the evidence attached to it is false: never TOTAL_PASSED
-        // (docs/report.md, "Broken signature timestamps").
-        let list = stamps
-            .broken
-            .iter()
-            .map(|k| format!("#{k}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        rep.fail(
-            Indication::Indeterminate,
-            SubIndication::SigConstraintsFailure,
-            Check::new(
-                "SIGNATURE_TIMESTAMP_BROKEN",
-                Outcome::Failed,
-                format!("Dấu thời gian {list} gắn với chữ ký bị hỏng (không khớp với giá trị chữ ký hoặc chữ ký của TSA sai): bằng chứng đi kèm chữ ký không đúng"),
-                format!("Signature timestamp {list} is broken (it does not stamp this signature value, or the TSA's signature does not verify): the evidence attached to the signature is false"),
-            )
-            .with("timestamps", stamps.broken.clone()),
-        );
-    }
+    tsp::fail_broken(&stamps.broken, rep);
     out
 }

@@ -279,17 +279,39 @@ pub fn signature_timestamps(
     timing: Timing,
     rep: &mut SignatureReport,
 ) -> StampsFound {
-    let tokens: Vec<der::Tlv<'_>> = si
+    let tokens: Vec<&[u8]> = si
         .unsigned_attr(oid::SIGNATURE_TIMESTAMP)
         .iter()
-        .flat_map(|a| a.values.iter().copied())
+        .flat_map(|a| a.values.iter().map(|v| v.raw))
         .collect();
+    timestamps_over(
+        &tokens,
+        &Content::Bytes(si.signature),
+        opts,
+        extra,
+        timing,
+        rep,
+    )
+}
+
+/// Timestamp tokens over `stamped` (a CMS signature value, the canonical
+/// XML `SignatureValue` element of a XAdES signature), at most 8 checked,
+/// each reported under the signature; the earliest valid one's time is the
+/// proof of existence.
+pub fn timestamps_over(
+    tokens: &[&[u8]],
+    stamped: &Content<'_>,
+    opts: &VerifyOptions,
+    extra: &RevocationData,
+    timing: Timing,
+    rep: &mut SignatureReport,
+) -> StampsFound {
     let mut poe: Option<i64> = None;
     let mut broken = Vec::new();
     for (k, tok) in tokens.iter().enumerate().take(8) {
         let (ts, tst) = verify_token_in(
-            tok.raw,
-            &Content::Bytes(si.signature),
+            tok,
+            stamped,
             SignatureKind::SignatureTimestamp,
             k,
             opts,
@@ -334,6 +356,34 @@ pub fn signature_timestamps(
         ));
     }
     StampsFound { poe, broken }
+}
+
+/// Record the broken signature timestamps (1-based numbers): a timestamp
+/// over something else than this signature value, or whose TSA signature
+/// does not verify — the signature value was replaced after it was
+/// stamped, or the token taken from another signature. The signature's own
+/// mathematics may hold, but the evidence attached to it is false: never
+/// TOTAL_PASSED (docs/report.md, "Broken signature timestamps").
+pub fn fail_broken(broken: &[usize], rep: &mut SignatureReport) {
+    if broken.is_empty() {
+        return;
+    }
+    let list = broken
+        .iter()
+        .map(|k| format!("#{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    rep.fail(
+        I::Indeterminate,
+        crate::report::SubIndication::SigConstraintsFailure,
+        Check::new(
+            "SIGNATURE_TIMESTAMP_BROKEN",
+            Outcome::Failed,
+            format!("Dấu thời gian {list} gắn với chữ ký bị hỏng (không khớp với giá trị chữ ký hoặc chữ ký của TSA sai): bằng chứng đi kèm chữ ký không đúng"),
+            format!("Signature timestamp {list} is broken (it does not stamp this signature value, or the TSA's signature does not verify): the evidence attached to the signature is false"),
+        )
+        .with("timestamps", broken.to_vec()),
+    );
 }
 
 /// PKIStatus of a TimeStampResp (RFC 3161 §2.4.2) and its token, if granted.

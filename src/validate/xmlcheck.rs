@@ -6,21 +6,24 @@
 
 use openssl::x509::X509;
 
+use super::cmscheck::Content;
 use super::document_error;
+use super::tsp;
 use crate::core::x509::Role;
 use crate::core::{Timing, VerifyOptions, XmlProfileChoice, algorithms, poe, x509};
 use crate::crypto::{self, SigCheck, SigScheme};
 use crate::error::Error;
 use crate::pki::cert::{self, CertSummary};
 use crate::report::{
-    Check, DocumentInfo, Indication as I, Outcome, Report, SignatureKind, SignatureReport,
+    Check, DocumentInfo, Indication as I, Level, Outcome, Report, SignatureKind, SignatureReport,
     SubIndication as S, XmlSignatureInfo,
 };
-use crate::revocation::RevocationData;
+use crate::revocation::{RevSource, RevocationData};
 use crate::xml::alg::{self, SigAlg};
 pub use crate::xml::dsig::Detached;
 use crate::xml::dsig::{self, OfferedKey, RefStatus, SigOutcome};
 use crate::xml::profile::{self, XmlProfile};
+use crate::xml::xades;
 use crate::xml::{self, XmlDoc};
 
 /// Verify a signed XML document. `detached`: data for references outside
@@ -307,8 +310,9 @@ fn judge(
         check_role_coverage(xd, out, p, role, found, rep);
     }
 
-    // The key that verifies SignatureValue, and the certificate it binds.
-    let kicerts: Vec<X509> = out
+    // XAdES: signed properties protected, the signing certificate named.
+    let xa = xades::read(&xd.doc, out.node, out.id.as_deref());
+    let mut kicerts: Vec<X509> = out
         .keys
         .iter()
         .filter_map(|k| match k {
@@ -316,6 +320,19 @@ fn judge(
             OfferedKey::Bare(_) => None,
         })
         .collect();
+    let mut bound: Option<X509> = None;
+    if let Some(x) = &xa {
+        for d in &x.certificate_values {
+            if let Ok(c) = X509::from_der(d) {
+                kicerts.push(c);
+            }
+        }
+        match xades_binding(xd, out, x, &kicerts, opts, rep) {
+            Binding::Bound(c) => bound = Some(c),
+            Binding::None => {}
+            Binding::Failed => return done(rep, info),
+        }
+    }
     let mut tried = 0usize;
     let mut chosen: Option<(X509, String)> = None;
     let mut bare_ok = false;
@@ -332,7 +349,11 @@ fn judge(
         OfferedKey::Bare(p) => Some((OfferedKey::Bare(p.clone()), false)),
         OfferedKey::Cert(_) => None,
     });
-    let offered = offered_certs.chain(supplied).chain(offered_bare);
+    let offered: Vec<(OfferedKey, bool)> = match &bound {
+        // XAdES names the signer's certificate: only its key is tried.
+        Some(c) => vec![(OfferedKey::Cert(c.clone()), false)],
+        None => offered_certs.chain(supplied).chain(offered_bare).collect(),
+    };
     let mut cert_no = 0usize;
     let mut der_ecdsa = false;
     for (k, is_supplied) in offered {
@@ -384,7 +405,16 @@ fn judge(
                 tried = tried.saturating_add(1);
                 match k {
                     OfferedKey::Cert(c) => {
-                        let src = if is_supplied {
+                        let src = if bound.is_some() {
+                            format!(
+                                "the certificate XAdES {} names",
+                                if xa.as_ref().is_some_and(|x| x.signing_cert_v2) {
+                                    "SigningCertificateV2"
+                                } else {
+                                    "SigningCertificate"
+                                }
+                            )
+                        } else if is_supplied {
                             "a certificate supplied by the caller".to_string()
                         } else {
                             format!("KeyInfo certificate #{cert_no}")
@@ -486,18 +516,233 @@ fn judge(
     }
     rep.signer = Some(summary);
     let timing = Timing::default();
-    let best = poe::best(None, timing, rep);
+    // XAdES B-T / B-LT: signature timestamps over the canonical
+    // SignatureValue element, validation data carried by the signature.
+    let mut embedded = RevocationData::default();
+    let mut own_poe = None;
+    let mut broken = Vec::new();
+    if let Some(x) = &xa {
+        for d in &x.crl_values {
+            embedded.crls.push((RevSource::Xades, d.as_slice().into()));
+        }
+        for d in &x.ocsp_values {
+            embedded.ocsps.push((RevSource::Xades, d.as_slice().into()));
+        }
+        if !embedded.is_empty() {
+            rep.facts.embedded_revocation = true;
+        }
+        for (k, st) in x.signature_timestamps.iter().enumerate() {
+            let Some(stamped) = signature_value_c14n(xd, out, &st.c14n) else {
+                broken.push(k.saturating_add(1));
+                continue;
+            };
+            let found = tsp::timestamps_over(
+                &[st.token.as_slice()],
+                &Content::Bytes(&stamped),
+                opts,
+                &embedded,
+                timing,
+                rep,
+            );
+            if let Some(t) = found.poe {
+                own_poe = Some(own_poe.map_or(t, |p: i64| p.min(t)));
+            }
+            if !found.broken.is_empty() {
+                broken.push(k.saturating_add(1));
+            }
+        }
+    }
+    let best = poe::best(own_poe, timing, rep);
     x509::validate(
         &signer,
         &kicerts,
-        &RevocationData::default(),
+        &embedded,
         Role::DocumentSigner,
         best,
         timing,
         opts,
         rep,
     );
+    tsp::fail_broken(&broken, rep);
+    if let Some(x) = &xa {
+        xades_level(x, own_poe.is_some(), rep);
+    }
     done(rep, info)
+}
+
+enum Binding {
+    Bound(X509),
+    None,
+    Failed,
+}
+
+/// The XAdES checks before the signature value: the properties belong to
+/// this signature and are signed, and SigningCertificate(V2) names one of
+/// the certificates at hand (that one must verify the signature).
+fn xades_binding(
+    xd: &XmlDoc<'_>,
+    out: &SigOutcome,
+    x: &xades::Xades,
+    certs: &[X509],
+    opts: &VerifyOptions,
+    rep: &mut SignatureReport,
+) -> Binding {
+    let mut info = Vec::new();
+    if let Some(p) = &x.policy {
+        info.push(format!("policy {p}"));
+    }
+    if !x.mime_types.is_empty() {
+        info.push(format!("data {}", x.mime_types.join(", ")));
+    }
+    rep.pass(
+        Check::new(
+            "XADES_PROPERTIES",
+            Outcome::Info,
+            format!("Chữ ký XAdES ({}) {}", x.namespace, info.join("; ")),
+            format!("XAdES signature ({}) {}", x.namespace, info.join("; ")),
+        )
+        .with("namespace", x.namespace.clone()),
+    );
+    if !x.problems.is_empty() {
+        let list = x.problems.join("; ");
+        rep.fail(
+            I::TotalFailed,
+            S::FormatFailure,
+            Check::new(
+                "XADES_MALFORMED",
+                Outcome::Failed,
+                format!("Thuộc tính XAdES không hợp lệ: {list}"),
+                format!("The XAdES properties are malformed: {list}"),
+            ),
+        );
+        return Binding::Failed;
+    }
+    let signed = x
+        .signed_properties
+        .is_some_and(|sp| profile::covered(&xd.doc, out, sp));
+    if !signed {
+        rep.fail(
+            I::Indeterminate,
+            S::SigConstraintsFailure,
+            Check::new(
+                "XADES_SIGNED_PROPERTIES_NOT_SIGNED",
+                Outcome::Failed,
+                "Các thuộc tính được ký (SignedProperties) của XAdES không có hoặc không được chữ ký bao phủ: chứng thư và thời điểm ký không được bảo vệ",
+                "The XAdES SignedProperties are absent or not covered by the signature: the signing certificate and time are not protected",
+            ),
+        );
+        return Binding::Failed;
+    }
+    let Some(first) = x.signing_certs.first() else {
+        rep.pass(Check::new(
+            "XADES_SIGNING_CERT_ABSENT",
+            Outcome::Warning,
+            "XAdES không có SigningCertificate(V2): chứng thư của người ký được xác định bằng khóa khớp với chữ ký",
+            "XAdES without SigningCertificate(V2): the signer's certificate is the one whose key verifies the signature",
+        ));
+        return Binding::None;
+    };
+    let Some(dalg) = first.digest_alg else {
+        rep.fail(
+            I::Indeterminate,
+            S::CryptoConstraintsFailure,
+            Check::new(
+                "XADES_SIGNING_CERT_HASH_UNKNOWN",
+                Outcome::Failed,
+                format!(
+                    "Thuật toán băm trong SigningCertificate không được hỗ trợ: {}",
+                    first.digest_uri
+                ),
+                format!(
+                    "Unsupported digest in SigningCertificate: {}",
+                    first.digest_uri
+                ),
+            ),
+        );
+        return Binding::Failed;
+    };
+    algorithms::check_digest(&opts.algorithms, dalg, "SigningCertificate", rep);
+    let found = certs
+        .iter()
+        .chain(opts.intermediates.iter())
+        .find(|c| {
+            c.to_der()
+                .ok()
+                .and_then(|d| dalg.digest(&d).ok())
+                .is_some_and(|h| h == first.digest)
+        })
+        .cloned();
+    match found {
+        Some(c) => {
+            rep.pass(Check::new(
+                "XADES_SIGNING_CERT_MATCH",
+                Outcome::Passed,
+                "Chứng thư số của người ký khớp với SigningCertificate trong thuộc tính được ký",
+                "The signer's certificate matches the signed SigningCertificate property",
+            ));
+            Binding::Bound(c)
+        }
+        None => {
+            rep.fail(
+                I::Indeterminate,
+                S::NoSigningCertificateFound,
+                Check::new(
+                    "XADES_SIGNING_CERT_NOT_FOUND",
+                    Outcome::Failed,
+                    "Không có chứng thư số nào khớp với SigningCertificate trong thuộc tính được ký",
+                    "No certificate at hand matches the signed SigningCertificate property",
+                ),
+            );
+            Binding::Failed
+        }
+    }
+}
+
+/// The canonical `SignatureValue` element, what a XAdES
+/// SignatureTimeStamp stamps (EN 319 132-1 §5.3).
+fn signature_value_c14n(xd: &XmlDoc<'_>, out: &SigOutcome, c14n_uri: &str) -> Option<Vec<u8>> {
+    let sv = out.signature_value_node?;
+    let mode = xml::alg::c14n(c14n_uri)?;
+    let set = bergshamra_xml::NodeSet::tree_with_comments(sv, &xd.doc);
+    let mut buf = Vec::new();
+    let none: [&str; 0] = [];
+    bergshamra_c14n::canonicalize_doc_to(&xd.doc, mode, Some(&set), &none, &mut buf).ok()?;
+    Some(buf)
+}
+
+/// XAdES baseline level: B-B with signed properties, B-T with a valid
+/// signature timestamp, B-LT when the signature also carries validation
+/// data. An ArchiveTimeStamp is reported, not yet validated: the level
+/// stays below B-LTA.
+fn xades_level(x: &xades::Xades, stamped: bool, rep: &mut SignatureReport) {
+    let has_values =
+        !x.certificate_values.is_empty() || !x.crl_values.is_empty() || !x.ocsp_values.is_empty();
+    let format = if x.archive_timestamps > 0 {
+        Level::BLTA
+    } else if has_values && !x.signature_timestamps.is_empty() {
+        Level::BLT
+    } else if !x.signature_timestamps.is_empty() {
+        Level::BT
+    } else {
+        Level::BB
+    };
+    rep.format_level = Some(format);
+    if x.archive_timestamps > 0 {
+        rep.pass(Check::new(
+            "XADES_ARCHIVE_TIMESTAMP_NOT_VALIDATED",
+            Outcome::Warning,
+            "Chữ ký có dấu thời gian lưu trữ (ArchiveTimeStamp) nhưng kyso chưa kiểm tra loại này: mức B-LTA không được công nhận",
+            "The signature carries an ArchiveTimeStamp, which kyso does not validate yet: B-LTA is not granted",
+        ));
+    }
+    rep.conclude();
+    if rep.indication == I::TotalPassed {
+        rep.level = Some(match (stamped, has_values) {
+            (true, true) => Level::BLT,
+            (true, false) => Level::BT,
+            _ => Level::BB,
+        });
+    }
 }
 
 /// The profile's demands on this signature's coverage: the role it plays,

@@ -17,6 +17,7 @@
 pub mod alg;
 pub mod dsig;
 pub mod profile;
+pub mod xades;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
