@@ -215,3 +215,27 @@ fn xmlsec1_agrees() {
         "the deliberate differences changed: {differ:?}"
     );
 }
+
+/// XAdES B-LT: the signature carries the issuing CA and TSA certificates and
+/// the CRLs; with only the root trusted and nothing else supplied it
+/// verifies, its timestamp too, at B-LT.
+#[test]
+fn xades_blt_verifies_from_its_own_data() {
+    let mut trust = TrustStore::new();
+    trust
+        .load_path(&common::root().join("certs/test/root.pem"))
+        .unwrap();
+    let o = VerifyOptions::new(trust, common::at("2026-11-01T00:00:00Z"));
+    let data = std::fs::read(common::root().join("testdata/xml/xades-blt.xml")).unwrap();
+    let r = verify_xml(&data, &[], "xades-blt.xml", &o);
+    let s = &r.signatures[0];
+    assert_eq!(s.indication.as_str(), "TOTAL_PASSED", "{:?}", s.checks);
+    assert_eq!(s.level.map(|l| l.as_str()), Some("B-LT"));
+    assert_eq!(s.poe.as_deref(), Some("2026-10-20T08:00:00Z"));
+    assert!(
+        s.revocation
+            .iter()
+            .all(|e| format!("{:?}", e.source) == "Xades")
+    );
+    assert!(!s.revocation.is_empty());
+}

@@ -531,6 +531,16 @@ fn judge(
         if !embedded.is_empty() {
             rep.facts.embedded_revocation = true;
         }
+        // The signature's CertificateValues serve its timestamps' paths too.
+        let ts_opts;
+        let ts_opts_ref = if x.certificate_values.is_empty() {
+            opts
+        } else {
+            let mut o = opts.clone();
+            o.intermediates.extend(kicerts.iter().cloned());
+            ts_opts = o;
+            &ts_opts
+        };
         for (k, st) in x.signature_timestamps.iter().enumerate() {
             let Some(stamped) = signature_value_c14n(xd, out, &st.c14n) else {
                 broken.push(k.saturating_add(1));
@@ -539,7 +549,7 @@ fn judge(
             let found = tsp::timestamps_over(
                 &[st.token.as_slice()],
                 &Content::Bytes(&stamped),
-                opts,
+                ts_opts_ref,
                 &embedded,
                 timing,
                 rep,

@@ -10,6 +10,8 @@ root with the virtualenv of .ci/run:
 - xades-bb.xml: an e-form signed by certs/test/signer-rsa, XAdES B-B;
 - xades-bt.xml: the same with a SignatureTimeStamp (genTime 2026-10-20)
   over the canonical SignatureValue element (EN 319 132-1 §5.3);
+- xades-blt.xml: B-T plus CertificateValues (issuing CA, TSA) and
+  RevocationValues (the test PKI's CRLs): verifiable with no caller data;
 - xades-bt-foreign-stamp.xml: a timestamp taken from another signature;
 - xades-signing-cert-other.xml: signed with signer-rsa's key while KeyInfo
   and SigningCertificateV2 name signer-docsign's certificate.
@@ -83,6 +85,22 @@ def add_timestamp(sig, token=None):
     return token
 
 
+def add_values(sig):
+    """B-LT: the issuing CA's certificate and both CRLs in the signature."""
+    usp = sig.find(f".//{{{XADES}}}UnsignedSignatureProperties")
+    cv = etree.SubElement(usp, f"{{{XADES}}}CertificateValues")
+    for c in ["issuing-ca.pem", "tsa.pem"]:
+        etree.SubElement(cv, f"{{{XADES}}}EncapsulatedX509Certificate").text = base64.b64encode(
+            der_of(f"{TEST}/{c}")
+        ).decode()
+    rv = etree.SubElement(usp, f"{{{XADES}}}RevocationValues")
+    crls = etree.SubElement(rv, f"{{{XADES}}}CRLValues")
+    for c in ["root.crl", "issuing-ca.crl"]:
+        etree.SubElement(crls, f"{{{XADES}}}EncapsulatedCRLValue").text = base64.b64encode(
+            der_of(f"testdata/revocation/{c}")
+        ).decode()
+
+
 def write(name, root):
     with open(f"{OUT}/{name}", "wb") as f:
         f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
@@ -94,6 +112,10 @@ def main():
     bt = sign("signer-rsa", "signer-rsa")
     add_timestamp(bt.find(f"{{{DS}}}Signature"))
     write("xades-bt.xml", bt)
+    lt = sign("signer-rsa", "signer-rsa")
+    add_timestamp(lt.find(f"{{{DS}}}Signature"))
+    add_values(lt.find(f"{{{DS}}}Signature"))
+    write("xades-blt.xml", lt)
     other = sign("signer-rsa", "signer-rsa")
     foreign = token_over(etree.tostring(other.find(f".//{{{DS}}}SignatureValue"), method="c14n"))
     victim = sign("signer-rsa", "signer-rsa")
