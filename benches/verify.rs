@@ -1,6 +1,6 @@
-//! In-process verification time of signed PDFs.
-//!     cargo bench --bench verify -- [--trust PEM] [--at RFC3339] [--revocation required|optional]
-//!                                   [--runs N] FILE.pdf...
+//! In-process verification time of signed documents (PDF, CMS, XML).
+//!     cargo bench --bench verify -- [--trust PEM] [--intermediates PEM] [--at RFC3339]
+//!                                   [--revocation required|optional] [--runs N] FILE...
 //! Defaults: the test root, 2026-11-01, revocation optional (the generated
 //! size-bench files carry no revocation data), 50 runs (7 above 20 MB).
 //! Every run must pass. Prints one line per file: size, median and best time.
@@ -25,10 +25,17 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     let mut files = Vec::new();
+    let mut intermediates = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--trust" => trust_path = PathBuf::from(args.next().expect("--trust PEM")),
+            "--intermediates" => intermediates.extend(
+                kyso::pki::load_certificates(&PathBuf::from(
+                    args.next().expect("--intermediates PEM"),
+                ))
+                .expect("intermediate certificates"),
+            ),
             "--at" => {
                 let s = args.next().expect("--at TIME");
                 at = kyso::pki::cert::parse_rfc3339(&s).expect("RFC 3339 time");
@@ -49,6 +56,7 @@ fn main() {
     trust.load_path(&trust_path).expect("trust anchor");
     let mut opts = VerifyOptions::new(trust, at);
     opts.require_revocation = require;
+    opts.intermediates = intermediates;
     if let Some(secs) = throughput {
         for f in &files {
             let data = std::fs::read(f).expect("readable");
