@@ -68,3 +68,22 @@ pub fn reasons(file: &str) -> std::collections::BTreeMap<String, String> {
         })
         .collect()
 }
+
+/// Whether an outside tool runs (`NAME --version`). Missing: a printed
+/// skip, or a failure when CI requires the signing tools
+/// (KYSO_REQUIRE_SIGN_TOOLS=1).
+pub fn have_tool(name: &str, install: &str) -> bool {
+    if std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        !std::env::var("KYSO_REQUIRE_SIGN_TOOLS").is_ok_and(|v| v == "1"),
+        "KYSO_REQUIRE_SIGN_TOOLS=1 but {name} is not installed ({install})"
+    );
+    println!("SKIPPED: {name} is not installed ({install})");
+    false
+}
