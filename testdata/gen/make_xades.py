@@ -14,7 +14,10 @@ root with the virtualenv of .ci/run:
   RevocationValues (the test PKI's CRLs): verifiable with no caller data;
 - xades-bt-foreign-stamp.xml: a timestamp taken from another signature;
 - xades-signing-cert-other.xml: signed with signer-rsa's key while KeyInfo
-  and SigningCertificateV2 name signer-docsign's certificate.
+  and SigningCertificateV2 name signer-docsign's certificate;
+- xmldsig-rsa-pss.xml (RFC 6931 sha256-rsa-MGF1), xmldsig-ecdsa-sha384.xml
+  and xmldsig-hmac.xml (refused: HMAC names no signer): plain XMLDSig
+  by signxml.
 """
 import asyncio
 import base64
@@ -24,6 +27,7 @@ import hashlib
 from asn1crypto import keys, pem, x509
 from lxml import etree
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from signxml import SignatureMethod, XMLSigner
 from signxml.xades import XAdESDataObjectFormat, XAdESSigner
 
 OUT = "testdata/xml"
@@ -124,6 +128,14 @@ def main():
     signer = XAdESSigner(signature_algorithm="rsa-sha256", digest_algorithm="sha256", c14n_algorithm=C14N)
     wrong = signer.sign(form(), key=read(f"{TEST}/signer-rsa.key.pem"), cert=read(f"{TEST}/signer-docsign.pem"))
     write("xades-signing-cert-other.xml", wrong)
+    for name, method, stem in [
+        ("xmldsig-rsa-pss.xml", SignatureMethod.SHA256_RSA_MGF1, "signer-rsa"),
+        ("xmldsig-ecdsa-sha384.xml", SignatureMethod.ECDSA_SHA384, "signer-ec"),
+    ]:
+        plain = XMLSigner(signature_algorithm=method, digest_algorithm="sha256", c14n_algorithm=C14N)
+        write(name, plain.sign(form(), key=read(f"{TEST}/{stem}.key.pem"), cert=read(f"{TEST}/{stem}.pem")))
+    hmac = XMLSigner(signature_algorithm=SignatureMethod.HMAC_SHA256, digest_algorithm="sha256", c14n_algorithm=C14N)
+    write("xmldsig-hmac.xml", hmac.sign(form(), key=b"shared secret of the portal"))
 
 
 if __name__ == "__main__":
