@@ -631,3 +631,29 @@ fn xmlsec1_differential_on_the_xmlsec_suite() {
         unexplained.join("\n")
     );
 }
+
+/// A detached XML signature with its content supplied unnamed (the
+/// service's multipart `detached` part, `verify_bytes`): the one outside
+/// reference is checked against it; without it, the reference is not found
+/// (kyso never fetches); with other bytes, the digest does not match.
+#[test]
+fn detached_content_supplied_unnamed() {
+    let Some(dir) = common::corpus("xmldsig/xmlsec/tests") else {
+        return;
+    };
+    let sig = std::fs::read(dir.join("phaos-xmldsig-three/signature-rsa-detached.xml")).unwrap();
+    let content = std::fs::read(dir.join("external-data/rfc3161.txt")).unwrap();
+    let mut opts = VerifyOptions::new(TrustStore::new(), common::at("2009-01-01T10:00:00Z"));
+    opts.algorithms = corpus_algorithms();
+    let refs = |det: Option<&[u8]>| {
+        let (r, _) = kyso::validate::verify_bytes(&sig, det, "detached.xml", &opts);
+        let x = r.signatures[0].xml.clone().unwrap();
+        x.references
+            .iter()
+            .map(|r| r.status.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(refs(Some(&content)), vec![RefStatus::Valid]);
+    assert!(matches!(refs(None)[0], RefStatus::NotFound(_)));
+    assert_eq!(refs(Some(b"other bytes")), vec![RefStatus::DigestMismatch]);
+}

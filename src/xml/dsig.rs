@@ -518,11 +518,17 @@ fn dereference(
     }
     // Outside the document: only what the caller supplied, matched by the
     // whole URI or its last path segment. Never fetched.
+    // One unnamed document (the service's multipart `detached` part)
+    // stands for the outside reference when it is the only one supplied.
     let last = u.rsplit(['/', '\\']).next().unwrap_or(u);
     let found = detached
         .iter()
         .find(|d| d.uri == u)
-        .or_else(|| detached.iter().find(|d| d.uri == last));
+        .or_else(|| detached.iter().find(|d| d.uri == last))
+        .or(match detached {
+            [d] if d.uri.is_empty() => Some(d),
+            _ => None,
+        });
     match found {
         Some(d) => {
             out.signed = Some(detached_node(u));
