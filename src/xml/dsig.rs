@@ -119,21 +119,6 @@ pub struct SigOutcome {
     pub signature_value_node: Option<NodeId>,
 }
 
-/// Every XMLDSig `Signature` element of the document, in document order.
-pub fn find_signatures(doc: &Document<'_>) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    let mut stack = vec![doc.root()];
-    while let Some(n) = stack.pop() {
-        if is(doc, n, DSIG, "Signature") {
-            out.push(n);
-        }
-        if n == doc.root() || doc.element(n).is_some() {
-            super::push_children(doc, n, &mut stack, |c| c);
-        }
-    }
-    out
-}
-
 /// Read and process one `Signature` element.
 pub fn process(
     xd: &XmlDoc<'_>,
