@@ -657,3 +657,68 @@ fn detached_content_supplied_unnamed() {
     assert!(matches!(refs(None)[0], RefStatus::NotFound(_)));
     assert_eq!(refs(Some(b"other bytes")), vec![RefStatus::DigestMismatch]);
 }
+
+/// One member of a ZIP package, read with Python's zipfile (the packages
+/// themselves are issue 15's; here only their signature XML is judged).
+fn zip_member(package: &Path, member: &str) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))",
+        ])
+        .arg(package)
+        .arg(member)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// XAdES written by other products, read from the corpora's packages:
+/// LibreOffice's document signature and Office 2010's XAdES-X-L. The
+/// SigningCertificate names the certificate whose key verifies the
+/// signature value; Office's references (inside the signature) verify and
+/// its signature timestamp stamps this signature value (its TSA chains to
+/// no anchor given here, so it stays INDETERMINATE, never broken).
+#[test]
+fn xades_from_libreoffice_and_office() {
+    let Some(dir) = common::corpus("xmldsig") else {
+        return;
+    };
+    let opts = VerifyOptions::new(TrustStore::new(), common::at("2026-12-01T00:00:00Z"));
+    let passed = |s: &kyso::report::SignatureReport, code: &str| {
+        s.checks
+            .iter()
+            .any(|c| c.code == code && c.outcome == Outcome::Passed)
+    };
+    let lo = zip_member(
+        &dir.join("odf-libreoffice/data/good-xades.odt"),
+        "META-INF/documentsignatures.xml",
+    );
+    let r = verify_xml(&lo, &[], "documentsignatures.xml", &opts);
+    let s = &r.signatures[0];
+    assert!(passed(s, "XADES_SIGNING_CERT_MATCH") && passed(s, "XML_SIGNATURE_VALUE_VALID"));
+    // The package streams it signs are not supplied: not found, not passed.
+    assert_eq!(s.sub_indication.unwrap().as_str(), "SIGNED_DATA_NOT_FOUND");
+
+    let office = zip_member(
+        &dir.join("ooxml-poi/Office2010-SP1-XAdES-X-L.docx"),
+        "_xmlsignatures/sig1.xml",
+    );
+    let r = verify_xml(&office, &[], "sig1.xml", &opts);
+    let s = &r.signatures[0];
+    assert!(passed(s, "XADES_SIGNING_CERT_MATCH"));
+    assert!(passed(s, "XML_SIGNATURE_VALUE_VALID"));
+    assert!(passed(s, "XML_REFERENCES_VALID"));
+    assert_eq!(s.timestamps.len(), 1);
+    assert_eq!(s.timestamps[0].indication.as_str(), "INDETERMINATE");
+    assert!(
+        !s.checks
+            .iter()
+            .any(|c| c.code == "SIGNATURE_TIMESTAMP_BROKEN")
+    );
+}
