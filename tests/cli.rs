@@ -310,3 +310,42 @@ fn report_records_openssl_version_and_policy() {
     let fp = hex::encode(root.digest(openssl::hash::MessageDigest::sha256()).unwrap());
     assert_eq!(p["trust_anchors"], serde_json::json!([fp]));
 }
+
+/// The text report of an e-invoice says where each signature is, the role
+/// it plays and which elements it signed; exit 0 when all pass, 1 for a
+/// wrapped invoice.
+#[test]
+fn verify_xml_text_names_role_and_signed_elements() {
+    let args = |f: &'static str| {
+        [
+            "verify",
+            f,
+            "--trust",
+            "certs/test/root.pem",
+            "--intermediates",
+            "certs/test/issuing-ca.pem",
+            "--at",
+            "2026-11-01T00:00:00Z",
+            "--crl",
+            "testdata/revocation/root.crl",
+            "--crl",
+            "testdata/revocation/issuing-ca.crl",
+            "--lang",
+            "en",
+        ]
+    };
+    let (code, out, err) = common::kyso(&args("testdata/xml/invoice-honest.xml"));
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("Signature at: /HDon/DSCKS/NBan/Signature   role: seller"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signed: /HDon/DLHDon Id=DLHDon-1 [ok]"),
+        "{out}"
+    );
+    assert!(out.contains("role: tax_authority"), "{out}");
+    let (code, out, _) = common::kyso(&args("testdata/xml/wrap-04-original-in-wrapper.xml"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("XML_PROFILE_ELEMENT_NOT_SIGNED"), "{out}");
+}

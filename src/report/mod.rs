@@ -582,6 +582,49 @@ fn indication_vi(i: Indication) -> &'static str {
 }
 
 /// The text a clerk reads: one block per signature, Vietnamese first.
+/// An XML signature's place, role and what each reference signed: the
+/// element a reader must find among them (signature wrapping).
+fn render_xml(s: &mut String, x: &XmlSignatureInfo, vi: bool, en: bool) {
+    use std::fmt::Write;
+    let role = x.role.as_deref().unwrap_or("-");
+    if vi {
+        let _ = writeln!(s, "  Vị trí chữ ký: {}   vai trò: {role}", x.path);
+    }
+    if en {
+        let _ = writeln!(s, "  Signature at: {}   role: {role}", x.path);
+    }
+    for r in &x.references {
+        let what = match &r.signed {
+            Some(n) => {
+                let id =
+                    n.id.as_deref()
+                        .map(|i| format!(" Id={i}"))
+                        .unwrap_or_default();
+                format!("{}{id}", n.path)
+            }
+            None => r.uri.clone().unwrap_or_else(|| "?".into()),
+        };
+        let status = match &r.status {
+            crate::xml::dsig::RefStatus::Valid => "ok",
+            crate::xml::dsig::RefStatus::DigestMismatch => "DIGEST MISMATCH",
+            crate::xml::dsig::RefStatus::NotFound(_) => "NOT FOUND",
+            crate::xml::dsig::RefStatus::Unsupported(_) => "UNSUPPORTED",
+            crate::xml::dsig::RefStatus::Malformed(_) => "MALFORMED",
+        };
+        let sha = r
+            .digested_sha256
+            .as_deref()
+            .map(|h| format!(" sha256 {}…", h.get(..16).unwrap_or(h)))
+            .unwrap_or_default();
+        let label = match (vi, en) {
+            (true, true) => "đã ký / signed",
+            (true, false) => "đã ký",
+            _ => "signed",
+        };
+        let _ = writeln!(s, "  {label}: {what} [{status}]{sha}");
+    }
+}
+
 pub fn render_text(r: &Report, lang: Lang) -> String {
     use std::fmt::Write;
     let vi = lang != Lang::En;
@@ -689,6 +732,9 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         }
         if let Some(m) = sig.coverage.as_ref().and_then(|c| c.modification_level) {
             let _ = writeln!(s, "  modification level: {}", m.as_str());
+        }
+        if let Some(x) = &sig.xml {
+            render_xml(&mut s, x, vi, en);
         }
         for t in &sig.timestamps {
             let _ = writeln!(
