@@ -83,6 +83,26 @@ pub fn check_digest(p: &AlgorithmPolicy, d: DigestAlg, what: &str, rep: &mut Sig
     }
 }
 
+/// An algorithm kyso cannot run (`why` names it): INDETERMINATE /
+/// CRYPTO_CONSTRAINTS_FAILURE, check ALG_UNSUPPORTED.
+pub fn unsupported(why: &str, rep: &mut SignatureReport) {
+    rep.fail(
+        I::Indeterminate,
+        S::CryptoConstraintsFailure,
+        unsupported_check(why),
+    );
+}
+
+/// The ALG_UNSUPPORTED check itself (to add evidence to).
+pub fn unsupported_check(why: &str) -> Check {
+    Check::new(
+        "ALG_UNSUPPORTED",
+        Outcome::Failed,
+        format!("Thuật toán không được hỗ trợ: {why}"),
+        format!("Unsupported algorithm: {why}"),
+    )
+}
+
 /// The size of the signer's key against the policy.
 pub fn check_key(
     p: &AlgorithmPolicy,

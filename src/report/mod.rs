@@ -393,6 +393,21 @@ pub struct DocumentInfo {
     pub revisions: Vec<Revision>,
 }
 
+impl DocumentInfo {
+    /// A document read as `format`, with nothing found yet.
+    pub fn new(name: impl Into<String>, size: u64, format: &'static str) -> Self {
+        DocumentInfo {
+            name: name.into(),
+            size,
+            format,
+            error: None,
+            notes: Vec::new(),
+            enveloped: None,
+            revisions: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Revision {
     /// 1 = the original document.

@@ -434,16 +434,7 @@ pub fn check_signer_info(
                 (_, Err(e)) => e.clone(),
                 _ => String::new(),
             };
-            rep.fail(
-                I::Indeterminate,
-                S::CryptoConstraintsFailure,
-                Check::new(
-                    "ALG_UNSUPPORTED",
-                    Outcome::Failed,
-                    format!("Thuật toán không được hỗ trợ: {why}"),
-                    format!("Unsupported algorithm: {why}"),
-                ),
-            );
+            algorithms::unsupported(&why, rep);
             return out;
         }
     };
@@ -584,16 +575,7 @@ pub fn check_signer_info(
                 format!("The signer's key does not fit the signature algorithm: {why}"),
             ),
         ),
-        SigCheck::Unsupported(why) => rep.fail(
-            I::Indeterminate,
-            S::CryptoConstraintsFailure,
-            Check::new(
-                "ALG_UNSUPPORTED",
-                Outcome::Failed,
-                format!("Thuật toán không được hỗ trợ: {why}"),
-                format!("Unsupported algorithm: {why}"),
-            ),
-        ),
+        SigCheck::Unsupported(why) => algorithms::unsupported(&why, rep),
     }
     out.integrity_ok = digest_ok && sig_ok;
     rep.proven.integrity = out.integrity_ok;

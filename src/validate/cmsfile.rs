@@ -55,15 +55,7 @@ pub fn verify_cms(
     opts: &VerifyOptions,
 ) -> (Report, Option<Vec<u8>>) {
     let when = cert::fmt_unix(opts.at);
-    let mut doc = DocumentInfo {
-        enveloped: None,
-        revisions: Vec::new(),
-        name: name.to_string(),
-        size: data.len() as u64,
-        format: "CMS",
-        error: None,
-        notes: Vec::new(),
-    };
+    let mut doc = DocumentInfo::new(name, data.len() as u64, "CMS");
     let der_bytes = match decode_cms_input(data) {
         Ok(d) => d,
         Err(e) => {

@@ -214,15 +214,8 @@ fn too_big(
     e: &Error,
     opts: &VerifyOptions,
 ) -> Report {
-    let doc = DocumentInfo {
-        enveloped: None,
-        revisions: Vec::new(),
-        name,
-        size,
-        format,
-        error: Some(document_error(e)),
-        notes: Vec::new(),
-    };
+    let mut doc = DocumentInfo::new(name, size, format);
+    doc.error = Some(document_error(e));
     Report::new(doc, crate::pki::cert::fmt_unix(opts.at), Vec::new())
 }
 

@@ -19,15 +19,7 @@ use crate::report::{
 /// Verify every signature of a PDF.
 pub fn verify_pdf(src: &dyn Source, name: &str, opts: &VerifyOptions) -> Report {
     let when = cert::fmt_unix(opts.at);
-    let mut doc = DocumentInfo {
-        enveloped: None,
-        revisions: Vec::new(),
-        name: name.to_string(),
-        size: src.len(),
-        format: "PDF",
-        error: None,
-        notes: Vec::new(),
-    };
+    let mut doc = DocumentInfo::new(name, src.len(), "PDF");
     let pdf = match Document::open(src, opts.limits.clone()) {
         Ok(d) => d,
         Err(e) => {

@@ -35,15 +35,7 @@ pub fn verify_xml(
     opts: &VerifyOptions,
 ) -> Report {
     let when = cert::fmt_unix(opts.at);
-    let mut doc = DocumentInfo {
-        enveloped: None,
-        revisions: Vec::new(),
-        name: name.to_string(),
-        size: data.len() as u64,
-        format: "XML",
-        error: None,
-        notes: Vec::new(),
-    };
+    let mut doc = DocumentInfo::new(name, data.len() as u64, "XML");
     if data.len() as u64 > opts.limits.max_xml_bytes {
         let e = Error::limit("max_xml_bytes", data.len(), opts.limits.max_xml_bytes);
         doc.error = Some(document_error(&e));
@@ -274,13 +266,7 @@ fn judge(
             rep.fail(
                 I::Indeterminate,
                 S::CryptoConstraintsFailure,
-                Check::new(
-                    "ALG_UNSUPPORTED",
-                    Outcome::Failed,
-                    format!("Thuật toán không được hỗ trợ: {why}"),
-                    format!("Unsupported algorithm: {why}"),
-                )
-                .with("algorithm", sm_uri.clone()),
+                algorithms::unsupported_check(&why).with("algorithm", sm_uri.clone()),
             );
             return done(rep, info);
         }
@@ -388,16 +374,7 @@ fn judge(
         match check {
             SigCheck::KeyMismatch(_) => continue,
             SigCheck::Unsupported(why) => {
-                rep.fail(
-                    I::Indeterminate,
-                    S::CryptoConstraintsFailure,
-                    Check::new(
-                        "ALG_UNSUPPORTED",
-                        Outcome::Failed,
-                        format!("Thuật toán không được hỗ trợ: {why}"),
-                        format!("Unsupported algorithm: {why}"),
-                    ),
-                );
+                algorithms::unsupported(&why, rep);
                 return done(rep, info);
             }
             SigCheck::Invalid => tried = tried.saturating_add(1),
@@ -973,60 +950,51 @@ fn check_references(out: &SigOutcome, rep: &mut SignatureReport) -> bool {
                     signed.push(s.path.clone());
                 }
             }
-            RefStatus::DigestMismatch => {
-                all = false;
-                rep.fail(
-                    I::TotalFailed,
-                    S::HashFailure,
-                    Check::new(
+            failed => {
+                let (ind, sub, code, vi, en) = match failed {
+                    RefStatus::DigestMismatch => (
+                        I::TotalFailed,
+                        S::HashFailure,
                         "XML_REFERENCE_DIGEST_MISMATCH",
-                        Outcome::Failed,
-                        format!("Tham chiếu #{no} ({uri}): dữ liệu đã bị thay đổi sau khi ký (giá trị băm không khớp)"),
-                        format!("Reference #{no} ({uri}): the data changed after signing (digest mismatch)"),
-                    )
-                    .with("uri", uri),
-                );
-            }
-            RefStatus::NotFound(why) => {
-                all = false;
-                rep.fail(
-                    I::Indeterminate,
-                    S::SignedDataNotFound,
-                    Check::new(
+                        format!(
+                            "Tham chiếu #{no} ({uri}): dữ liệu đã bị thay đổi sau khi ký (giá trị băm không khớp)"
+                        ),
+                        format!(
+                            "Reference #{no} ({uri}): the data changed after signing (digest mismatch)"
+                        ),
+                    ),
+                    RefStatus::NotFound(why) => (
+                        I::Indeterminate,
+                        S::SignedDataNotFound,
                         "XML_REFERENCE_NOT_FOUND",
-                        Outcome::Failed,
                         format!("Tham chiếu #{no}: không tìm thấy dữ liệu được ký ({why})"),
                         format!("Reference #{no}: the signed data was not found ({why})"),
-                    )
-                    .with("uri", uri),
-                );
-            }
-            RefStatus::Unsupported(why) => {
-                all = false;
-                rep.fail(
-                    I::Indeterminate,
-                    S::SignedDataNotFound,
-                    Check::new(
+                    ),
+                    RefStatus::Unsupported(why) => (
+                        I::Indeterminate,
+                        S::SignedDataNotFound,
                         "XML_TRANSFORM_UNSUPPORTED",
-                        Outcome::Failed,
-                        format!("Tham chiếu #{no}: dùng phép biến đổi hoặc thuật toán không được hỗ trợ ({why})"),
-                        format!("Reference #{no}: uses a transform or algorithm kyso does not run ({why})"),
-                    )
-                    .with("uri", uri),
-                );
-            }
-            RefStatus::Malformed(why) => {
-                all = false;
-                rep.fail(
-                    I::TotalFailed,
-                    S::FormatFailure,
-                    Check::new(
+                        format!(
+                            "Tham chiếu #{no}: dùng phép biến đổi hoặc thuật toán không được hỗ trợ ({why})"
+                        ),
+                        format!(
+                            "Reference #{no}: uses a transform or algorithm kyso does not run ({why})"
+                        ),
+                    ),
+                    RefStatus::Malformed(why) => (
+                        I::TotalFailed,
+                        S::FormatFailure,
                         "XML_REFERENCE_MALFORMED",
-                        Outcome::Failed,
                         format!("Tham chiếu #{no} không hợp lệ: {why}"),
                         format!("Reference #{no} is malformed: {why}"),
-                    )
-                    .with("uri", uri),
+                    ),
+                    RefStatus::Valid => continue,
+                };
+                all = false;
+                rep.fail(
+                    ind,
+                    sub,
+                    Check::new(code, Outcome::Failed, vi, en).with("uri", uri),
                 );
             }
         }

@@ -664,50 +664,44 @@ impl C14nSink for DigestSink {
 /// Keys from KeyInfo: X509Certificate (every X509Data), RSAKeyValue and
 /// ECKeyValue. Other forms are listed, never followed.
 fn key_info(doc: &Document<'_>, ki: NodeId, limits: &Limits, out: &mut SigOutcome) {
+    // Each form listed once, however often it occurs.
+    let ignore = |out: &mut SigOutcome, what: String| {
+        if !out.key_info_ignored.contains(&what) {
+            out.key_info_ignored.push(what);
+        }
+    };
+    let name = |n: NodeId| {
+        doc.element(n)
+            .map(|e| e.name.local_name.to_string())
+            .unwrap_or_default()
+    };
     for k in child_elements(doc, ki) {
         if is(doc, k, DSIG, "X509Data") {
             for c in child_elements(doc, k) {
-                if is(doc, c, DSIG, "X509Certificate") {
-                    if out.keys.len() >= limits.max_cms_certificates {
-                        continue;
-                    }
-                    let t = text_of(doc, c);
-                    if t.len() > 1 << 20 {
-                        out.key_info_ignored
-                            .push("X509Certificate over 1 MiB".into());
-                        continue;
-                    }
-                    match b64(&t).and_then(|d| X509::from_der(&d).ok()) {
-                        Some(x) => out.keys.push(OfferedKey::Cert(x)),
-                        None => out
-                            .key_info_ignored
-                            .push("unreadable X509Certificate".into()),
-                    }
-                } else {
-                    let n = doc
-                        .element(c)
-                        .map(|e| e.name.local_name.to_string())
-                        .unwrap_or_default();
-                    if !out.key_info_ignored.contains(&n) {
-                        out.key_info_ignored.push(n);
-                    }
+                if !is(doc, c, DSIG, "X509Certificate") {
+                    ignore(out, name(c));
+                    continue;
+                }
+                if out.keys.len() >= limits.max_cms_certificates {
+                    continue;
+                }
+                let t = text_of(doc, c);
+                if t.len() > 1 << 20 {
+                    ignore(out, "X509Certificate over 1 MiB".into());
+                    continue;
+                }
+                match b64(&t).and_then(|d| X509::from_der(&d).ok()) {
+                    Some(x) => out.keys.push(OfferedKey::Cert(x)),
+                    None => ignore(out, "unreadable X509Certificate".into()),
                 }
             }
         } else if is(doc, k, DSIG, "KeyValue") {
             match key_value(doc, k) {
                 Some(key) => out.keys.push(OfferedKey::Bare(key)),
-                None => out
-                    .key_info_ignored
-                    .push("KeyValue (unsupported or malformed)".into()),
+                None => ignore(out, "KeyValue (unsupported or malformed)".into()),
             }
         } else {
-            let n = doc
-                .element(k)
-                .map(|e| e.name.local_name.to_string())
-                .unwrap_or_default();
-            if !out.key_info_ignored.contains(&n) {
-                out.key_info_ignored.push(n);
-            }
+            ignore(out, name(k));
         }
     }
 }
@@ -756,16 +750,24 @@ pub fn pss_params(doc: &Document<'_>, sm: NodeId) -> Result<crate::crypto::SigSc
     let mut hash = DigestAlg::Sha256;
     let mut mgf = None;
     let mut salt = None;
+    // The digest a DigestMethod child of `parent` names, if it has one.
+    let digest_of = |parent: NodeId, what: &str| -> Result<Option<DigestAlg>, String> {
+        match child(doc, parent, DSIG, "DigestMethod") {
+            Some(d) => {
+                let u = attr(doc, d, "Algorithm").unwrap_or_default();
+                alg::digest(u)
+                    .map(Some)
+                    .ok_or_else(|| format!("{what} digest {u}"))
+            }
+            None => Ok(None),
+        }
+    };
     if let Some(p) = p {
-        if let Some(d) = child(doc, p, DSIG, "DigestMethod") {
-            let u = attr(doc, d, "Algorithm").unwrap_or_default();
-            hash = alg::digest(u).ok_or_else(|| format!("PSS digest {u}"))?;
+        if let Some(h) = digest_of(p, "PSS")? {
+            hash = h;
         }
         if let Some(m) = child(doc, p, PSS_NS, "MaskGenerationFunction") {
-            if let Some(d) = child(doc, m, DSIG, "DigestMethod") {
-                let u = attr(doc, d, "Algorithm").unwrap_or_default();
-                mgf = Some(alg::digest(u).ok_or_else(|| format!("MGF1 digest {u}"))?);
-            }
+            mgf = digest_of(m, "MGF1")?;
         }
         if let Some(s) = child(doc, p, PSS_NS, "SaltLength") {
             salt = Some(

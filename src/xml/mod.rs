@@ -40,8 +40,6 @@ pub struct XmlDoc<'a> {
     pub ids: HashMap<String, NodeId>,
     /// ID values carried by more than one element.
     pub duplicate_ids: Vec<String>,
-    /// Elements in the document.
-    pub elements: usize,
     /// Nodes of every kind (the document node excluded), and comments.
     pub nodes: usize,
     pub comments: usize,
@@ -375,7 +373,6 @@ pub fn parse<'a>(text: &'a str, limits: &Limits, extra_id_attrs: &[String]) -> R
         doc,
         ids,
         duplicate_ids,
-        elements,
         nodes,
         comments,
         signatures,

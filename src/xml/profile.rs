@@ -142,11 +142,6 @@ pub fn choice(
     Ok(XmlProfileChoice::Given(std::sync::Arc::new(p)))
 }
 
-/// A built-in profile by name.
-pub fn named(name: &str) -> Option<XmlProfile> {
-    builtin().into_iter().find(|p| p.name == name)
-}
-
 /// Local-name path of an element, root first.
 fn local_path(doc: &Document<'_>, n: NodeId) -> Vec<String> {
     let mut v = Vec::new();
