@@ -242,3 +242,91 @@ fn xades_blt_verifies_from_its_own_data() {
     );
     assert!(!s.revocation.is_empty());
 }
+
+/// XAdES B-LTA against the live test PKI (testdata/live, made by
+/// testdata/gen/make_xades_live.py with certomancer's TSAs and OCSP
+/// responder; the archive timestamp's input computed there by signxml and
+/// lxml, here by kyso): the archive timestamp verifies; after the short-lived
+/// TSA has expired, its POE keeps the signature timestamp valid; a
+/// certificate added under it breaks it; a v1.3.2-form one is not used.
+#[test]
+fn xades_archive_timestamps() {
+    let live = |file: &str, at: &str, edit: &dyn Fn(String) -> String| {
+        let mut trust = TrustStore::new();
+        trust
+            .load_path(&common::root().join("testdata/live/certs/root.pem"))
+            .unwrap();
+        let o = VerifyOptions::new(trust, common::at(at));
+        let text =
+            std::fs::read_to_string(common::root().join("testdata/live").join(file)).unwrap();
+        let r = verify_xml(edit(text).as_bytes(), &[], file, &o);
+        r.signatures.into_iter().next().unwrap()
+    };
+    let same = |t: String| t;
+    let kinds = |s: &kyso::report::SignatureReport| -> Vec<String> {
+        s.timestamps
+            .iter()
+            .map(|t| format!("{:?}:{}", t.kind, t.indication.as_str()))
+            .collect()
+    };
+    let failed = |s: &kyso::report::SignatureReport| -> Vec<String> {
+        s.checks
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Failed | Outcome::Warning))
+            .map(|c| c.code.to_string())
+            .collect()
+    };
+
+    let s = live("xades-blta.xml", "2027-01-01T00:00:00Z", &same);
+    assert_eq!(s.indication.as_str(), "TOTAL_PASSED", "{:?}", s.checks);
+    assert_eq!(s.level.map(|l| l.as_str()), Some("B-LTA"));
+    assert_eq!(
+        kinds(&s),
+        [
+            "SignatureTimestamp:TOTAL_PASSED",
+            "ArchiveTimestamp:TOTAL_PASSED"
+        ]
+    );
+
+    // The short-lived TSA expired on 2026-12-15: alone, its timestamp proves
+    // nothing in 2027; under the archive timestamp it does.
+    let s = live("xades-blt-short-tsa.xml", "2027-01-01T00:00:00Z", &same);
+    assert_eq!(s.indication.as_str(), "INDETERMINATE");
+    assert_eq!(kinds(&s), ["SignatureTimestamp:INDETERMINATE"]);
+    let s = live("xades-blta-chain.xml", "2027-01-01T00:00:00Z", &same);
+    assert_eq!(s.indication.as_str(), "TOTAL_PASSED", "{:?}", s.checks);
+    assert_eq!(s.level.map(|l| l.as_str()), Some("B-LTA"));
+    assert_eq!(
+        kinds(&s),
+        [
+            "SignatureTimestamp:TOTAL_PASSED",
+            "ArchiveTimestamp:TOTAL_PASSED"
+        ]
+    );
+
+    let s = live("xades-blta-altered.xml", "2027-01-01T00:00:00Z", &same);
+    assert_eq!(s.indication.as_str(), "INDETERMINATE");
+    assert_eq!(
+        s.sub_indication.map(|x| x.as_str()),
+        Some("SIG_CONSTRAINTS_FAILURE")
+    );
+    assert_eq!(failed(&s), ["XADES_ARCHIVE_TIMESTAMP_BROKEN"]);
+    assert_eq!(
+        s.timestamps[1].sub_indication.map(|x| x.as_str()),
+        Some("HASH_FAILURE")
+    );
+
+    // The same timestamp in the v1.3.2 namespace: another input rule, not
+    // computed by kyso; reported, not used, the level stays B-LT.
+    let old = |t: String| {
+        t.replace(
+            "http://uri.etsi.org/01903/v1.4.1#",
+            "http://uri.etsi.org/01903/v1.3.2#",
+        )
+    };
+    let s = live("xades-blta.xml", "2027-01-01T00:00:00Z", &old);
+    assert_eq!(s.indication.as_str(), "TOTAL_PASSED", "{:?}", s.checks);
+    assert_eq!(s.level.map(|l| l.as_str()), Some("B-LT"));
+    assert_eq!(failed(&s), ["XADES_ARCHIVE_TIMESTAMP_NOT_VALIDATED"]);
+    assert_eq!(s.format_level.map(|l| l.as_str()), Some("B-LTA"));
+}

@@ -19,11 +19,11 @@ pub fn best(own: Option<i64>, timing: Timing, rep: &mut SignatureReport) -> Opti
                 "POE_FROM_DOCUMENT_TIMESTAMP",
                 Outcome::Info,
                 format!(
-                    "Một dấu thời gian tài liệu hợp lệ chứng minh chữ ký đã tồn tại lúc {}",
+                    "Một dấu thời gian tài liệu (hoặc lưu trữ) hợp lệ chứng minh chữ ký đã tồn tại lúc {}",
                     cert::fmt_unix(t)
                 ),
                 format!(
-                    "A valid document timestamp proves the signature existed at {}",
+                    "A valid document (or archive) timestamp proves the signature existed at {}",
                     cert::fmt_unix(t)
                 ),
             )
@@ -48,12 +48,12 @@ pub fn check_order(own: i64, covering: i64, rep: &mut SignatureReport) {
             "TIMESTAMP_ORDER_FAILURE",
             Outcome::Failed,
             format!(
-                "Dấu thời gian {} muộn hơn dấu thời gian tài liệu bao phủ nó ({})",
+                "Dấu thời gian {} muộn hơn dấu thời gian tài liệu (hoặc lưu trữ) bao phủ nó ({})",
                 cert::fmt_unix(own),
                 cert::fmt_unix(covering)
             ),
             format!(
-                "A timestamp at {} is later than the document timestamp covering it ({})",
+                "A timestamp at {} is later than the document (or archive) timestamp covering it ({})",
                 cert::fmt_unix(own),
                 cert::fmt_unix(covering)
             ),

@@ -137,6 +137,9 @@ pub enum SignatureKind {
     Timestamp,
     /// An XMLDSig `Signature` in an XML document (e-form, e-invoice).
     XmlSignature,
+    /// A XAdES `ArchiveTimeStamp` (B-LTA): an RFC 3161 timestamp over a
+    /// signature, its timestamps and validation data.
+    ArchiveTimestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

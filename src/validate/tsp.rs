@@ -214,7 +214,7 @@ pub fn verify_token(
 
 /// [`verify_token`] for a token inside a signature: `extra` is the
 /// signature's revocation data, `timing` what is known of time around it.
-fn verify_token_in(
+pub fn verify_token_in(
     token: &[u8],
     stamped: &Content<'_>,
     kind: SignatureKind,
@@ -368,11 +368,7 @@ pub fn fail_broken(broken: &[usize], rep: &mut SignatureReport) {
     if broken.is_empty() {
         return;
     }
-    let list = broken
-        .iter()
-        .map(|k| format!("#{k}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = numbered(broken);
     rep.fail(
         I::Indeterminate,
         crate::report::SubIndication::SigConstraintsFailure,
@@ -384,6 +380,14 @@ pub fn fail_broken(broken: &[usize], rep: &mut SignatureReport) {
         )
         .with("timestamps", broken.to_vec()),
     );
+}
+
+/// 1-based timestamp numbers as said in a message: `#1, #3`.
+pub fn numbered(list: &[usize]) -> String {
+    list.iter()
+        .map(|k| format!("#{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// PKIStatus of a TimeStampResp (RFC 3161 §2.4.2) and its token, if granted.

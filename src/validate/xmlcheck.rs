@@ -117,7 +117,15 @@ pub fn verify_xml(
     for (i, s) in sigs.iter().enumerate() {
         let out = dsig::process(&xd, *s, detached, &opts.limits);
         let mut rep = SignatureReport::new(i, SignatureKind::XmlSignature);
-        judge(&xd, &out, opts, profile.as_ref(), &found, &mut rep);
+        judge(
+            &xd,
+            &out,
+            detached,
+            opts,
+            profile.as_ref(),
+            &found,
+            &mut rep,
+        );
         if let Some(r) = rep.xml.as_ref().and_then(|x| x.role.clone()) {
             roles_seen.push(r);
         }
@@ -177,6 +185,7 @@ fn xml_error(e: &Error) -> Check {
 fn judge(
     xd: &XmlDoc<'_>,
     out: &SigOutcome,
+    detached: &[Detached<'_>],
     opts: &VerifyOptions,
     profile: Option<&XmlProfile>,
     found: &profile::Found,
@@ -492,12 +501,14 @@ fn judge(
         check_identity(xd, r, found, &summary, rep);
     }
     rep.signer = Some(summary);
-    let timing = Timing::default();
-    // XAdES B-T / B-LT: signature timestamps over the canonical
-    // SignatureValue element, validation data carried by the signature.
+    // XAdES B-T / B-LT / B-LTA: signature timestamps over the canonical
+    // SignatureValue element, validation data carried by the signature,
+    // archive timestamps over all of it.
     let mut embedded = RevocationData::default();
     let mut own_poe = None;
     let mut broken = Vec::new();
+    let mut archive = ArchiveFound::default();
+    let mut timing = Timing::default();
     if let Some(x) = &xa {
         for d in &x.crl_values {
             embedded.crls.push((RevSource::Xades, d.as_slice().into()));
@@ -518,6 +529,8 @@ fn judge(
             ts_opts = o;
             &ts_opts
         };
+        archive = archive_timestamps(xd, out, x, detached, ts_opts_ref, &embedded, rep);
+        timing.external_poe = archive.poe;
         for (k, st) in x.signature_timestamps.iter().enumerate() {
             let Some(stamped) = signature_value_c14n(xd, out, &st.c14n) else {
                 broken.push(k.saturating_add(1));
@@ -538,6 +551,18 @@ fn judge(
                 broken.push(k.saturating_add(1));
             }
         }
+        // What an archive timestamp stamps carries an earlier time.
+        if let Some(a) = archive.poe {
+            let times: Vec<i64> = rep
+                .timestamps
+                .iter()
+                .filter(|t| t.indication == I::TotalPassed)
+                .filter_map(|t| t.gen_time.as_deref().and_then(cert::parse_rfc3339))
+                .collect();
+            for t in times {
+                poe::check_order(t, a, rep);
+            }
+        }
     }
     let best = poe::best(own_poe, timing, rep);
     x509::validate(
@@ -551,10 +576,198 @@ fn judge(
         rep,
     );
     tsp::fail_broken(&broken, rep);
+    archive.judge(rep);
     if let Some(x) = &xa {
-        xades_level(x, own_poe.is_some(), rep);
+        xades_level(x, own_poe.is_some(), archive.poe.is_some(), rep);
     }
     done(rep, info)
+}
+
+/// What a signature's archive timestamps proved.
+#[derive(Default)]
+struct ArchiveFound {
+    /// The earliest genTime of a valid archive timestamp.
+    poe: Option<i64>,
+    /// 1-based numbers of archive timestamps that stamp something else or
+    /// whose TSA signature does not verify.
+    broken: Vec<usize>,
+    /// 1-based numbers of archive timestamps that are not valid (not
+    /// proven, e.g. their TSA's certificate expired without a later POE).
+    invalid: Vec<usize>,
+    /// Archive timestamps kyso does not compute the input of, with why.
+    unchecked: Vec<String>,
+    reports: Vec<SignatureReport>,
+}
+
+impl ArchiveFound {
+    /// Record the archive timestamps under the signature: a broken one is
+    /// false evidence attached to the signature (never TOTAL_PASSED, as a
+    /// broken signature timestamp); one kyso cannot check is said.
+    fn judge(&mut self, rep: &mut SignatureReport) {
+        rep.timestamps.append(&mut self.reports);
+        if !self.broken.is_empty() {
+            let list = tsp::numbered(&self.broken);
+            rep.fail(
+                I::Indeterminate,
+                S::SigConstraintsFailure,
+                Check::new(
+                    "XADES_ARCHIVE_TIMESTAMP_BROKEN",
+                    Outcome::Failed,
+                    format!("Dấu thời gian lưu trữ {list} không khớp với chữ ký và dữ liệu kiểm tra mà nó đóng dấu (bị thay đổi sau khi đóng dấu) hoặc chữ ký của TSA sai"),
+                    format!("Archive timestamp {list} does not stamp this signature and its validation data (changed after it was stamped), or the TSA's signature does not verify"),
+                )
+                .with("timestamps", self.broken.clone()),
+            );
+        }
+        for k in &self.invalid {
+            rep.pass(Check::new(
+                "XADES_ARCHIVE_TIMESTAMP_INVALID",
+                Outcome::Warning,
+                format!("Dấu thời gian lưu trữ #{k} không hợp lệ và không được dùng làm bằng chứng thời điểm"),
+                format!("Archive timestamp #{k} is not valid and is not used as proof of time"),
+            ));
+        }
+        if !self.unchecked.is_empty() {
+            let list = self.unchecked.join("; ");
+            rep.pass(Check::new(
+                "XADES_ARCHIVE_TIMESTAMP_NOT_VALIDATED",
+                Outcome::Warning,
+                format!("Dấu thời gian lưu trữ không được kiểm tra và không được dùng: {list}"),
+                format!("Archive timestamp not checked and not used: {list}"),
+            ));
+        }
+    }
+}
+
+/// XAdES B-LTA: each v1.4.1 ArchiveTimeStamp checked over its input (EN 319
+/// 132-1 §5.5.2.2), newest first. A valid one proves that everything it
+/// stamps — the signature, its timestamps and validation data, the archive
+/// timestamps before it — existed at its time, so the earlier ones are
+/// validated at that time (the archive-timestamp chain, EN 319 102-1
+/// §5.6.3), and an earlier one must carry an earlier time.
+fn archive_timestamps(
+    xd: &XmlDoc<'_>,
+    out: &SigOutcome,
+    x: &xades::Xades,
+    detached: &[Detached<'_>],
+    opts: &VerifyOptions,
+    embedded: &RevocationData,
+    rep: &mut SignatureReport,
+) -> ArchiveFound {
+    let mut found = ArchiveFound::default();
+    for (k, a) in x.archive_timestamps.iter().enumerate().rev() {
+        let n = k.saturating_add(1);
+        if !a.v141 {
+            found.unchecked.push(format!(
+                "#{n}: XAdES v1.3.2 form (only the v1.4.1 ArchiveTimeStamp is validated)"
+            ));
+            continue;
+        }
+        if a.includes {
+            found
+                .unchecked
+                .push(format!("#{n}: Include elements (distributed case)"));
+            continue;
+        }
+        let Some(st) = &a.stamp else {
+            found.broken.push(n);
+            continue;
+        };
+        let input = match archive_input(xd, out, x, a.position, &st.c14n, detached, &opts.limits) {
+            Ok(b) => b,
+            Err(why) => {
+                found.unchecked.push(format!("#{n}: {why}"));
+                continue;
+            }
+        };
+        let timing = Timing {
+            external_poe: found.poe,
+            revocation_at_most: None,
+        };
+        let (ts, tst) = tsp::verify_token_in(
+            &st.token,
+            &Content::Bytes(&input),
+            SignatureKind::ArchiveTimestamp,
+            k,
+            opts,
+            embedded,
+            timing,
+        );
+        match (&tst, ts.indication) {
+            (Some(t), I::TotalPassed) => {
+                if let Some(later) = found.poe {
+                    poe::check_order(t.gen_time, later, rep);
+                }
+                found.poe = Some(found.poe.map_or(t.gen_time, |p| p.min(t.gen_time)));
+            }
+            _ if ts.indication == I::TotalFailed => found.broken.push(n),
+            _ => found.invalid.push(n),
+        }
+        found.reports.push(ts);
+    }
+    found.reports.reverse();
+    found
+}
+
+/// The octets an ArchiveTimeStamp stamps (EN 319 132-1 §5.5.2.2, the case
+/// without Include): each Reference's transformed data in SignedInfo
+/// order, then SignedInfo, SignatureValue and KeyInfo, then every unsigned
+/// signature property before the timestamp, then the Objects other than
+/// the one holding the qualifying properties — each element canonicalized
+/// with the timestamp's method.
+fn archive_input(
+    xd: &XmlDoc<'_>,
+    out: &SigOutcome,
+    x: &xades::Xades,
+    position: usize,
+    c14n_uri: &str,
+    detached: &[Detached<'_>],
+    limits: &crate::error::Limits,
+) -> Result<Vec<u8>, String> {
+    let doc = &xd.doc;
+    let mode = xml::alg::c14n(c14n_uri)
+        .ok_or_else(|| format!("unsupported CanonicalizationMethod {c14n_uri}"))?;
+    let si = out.signed_info_node.ok_or("no SignedInfo")?;
+    let mut buf = Vec::new();
+    for r in xml::child_elements(doc, si).filter(|r| xml::is(doc, *r, xml::DSIG, "Reference")) {
+        dsig::reference_octets(
+            xd,
+            out.node,
+            r,
+            detached,
+            limits,
+            (mode, Vec::new()),
+            &mut buf,
+        )
+        .map_err(|e| format!("a Reference cannot be processed again: {e:?}"))?;
+    }
+    let element = |n: uppsala::NodeId, buf: &mut Vec<u8>| -> Result<(), String> {
+        let set = bergshamra_xml::NodeSet::tree_with_comments(n, doc);
+        let none: [&str; 0] = [];
+        bergshamra_c14n::canonicalize_doc_to(doc, mode, Some(&set), &none, buf)
+            .map_err(|e| format!("canonicalization: {e}"))
+    };
+    element(si, &mut buf)?;
+    if let Some(sv) = out.signature_value_node {
+        element(sv, &mut buf)?;
+    }
+    let kids: Vec<uppsala::NodeId> = xml::child_elements(doc, out.node).collect();
+    if let Some(ki) = kids
+        .iter()
+        .find(|k| xml::is(doc, **k, xml::DSIG, "KeyInfo"))
+    {
+        element(*ki, &mut buf)?;
+    }
+    for c in x.unsigned_children.iter().take(position) {
+        element(*c, &mut buf)?;
+    }
+    for o in kids
+        .iter()
+        .filter(|k| xml::is(doc, **k, xml::DSIG, "Object") && Some(**k) != x.object)
+    {
+        element(*o, &mut buf)?;
+    }
+    Ok(buf)
 }
 
 enum Binding {
@@ -699,12 +912,12 @@ fn signature_value_c14n(xd: &XmlDoc<'_>, out: &SigOutcome, c14n_uri: &str) -> Op
 
 /// XAdES baseline level: B-B with signed properties, B-T with a valid
 /// signature timestamp, B-LT when the signature also carries validation
-/// data. An ArchiveTimeStamp is reported, not yet validated: the level
-/// stays below B-LTA.
-fn xades_level(x: &xades::Xades, stamped: bool, rep: &mut SignatureReport) {
+/// data, B-LTA when on top a valid archive timestamp covers it. The form's
+/// claim (`format_level`) counts what is there, valid or not.
+fn xades_level(x: &xades::Xades, stamped: bool, archived: bool, rep: &mut SignatureReport) {
     let has_values =
         !x.certificate_values.is_empty() || !x.crl_values.is_empty() || !x.ocsp_values.is_empty();
-    let format = if x.archive_timestamps > 0 {
+    let format = if !x.archive_timestamps.is_empty() {
         Level::BLTA
     } else if has_values && !x.signature_timestamps.is_empty() {
         Level::BLT
@@ -714,19 +927,12 @@ fn xades_level(x: &xades::Xades, stamped: bool, rep: &mut SignatureReport) {
         Level::BB
     };
     rep.format_level = Some(format);
-    if x.archive_timestamps > 0 {
-        rep.pass(Check::new(
-            "XADES_ARCHIVE_TIMESTAMP_NOT_VALIDATED",
-            Outcome::Warning,
-            "Chữ ký có dấu thời gian lưu trữ (ArchiveTimeStamp) nhưng kyso chưa kiểm tra loại này: mức B-LTA không được công nhận",
-            "The signature carries an ArchiveTimeStamp, which kyso does not validate yet: B-LTA is not granted",
-        ));
-    }
     rep.conclude();
     if rep.indication == I::TotalPassed {
-        rep.level = Some(match (stamped, has_values) {
-            (true, true) => Level::BLT,
-            (true, false) => Level::BT,
+        rep.level = Some(match (stamped || archived, has_values, archived) {
+            (true, true, true) => Level::BLTA,
+            (true, true, false) => Level::BLT,
+            (true, false, _) => Level::BT,
             _ => Level::BB,
         });
     }

@@ -332,82 +332,6 @@ fn reference(
         return out;
     }
 
-    // Dereference (XMLDSig §4.4.3.3).
-    let mut data = match dereference(xd, uri.as_deref(), detached, &mut out) {
-        Ok(d) => d,
-        Err(s) => {
-            out.status = s;
-            return out;
-        }
-    };
-    // Transforms; the last canonicalization streams into the digest.
-    let mut final_mode: Option<(C14nMode, Vec<String>)> = None;
-    let count = steps.len();
-    for (i, s) in steps.iter().enumerate() {
-        let turi = attr(doc, *s, "Algorithm").unwrap_or_default();
-        let last = i.saturating_add(1) == count;
-        if turi == alg::ENVELOPED {
-            match &mut data {
-                Data::Nodes(set) => {
-                    let sig_set = NodeSet::tree_with_comments(sig, doc);
-                    *set = set.subtract(&sig_set);
-                }
-                Data::Octets(_) => {
-                    out.status = RefStatus::Malformed(
-                        "enveloped-signature transform applied to octets".into(),
-                    );
-                    return out;
-                }
-            }
-        } else if let Some(mode) = alg::c14n(turi) {
-            let prefixes = inclusive_prefixes(doc, *s);
-            match &data {
-                Data::Nodes(set) => {
-                    if last {
-                        final_mode = Some((mode, prefixes));
-                    } else {
-                        let mut buf = Vec::new();
-                        if let Err(e) =
-                            canonicalize_doc_to(doc, mode, Some(set), &prefixes, &mut buf)
-                        {
-                            out.status = RefStatus::Malformed(format!("canonicalization: {e}"));
-                            return out;
-                        }
-                        data = Data::Octets(buf);
-                    }
-                }
-                Data::Octets(_) => {
-                    out.status = RefStatus::Unsupported(
-                        "canonicalization of octets (re-parsing transform output)".into(),
-                    );
-                    return out;
-                }
-            }
-        } else if turi == alg::BASE64 {
-            let text = match &data {
-                Data::Nodes(set) => visible_text(doc, set, limits),
-                Data::Octets(o) => String::from_utf8_lossy(o).into_owned(),
-            };
-            match b64(&text) {
-                Some(bytes) => data = Data::Octets(bytes),
-                None => {
-                    out.status =
-                        RefStatus::Malformed("base64 transform input is not base64".into());
-                    return out;
-                }
-            }
-        } else {
-            let why = match turi {
-                alg::XPATH | alg::XPATH2 => "XPath filtering is not run (it can select anything)",
-                alg::XSLT => "XSLT is not run (it can rewrite anything)",
-                _ => "unknown transform",
-            };
-            out.status = RefStatus::Unsupported(format!("{turi}: {why}"));
-            return out;
-        }
-    }
-    // Digest: a node-set ends with C14N 1.0 (§4.4.3.2), unless a final
-    // canonicalization was named.
     let mut sink = match DigestSink::new(dalg) {
         Ok(s) => s,
         Err(e) => {
@@ -415,15 +339,20 @@ fn reference(
             return out;
         }
     };
-    match data {
-        Data::Nodes(set) => {
-            let (mode, prefixes) = final_mode.unwrap_or((C14nMode::Inclusive, Vec::new()));
-            if let Err(e) = canonicalize_doc_to(doc, mode, Some(&set), &prefixes, &mut sink) {
-                out.status = RefStatus::Malformed(format!("canonicalization: {e}"));
-                return out;
-            }
-        }
-        Data::Octets(o) => sink.write(&o),
+    let run = transform_into(
+        xd,
+        sig,
+        uri.as_deref(),
+        &steps,
+        detached,
+        limits,
+        None,
+        &mut out.signed,
+        &mut sink,
+    );
+    if let Err(s) = run {
+        out.status = s;
+        return out;
     }
     let (digest, sha256, n) = match sink.finish() {
         Ok(v) => v,
@@ -440,11 +369,142 @@ fn reference(
     out
 }
 
+/// The octets a reference's transforms produce (XMLDSig §4.4.3), streamed
+/// into `sink`: the dereferenced data through every step; a node-set left
+/// at the end is serialized with `node_set_c14n` (default C14N 1.0,
+/// §4.4.3.2; a XAdES ArchiveTimeStamp names its own). `signed` receives
+/// the element the data starts at.
+#[allow(clippy::too_many_arguments)]
+fn transform_into<W: C14nSink>(
+    xd: &XmlDoc<'_>,
+    sig: NodeId,
+    uri: Option<&str>,
+    steps: &[NodeId],
+    detached: &[Detached<'_>],
+    limits: &Limits,
+    node_set_c14n: Option<(C14nMode, Vec<String>)>,
+    signed: &mut Option<SignedNode>,
+    sink: &mut W,
+) -> Result<(), RefStatus> {
+    let doc = &xd.doc;
+    // Dereference (XMLDSig §4.4.3.3).
+    let mut data = dereference(xd, uri, detached, signed)?;
+    // Transforms; the last canonicalization streams into the sink.
+    let mut final_mode: Option<(C14nMode, Vec<String>)> = None;
+    let count = steps.len();
+    for (i, s) in steps.iter().enumerate() {
+        let turi = attr(doc, *s, "Algorithm").unwrap_or_default();
+        let last = i.saturating_add(1) == count;
+        if turi == alg::ENVELOPED {
+            match &mut data {
+                Data::Nodes(set) => {
+                    let sig_set = NodeSet::tree_with_comments(sig, doc);
+                    *set = set.subtract(&sig_set);
+                }
+                Data::Octets(_) => {
+                    return Err(RefStatus::Malformed(
+                        "enveloped-signature transform applied to octets".into(),
+                    ));
+                }
+            }
+        } else if let Some(mode) = alg::c14n(turi) {
+            let prefixes = inclusive_prefixes(doc, *s);
+            match &data {
+                Data::Nodes(set) => {
+                    if last {
+                        final_mode = Some((mode, prefixes));
+                    } else {
+                        let mut buf = Vec::new();
+                        canonicalize_doc_to(doc, mode, Some(set), &prefixes, &mut buf)
+                            .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))?;
+                        data = Data::Octets(buf);
+                    }
+                }
+                Data::Octets(_) => {
+                    return Err(RefStatus::Unsupported(
+                        "canonicalization of octets (re-parsing transform output)".into(),
+                    ));
+                }
+            }
+        } else if turi == alg::BASE64 {
+            let text = match &data {
+                Data::Nodes(set) => visible_text(doc, set, limits),
+                Data::Octets(o) => String::from_utf8_lossy(o).into_owned(),
+            };
+            match b64(&text) {
+                Some(bytes) => data = Data::Octets(bytes),
+                None => {
+                    return Err(RefStatus::Malformed(
+                        "base64 transform input is not base64".into(),
+                    ));
+                }
+            }
+        } else {
+            let why = match turi {
+                alg::XPATH | alg::XPATH2 => "XPath filtering is not run (it can select anything)",
+                alg::XSLT => "XSLT is not run (it can rewrite anything)",
+                _ => "unknown transform",
+            };
+            return Err(RefStatus::Unsupported(format!("{turi}: {why}")));
+        }
+    }
+    match data {
+        Data::Nodes(set) => {
+            let (mode, prefixes) = final_mode
+                .or(node_set_c14n)
+                .unwrap_or((C14nMode::Inclusive, Vec::new()));
+            canonicalize_doc_to(doc, mode, Some(&set), &prefixes, sink)
+                .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))
+        }
+        Data::Octets(o) => {
+            sink.write(&o);
+            Ok(())
+        }
+    }
+}
+
+/// The octets of the `Reference` element `r` of signature `sig`, as its
+/// transforms produce them, into `sink` — what a XAdES ArchiveTimeStamp
+/// stamps for each reference (EN 319 132-1 §5.5.2.2); a node-set left at
+/// the end is serialized with `c14n`.
+pub fn reference_octets<W: C14nSink>(
+    xd: &XmlDoc<'_>,
+    sig: NodeId,
+    r: NodeId,
+    detached: &[Detached<'_>],
+    limits: &Limits,
+    c14n: (C14nMode, Vec<String>),
+    sink: &mut W,
+) -> Result<(), RefStatus> {
+    let doc = &xd.doc;
+    let steps: Vec<NodeId> = child(doc, r, DSIG, "Transforms")
+        .map(|t| child_elements(doc, t).collect())
+        .unwrap_or_default();
+    if steps.len() > 16 {
+        return Err(RefStatus::Malformed(format!(
+            "{} transforms in one Reference",
+            steps.len()
+        )));
+    }
+    let mut signed = None;
+    transform_into(
+        xd,
+        sig,
+        attr(doc, r, "URI"),
+        &steps,
+        detached,
+        limits,
+        Some(c14n),
+        &mut signed,
+        sink,
+    )
+}
+
 fn dereference(
     xd: &XmlDoc<'_>,
     uri: Option<&str>,
     detached: &[Detached<'_>],
-    out: &mut RefOutcome,
+    signed: &mut Option<SignedNode>,
 ) -> Result<Data, RefStatus> {
     let doc = &xd.doc;
     let node_info = |n: NodeId, whole: bool| -> SignedNode {
@@ -467,7 +527,7 @@ fn dereference(
         // supplied detached document can stand for it.
         return match detached {
             [d] => {
-                out.signed = Some(detached_node(d.uri));
+                *signed = Some(detached_node(d.uri));
                 Ok(Data::Octets(d.data.to_vec()))
             }
             _ => Err(RefStatus::NotFound(
@@ -477,13 +537,13 @@ fn dereference(
     };
     if u.is_empty() {
         let root = doc.document_element();
-        out.signed = root.map(|r| node_info(r, true));
+        *signed = root.map(|r| node_info(r, true));
         return Ok(Data::Nodes(NodeSet::all_without_comments(doc)));
     }
     if let Some(frag) = u.strip_prefix('#') {
         if frag == "xpointer(/)" {
             let root = doc.document_element();
-            out.signed = root.map(|r| node_info(r, true));
+            *signed = root.map(|r| node_info(r, true));
             return Ok(Data::Nodes(NodeSet::all(doc)));
         }
         let (id, with_comments) = match xpointer_id(frag) {
@@ -498,7 +558,7 @@ fn dereference(
         let Some(n) = xd.ids.get(id).copied() else {
             return Err(RefStatus::NotFound(format!("no element with ID {id}")));
         };
-        out.signed = Some(node_info(n, false));
+        *signed = Some(node_info(n, false));
         return Ok(Data::Nodes(subtree_set(xd, n, with_comments)));
     }
     // Outside the document: only what the caller supplied, matched by the
@@ -516,7 +576,7 @@ fn dereference(
         });
     match found {
         Some(d) => {
-            out.signed = Some(detached_node(u));
+            *signed = Some(detached_node(u));
             Ok(Data::Octets(d.data.to_vec()))
         }
         None => Err(RefStatus::NotFound(format!(

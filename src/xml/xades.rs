@@ -29,6 +29,20 @@ pub struct Stamp {
     pub token: Vec<u8>,
 }
 
+/// An `ArchiveTimeStamp` (B-LTA): where it sits among the unsigned
+/// signature properties (it stamps those before it) and its token.
+#[derive(Debug, Clone)]
+pub struct ArchiveStamp {
+    /// Its position among the UnsignedSignatureProperties children.
+    pub position: usize,
+    /// The v1.4.1 form, whose input EN 319 132-1 §5.5.2.2 defines (a v1.3.2
+    /// one is reported, not validated).
+    pub v141: bool,
+    /// It lists `Include`s (the distributed case), which kyso does not compute.
+    pub includes: bool,
+    pub stamp: Option<Stamp>,
+}
+
 #[derive(Debug, Default)]
 pub struct Xades {
     pub namespace: String,
@@ -43,7 +57,11 @@ pub struct Xades {
     pub certificate_values: Vec<Vec<u8>>,
     pub crl_values: Vec<Vec<u8>>,
     pub ocsp_values: Vec<Vec<u8>>,
-    pub archive_timestamps: usize,
+    pub archive_timestamps: Vec<ArchiveStamp>,
+    /// The UnsignedSignatureProperties children, in document order.
+    pub unsigned_children: Vec<NodeId>,
+    /// The `Object` holding the QualifyingProperties.
+    pub object: Option<NodeId>,
     /// Malformed parts, said in English.
     pub problems: Vec<String>,
 }
@@ -90,10 +108,14 @@ fn all(doc: &Document<'_>, n: NodeId, ns: &str, local: &str, cap: usize) -> Vec<
 /// The XAdES properties of the signature `sig`, if it has any: the
 /// `QualifyingProperties` in one of its `Object`s.
 pub fn read(doc: &Document<'_>, sig: NodeId, sig_id: Option<&str>) -> Option<Xades> {
-    let qp = child_elements(doc, sig)
+    let (object, qp) = child_elements(doc, sig)
         .filter(|o| is(doc, *o, DSIG, "Object"))
-        .flat_map(|o| child_elements(doc, o).collect::<Vec<_>>())
-        .find(|q| {
+        .flat_map(|o| {
+            child_elements(doc, o)
+                .map(move |q| (o, q))
+                .collect::<Vec<_>>()
+        })
+        .find(|(_, q)| {
             xades_ns(doc, *q).is_some()
                 && doc
                     .element(*q)
@@ -102,6 +124,7 @@ pub fn read(doc: &Document<'_>, sig: NodeId, sig_id: Option<&str>) -> Option<Xad
     let ns = xades_ns(doc, qp)?;
     let mut x = Xades {
         namespace: ns.clone(),
+        object: Some(object),
         ..Default::default()
     };
     if let (Some(target), Some(id)) = (attr(doc, qp, "Target"), sig_id) {
@@ -154,40 +177,72 @@ pub fn read(doc: &Document<'_>, sig: NodeId, sig_id: Option<&str>) -> Option<Xad
     }
     if let Some(up) = child(doc, qp, &ns, "UnsignedProperties") {
         let usp = child(doc, up, &ns, "UnsignedSignatureProperties").unwrap_or(up);
+        x.unsigned_children = child_elements(doc, usp).take(64).collect();
         for ts in all(doc, usp, &ns, "SignatureTimeStamp", 8) {
-            let c14n = child(doc, ts, DSIG, "CanonicalizationMethod")
-                .and_then(|m| attr(doc, m, "Algorithm"))
-                .unwrap_or("http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
-                .to_string();
-            match child(doc, ts, &ns, "EncapsulatedTimeStamp").and_then(|e| b64(&text_of(doc, e))) {
-                Some(token) => x.signature_timestamps.push(Stamp { c14n, token }),
+            match stamp(doc, ts, &ns) {
+                Some(st) => x.signature_timestamps.push(st),
                 None => x
                     .problems
                     .push("SignatureTimeStamp without a readable EncapsulatedTimeStamp".into()),
             }
         }
-        if let Some(cv) = child(doc, usp, &ns, "CertificateValues") {
-            for e in all(doc, cv, &ns, "EncapsulatedX509Certificate", 64) {
-                if let Some(d) = b64(&text_of(doc, e)) {
-                    x.certificate_values.push(d);
+        // Validation data: of the signature (CertificateValues,
+        // RevocationValues) and of its timestamps (v1.4.1
+        // TimeStampValidationData), all usable for any path.
+        let holders = [(ns.as_str(), usp)]
+            .into_iter()
+            .chain(
+                all(doc, usp, XADES141, "TimeStampValidationData", 8)
+                    .into_iter()
+                    .map(|t| (ns.as_str(), t)),
+            )
+            .collect::<Vec<_>>();
+        for (ns, h) in holders {
+            if let Some(cv) = child(doc, h, ns, "CertificateValues") {
+                for e in all(doc, cv, ns, "EncapsulatedX509Certificate", 64) {
+                    if let Some(d) = b64(&text_of(doc, e)) {
+                        x.certificate_values.push(d);
+                    }
+                }
+            }
+            if let Some(rv) = child(doc, h, ns, "RevocationValues") {
+                for e in all(doc, rv, ns, "EncapsulatedCRLValue", 64) {
+                    if let Some(d) = b64(&text_of(doc, e)) {
+                        x.crl_values.push(d);
+                    }
+                }
+                for e in all(doc, rv, ns, "EncapsulatedOCSPValue", 64) {
+                    if let Some(d) = b64(&text_of(doc, e)) {
+                        x.ocsp_values.push(d);
+                    }
                 }
             }
         }
-        if let Some(rv) = child(doc, usp, &ns, "RevocationValues") {
-            for e in all(doc, rv, &ns, "EncapsulatedCRLValue", 64) {
-                if let Some(d) = b64(&text_of(doc, e)) {
-                    x.crl_values.push(d);
-                }
+        for (position, c) in x.unsigned_children.iter().enumerate() {
+            let v141 = is(doc, *c, XADES141, "ArchiveTimeStamp");
+            if !v141 && !is(doc, *c, &ns, "ArchiveTimeStamp") {
+                continue;
             }
-            for e in all(doc, rv, &ns, "EncapsulatedOCSPValue", 64) {
-                if let Some(d) = b64(&text_of(doc, e)) {
-                    x.ocsp_values.push(d);
-                }
-            }
+            // Its token and c14n are in the XAdES namespace of the
+            // signature, except the ds:CanonicalizationMethod.
+            x.archive_timestamps.push(ArchiveStamp {
+                position,
+                v141,
+                includes: child(doc, *c, &ns, "Include").is_some(),
+                stamp: stamp(doc, *c, &ns),
+            });
         }
-        x.archive_timestamps = all(doc, usp, XADES141, "ArchiveTimeStamp", 8)
-            .len()
-            .saturating_add(all(doc, usp, &ns, "ArchiveTimeStamp", 8).len());
     }
     Some(x)
+}
+
+/// A XAdES time-stamp container: its c14n (C14N 1.0 when absent) and the
+/// first `EncapsulatedTimeStamp`.
+fn stamp(doc: &Document<'_>, ts: NodeId, ns: &str) -> Option<Stamp> {
+    let c14n = child(doc, ts, DSIG, "CanonicalizationMethod")
+        .and_then(|m| attr(doc, m, "Algorithm"))
+        .unwrap_or("http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
+        .to_string();
+    let token = child(doc, ts, ns, "EncapsulatedTimeStamp").and_then(|e| b64(&text_of(doc, e)))?;
+    Some(Stamp { c14n, token })
 }

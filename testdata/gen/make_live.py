@@ -17,6 +17,7 @@ It writes the certificates to testdata/live/certs/, starts certomancer's
   followed by a document timestamp of the long-lived TSA, so that validation
   after 2026-12-15 needs the archive-timestamp chain.
 """
+import contextlib
 import io
 import os
 import subprocess
@@ -39,13 +40,14 @@ PORT = 9817
 BASE = f"http://127.0.0.1:{PORT}/kyso-live"
 
 
-def main():
+def arch_of():
     cfg = CertomancerConfig.from_file(f"{LIVE}/certomancer.yml", key_search_dir=LIVE)
-    arch = cfg.get_pki_arch("kyso-live")
-    os.makedirs(f"{LIVE}/certs", exist_ok=True)
-    for label in ("root", "interm", "ocsp", "tsa", "tsa-short", "signer-good", "signer-revoked", "signer-down", "signer-slow"):
-        with open(f"{LIVE}/certs/{label}.pem", "wb") as f:
-            f.write(pem.armor("CERTIFICATE", arch.get_cert(label).dump()))
+    return cfg.get_pki_arch("kyso-live")
+
+
+@contextlib.contextmanager
+def serve():
+    """certomancer's `animate` on 127.0.0.1:PORT for the time of the block."""
     proc = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "certomancer"), "--config", f"{LIVE}/certomancer.yml",
          "animate", "--port", str(PORT), "--no-web-ui"])
@@ -56,6 +58,19 @@ def main():
                 break
             except Exception:
                 time.sleep(0.2)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main():
+    arch = arch_of()
+    os.makedirs(f"{LIVE}/certs", exist_ok=True)
+    for label in ("root", "interm", "ocsp", "tsa", "tsa-short", "signer-good", "signer-revoked", "signer-down", "signer-slow"):
+        with open(f"{LIVE}/certs/{label}.pem", "wb") as f:
+            f.write(pem.armor("CERTIFICATE", arch.get_cert(label).dump()))
+    with serve():
         base = minimal_pdf("Ho so truc tuyen - live PKI")
         interm = arch.get_cert("interm")
 
@@ -89,9 +104,6 @@ def main():
         chained = signers.PdfTimeStamper(tsa).timestamp_pdf(
             IncrementalPdfFileWriter(io.BytesIO(lt_short)), "sha256", validation_context=vc)
         open(f"{LIVE}/b-lta-chain.pdf", "wb").write(chained.getvalue())
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":
