@@ -152,6 +152,75 @@ pub enum Submitted {
     Replay(VersionRecord),
 }
 
+/// What a submission does to a dossier: the dossier rules, written once for
+/// every store. Each adapter reads the stored head (procedure, applicant)
+/// and versions inside its transaction, acts on the plan and stores; it
+/// decides nothing itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmissionPlan {
+    /// The code belongs to another procedure or applicant: nothing is
+    /// stored but the audit entry (outcome `conflict`).
+    Conflict { message: String, audit: AuditDraft },
+    /// The same submission as an earlier version (a delayed retry): that
+    /// version, never a new one reverting the dossier.
+    Replay {
+        version: VersionRecord,
+        audit: AuditDraft,
+    },
+    /// A new version, numbered after the last; `create`: the dossier row
+    /// does not exist yet.
+    New {
+        version: VersionRecord,
+        create: bool,
+        audit: AuditDraft,
+    },
+}
+
+/// The plan for submission `v` given the stored `head` and `versions`
+/// (in version order); `audit` is the entry to append, its outcome
+/// completed here.
+pub fn plan_submission(
+    head: Option<(&str, &str)>,
+    versions: &[VersionRecord],
+    v: &VersionRecord,
+    mut audit: AuditDraft,
+) -> SubmissionPlan {
+    if let Some((procedure, applicant)) = head {
+        if procedure != v.procedure || applicant != v.applicant {
+            audit.outcome = "conflict".into();
+            return SubmissionPlan::Conflict {
+                message: format!(
+                    "dossier {} exists with another procedure or applicant",
+                    v.code
+                ),
+                audit,
+            };
+        }
+    }
+    if let Some(same) = versions
+        .iter()
+        .rev()
+        .find(|x| x.submission_sha256 == v.submission_sha256)
+    {
+        audit.outcome = format!("replay of version {}", same.version);
+        return SubmissionPlan::Replay {
+            version: same.clone(),
+            audit,
+        };
+    }
+    let mut version = v.clone();
+    version.version = versions
+        .last()
+        .map(|l| l.version.saturating_add(1))
+        .unwrap_or(1);
+    audit.outcome = format!("{} version {}", audit.outcome, version.version);
+    SubmissionPlan::New {
+        version,
+        create: head.is_none(),
+        audit,
+    }
+}
+
 /// An audit entry before it is chained.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditDraft {
@@ -421,5 +490,86 @@ impl Archive {
             chain,
             problems,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(code: &str, n: u32, submission: &str) -> VersionRecord {
+        VersionRecord {
+            code: code.into(),
+            version: n,
+            procedure: "1.004227".into(),
+            applicant: r#"{"kind":"CCCD","value":"001203004567"}"#.into(),
+            submission_sha256: submission.into(),
+            accepted: true,
+            decision_sha256: "d".into(),
+            created: "2026-12-02T00:00:00Z".into(),
+            files: Vec::new(),
+        }
+    }
+
+    fn draft() -> AuditDraft {
+        AuditDraft {
+            time: "2026-12-02T00:00:00Z".into(),
+            key_id: "portal".into(),
+            role: "portal".into(),
+            action: "dossier.submit".into(),
+            object: "HS-1".into(),
+            outcome: "accepted".into(),
+        }
+    }
+
+    #[test]
+    fn dossier_rules() {
+        let new = version("HS-1", 0, "s1");
+        // A new dossier: version 1, its row created.
+        match plan_submission(None, &[], &new, draft()) {
+            SubmissionPlan::New {
+                version,
+                create,
+                audit,
+            } => {
+                assert_eq!((version.version, create), (1, true));
+                assert_eq!(audit.outcome, "accepted version 1");
+            }
+            p => panic!("{p:?}"),
+        }
+        let stored = [version("HS-1", 1, "s1"), version("HS-1", 2, "s2")];
+        let head = Some((stored[0].procedure.as_str(), stored[0].applicant.as_str()));
+        // The first submission again (a delayed retry): a replay of version
+        // 1, not a version 3 reverting the dossier.
+        match plan_submission(head, &stored, &new, draft()) {
+            SubmissionPlan::Replay { version, audit } => {
+                assert_eq!(version.version, 1);
+                assert_eq!(audit.outcome, "replay of version 1");
+            }
+            p => panic!("{p:?}"),
+        }
+        // Something new: numbered after the last.
+        match plan_submission(head, &stored, &version("HS-1", 0, "s3"), draft()) {
+            SubmissionPlan::New {
+                version, create, ..
+            } => assert_eq!((version.version, create), (3, false)),
+            p => panic!("{p:?}"),
+        }
+        // The code of another applicant's dossier: a conflict, audited.
+        let mut other = version("HS-1", 0, "s4");
+        other.applicant = r#"{"kind":"CCCD","value":"079000000001"}"#.into();
+        match plan_submission(head, &stored, &other, draft()) {
+            SubmissionPlan::Conflict { message, audit } => {
+                assert!(message.contains("another procedure or applicant"));
+                assert_eq!(audit.outcome, "conflict");
+            }
+            p => panic!("{p:?}"),
+        }
+        let mut moved = version("HS-1", 0, "s1");
+        moved.procedure = "2.001234".into();
+        assert!(matches!(
+            plan_submission(head, &stored, &moved, draft()),
+            SubmissionPlan::Conflict { .. }
+        ));
     }
 }

@@ -149,6 +149,20 @@ async fn own(
     Ok(())
 }
 
+/// The submitting key owns the dossier and each of its documents.
+async fn own_all(
+    tx: &deadpool_postgres::Transaction<'_>,
+    code: &str,
+    docs: &[DocumentRecord],
+    key_id: &str,
+) -> Result<()> {
+    own(tx, "dossier", code, key_id).await?;
+    for d in docs {
+        own(tx, "document", &d.sha256, key_id).await?;
+    }
+    Ok(())
+}
+
 async fn append_audit_tx(
     tx: &deadpool_postgres::Transaction<'_>,
     d: AuditDraft,
@@ -351,47 +365,38 @@ impl MetaStore for PgMeta {
             .await
             .map_err(db)?
             .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)));
-        match &head {
-            Some((p, a)) if *p != v.procedure || *a != v.applicant => {
-                let mut audit = audit;
-                audit.outcome = "conflict".into();
+        let versions = match &head {
+            Some((p, a)) => load_versions(&tx, &v.code, p, a).await?,
+            None => Vec::new(),
+        };
+        let head = head.as_ref().map(|(p, a)| (p.as_str(), a.as_str()));
+        let (v, create, audit) = match plan_submission(head, &versions, v, audit) {
+            SubmissionPlan::Conflict { message, audit } => {
                 append_audit_tx(&tx, audit).await?;
                 tx.commit().await.map_err(db)?;
-                return Err(ArchiveError::Conflict(format!(
-                    "dossier {} exists with another procedure or applicant",
-                    v.code
-                )));
+                return Err(ArchiveError::Conflict(message));
             }
-            Some(_) => {}
-            None => {
-                tx.execute(
-                    "INSERT INTO dossiers (code, procedure, applicant) VALUES ($1, $2, $3)",
-                    &[&v.code, &v.procedure, &v.applicant],
-                )
-                .await
-                .map_err(db)?;
+            SubmissionPlan::Replay { version, audit } => {
+                own_all(&tx, &version.code, docs, &audit.key_id).await?;
+                append_audit_tx(&tx, audit).await?;
+                tx.commit().await.map_err(db)?;
+                return Ok(Submitted::Replay(version));
             }
+            SubmissionPlan::New {
+                version,
+                create,
+                audit,
+            } => (version, create, audit),
+        };
+        if create {
+            tx.execute(
+                "INSERT INTO dossiers (code, procedure, applicant) VALUES ($1, $2, $3)",
+                &[&v.code, &v.procedure, &v.applicant],
+            )
+            .await
+            .map_err(db)?;
         }
-        own(&tx, "dossier", &v.code, &audit.key_id).await?;
-        for d in docs {
-            own(&tx, "document", &d.sha256, &audit.key_id).await?;
-        }
-        let versions = load_versions(&tx, &v.code, &v.procedure, &v.applicant).await?;
-        // The same submission as any earlier version (a delayed retry) is a
-        // replay of that version, never a new version reverting the dossier.
-        if let Some(last) = versions
-            .iter()
-            .rev()
-            .find(|x| x.submission_sha256 == v.submission_sha256)
-        {
-            let mut audit = audit;
-            audit.outcome = format!("replay of version {}", last.version);
-            append_audit_tx(&tx, audit).await?;
-            tx.commit().await.map_err(db)?;
-            return Ok(Submitted::Replay(last.clone()));
-        }
-        let mut v = v.clone();
-        v.version = versions.last().map(|l| l.version + 1).unwrap_or(1);
+        own_all(&tx, &v.code, docs, &audit.key_id).await?;
         for (d, r) in docs.iter().zip(reports) {
             insert_doc_report(&tx, d, r).await?;
         }
@@ -426,8 +431,6 @@ impl MetaStore for PgMeta {
             .await
             .map_err(db)?;
         }
-        let mut audit = audit;
-        audit.outcome = format!("{} version {}", audit.outcome, v.version);
         append_audit_tx(&tx, audit).await?;
         tx.commit().await.map_err(db)?;
         Ok(Submitted::New(v))

@@ -119,6 +119,20 @@ fn own(tx: &rusqlite::Transaction, kind: &str, id: &str, key_id: &str) -> rusqli
     .map(|_| ())
 }
 
+/// The submitting key owns the dossier and each of its documents.
+fn own_all(
+    tx: &rusqlite::Transaction,
+    code: &str,
+    docs: &[DocumentRecord],
+    key_id: &str,
+) -> rusqlite::Result<()> {
+    own(tx, "dossier", code, key_id)?;
+    for d in docs {
+        own(tx, "document", &d.sha256, key_id)?;
+    }
+    Ok(())
+}
+
 fn insert_doc_report(
     tx: &rusqlite::Transaction,
     doc: &DocumentRecord,
@@ -281,45 +295,33 @@ impl MetaStore for SqliteMeta {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
-                match &head {
-                    Some((p, a)) if *p != v.procedure || *a != v.applicant => {
-                        let mut audit = audit;
-                        audit.outcome = "conflict".into();
+                let versions = load_versions(&tx, &v.code)?;
+                let head = head.as_ref().map(|(p, a)| (p.as_str(), a.as_str()));
+                let (v, create, audit) = match plan_submission(head, &versions, &v, audit) {
+                    SubmissionPlan::Conflict { message, audit } => {
                         append_audit_tx(&tx, audit)?;
                         tx.commit()?;
-                        return Ok(Err(format!(
-                            "dossier {} exists with another procedure or applicant",
-                            v.code
-                        )));
+                        return Ok(Err(message));
                     }
-                    Some(_) => {}
-                    None => {
-                        tx.execute(
-                            "INSERT INTO dossiers (code, procedure, applicant) VALUES (?1, ?2, ?3)",
-                            params![v.code, v.procedure, v.applicant],
-                        )?;
+                    SubmissionPlan::Replay { version, audit } => {
+                        own_all(&tx, &version.code, &docs, &audit.key_id)?;
+                        append_audit_tx(&tx, audit)?;
+                        tx.commit()?;
+                        return Ok(Ok(Submitted::Replay(version)));
                     }
+                    SubmissionPlan::New {
+                        version,
+                        create,
+                        audit,
+                    } => (version, create, audit),
+                };
+                if create {
+                    tx.execute(
+                        "INSERT INTO dossiers (code, procedure, applicant) VALUES (?1, ?2, ?3)",
+                        params![v.code, v.procedure, v.applicant],
+                    )?;
                 }
-                own(&tx, "dossier", &v.code, &audit.key_id)?;
-                for d in &docs {
-                    own(&tx, "document", &d.sha256, &audit.key_id)?;
-                }
-                let versions = load_versions(&tx, &v.code)?;
-                // The same submission as any earlier version (a delayed retry) is a
-                // replay of that version, never a new version reverting the dossier.
-                if let Some(last) = versions
-                    .iter()
-                    .rev()
-                    .find(|x| x.submission_sha256 == v.submission_sha256)
-                {
-                    let mut audit = audit;
-                    audit.outcome = format!("replay of version {}", last.version);
-                    append_audit_tx(&tx, audit)?;
-                    tx.commit()?;
-                    return Ok(Ok(Submitted::Replay(last.clone())));
-                }
-                let mut v = v;
-                v.version = versions.last().map(|l| l.version + 1).unwrap_or(1);
+                own_all(&tx, &v.code, &docs, &audit.key_id)?;
                 for (d, r) in docs.iter().zip(&reports) {
                     insert_doc_report(&tx, d, r)?;
                 }
@@ -350,8 +352,6 @@ impl MetaStore for SqliteMeta {
                         ],
                     )?;
                 }
-                let mut audit = audit;
-                audit.outcome = format!("{} version {}", audit.outcome, v.version);
                 append_audit_tx(&tx, audit)?;
                 tx.commit()?;
                 Ok(Ok(Submitted::New(v)))
