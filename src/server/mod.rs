@@ -5,8 +5,10 @@
 //! limit (503 + Retry-After), body limit (413), then per-route API-key
 //! roles (401/403, audit-logged) in front of the handlers of [`routes`].
 
+pub mod audit;
 pub mod config;
 pub mod conn;
+pub mod intake;
 pub mod metrics;
 pub mod policy;
 pub mod privacy;

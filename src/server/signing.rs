@@ -169,13 +169,13 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
 #[into_params(parameter_in = Query)]
 pub struct SignQuery {
     /// Signing profile (configured per official).
-    profile: String,
+    pub profile: String,
     /// Name of the new signature field (default Signature1).
-    field: Option<String>,
+    pub field: Option<String>,
     /// Page of the widget (default: the profile's seal page, or 1).
-    page: Option<usize>,
+    pub page: Option<usize>,
     /// Seal rectangle `x,y,w,h` in points, overriding the profile's.
-    rect: Option<String>,
+    pub rect: Option<String>,
 }
 
 fn profile<'a>(state: &'a AppState, name: &str, who: &Caller) -> Result<&'a Profile, ApiError> {
@@ -343,14 +343,38 @@ fn sign_error(e: crate::error::Error) -> ApiError {
     }
 }
 
-/// Verify the signed result; store it with its report and an audit entry; answer with the PDF.
+/// A signed PDF handed out: its bytes and SHA-256 (its archive name).
+pub struct SignedPdf {
+    pub sha256: String,
+    pub data: Bytes,
+}
+
+impl SignedPdf {
+    /// The HTTP answer: the PDF, `x-kyso-sha256` naming it.
+    fn into_response(self) -> Response {
+        (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::HeaderName::from_static("x-kyso-sha256"),
+                    self.sha256,
+                ),
+            ],
+            self.data,
+        )
+            .into_response()
+    }
+}
+
+/// Verify the signed result (kyso hands out only what it validates); store
+/// it with its report and an audit entry.
 async fn deliver(
     state: &Arc<AppState>,
     who: &Caller,
     profile_name: &str,
     p: &Profile,
     signed: Vec<u8>,
-) -> Result<Response, ApiError> {
+) -> Result<SignedPdf, ApiError> {
     let (policy_name, policy) = state.policy_for("");
     let prep = state.prepared(&policy_name, policy);
     let data = Bytes::from(signed);
@@ -411,14 +435,39 @@ async fn deliver(
         &format!("profile {profile_name} {:?}", p.level),
     );
     store_verified(state, data.clone(), "application/pdf", &v, &rec, draft).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::HeaderName::from_static("x-kyso-sha256"), sha),
-        ],
-        data,
+    Ok(SignedPdf { sha256: sha, data })
+}
+
+/// Sign a PDF with a local profile's key at the profile's level; the result
+/// verified and archived (for the API, the staff pages and the CLI).
+pub async fn sign_document(
+    state: &Arc<AppState>,
+    who: &Caller,
+    q: &SignQuery,
+    data: Bytes,
+) -> Result<SignedPdf, ApiError> {
+    let p = profile(state, &q.profile, who)?;
+    let Some(key) = p.key.clone() else {
+        return Err(remote_profile());
+    };
+    check_certificate(state, p)?;
+    let opts = options(p, q, state.clock.now())?;
+    let (level, services) = (p.level, services(state, p));
+    let signed = tokio::task::spawn_blocking(move || {
+        crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(sign_error)?;
+    deliver(state, who, &q.profile, p, signed).await
+}
+
+fn remote_profile() -> ApiError {
+    ApiError::bad_request(
+        "REMOTE_PROFILE",
+        "Hồ sơ ký này dùng khóa ở xa: hãy dùng /v1/sign/prepare và /complete.",
+        "This profile's key is remote: use /v1/sign/prepare and /complete.",
     )
-        .into_response())
 }
 
 async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
@@ -458,25 +507,14 @@ pub async fn sign(
     req: Request,
 ) -> Result<Response, ApiError> {
     let who = caller(&req)?;
+    // Refused before the body is read.
     let p = profile(&state, &q.profile, &who)?;
-    let Some(key) = p.key.clone() else {
-        return Err(ApiError::bad_request(
-            "REMOTE_PROFILE",
-            "Hồ sơ ký này dùng khóa ở xa: hãy dùng /v1/sign/prepare và /complete.",
-            "This profile's key is remote: use /v1/sign/prepare and /complete.",
-        ));
-    };
+    if p.key.is_none() {
+        return Err(remote_profile());
+    }
     check_certificate(&state, p)?;
     let data = read_pdf(req, state.cfg.limits.max_body_bytes).await?;
-    let opts = options(p, &q, state.clock.now())?;
-    let (level, services) = (p.level, services(&state, p));
-    let signed = tokio::task::spawn_blocking(move || {
-        crate::sign::sign_pdf_level(&data, key.as_ref(), &opts, level, &services)
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(sign_error)?;
-    deliver(&state, &who, &q.profile, p, signed).await
+    Ok(sign_document(&state, &who, &q, data).await?.into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -754,5 +792,7 @@ pub async fn sign_complete(
     .map_err(ApiError::internal)?
     .map_err(sign_error)?;
     let _ = tokio::fs::remove_file(&file).await;
-    deliver(&state, &who, &name, p, signed).await
+    Ok(deliver(&state, &who, &name, p, signed)
+        .await?
+        .into_response())
 }

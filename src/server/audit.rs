@@ -1,0 +1,450 @@
+//! Reading the archive back, for auditors and the submitters: dossiers,
+//! documents and their reports (every read audited; another portal's data
+//! reads as absent), re-verification from the evidence kept at intake, the
+//! audit log and its chain. Called by the JSON API (and the pages and CLI to
+//! come); the handlers in [`super::routes`] only translate HTTP.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::intake::load_decision;
+use super::policy::{Applicant, Decision};
+use super::{ApiError, AppState, Caller, privacy};
+use crate::archive::{AuditEntry, ChainCheck, FileRecord, is_sha256_hex};
+use crate::revocation::{RevSource, RevocationData};
+use crate::validate::VerifyOptions;
+
+/// Whether `who` may read the `kind` named `id`: auditors and admins read
+/// everything; other roles what their own key submitted or was handed.
+pub async fn may_read(
+    state: &AppState,
+    who: &Caller,
+    kind: &str,
+    id: &str,
+) -> Result<bool, ApiError> {
+    if privacy::privileged(&who.role) {
+        return Ok(true);
+    }
+    Ok(state.archive.meta.owns(kind, id, &who.key_id).await?)
+}
+
+/// An archived document and its reports, if `who` may read it; the read is
+/// audited either way (another's document reads as absent).
+pub async fn readable_document(
+    state: &AppState,
+    who: &Caller,
+    sha: &str,
+    action: &str,
+) -> Result<
+    (
+        crate::archive::DocumentRecord,
+        Vec<crate::archive::ReportRecord>,
+    ),
+    ApiError,
+> {
+    let mut found = if is_sha256_hex(sha) {
+        state.archive.meta.document(sha).await?
+    } else {
+        None
+    };
+    let mut outcome = if found.is_some() {
+        "found"
+    } else {
+        "not found"
+    };
+    if found.is_some() && !may_read(state, who, "document", sha).await? {
+        found = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(who, action, sha, outcome).await?;
+    found.ok_or_else(ApiError::not_found)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionView {
+    version: u32,
+    created: String,
+    accepted_in_lieu_of_originals: bool,
+    submission_sha256: String,
+    files: Vec<FileRecord>,
+    decision: Decision,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DossierView {
+    code: String,
+    procedure: String,
+    applicant: Applicant,
+    /// Oldest first; the last is the current one.
+    versions: Vec<VersionView>,
+}
+
+/// A dossier: every version with its decision and files.
+pub async fn dossier(state: &AppState, who: &Caller, code: &str) -> Result<DossierView, ApiError> {
+    let mut d = state.archive.meta.dossier(code).await?;
+    let mut outcome = if d.is_some() { "found" } else { "not found" };
+    // Another portal's dossier reads as absent (its existence is not told).
+    if d.is_some() && !may_read(state, who, "dossier", code).await? {
+        d = None;
+        outcome = "not found (not the submitter)";
+    }
+    state.audit(who, "dossier.read", code, outcome).await?;
+    let d = d.ok_or_else(ApiError::not_found)?;
+    let mut versions = Vec::new();
+    for v in d.versions {
+        versions.push(VersionView {
+            version: v.version,
+            created: v.created,
+            accepted_in_lieu_of_originals: v.accepted,
+            submission_sha256: v.submission_sha256,
+            decision: load_decision(state, &v.decision_sha256).await?,
+            files: v.files,
+        });
+    }
+    let view = DossierView {
+        code: d.code,
+        procedure: d.procedure,
+        applicant: serde_json::from_str(&d.applicant).map_err(ApiError::internal)?,
+        versions,
+    };
+    Ok(view)
+}
+
+/// The bytes of an archived document, with its record.
+pub async fn document(
+    state: &AppState,
+    who: &Caller,
+    sha: &str,
+) -> Result<(crate::archive::DocumentRecord, Bytes), ApiError> {
+    let (doc, _) = readable_document(state, who, sha, "document.read").await?;
+    let bytes = state
+        .archive
+        .get_blob(sha)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("document blob {sha} missing")))?;
+    Ok((doc, bytes))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportView {
+    document: DocumentView,
+    /// Every verification of this document, oldest first.
+    verifications: Vec<VerificationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentView {
+    sha256: String,
+    size: u64,
+    media_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerificationView {
+    verified_at: String,
+    validation_time: String,
+    indication: String,
+    report_sha256: String,
+    evidence: Vec<EvidenceView>,
+    #[schema(value_type = Object)]
+    report: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EvidenceView {
+    kind: String,
+    sha256: String,
+}
+
+/// The reports kept for an archived document, with the evidence each relied on.
+pub async fn reports(state: &AppState, who: &Caller, sha: &str) -> Result<ReportView, ApiError> {
+    let (doc, reports) = readable_document(state, who, sha, "report.read").await?;
+    let mut verifications = Vec::new();
+    for r in reports {
+        let b = state
+            .archive
+            .get_blob(&r.report_sha256)
+            .await?
+            .ok_or_else(|| ApiError::internal("report blob missing"))?;
+        verifications.push(VerificationView {
+            verified_at: r.verified_at,
+            validation_time: crate::pki::cert::fmt_unix(r.validation_time),
+            indication: r.indication,
+            report_sha256: r.report_sha256,
+            evidence: r
+                .evidence
+                .into_iter()
+                .map(|e| EvidenceView {
+                    kind: e.kind,
+                    sha256: e.sha256,
+                })
+                .collect(),
+            report: serde_json::from_slice(&b).map_err(ApiError::internal)?,
+        });
+    }
+    let view = ReportView {
+        document: DocumentView {
+            sha256: doc.sha256,
+            size: doc.size,
+            media_type: doc.media_type,
+        },
+        verifications,
+    };
+    Ok(view)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Difference {
+    /// Signature index (as in the reports).
+    signature: usize,
+    at_original_time: String,
+    now: String,
+    /// The checks whose outcome changed, with the reason now.
+    changed_checks: Vec<ChangedCheck>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChangedCheck {
+    code: String,
+    at_original_time: String,
+    now: String,
+    message_vi: String,
+    message_en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReverifyResponse {
+    sha256: String,
+    /// The validation time of the intake verification.
+    original_time: String,
+    now: String,
+    /// Evidence items used (kept at intake); nothing was fetched.
+    evidence_used: usize,
+    /// The verdict at the original time equals the one recorded at intake.
+    same_as_intake: bool,
+    intake_indication: String,
+    #[schema(value_type = Object)]
+    at_original_time: serde_json::Value,
+    #[schema(value_type = Object)]
+    at_now: serde_json::Value,
+    /// Per-signature differences between the two results, explained.
+    differences: Vec<Difference>,
+    explanation_vi: String,
+    explanation_en: String,
+}
+
+fn outcome_name(o: crate::report::Outcome) -> String {
+    serde_json::to_value(o)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn sig_text(s: &crate::report::SignatureReport) -> String {
+    match s.sub_indication {
+        Some(sub) => format!("{}/{}", s.indication.as_str(), sub.as_str()),
+        None => s.indication.as_str().to_string(),
+    }
+}
+
+/// For auditors: validate an archived document again, offline, from the
+/// evidence kept at intake (anchors, intermediates, CRLs, OCSP responses),
+/// at the original validation time and at now; both results and every
+/// difference explained.
+pub async fn reverify(
+    state: &Arc<AppState>,
+    who: &Caller,
+    sha: &str,
+) -> Result<ReverifyResponse, ApiError> {
+    let found = if is_sha256_hex(sha) {
+        state.archive.meta.document(sha).await?
+    } else {
+        None
+    };
+    let Some((_, reports)) = found else {
+        state
+            .audit(who, "document.reverify", sha, "not found")
+            .await?;
+        return Err(ApiError::not_found());
+    };
+    let intake = reports
+        .first()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("document without report"))?;
+    let data = state
+        .archive
+        .get_blob(sha)
+        .await?
+        .ok_or_else(|| ApiError::internal("document blob missing"))?;
+    let mut trust = crate::pki::TrustStore::new();
+    let mut intermediates = Vec::new();
+    let mut revocation = RevocationData::default();
+    let mut detached = None;
+    for e in &intake.evidence {
+        let b = state
+            .archive
+            .get_blob(&e.sha256)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("evidence blob {} missing", e.sha256)))?;
+        match e.kind.as_str() {
+            "TRUST_ANCHOR" | "INTERMEDIATE" => {
+                let c = openssl::x509::X509::from_der(&b).map_err(ApiError::internal)?;
+                if e.kind == "TRUST_ANCHOR" {
+                    trust.add(c);
+                } else {
+                    intermediates.push(c);
+                }
+            }
+            "CRL" => revocation.crls.push((RevSource::Caller, b.to_vec().into())),
+            "OCSP" => revocation
+                .ocsps
+                .push((RevSource::Caller, b.to_vec().into())),
+            "DETACHED_CONTENT" => detached = Some(b),
+            _ => {}
+        }
+    }
+    let now = state.clock.now();
+    // The algorithm settings of the policy applied at intake.
+    let intake_policy: super::policy::Policy =
+        serde_json::from_str(&intake.policy).unwrap_or_else(|_| state.default_policy.clone());
+    let algs = super::policy::algorithms(&intake_policy);
+    let run = |at: i64| {
+        let mut opts = VerifyOptions::new(trust.clone(), at);
+        opts.intermediates = intermediates.clone();
+        opts.revocation = revocation.clone();
+        opts.require_revocation = intake.require_revocation;
+        opts.algorithms = algs.clone();
+        opts.allow_annotations = intake_policy.allow_annotations;
+        opts.xml_profile = super::policy::xml_profile(&intake_policy);
+        let data = data.clone();
+        let det = detached.clone();
+        let name = sha.to_string();
+        tokio::task::spawn_blocking(move || {
+            crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts).0
+        })
+    };
+    let orig = run(intake.validation_time)
+        .await
+        .map_err(ApiError::internal)?;
+    let at_now = run(now).await.map_err(ApiError::internal)?;
+    let same = orig.summary.indication.as_str() == intake.indication;
+    let mut differences = Vec::new();
+    for (a, b) in orig.signatures.iter().zip(&at_now.signatures) {
+        if sig_text(a) == sig_text(b) {
+            continue;
+        }
+        let mut changed = Vec::new();
+        for cb in &b.checks {
+            let before = a.checks.iter().find(|c| c.code == cb.code);
+            let differs = before.is_none_or(|ca| ca.outcome != cb.outcome);
+            if differs {
+                changed.push(ChangedCheck {
+                    code: cb.code.to_string(),
+                    at_original_time: before
+                        .map(|c| outcome_name(c.outcome))
+                        .unwrap_or_else(|| "-".into()),
+                    now: outcome_name(cb.outcome),
+                    message_vi: cb.message_vi.clone(),
+                    message_en: cb.message_en.clone(),
+                });
+            }
+        }
+        differences.push(Difference {
+            signature: a.index,
+            at_original_time: sig_text(a),
+            now: sig_text(b),
+            changed_checks: changed,
+        });
+    }
+    let (vi, en) = if differences.is_empty() {
+        (
+            "Kết quả tại thời điểm tiếp nhận và hiện tại giống nhau.".to_string(),
+            "The result at the original time and now are the same.".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "{} chữ ký có kết quả khác nhau giữa thời điểm tiếp nhận và hiện tại; kết quả có giá trị pháp lý là kết quả tại thời điểm tiếp nhận, dựa trên bằng chứng đã lưu.",
+                differences.len()
+            ),
+            format!(
+                "{} signature(s) differ between the original time and now; the verdict that counts is the one at the original time, from the evidence kept.",
+                differences.len()
+            ),
+        )
+    };
+    state
+        .audit(
+            who,
+            "document.reverify",
+            sha,
+            &format!(
+                "original {} now {}",
+                orig.summary.indication.as_str(),
+                at_now.summary.indication.as_str()
+            ),
+        )
+        .await?;
+    Ok(ReverifyResponse {
+        sha256: sha.to_string(),
+        original_time: crate::pki::cert::fmt_unix(intake.validation_time),
+        now: crate::pki::cert::fmt_unix(now),
+        evidence_used: intake.evidence.len(),
+        same_as_intake: same,
+        intake_indication: intake.indication,
+        at_original_time: serde_json::to_value(&orig).map_err(ApiError::internal)?,
+        at_now: serde_json::to_value(&at_now).map_err(ApiError::internal)?,
+        differences,
+        explanation_vi: vi,
+        explanation_en: en,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    entries: Vec<AuditEntry>,
+    /// `from` for the next page, when there may be more.
+    next: Option<i64>,
+}
+
+/// A page of the audit log, in order (from sequence `from`, default 1; at
+/// most `limit` entries, default 100, at most 1000); the read is audited.
+pub async fn log(
+    state: &AppState,
+    who: &Caller,
+    from: Option<i64>,
+    limit: Option<usize>,
+) -> Result<AuditPage, ApiError> {
+    let from = from.unwrap_or(1).max(1);
+    let limit = limit.unwrap_or(100).clamp(1, 1000);
+    let entries = state.archive.meta.audit_page(from, limit).await?;
+    state
+        .audit(
+            who,
+            "audit.read",
+            &format!("from {from}"),
+            &format!("{} entries", entries.len()),
+        )
+        .await?;
+    let next = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq + 1))
+        .flatten();
+    Ok(AuditPage { entries, next })
+}
+
+/// The audit chain recomputed: every entry's hash and link; the check is audited.
+pub async fn chain(state: &AppState, who: &Caller) -> Result<ChainCheck, ApiError> {
+    let c = state.archive.verify_chain().await?;
+    state
+        .audit(
+            who,
+            "audit.verify",
+            "audit chain",
+            &format!("{} entries, intact={}", c.entries, c.intact),
+        )
+        .await?;
+    Ok(c)
+}
