@@ -2649,3 +2649,142 @@ async fn portals_read_only_their_own_and_identity_numbers_are_masked() {
     );
     s.stop().await;
 }
+
+/// The public page at `/`: the form, files verified in memory (nothing
+/// kept), a valid file green with its signer, a tampered one red with the
+/// reason, a .p7s paired with its content, English on request, the signed
+/// revision inside the answer byte for byte, per-address limit with
+/// Retry-After while another address goes on, and the switch that turns
+/// the page off.
+#[tokio::test]
+async fn public_page_verifies_and_keeps_nothing() {
+    let dir = temp_dir("page");
+    let mut cfg = config(&dir);
+    cfg.public_page.per_minute = 6;
+    let s = Server::start(cfg).await;
+    let resp = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Kiểm tra chữ ký số") && html.contains("multipart/form-data"));
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
+
+    let post = |lang: &str, files: Vec<(&str, Vec<u8>)>| {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, data) in files {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(data).file_name(name.to_string()),
+            );
+        }
+        s.http
+            .post(s.url(&format!("/?lang={lang}")))
+            .multipart(form)
+            .send()
+    };
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let resp = post(
+        "vi",
+        vec![
+            ("don.pdf", pdf.clone()),
+            ("sua.pdf", fixture("pdf/tampered-inside-range.pdf")),
+            ("to-khai.txt.p7s", fixture("cms/detached-rsa.p7s")),
+            ("to-khai.txt", fixture("cms/content.txt")),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert_eq!(
+        html.matches("<section class=\"file\"").count(),
+        3,
+        "the content file goes with its .p7s"
+    );
+    assert!(html.contains("class=\"sig ok\"") && html.contains("Nguyễn Văn An"));
+    assert!(html.contains("class=\"sig bad\"") && html.contains("Không hợp lệ"));
+    assert!(
+        html.contains("to-khai.txt</dd>"),
+        "the signed content is named"
+    );
+    // The signed revision, inside the answer: exactly the signed bytes.
+    let b64 = html
+        .split("href=\"data:application/pdf;base64,")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    use base64::Engine;
+    let rev = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(rev, pdf, "a one-revision file: the revision is the file");
+    let (st, _) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{}", sha256_hex(&pdf)),
+            Some("auditor"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "the page keeps nothing");
+
+    // A page changed after signing: the page is named, in English on request.
+    let html = post(
+        "en",
+        vec![("changed.pdf", fixture("pdf/page-changed-after-signing.pdf"))],
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("lang=\"en\"") && html.contains("page 1: content changed after signing"),
+        "{html}"
+    );
+    assert!(html.contains("<span class=\"pages\">1</span>"));
+
+    // Over the per-address limit (6 a minute, 2 used): the 7th is 429 with
+    // Retry-After, in HTML; another address is unaffected.
+    let mut seen = Vec::new();
+    let mut retry = None;
+    for _ in 0..5 {
+        let r = post("vi", vec![("don.pdf", pdf.clone())]).await.unwrap();
+        seen.push(r.status().as_u16());
+        retry = r.headers().get("retry-after").cloned();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.text().await.unwrap().contains("quá nhiều lượt kiểm tra"));
+        }
+    }
+    assert_eq!(seen, [200, 200, 200, 200, 429]);
+    assert_eq!(retry.unwrap(), "60");
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "files",
+        reqwest::multipart::Part::bytes(pdf.clone()).file_name("don.pdf"),
+    );
+    let r = other.post(s.url("/")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    s.stop().await;
+
+    // Switched off: no page, the API as before.
+    let mut cfg = config(&temp_dir("page-off"));
+    cfg.public_page.enabled = false;
+    let s = Server::start(cfg).await;
+    let r = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    s.stop().await;
+}

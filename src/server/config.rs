@@ -36,6 +36,38 @@ pub struct Config {
     pub log_json: bool,
     /// Signing profiles of the officials (`POST /v1/sign`).
     pub signing: SigningConfig,
+    /// The public verification page at `/`.
+    pub public_page: PublicPageConfig,
+}
+
+/// The public verification page (`/`): anyone may drop files and read the
+/// verdict; nothing is stored.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicPageConfig {
+    /// Serve the page (else `/` is 404 and only the API answers).
+    pub enabled: bool,
+    /// Largest upload (all files together, bytes); larger gets 413.
+    pub max_bytes: usize,
+    /// Files in one upload.
+    pub max_files: usize,
+    /// Uploads one client address may verify in one minute; more get 429.
+    pub per_minute: u32,
+    /// Signed revisions offered for download inside the answer, in total
+    /// (bytes): past this, the page says so instead of embedding them.
+    pub max_revision_bytes: usize,
+}
+
+impl Default for PublicPageConfig {
+    fn default() -> Self {
+        PublicPageConfig {
+            enabled: true,
+            max_bytes: 32 << 20,
+            max_files: 10,
+            per_minute: 30,
+            max_revision_bytes: 24 << 20,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -290,6 +322,7 @@ impl Default for Config {
             fixed_time: None,
             log_json: false,
             signing: SigningConfig::default(),
+            public_page: PublicPageConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod conn;
 pub mod intake;
 pub mod metrics;
+pub mod page;
 pub mod policy;
 pub mod privacy;
 pub mod revcache;
@@ -1012,12 +1013,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         resp = close_after(resp);
     }
-    let is_json = resp
+    // JSON errors of the API and the pages' own HTML answers pass as they are.
+    let written = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if written {
         return resp;
     }
     let retry = resp.headers().get(header::RETRY_AFTER).cloned();

@@ -76,7 +76,10 @@ pub fn api(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
         state.clone(),
         super::authorize,
     ));
-    let (router, spec) = public_routes().merge(v1).split_for_parts();
+    let (mut router, spec) = public_routes().merge(v1).split_for_parts();
+    if state.cfg.public_page.enabled {
+        router = router.merge(super::page::routes(&state));
+    }
     let json = Bytes::from(spec.to_pretty_json().unwrap_or_default());
     let router = router
         .route(

@@ -1,0 +1,627 @@
+//! The public verification page (`/`): drop or choose files, read the
+//! verdict in plain Vietnamese (English on request). Nothing is stored: the
+//! files are verified in memory with the default policy, exactly as
+//! `/v1/verify` does, and the answer carries everything the reader may want
+//! to take away (the JSON report, each signed PDF revision) inside itself.
+//!
+//! HTML is written with `maud` (compile-time checked, escaped by default);
+//! the style sheet and the small script are files served from `/static/`
+//! (no inline script or style: the Content-Security-Policy forbids them),
+//! the form works without the script.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use bytes::Bytes;
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use super::verified::run_verification;
+use super::{AppState, ClientAddr, Denial, privacy};
+use crate::report::{CoverageKind, Indication, Outcome, Report, SignatureKind, SignatureReport};
+
+const CSS: &str = include_str!("static/kyso.css");
+const JS: &str = include_str!("static/kyso.js");
+
+/// What every page answer carries: no script or style from anywhere but
+/// this origin's files, no framing, no sniffing, no referrer.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
+    let max = state.cfg.public_page.max_bytes;
+    Router::new()
+        .route(
+            "/",
+            axum::routing::get(form)
+                .post(verify)
+                .layer(DefaultBodyLimit::max(max)),
+        )
+        .route("/static/kyso.css", axum::routing::get(css))
+        .route("/static/kyso.js", axum::routing::get(js))
+}
+
+/// The page's language: Vietnamese unless `?lang=en`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+impl LangQuery {
+    fn lang(&self) -> Lang {
+        match self.lang.as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Vi,
+        }
+    }
+}
+
+impl Lang {
+    fn t<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+    fn code(self) -> &'static str {
+        self.t("vi", "en")
+    }
+    fn other(self) -> Lang {
+        match self {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        }
+    }
+}
+
+fn html_response(status: StatusCode, body: Markup) -> Response {
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn css() -> Response {
+    static_file("text/css; charset=utf-8", CSS)
+}
+
+async fn js() -> Response {
+    static_file("text/javascript; charset=utf-8", JS)
+}
+
+fn static_file(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn page(lang: Lang, title: &str, main: Markup) -> Markup {
+    let other = lang.other();
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — kyso" }
+                link rel="stylesheet" href="/static/kyso.css";
+                script src="/static/kyso.js" defer {}
+            }
+            body {
+                header class="top" {
+                    p class="brand" { a href={ "/?lang=" (lang.code()) } { "kyso" } }
+                    nav aria-label=(lang.t("Ngôn ngữ", "Language")) {
+                        a href={ "/?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
+                            (other.t("Tiếng Việt", "English"))
+                        }
+                    }
+                }
+                main id="main" { (main) }
+                footer {
+                    p { (lang.t(
+                        "Tệp của bạn chỉ được kiểm tra trong bộ nhớ và không được lưu lại; kết quả và bản tải về nằm trong chính trang này.",
+                        "Your files are checked in memory and not kept; the result and the downloads are inside this page itself."
+                    )) }
+                }
+            }
+        }
+    }
+}
+
+fn upload_form(lang: Lang, max_files: usize, max_bytes: usize) -> Markup {
+    html! {
+        form method="post" action={ "/?lang=" (lang.code()) } enctype="multipart/form-data" class="upload" id="upload" {
+            div class="drop" id="drop" {
+                label for="files" { (lang.t("Chọn hoặc kéo thả tệp cần kiểm tra", "Choose or drop the files to check")) }
+                input type="file" id="files" name="files" multiple required aria-describedby="files-help";
+                p id="files-help" class="help" {
+                    (lang.t("PDF, chữ ký CMS (.p7s kèm tệp nội dung cùng tên, hoặc .p7m), XML đã ký (hóa đơn, biểu mẫu điện tử). ",
+                            "PDF, CMS signatures (.p7s with the content file of the same name, or .p7m), signed XML (e-invoices, e-forms). "))
+                    (lang.t("Tối đa ", "At most ")) (max_files) (lang.t(" tệp, tổng ", " files, ")) (max_bytes >> 20) " MiB."
+                }
+            }
+            button type="submit" { (lang.t("Kiểm tra", "Check")) }
+            progress id="progress" max="100" value="0" hidden aria-label=(lang.t("Tiến độ tải lên", "Upload progress")) {}
+        }
+    }
+}
+
+async fn form(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>) -> Response {
+    let lang = q.lang();
+    let cfg = &state.cfg.public_page;
+    let main = html! {
+        h1 { (lang.t("Kiểm tra chữ ký số", "Verify a digital signature")) }
+        p class="lead" { (lang.t(
+            "Kiểm tra tài liệu có chữ ký số còn nguyên vẹn không, ai đã ký, chứng thư số có tin cậy và còn hiệu lực vào thời điểm ký không.",
+            "Check whether a signed document is intact, who signed it, and whether the signer's certificate was trusted and valid when it was signed."
+        )) }
+        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+    };
+    html_response(
+        StatusCode::OK,
+        page(
+            lang,
+            lang.t("Kiểm tra chữ ký số", "Verify a digital signature"),
+            main,
+        ),
+    )
+}
+
+/// An error page: what went wrong and the form again.
+fn problem(state: &AppState, lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
+    let cfg = &state.cfg.public_page;
+    let main = html! {
+        h1 { (lang.t("Không kiểm tra được", "Could not check")) }
+        p class="problem" role="alert" { (lang.t(vi, en)) }
+        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+    };
+    html_response(
+        status,
+        page(lang, lang.t("Không kiểm tra được", "Could not check"), main),
+    )
+}
+
+/// One uploaded file.
+struct Upload {
+    name: String,
+    data: Bytes,
+}
+
+async fn verify(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    req: Request,
+) -> Response {
+    let lang = q.lang();
+    let cfg = state.cfg.public_page.clone();
+    let ip = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0)
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if let Denial::TooMany = state.denials.note(
+        ip,
+        "public.verify",
+        state.clock.now(),
+        cfg.per_minute.max(1),
+    ) {
+        let mut r = problem(
+            &state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Địa chỉ của bạn đã gửi quá nhiều lượt kiểm tra trong một phút; xin thử lại sau ít phút.",
+            "Too many checks from your address in one minute; please try again in a minute.",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return r;
+    }
+    let files = match read_files(req, cfg.max_files).await {
+        Ok(f) => f,
+        Err((status, vi, en)) => return problem(&state, lang, status, vi, en),
+    };
+    let files = pair_detached(files);
+    let (policy_name, policy) = state.policy_for("");
+    let prep = state.prepared(&policy_name, policy);
+    let now = state.clock.now();
+    let mut budget = cfg.max_revision_bytes;
+    let mut sections = Vec::new();
+    for (file, detached) in files {
+        let size = file.data.len() as u64;
+        let sha = crate::archive::sha256_hex(&file.data);
+        let v = match run_verification(
+            &state,
+            file.data.clone(),
+            detached.as_ref().map(|d| d.data.clone()),
+            file.name.clone(),
+            &prep,
+            now,
+            false,
+        )
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                return problem(
+                    &state,
+                    lang,
+                    e.status,
+                    &e.body.message_vi,
+                    &e.body.message_en,
+                );
+            }
+        };
+        state.metrics.verified(&v.indication, size);
+        let json = privacy::for_role("public", &v.report).unwrap_or_default();
+        sections.push(file_section(
+            lang,
+            &file,
+            detached.as_ref().map(|d| d.name.as_str()),
+            &sha,
+            &v.report,
+            &json,
+            &mut budget,
+        ));
+    }
+    let main = html! {
+        h1 { (lang.t("Kết quả kiểm tra", "Result")) }
+        @for s in &sections { (s) }
+        h2 { (lang.t("Kiểm tra tệp khác", "Check other files")) }
+        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+    };
+    html_response(
+        StatusCode::OK,
+        page(lang, lang.t("Kết quả kiểm tra", "Result"), main),
+    )
+}
+
+type PageError = (StatusCode, &'static str, &'static str);
+
+async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageError> {
+    let too_big = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Các tệp gửi lên vượt quá dung lượng cho phép.",
+        "The files exceed the size allowed.",
+    );
+    let bad = (
+        StatusCode::BAD_REQUEST,
+        "Không đọc được các tệp gửi lên.",
+        "The upload could not be read.",
+    );
+    let mut mp = Multipart::from_request(req, &()).await.map_err(|_| bad)?;
+    let mut out = Vec::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big),
+            Err(_) => return Err(bad),
+        };
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_string();
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big),
+            Err(_) => return Err(bad),
+        };
+        if name.is_empty() && data.is_empty() {
+            continue;
+        }
+        if out.len() >= max_files {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "Quá nhiều tệp trong một lần kiểm tra.",
+                "Too many files in one check.",
+            ));
+        }
+        let name = super::intake::clean_name(&name).unwrap_or_else(|_| "tệp".into());
+        out.push(Upload { name, data });
+    }
+    if out.is_empty() {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "Chưa chọn tệp nào.",
+            "No file was chosen.",
+        ));
+    }
+    Ok(out)
+}
+
+/// A detached CMS signature `NAME.p7s` (or `.sig`) uploaded with `NAME`:
+/// the pair is one verification and `NAME` is not checked on its own.
+fn pair_detached(files: Vec<Upload>) -> Vec<(Upload, Option<Upload>)> {
+    let signed_name = |n: &str| {
+        let l = n.to_ascii_lowercase();
+        [".p7s", ".sig"].iter().find(|s| l.ends_with(*s)).map(|s| {
+            n.get(..n.len().saturating_sub(s.len()))
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    let contents: Vec<String> = files.iter().filter_map(|f| signed_name(&f.name)).collect();
+    let (content, rest): (Vec<Upload>, Vec<Upload>) =
+        files.into_iter().partition(|f| contents.contains(&f.name));
+    let mut content: Vec<Option<Upload>> = content.into_iter().map(Some).collect();
+    rest.into_iter()
+        .map(|f| {
+            let det = signed_name(&f.name).and_then(|c| {
+                content
+                    .iter_mut()
+                    .find(|x| x.as_ref().is_some_and(|x| x.name == c))
+                    .and_then(Option::take)
+            });
+            (f, det)
+        })
+        .collect()
+}
+
+/// Status word and CSS class of an indication.
+fn status(lang: Lang, i: Indication) -> (&'static str, &'static str, &'static str) {
+    match i {
+        Indication::TotalPassed => ("ok", "✓", lang.t("Hợp lệ", "Valid")),
+        Indication::TotalFailed => ("bad", "✗", lang.t("Không hợp lệ", "Not valid")),
+        Indication::Indeterminate => (
+            "unknown",
+            "?",
+            lang.t("Chưa xác định được", "Could not be determined"),
+        ),
+    }
+}
+
+/// The one sentence that says why: for a valid signature what was proven,
+/// else the first failed check's message.
+fn why(lang: Lang, s: &SignatureReport) -> String {
+    if s.indication == Indication::TotalPassed {
+        let root = s.chain.last().map(|r| cn_of(r)).unwrap_or_default();
+        return match lang {
+            Lang::Vi => format!(
+                "Tài liệu không bị thay đổi sau khi ký; chứng thư số của người ký được cấp bởi tổ chức tin cậy ({root}) và không bị thu hồi tại thời điểm ký."
+            ),
+            Lang::En => format!(
+                "The document was not changed after signing; the signer's certificate chains to a trusted root ({root}) and was not revoked when it was signed."
+            ),
+        };
+    }
+    let first = s
+        .checks
+        .iter()
+        .find(|c| c.outcome == Outcome::Failed)
+        .or_else(|| s.checks.iter().find(|c| c.outcome == Outcome::Warning));
+    match first {
+        Some(c) => lang.t(&c.message_vi, &c.message_en).to_string(),
+        None => lang
+            .t("Không có lý do cụ thể.", "No specific reason.")
+            .to_string(),
+    }
+}
+
+/// The CN of a distinguished name as kyso prints it (`CN=…, O=…`), else the name.
+fn cn_of(dn: &str) -> String {
+    dn.split(", ")
+        .find_map(|p| p.strip_prefix("CN="))
+        .unwrap_or(dn)
+        .to_string()
+}
+
+/// An identity as the public page shows it: personal numbers masked but
+/// the last 4 digits, tax codes in full.
+fn shown_identity(kind: &str, value: &str) -> String {
+    match kind {
+        "MST" | "MNS" => value.to_string(),
+        _ => privacy::mask_value(value),
+    }
+}
+
+fn kind_label(lang: Lang, k: SignatureKind) -> &'static str {
+    match k {
+        SignatureKind::PdfDocumentTimestamp => {
+            lang.t("Dấu thời gian tài liệu", "Document timestamp")
+        }
+        SignatureKind::XmlSignature => lang.t("Chữ ký XML", "XML signature"),
+        SignatureKind::Cms => lang.t("Chữ ký CMS", "CMS signature"),
+        _ => lang.t("Chữ ký", "Signature"),
+    }
+}
+
+fn data_url(media: &str, bytes: &[u8]) -> String {
+    format!(
+        "data:{media};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+fn file_section(
+    lang: Lang,
+    file: &Upload,
+    detached: Option<&str>,
+    sha: &str,
+    r: &Report,
+    json: &[u8],
+    budget: &mut usize,
+) -> Markup {
+    let stem = file
+        .name
+        .rsplit_once('.')
+        .map(|(a, _)| a)
+        .unwrap_or(&file.name)
+        .to_string();
+    html! {
+        section class="file" {
+            h2 { (file.name) }
+            dl class="facts" {
+                dt { (lang.t("Dung lượng", "Size")) } dd { (file.data.len()) " bytes" }
+                dt { "SHA-256" } dd class="hash" { (sha) }
+                @if let Some(d) = detached {
+                    dt { (lang.t("Nội dung được ký", "Signed content")) } dd { (d) }
+                }
+                dt { (lang.t("Thời điểm kiểm tra", "Validation time")) } dd { (r.validation_time) }
+            }
+            @if let Some(e) = &r.document.error {
+                p class="verdict unknown" role="status" { (lang.t(&e.message_vi, &e.message_en)) }
+            }
+            @for s in &r.signatures {
+                (signature_card(lang, file, &stem, s, budget))
+            }
+            p class="downloads" {
+                a href=(data_url("application/json", json)) download={ (stem) "-report.json" } {
+                    (lang.t("Tải báo cáo JSON", "Download the JSON report"))
+                }
+            }
+        }
+    }
+}
+
+fn signature_card(
+    lang: Lang,
+    file: &Upload,
+    stem: &str,
+    s: &SignatureReport,
+    budget: &mut usize,
+) -> Markup {
+    let (class, mark, word) = status(lang, s.indication);
+    let n = s.index.saturating_add(1);
+    let proven = s
+        .timestamps
+        .iter()
+        .filter(|t| t.indication == Indication::TotalPassed)
+        .filter_map(|t| t.gen_time.clone())
+        .min()
+        .or_else(|| s.poe.clone());
+    let pages: Vec<u64> = s
+        .checks
+        .iter()
+        .filter(|c| c.code == "PAGES_CHANGED_AFTER_SIGNING")
+        .filter_map(|c| c.evidence.get("pages"))
+        .filter_map(|v| v.as_array())
+        .flat_map(|a| a.iter().filter_map(|p| p.as_u64()))
+        .collect();
+    // The signed revision: embedded while the page's budget lasts.
+    let revision = s
+        .coverage
+        .as_ref()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                CoverageKind::EntireFile | CoverageKind::EntireRevision
+            )
+        })
+        .and_then(|c| usize::try_from(c.signed_end).ok())
+        .and_then(|e| file.data.get(..e).filter(|r| !r.is_empty()))
+        .map(|r| {
+            if r.len() <= *budget {
+                *budget = budget.saturating_sub(r.len());
+                Ok(r)
+            } else {
+                Err(r.len())
+            }
+        });
+    html! {
+        article class={ "sig " (class) } aria-labelledby={ "sig-" (stem) "-" (n) } {
+            h3 id={ "sig-" (stem) "-" (n) } {
+                span class="mark" aria-hidden="true" { (mark) }
+                " " (kind_label(lang, s.kind)) " #" (n) ": "
+                strong { (word) }
+            }
+            p class="why" { (why(lang, s)) }
+            dl class="facts" {
+                @if let Some(c) = &s.signer {
+                    dt { (lang.t("Người ký", "Signer")) }
+                    dd class="signer" { (c.common_name.clone().unwrap_or_else(|| cn_of(&c.subject))) }
+                    @if let Some(o) = &c.organization {
+                        dt { (lang.t("Tổ chức", "Organisation")) } dd { (o) }
+                    }
+                    @for id in &c.identities {
+                        dt { (id.kind) } dd { (shown_identity(&id.kind, &id.value)) }
+                    }
+                    dt { (lang.t("Tổ chức cấp chứng thư", "Issuing CA")) } dd { (cn_of(&c.issuer)) }
+                }
+                @if let Some(root) = s.chain.last() {
+                    dt { (lang.t("Chứng thư gốc", "Root")) } dd { (cn_of(root)) }
+                }
+                @if let Some(t) = &s.claimed_signing_time {
+                    dt { (lang.t("Thời gian ký (người ký tự khai)", "Signing time (as claimed)")) } dd { (t) }
+                }
+                @if let Some(t) = &proven {
+                    dt { (lang.t("Thời điểm được chứng minh (dấu thời gian)", "Time proven (timestamp)")) } dd { (t) }
+                }
+                @if let Some(l) = s.level {
+                    dt { (lang.t("Mức chữ ký", "Level")) } dd { (l.as_str()) }
+                }
+                @if let Some(c) = &s.coverage {
+                    @if let Some(m) = c.modification_level {
+                        dt { (lang.t("Thay đổi sau khi ký", "Changes after signing")) }
+                        dd {
+                            (m.as_str())
+                            @if !pages.is_empty() {
+                                " — " (lang.t("trang bị thay đổi", "pages changed")) ": "
+                                span class="pages" { (pages.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")) }
+                            }
+                        }
+                    }
+                }
+            }
+            @match revision {
+                Some(Ok(bytes)) => {
+                    p class="revision" {
+                        a href=(data_url("application/pdf", bytes))
+                          download={ (stem) "-signed-revision-" (n) ".pdf" } {
+                            (lang.t("Tải đúng bản tài liệu mà người ký đã ký", "Download exactly the revision that was signed"))
+                        }
+                        " (" (bytes.len()) " bytes)"
+                    }
+                }
+                Some(Err(_)) => {
+                    p class="revision" { (lang.t(
+                        "Bản đã ký quá lớn để kèm trong trang; dùng lệnh kyso để lấy ra.",
+                        "The signed revision is too large to embed in this page; use the kyso command to extract it."
+                    )) }
+                }
+                None => {}
+            }
+            details {
+                summary { (lang.t("Chi tiết các bước kiểm tra", "All checks")) " (" (s.checks.len()) ")" }
+                ul class="checks" {
+                    @for c in &s.checks {
+                        li class={ "check " (outcome_class(c.outcome)) } {
+                            code { (c.code) } " — " (lang.t(&c.message_vi, &c.message_en))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outcome_class(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Warning => "warning",
+        Outcome::Info | Outcome::Skipped => "info",
+    }
+}
