@@ -352,8 +352,10 @@ async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageE
     Ok(out)
 }
 
-/// A detached CMS signature `NAME.p7s` (or `.sig`) uploaded with `NAME`:
-/// the pair is one verification and `NAME` is not checked on its own.
+/// A detached CMS signature `NAME.p7s` (or `.sig`) uploaded with its
+/// content — named `NAME` (`don.pdf.p7s` + `don.pdf`) or `NAME.ext`
+/// (`don.p7s` + `don.pdf`) — is one verification, and the content is not
+/// checked on its own.
 fn pair_detached(files: Vec<Upload>) -> Vec<(Upload, Option<Upload>)> {
     let signed_name = |n: &str| {
         let l = n.to_ascii_lowercase();
@@ -363,16 +365,20 @@ fn pair_detached(files: Vec<Upload>) -> Vec<(Upload, Option<Upload>)> {
                 .to_string()
         })
     };
-    let contents: Vec<String> = files.iter().filter_map(|f| signed_name(&f.name)).collect();
-    let (content, rest): (Vec<Upload>, Vec<Upload>) =
-        files.into_iter().partition(|f| contents.contains(&f.name));
+    let stem = |n: &str| n.rsplit_once('.').map(|(a, _)| a.to_string());
+    let names_content =
+        |sig_stem: &str, n: &str| n == sig_stem || stem(n).as_deref() == Some(sig_stem);
+    let stems: Vec<String> = files.iter().filter_map(|f| signed_name(&f.name)).collect();
+    let (content, rest): (Vec<Upload>, Vec<Upload>) = files.into_iter().partition(|f| {
+        signed_name(&f.name).is_none() && stems.iter().any(|s| names_content(s, &f.name))
+    });
     let mut content: Vec<Option<Upload>> = content.into_iter().map(Some).collect();
     rest.into_iter()
         .map(|f| {
-            let det = signed_name(&f.name).and_then(|c| {
+            let det = signed_name(&f.name).and_then(|s| {
                 content
                     .iter_mut()
-                    .find(|x| x.as_ref().is_some_and(|x| x.name == c))
+                    .find(|x| x.as_ref().is_some_and(|x| names_content(&s, &x.name)))
                     .and_then(Option::take)
             });
             (f, det)
@@ -413,7 +419,13 @@ fn why(lang: Lang, s: &SignatureReport) -> String {
         .find(|c| c.outcome == Outcome::Failed)
         .or_else(|| s.checks.iter().find(|c| c.outcome == Outcome::Warning));
     match first {
-        Some(c) => lang.t(&c.message_vi, &c.message_en).to_string(),
+        Some(c) => {
+            let m = lang.t(&c.message_vi, &c.message_en);
+            let mut cs = m.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().chain(cs).collect())
+                .unwrap_or_default()
+        }
         None => lang
             .t("Không có lý do cụ thể.", "No specific reason.")
             .to_string(),
@@ -576,7 +588,7 @@ fn signature_card(
                     @if let Some(m) = c.modification_level {
                         dt { (lang.t("Thay đổi sau khi ký", "Changes after signing")) }
                         dd {
-                            (m.as_str())
+                            (changes_label(lang, m))
                             @if !pages.is_empty() {
                                 " — " (lang.t("trang bị thay đổi", "pages changed")) ": "
                                 span class="pages" { (pages.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")) }
@@ -614,6 +626,21 @@ fn signature_card(
                 }
             }
         }
+    }
+}
+
+/// What changed after signing, in words.
+fn changes_label(lang: Lang, m: crate::pdf::changes::ModLevel) -> &'static str {
+    use crate::pdf::changes::ModLevel as M;
+    match m {
+        M::None => lang.t("không có", "none"),
+        M::LtaUpdates => lang.t(
+            "chỉ thêm dữ liệu kiểm tra và dấu thời gian",
+            "validation data and timestamps only",
+        ),
+        M::FormFilling => lang.t("thêm chữ ký sau", "later signatures"),
+        M::Annotations => lang.t("thêm ghi chú trên trang", "annotations added"),
+        M::Other => lang.t("thay đổi không được phép", "changes that are not allowed"),
     }
 }
 

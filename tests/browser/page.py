@@ -1,0 +1,163 @@
+"""The public verification page in a real headless Chromium, driven over
+WebDriver (selenium with Debian's chromium and chromedriver), run by
+tests/browser.rs against a kyso server it started:
+
+    page.py BASE_URL REPO_ROOT SCREENSHOT_DIR AXE_JS
+
+Each step asserts what a person would see; axe-core is injected on every
+page and must report no serious or critical violation. Exits non-zero on
+the first failure, with what was expected and what was there.
+"""
+import base64
+import os
+import re
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE, ROOT, SHOTS, AXE = sys.argv[1:5]
+os.makedirs(SHOTS, exist_ok=True)
+AXE_JS = open(AXE).read()
+
+
+def fixture(p):
+    return os.path.join(ROOT, "testdata", p)
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what.split(":")[0])
+
+
+def axe(drv, name):
+    drv.execute_script(AXE_JS)
+    found = drv.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, n: v.nodes.length}))))")
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    check(not bad, f"axe on {name}: no serious or critical violation: {bad}")
+    return found
+
+
+def shot(drv, name):
+    drv.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+
+def upload(drv, *paths, lang="vi"):
+    drv.get(f"{BASE}/?lang={lang}")
+    drv.find_element(By.ID, "files").send_keys("\n".join(paths))
+    drv.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
+
+
+def cards(drv):
+    return drv.find_elements(By.CSS_SELECTOR, "article.sig")
+
+
+def main():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1280,900"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    try:
+        run(drv)
+    finally:
+        drv.quit()
+
+
+def run(drv):
+    # The form.
+    drv.get(f"{BASE}/")
+    check(drv.find_element(By.TAG_NAME, "h1").text == "Kiểm tra chữ ký số", "Vietnamese title")
+    check(drv.find_element(By.CSS_SELECTOR, "label[for=files]").is_displayed(), "the file chooser is labelled")
+    shot(drv, "page-form")
+    axe(drv, "the form")
+
+    # A valid file: green, with the signer's name and the reason in one sentence.
+    upload(drv, fixture("pdf/rsa-pkcs1.pdf"))
+    c = cards(drv)
+    check(len(c) == 1 and "ok" in c[0].get_attribute("class"), "valid file: one green card")
+    check("Hợp lệ" in c[0].find_element(By.TAG_NAME, "h3").text, "valid file: says Hợp lệ")
+    check("Nguyễn Văn An" in c[0].find_element(By.CSS_SELECTOR, "dd.signer").text, "valid file: signer's name")
+    check("không bị thay đổi" in c[0].find_element(By.CSS_SELECTOR, "p.why").text, "valid file: why, in one sentence")
+    color = c[0].value_of_css_property("border-left-color")
+    check(color in ("rgba(10, 107, 45, 1)", "rgb(10, 107, 45)"), f"valid file: green border: {color}")
+    shot(drv, "page-valid")
+    axe(drv, "a valid result")
+
+    # A tampered file: red, the reason named.
+    upload(drv, fixture("pdf/tampered-inside-range.pdf"))
+    c = cards(drv)
+    check("bad" in c[0].get_attribute("class") and "Không hợp lệ" in c[0].text, "tampered file: red")
+    why = c[0].find_element(By.CSS_SELECTOR, "p.why").text
+    check(why and "Tài liệu không bị thay đổi" not in why, f"tampered file: a reason: {why}")
+    shot(drv, "page-tampered")
+
+    # A shadow attack (a page replaced after signing): the changed page
+    # named, and the signed revision downloadable byte for byte.
+    path = fixture("pdf/attacks/shadow-replace-via-xref.pdf")
+    data = open(path, "rb").read()
+    upload(drv, path)
+    c = cards(drv)[0]
+    check("ok" not in c.get_attribute("class"), "shadow attack: not green")
+    pages = c.find_elements(By.CSS_SELECTOR, "span.pages")
+    check(pages and pages[0].text.strip(), f"shadow attack: changed page named: {c.text[:300]}")
+    href = c.find_element(By.CSS_SELECTOR, "p.revision a").get_attribute("href")
+    rev = base64.b64decode(href.split(",", 1)[1])
+    m = re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data)
+    end = int(m[0][2]) + int(m[0][3])
+    check(rev == data[:end], f"shadow attack: downloaded revision = the signed range ({len(rev)} / {end} bytes)")
+    shot(drv, "page-shadow")
+    axe(drv, "a shadow-attack result")
+
+    # A .p7s with its content (named as signing tools name them), and
+    # several files at once.
+    tmp = os.path.join(SHOTS, "upload")
+    os.makedirs(tmp, exist_ok=True)
+    for src, name in (("cms/detached-rsa.p7s", "to-khai.p7s"), ("cms/content.txt", "to-khai.txt")):
+        with open(fixture(src), "rb") as a, open(os.path.join(tmp, name), "wb") as b:
+            b.write(a.read())
+    upload(drv, os.path.join(tmp, "to-khai.p7s"), os.path.join(tmp, "to-khai.txt"), fixture("pdf/rsa-pkcs1.pdf"))
+    sections = drv.find_elements(By.CSS_SELECTOR, "section.file")
+    check(len(sections) == 2, f"p7s + content + pdf: two results (content goes with its signature): {len(sections)}")
+    check("to-khai.txt" in sections[0].text and "ok" in sections[0].find_element(
+        By.CSS_SELECTOR, "article.sig").get_attribute("class"), "p7s with content: green, content named")
+
+    # English.
+    drv.get(f"{BASE}/")
+    drv.find_element(By.LINK_TEXT, "English").click()
+    check(drv.find_element(By.TAG_NAME, "h1").text == "Verify a digital signature", "English toggle")
+    upload(drv, fixture("pdf/rsa-pkcs1.pdf"), lang="en")
+    check("Valid" in cards(drv)[0].find_element(By.TAG_NAME, "h3").text, "English result")
+    check(drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", "English page says lang=en")
+
+    # Keyboard only: Tab reaches the chooser then the button; Enter sends.
+    # (The file itself is given to the chooser as the system dialog would.)
+    drv.get(f"{BASE}/")
+    keys = lambda k: ActionChains(drv).send_keys(k).perform()  # noqa: E731
+    for _ in range(10):
+        keys(Keys.TAB)
+        if drv.switch_to.active_element.get_attribute("id") == "files":
+            break
+    check(drv.switch_to.active_element.get_attribute("id") == "files", "keyboard: Tab reaches the file chooser")
+    drv.find_element(By.ID, "files").send_keys(fixture("pdf/rsa-pkcs1.pdf"))
+    keys(Keys.TAB)
+    active = drv.switch_to.active_element
+    check(active.tag_name == "button", f"keyboard: Tab then reaches the button ({active.tag_name})")
+    keys(Keys.ENTER)
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
+    check("ok" in cards(drv)[0].get_attribute("class"), "keyboard: the result")
+    print("browser: all page checks passed")
+
+
+if __name__ == "__main__":
+    main()
