@@ -15,7 +15,7 @@ use kyso::validate::{VerifyOptions, verify_path};
 #[command(
     name = "kyso",
     version,
-    about = "Ký số: verify signed documents (PDF/PAdES, CMS)"
+    about = "Ký số: verify signed documents (PDF/PAdES, CMS .p7s/.p7m, signed XML/XAdES), sign PDFs (PAdES B-B…B-LTA), and run the verification service with its archive"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,7 +38,9 @@ enum LangArg {
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once
 enum Cmd {
-    /// Run the HTTP service (embedded storage in ./kyso-data unless configured).
+    /// Run the HTTP service: the JSON API (verify, dossiers, archive, audit,
+    /// signing) and the public verification page at / (embedded storage in
+    /// ./kyso-data unless configured).
     Serve {
         /// TOML configuration file (see docs/config.example.toml).
         #[arg(long)]
@@ -50,9 +52,14 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Sign a PDF (PAdES B-B, invisible field) by incremental update.
+    /// Sign a PDF by incremental update: PAdES B-B, B-T, B-LT or B-LTA
+    /// (--level), invisible or with a visible seal (--rect), optionally a
+    /// certification signature (--certify); key from PKCS#12, PEM or a
+    /// PKCS#11 token/HSM.
     Sign {
+        /// The PDF to sign.
         input: PathBuf,
+        /// Where the signed PDF is written.
         output: PathBuf,
         /// PKCS#12 file with the key, its certificate and chain.
         #[arg(long, conflicts_with_all = ["key", "cert"])]
@@ -84,8 +91,10 @@ enum Cmd {
         /// Name of the new signature field.
         #[arg(long, default_value = "Signature1")]
         field: String,
+        /// Reason written in the signature (/Reason).
         #[arg(long)]
         reason: Option<String>,
+        /// Place written in the signature (/Location).
         #[arg(long)]
         location: Option<String>,
         /// sha256, sha384 or sha512.
@@ -94,7 +103,7 @@ enum Cmd {
         /// RSASSA-PSS instead of PKCS#1 v1.5 for an RSA key.
         #[arg(long)]
         pss: bool,
-        /// Page of the (invisible) widget.
+        /// Page of the signature widget (invisible, or the seal of --rect).
         #[arg(long, default_value_t = 1)]
         page: usize,
         /// A certification signature with DocMDP permission P (1 no changes,
@@ -136,16 +145,20 @@ enum Cmd {
         #[arg(long)]
         crl: Vec<PathBuf>,
     },
-    /// The archive: `kyso archive check` re-hashes every blob, checks every
-    /// row points to a blob, and verifies the audit chain (exit 1 on any problem).
+    /// The service's archive (`kyso archive check`).
     Archive {
         #[command(subcommand)]
         cmd: ArchiveCmd,
     },
-    /// Verify the signatures of a PDF, or of a CMS file (.p7s with --detached, or .p7m).
+    /// Verify the signatures of a PDF, a CMS file (.p7s with --detached, or
+    /// .p7m) or a signed XML document (e-invoice, e-form, XAdES): format
+    /// detected from the content; exit 0 only when every signature is
+    /// TOTAL_PASSED.
     Verify {
+        /// The document to verify.
         file: PathBuf,
-        /// The signed content, for a detached CMS signature (.p7s).
+        /// The signed content: for a detached CMS signature (.p7s), or the
+        /// data an XML Reference names outside the document.
         #[arg(long)]
         detached: Option<PathBuf>,
         /// Trust anchors: a PEM/DER file or a directory of them (repeatable).
@@ -160,8 +173,10 @@ enum Cmd {
         /// Validation time (RFC 3339); default now.
         #[arg(long)]
         at: Option<String>,
+        /// Text for people, or the JSON report (docs/report.md).
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
+        /// Language of the text report.
         #[arg(long, value_enum, default_value = "both")]
         lang: LangArg,
         /// Write the encapsulated content of a .p7m to this file.
@@ -238,9 +253,13 @@ fn xml_profile_choice(
 
 #[derive(Subcommand)]
 enum ArchiveCmd {
+    /// Re-hash every blob, check every row points to a blob, verify the
+    /// audit chain; exit 1 on any problem.
     Check {
+        /// TOML configuration of the service whose archive is checked.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Data directory of the embedded storage.
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Print the result as JSON.
