@@ -1,5 +1,7 @@
 //! Report types (stable JSON, see docs/report.md) and text rendering.
 
+pub mod plain;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;

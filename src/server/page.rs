@@ -22,7 +22,8 @@ use serde::Deserialize;
 
 use super::verified::run_verification;
 use super::{AppState, ClientAddr, Denial, privacy};
-use crate::report::{CoverageKind, Indication, Outcome, Report, SignatureKind, SignatureReport};
+use crate::report::plain::{self, Lang};
+use crate::report::{CoverageKind, Indication, Outcome, Report, SignatureReport};
 
 const CSS: &str = include_str!("static/kyso.css");
 const JS: &str = include_str!("static/kyso.js");
@@ -45,16 +46,21 @@ pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
         .route("/static/kyso.js", axum::routing::get(js))
 }
 
-/// The page's language: Vietnamese unless `?lang=en`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Vi,
-    En,
-}
-
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
+}
+
+/// A page's language code and the other language.
+fn code(lang: Lang) -> &'static str {
+    lang.t("vi", "en")
+}
+
+fn other(lang: Lang) -> Lang {
+    match lang {
+        Lang::Vi => Lang::En,
+        Lang::En => Lang::Vi,
+    }
 }
 
 impl LangQuery {
@@ -62,24 +68,6 @@ impl LangQuery {
         match self.lang.as_deref() {
             Some("en") => Lang::En,
             _ => Lang::Vi,
-        }
-    }
-}
-
-impl Lang {
-    fn t<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Vi => vi,
-            Lang::En => en,
-        }
-    }
-    fn code(self) -> &'static str {
-        self.t("vi", "en")
-    }
-    fn other(self) -> Lang {
-        match self {
-            Lang::Vi => Lang::En,
-            Lang::En => Lang::Vi,
         }
     }
 }
@@ -119,10 +107,10 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
 }
 
 fn page(lang: Lang, title: &str, main: Markup) -> Markup {
-    let other = lang.other();
+    let other = other(lang);
     html! {
         (DOCTYPE)
-        html lang=(lang.code()) {
+        html lang=(code(lang)) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -132,9 +120,9 @@ fn page(lang: Lang, title: &str, main: Markup) -> Markup {
             }
             body {
                 header class="top" {
-                    p class="brand" { a href={ "/?lang=" (lang.code()) } { "kyso" } }
+                    p class="brand" { a href={ "/?lang=" (code(lang)) } { "kyso" } }
                     nav aria-label=(lang.t("Ngôn ngữ", "Language")) {
-                        a href={ "/?lang=" (other.code()) } lang=(other.code()) hreflang=(other.code()) {
+                        a href={ "/?lang=" (code(other)) } lang=(code(other)) hreflang=(code(other)) {
                             (other.t("Tiếng Việt", "English"))
                         }
                     }
@@ -153,7 +141,7 @@ fn page(lang: Lang, title: &str, main: Markup) -> Markup {
 
 fn upload_form(lang: Lang, max_files: usize, max_bytes: usize) -> Markup {
     html! {
-        form method="post" action={ "/?lang=" (lang.code()) } enctype="multipart/form-data" class="upload" id="upload" {
+        form method="post" action={ "/?lang=" (code(lang)) } enctype="multipart/form-data" class="upload" id="upload" {
             div class="drop" id="drop" {
                 label for="files" { (lang.t("Chọn hoặc kéo thả tệp cần kiểm tra", "Choose or drop the files to check")) }
                 input type="file" id="files" name="files" multiple required aria-describedby="files-help";
@@ -386,77 +374,12 @@ fn pair_detached(files: Vec<Upload>) -> Vec<(Upload, Option<Upload>)> {
         .collect()
 }
 
-/// Status word and CSS class of an indication.
-fn status(lang: Lang, i: Indication) -> (&'static str, &'static str, &'static str) {
+/// CSS class and mark of an indication.
+fn status(i: Indication) -> (&'static str, &'static str) {
     match i {
-        Indication::TotalPassed => ("ok", "✓", lang.t("Hợp lệ", "Valid")),
-        Indication::TotalFailed => ("bad", "✗", lang.t("Không hợp lệ", "Not valid")),
-        Indication::Indeterminate => (
-            "unknown",
-            "?",
-            lang.t("Chưa xác định được", "Could not be determined"),
-        ),
-    }
-}
-
-/// The one sentence that says why: for a valid signature what was proven,
-/// else the first failed check's message.
-fn why(lang: Lang, s: &SignatureReport) -> String {
-    if s.indication == Indication::TotalPassed {
-        let root = s.chain.last().map(|r| cn_of(r)).unwrap_or_default();
-        return match lang {
-            Lang::Vi => format!(
-                "Tài liệu không bị thay đổi sau khi ký; chứng thư số của người ký được cấp bởi tổ chức tin cậy ({root}) và không bị thu hồi tại thời điểm ký."
-            ),
-            Lang::En => format!(
-                "The document was not changed after signing; the signer's certificate chains to a trusted root ({root}) and was not revoked when it was signed."
-            ),
-        };
-    }
-    let first = s
-        .checks
-        .iter()
-        .find(|c| c.outcome == Outcome::Failed)
-        .or_else(|| s.checks.iter().find(|c| c.outcome == Outcome::Warning));
-    match first {
-        Some(c) => {
-            let m = lang.t(&c.message_vi, &c.message_en);
-            let mut cs = m.chars();
-            cs.next()
-                .map(|f| f.to_uppercase().chain(cs).collect())
-                .unwrap_or_default()
-        }
-        None => lang
-            .t("Không có lý do cụ thể.", "No specific reason.")
-            .to_string(),
-    }
-}
-
-/// The CN of a distinguished name as kyso prints it (`CN=…, O=…`), else the name.
-fn cn_of(dn: &str) -> String {
-    dn.split(", ")
-        .find_map(|p| p.strip_prefix("CN="))
-        .unwrap_or(dn)
-        .to_string()
-}
-
-/// An identity as the public page shows it: personal numbers masked but
-/// the last 4 digits, tax codes in full.
-fn shown_identity(kind: &str, value: &str) -> String {
-    match kind {
-        "MST" | "MNS" => value.to_string(),
-        _ => privacy::mask_value(value),
-    }
-}
-
-fn kind_label(lang: Lang, k: SignatureKind) -> &'static str {
-    match k {
-        SignatureKind::PdfDocumentTimestamp => {
-            lang.t("Dấu thời gian tài liệu", "Document timestamp")
-        }
-        SignatureKind::XmlSignature => lang.t("Chữ ký XML", "XML signature"),
-        SignatureKind::Cms => lang.t("Chữ ký CMS", "CMS signature"),
-        _ => lang.t("Chữ ký", "Signature"),
+        Indication::TotalPassed => ("ok", "✓"),
+        Indication::TotalFailed => ("bad", "✗"),
+        Indication::Indeterminate => ("unknown", "?"),
     }
 }
 
@@ -515,23 +438,11 @@ fn signature_card(
     s: &SignatureReport,
     budget: &mut usize,
 ) -> Markup {
-    let (class, mark, word) = status(lang, s.indication);
+    let (class, mark) = status(s.indication);
+    let word = plain::verdict(lang, s.indication);
     let n = s.index.saturating_add(1);
-    let proven = s
-        .timestamps
-        .iter()
-        .filter(|t| t.indication == Indication::TotalPassed)
-        .filter_map(|t| t.gen_time.clone())
-        .min()
-        .or_else(|| s.poe.clone());
-    let pages: Vec<u64> = s
-        .checks
-        .iter()
-        .filter(|c| c.code == "PAGES_CHANGED_AFTER_SIGNING")
-        .filter_map(|c| c.evidence.get("pages"))
-        .filter_map(|v| v.as_array())
-        .flat_map(|a| a.iter().filter_map(|p| p.as_u64()))
-        .collect();
+    let proven = plain::proven_time(s);
+    let pages = plain::pages_changed(s);
     // The signed revision: embedded while the page's budget lasts.
     let revision = s
         .coverage
@@ -556,24 +467,24 @@ fn signature_card(
         article class={ "sig " (class) } aria-labelledby={ "sig-" (stem) "-" (n) } {
             h3 id={ "sig-" (stem) "-" (n) } {
                 span class="mark" aria-hidden="true" { (mark) }
-                " " (kind_label(lang, s.kind)) " #" (n) ": "
+                " " (plain::kind(lang, s.kind)) " #" (n) ": "
                 strong { (word) }
             }
-            p class="why" { (why(lang, s)) }
+            p class="why" { (plain::why(lang, s)) }
             dl class="facts" {
                 @if let Some(c) = &s.signer {
                     dt { (lang.t("Người ký", "Signer")) }
-                    dd class="signer" { (c.common_name.clone().unwrap_or_else(|| cn_of(&c.subject))) }
+                    dd class="signer" { (c.common_name.clone().unwrap_or_else(|| plain::cn_of(&c.subject))) }
                     @if let Some(o) = &c.organization {
                         dt { (lang.t("Tổ chức", "Organisation")) } dd { (o) }
                     }
                     @for id in &c.identities {
-                        dt { (id.kind) } dd { (shown_identity(&id.kind, &id.value)) }
+                        dt { (id.kind) } dd { (plain::shown_identity(&id.kind, &id.value, true)) }
                     }
-                    dt { (lang.t("Tổ chức cấp chứng thư", "Issuing CA")) } dd { (cn_of(&c.issuer)) }
+                    dt { (lang.t("Tổ chức cấp chứng thư", "Issuing CA")) } dd { (plain::cn_of(&c.issuer)) }
                 }
                 @if let Some(root) = s.chain.last() {
-                    dt { (lang.t("Chứng thư gốc", "Root")) } dd { (cn_of(root)) }
+                    dt { (lang.t("Chứng thư gốc", "Root")) } dd { (plain::cn_of(root)) }
                 }
                 @if let Some(t) = &s.claimed_signing_time {
                     dt { (lang.t("Thời gian ký (người ký tự khai)", "Signing time (as claimed)")) } dd { (t) }
@@ -588,7 +499,7 @@ fn signature_card(
                     @if let Some(m) = c.modification_level {
                         dt { (lang.t("Thay đổi sau khi ký", "Changes after signing")) }
                         dd {
-                            (changes_label(lang, m))
+                            (plain::changes(lang, m))
                             @if !pages.is_empty() {
                                 " — " (lang.t("trang bị thay đổi", "pages changed")) ": "
                                 span class="pages" { (pages.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")) }
@@ -626,21 +537,6 @@ fn signature_card(
                 }
             }
         }
-    }
-}
-
-/// What changed after signing, in words.
-fn changes_label(lang: Lang, m: crate::pdf::changes::ModLevel) -> &'static str {
-    use crate::pdf::changes::ModLevel as M;
-    match m {
-        M::None => lang.t("không có", "none"),
-        M::LtaUpdates => lang.t(
-            "chỉ thêm dữ liệu kiểm tra và dấu thời gian",
-            "validation data and timestamps only",
-        ),
-        M::FormFilling => lang.t("thêm chữ ký sau", "later signatures"),
-        M::Annotations => lang.t("thêm ghi chú trên trang", "annotations added"),
-        M::Other => lang.t("thay đổi không được phép", "changes that are not allowed"),
     }
 }
 

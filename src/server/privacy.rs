@@ -18,11 +18,7 @@ const PERSONAL: [&str; 5] = ["CCCD", "CMND", "HC", "PID", "BHXH"];
 
 /// All but the last four characters replaced by `*`.
 pub fn mask_value(v: &str) -> String {
-    let n = v.chars().count();
-    v.chars()
-        .enumerate()
-        .map(|(i, c)| if i.saturating_add(4) < n { '*' } else { c })
-        .collect()
+    crate::report::plain::shown_identity("CCCD", v, true)
 }
 
 fn is_word(c: char) -> bool {
