@@ -5,6 +5,7 @@
 //! anchors, validation time, policy and limits.
 
 pub mod archive;
+pub mod certificate;
 pub mod cms;
 pub mod core;
 pub mod crypto;

@@ -229,6 +229,29 @@ enum Cmd {
         /// an identity of the signer's certificate.
         #[arg(long)]
         identity_element: Option<String>,
+        /// Also write a verification certificate (Phiếu kết quả kiểm tra
+        /// chữ ký số): an A4 PDF of this result, signed with the
+        /// --certificate-p12 or --certificate-key/--certificate-cert key.
+        #[arg(long)]
+        certificate: Option<PathBuf>,
+        /// PKCS#12 with the key that signs the certificate (password: $KYSO_P12_PASSWORD).
+        #[arg(long, requires = "certificate", conflicts_with = "certificate_key")]
+        certificate_p12: Option<PathBuf>,
+        /// PEM key that signs the certificate (with --certificate-cert).
+        #[arg(long, requires_all = ["certificate", "certificate_cert"])]
+        certificate_key: Option<PathBuf>,
+        /// PEM certificate of --certificate-key.
+        #[arg(long, requires = "certificate_key")]
+        certificate_cert: Option<PathBuf>,
+        /// Issuing chain to embed in the certificate's signature (PEM; repeatable).
+        #[arg(long, requires = "certificate")]
+        certificate_chain: Vec<PathBuf>,
+        /// Who issues the certificate (printed on it).
+        #[arg(long, default_value = "kyso")]
+        certificate_issuer: String,
+        /// RFC 3161 TSA (http://): the certificate's signature at B-T.
+        #[arg(long, requires = "certificate")]
+        certificate_tsa: Option<String>,
     },
 }
 
@@ -622,6 +645,13 @@ fn run() -> anyhow::Result<ExitCode> {
             profile_file,
             must_sign,
             identity_element,
+            certificate,
+            certificate_p12,
+            certificate_key,
+            certificate_cert,
+            certificate_chain,
+            certificate_issuer,
+            certificate_tsa,
         } => {
             let mut store = TrustStore::new();
             for t in &trust {
@@ -690,6 +720,64 @@ fn run() -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("reading {}", file.display()))?;
             if let (Some(out), Some(c)) = (&extract_content, &content) {
                 std::fs::write(out, c).with_context(|| format!("writing {}", out.display()))?;
+            }
+            if let Some(out) = &certificate {
+                let mut chain = Vec::new();
+                for c in &certificate_chain {
+                    chain.extend(
+                        kyso::pki::load_certificates(c).with_context(|| {
+                            format!("loading --certificate-chain {}", c.display())
+                        })?,
+                    );
+                }
+                let key = match (&certificate_p12, &certificate_key, &certificate_cert) {
+                    (Some(p), _, _) => {
+                        let pw = std::env::var("KYSO_P12_PASSWORD").unwrap_or_default();
+                        let k = kyso::sign::keys::SoftKey::from_pkcs12(p, &pw, false)
+                            .with_context(|| format!("opening {}", p.display()))?;
+                        if chain.is_empty() {
+                            k
+                        } else {
+                            kyso::sign::keys::SoftKey::from_parts(k, chain)?
+                        }
+                    }
+                    (None, Some(k), Some(c)) => kyso::sign::keys::SoftKey::from_pem(
+                        k, c, &chain, false,
+                    )
+                    .with_context(|| format!("loading {} and {}", k.display(), c.display()))?,
+                    _ => anyhow::bail!(
+                        "--certificate needs a key: --certificate-p12 FILE or --certificate-key KEY.pem --certificate-cert CERT.pem"
+                    ),
+                };
+                let data =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                let facts = kyso::certificate::Facts {
+                    file_name: &report.document.name,
+                    size: report.document.size,
+                    sha256: &kyso::archive::sha256_hex(&data),
+                    policy: "kyso verify (trust, revocation and algorithms given on the command line)",
+                    anchors: kyso::certificate::anchor_names(&opts.trust.anchors),
+                    dossier: None,
+                    issuer: &certificate_issuer,
+                    mask_identities: false,
+                };
+                let level = if certificate_tsa.is_some() {
+                    kyso::sign::SignLevel::BT
+                } else {
+                    kyso::sign::SignLevel::BB
+                };
+                let services = kyso::sign::Services {
+                    tsa_url: certificate_tsa,
+                    timeout: std::time::Duration::from_secs(10),
+                    crls: Vec::new(),
+                };
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let fonts = kyso::certificate::Fonts::system()?;
+                let pdf =
+                    kyso::certificate::issue(&facts, &report, &fonts, &key, level, &services, now)
+                        .context("making the verification certificate")?;
+                std::fs::write(out, pdf).with_context(|| format!("writing {}", out.display()))?;
+                eprintln!("verification certificate: {}", out.display());
             }
             match format {
                 OutFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

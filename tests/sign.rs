@@ -1542,3 +1542,85 @@ fn signatures_that_a_lock_forbids_are_refused() {
         "{e}"
     );
 }
+
+/// `kyso verify FILE --certificate OUT.pdf`: the verification certificate
+/// (Phiếu kết quả) of a verified file, signed with the given key, is judged
+/// valid by kyso, pyHanko and pdfsig (and `qpdf --check`); `pdftotext`
+/// shows its Vietnamese lines; `pdftoppm` renders it non-blank.
+#[test]
+fn verification_certificate_validates_everywhere() {
+    let dir = temp_dir("phieu");
+    let c = repo().join("certs/test");
+    let out = dir.join("phieu.pdf");
+    let file = repo().join("testdata/pdf/rsa-pkcs1.pdf");
+    let st = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .arg("verify")
+        .arg(&file)
+        .arg("--trust")
+        .arg(c.join("root.pem"))
+        .args(["--at", "2026-11-01T00:00:00Z", "--revocation", "optional"])
+        .arg("--certificate")
+        .arg(&out)
+        .arg("--certificate-key")
+        .arg(c.join("signer-rsa.key.pem"))
+        .arg("--certificate-cert")
+        .arg(c.join("signer-rsa.pem"))
+        .arg("--certificate-chain")
+        .arg(c.join("issuing-ca.pem"))
+        .args([
+            "--certificate-issuer",
+            "Trung tâm Phục vụ hành chính công tỉnh",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let pdf = std::fs::read(&out).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut opts = VerifyOptions::new(test_root_trust(), now);
+    opts.require_revocation = false;
+    let r = kyso::verify_bytes(&pdf, None, "phieu.pdf", &opts).0;
+    assert_eq!(verdicts(&r), ["TOTAL_PASSED@B-B"]);
+    assert_eq!(
+        r.signatures[0].doc_mdp,
+        Some(1),
+        "a certification allowing no change"
+    );
+    Outside::new(&dir).check(&out, 1, &[0], &["PhieuKetQua"]);
+    if let Some(p) = tool("pdftotext") {
+        let o = Command::new(p).arg(&out).arg("-").output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        let sha = kyso::archive::sha256_hex(&std::fs::read(&file).unwrap());
+        for want in [
+            "PHIẾU KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ",
+            "Trung tâm Phục vụ hành chính công tỉnh",
+            "rsa-pkcs1.pdf",
+            "Nguyễn Văn An",
+            "Chữ ký #1: HỢP LỆ",
+            "Tất cả 1 chữ ký số hợp lệ",
+            &sha[..40],
+        ] {
+            assert!(text.contains(want), "pdftotext lacks {want:?}:\n{text}");
+        }
+    }
+    if let Some(p) = tool("pdftoppm") {
+        let o = Command::new(p)
+            .args(["-gray", "-r", "30", "-f", "1", "-l", "1"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        // A PGM (P5): header, then one byte per pixel.
+        let img = o.stdout;
+        let body = img.splitn(4, |b| *b == b'\n').nth(3).unwrap_or(&[]);
+        let dark = body.iter().filter(|p| **p < 128).count();
+        assert!(
+            body.len() > 10_000 && dark > 500,
+            "pdftoppm: {} pixels, {dark} dark",
+            body.len()
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
