@@ -2788,3 +2788,108 @@ async fn public_page_verifies_and_keeps_nothing() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     s.stop().await;
 }
+
+/// `GET /v1/documents/{sha256}/certificate`: the verification certificate
+/// of an archived document, signed with the configured profile's key;
+/// identity numbers masked for the portal, whole for an auditor; another
+/// portal's document absent; 503 without a configured key.
+#[tokio::test]
+async fn verification_certificate_of_an_archived_document() {
+    let dir = temp_dir("phieu");
+    let mut cfg = config(&dir);
+    cfg.certificate.profile = Some("so-noi-vu".into());
+    cfg.certificate.issuer = "Trung tâm Phục vụ hành chính công".into();
+    let s = Server::start(cfg).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let sha = sha256_hex(&pdf);
+    let (st, _) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true&name=don.pdf",
+            Some("portal"),
+            Some(pdf),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let get = |role: &'static str| {
+        s.http
+            .get(s.url(&format!("/v1/documents/{sha}/certificate")))
+            .bearer_auth(secret(role))
+            .send()
+    };
+    let r = get("portal").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let phieu = r.bytes().await.unwrap();
+    let mut trust = kyso::pki::TrustStore::new();
+    trust
+        .load_path(&repo().join("certs/test/root.pem"))
+        .unwrap();
+    let mut o = kyso::validate::VerifyOptions::new(
+        trust,
+        kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap(),
+    );
+    o.require_revocation = false;
+    let rep = kyso::verify_bytes(&phieu, None, "phieu.pdf", &o).0;
+    assert_eq!(
+        rep.summary.indication.as_str(),
+        "TOTAL_PASSED",
+        "{:?}",
+        rep.signatures[0].checks
+    );
+    assert_eq!(rep.signatures[0].doc_mdp, Some(1));
+    let text = |b: &[u8]| {
+        let f = dir.join("phieu.pdf");
+        std::fs::write(&f, b).unwrap();
+        let o = std::process::Command::new("pdftotext")
+            .arg(&f)
+            .arg("-")
+            .output();
+        o.map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    let t = text(&phieu);
+    if !t.is_empty() {
+        assert!(t.contains("don.pdf") && t.contains("PHIẾU KẾT QUẢ"), "{t}");
+        assert!(
+            t.contains("********4567") && !t.contains("001203004567"),
+            "masked for the portal: {t}"
+        );
+        let t = text(&get("auditor").await.unwrap().bytes().await.unwrap());
+        assert!(t.contains("001203004567"), "whole for an auditor");
+    }
+    // An unknown document; a role the route does not name.
+    let r = s
+        .http
+        .get(s.url(&format!("/v1/documents/{}/certificate", "0".repeat(64))))
+        .bearer_auth(secret("auditor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}/certificate")))
+        .bearer_auth(secret("official"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    s.stop().await;
+
+    let s = Server::start(config(&temp_dir("phieu-none"))).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    s.call("POST", "/v1/verify?store=true", Some("portal"), Some(pdf))
+        .await;
+    let r = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}/certificate")))
+        .bearer_auth(secret("portal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "CERTIFICATE_NOT_CONFIGURED");
+    s.stop().await;
+}

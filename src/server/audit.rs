@@ -250,6 +250,139 @@ fn sig_text(s: &crate::report::SignatureReport) -> String {
     }
 }
 
+/// An archived document with what its intake verification used — the
+/// evidence kept (anchors, intermediates, CRLs, OCSP responses, detached
+/// content) and the intake policy's settings — to verify it again offline.
+struct Replay {
+    intake: crate::archive::ReportRecord,
+    data: Bytes,
+    trust: crate::pki::TrustStore,
+    intermediates: Vec<openssl::x509::X509>,
+    revocation: RevocationData,
+    detached: Option<Bytes>,
+    policy: super::policy::Policy,
+}
+
+impl Replay {
+    /// The document and its intake evidence; `None` when it is not archived.
+    async fn load(state: &AppState, sha: &str) -> Result<Option<Replay>, ApiError> {
+        let found = if is_sha256_hex(sha) {
+            state.archive.meta.document(sha).await?
+        } else {
+            None
+        };
+        let Some((_, reports)) = found else {
+            return Ok(None);
+        };
+        let intake = reports
+            .first()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("document without report"))?;
+        let data = state
+            .archive
+            .get_blob(sha)
+            .await?
+            .ok_or_else(|| ApiError::internal("document blob missing"))?;
+        let mut trust = crate::pki::TrustStore::new();
+        let mut intermediates = Vec::new();
+        let mut revocation = RevocationData::default();
+        let mut detached = None;
+        for e in &intake.evidence {
+            let b =
+                state.archive.get_blob(&e.sha256).await?.ok_or_else(|| {
+                    ApiError::internal(format!("evidence blob {} missing", e.sha256))
+                })?;
+            match e.kind.as_str() {
+                "TRUST_ANCHOR" | "INTERMEDIATE" => {
+                    let c = openssl::x509::X509::from_der(&b).map_err(ApiError::internal)?;
+                    if e.kind == "TRUST_ANCHOR" {
+                        trust.add(c);
+                    } else {
+                        intermediates.push(c);
+                    }
+                }
+                "CRL" => revocation.crls.push((RevSource::Caller, b.to_vec().into())),
+                "OCSP" => revocation
+                    .ocsps
+                    .push((RevSource::Caller, b.to_vec().into())),
+                "DETACHED_CONTENT" => detached = Some(b),
+                _ => {}
+            }
+        }
+        // The algorithm settings of the policy applied at intake.
+        let policy: super::policy::Policy =
+            serde_json::from_str(&intake.policy).unwrap_or_else(|_| state.default_policy.clone());
+        Ok(Some(Replay {
+            intake,
+            data,
+            trust,
+            intermediates,
+            revocation,
+            detached,
+            policy,
+        }))
+    }
+
+    /// Verify again at `at`, from the kept evidence only.
+    async fn run(&self, at: i64, name: &str) -> Result<crate::report::Report, ApiError> {
+        let mut opts = VerifyOptions::new(self.trust.clone(), at);
+        opts.intermediates = self.intermediates.clone();
+        opts.revocation = self.revocation.clone();
+        opts.require_revocation = self.intake.require_revocation;
+        opts.algorithms = super::policy::algorithms(&self.policy);
+        opts.allow_annotations = self.policy.allow_annotations;
+        opts.xml_profile = super::policy::xml_profile(&self.policy);
+        let data = self.data.clone();
+        let det = self.detached.clone();
+        let name = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts).0
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+}
+
+/// The verification certificate (Phiếu kết quả) of an archived document:
+/// its intake verdict, recomputed offline from the evidence kept at intake
+/// at the original validation time, signed with the service's key. The
+/// read is audited; another portal's document reads as absent; identity
+/// numbers are masked unless the caller is privileged.
+pub async fn certificate(
+    state: &Arc<AppState>,
+    who: &Caller,
+    sha: &str,
+) -> Result<Bytes, ApiError> {
+    let (doc, reports) = readable_document(state, who, sha, "document.certificate").await?;
+    let replay = Replay::load(state, sha)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    // The name the file came with, as its intake report says.
+    let name = match reports.first() {
+        Some(r) => state
+            .archive
+            .get_blob(&r.report_sha256)
+            .await?
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["document"]["name"].as_str().map(str::to_string)),
+        None => None,
+    }
+    .unwrap_or_else(|| sha.to_string());
+    let report = replay.run(replay.intake.validation_time, &name).await?;
+    let facts = super::signing::CertificateFacts {
+        file_name: name,
+        size: doc.size,
+        sha256: sha.to_string(),
+        policy:
+            "chính sách áp dụng khi tiếp nhận / the intake policy (evidence kept in the archive)"
+                .into(),
+        anchors: crate::certificate::anchor_names(&replay.trust.anchors),
+        dossier: None,
+        mask_identities: !privacy::privileged(&who.role),
+    };
+    super::signing::certificate_pdf(state, facts, report).await
+}
+
 /// For auditors: validate an archived document again, offline, from the
 /// evidence kept at intake (anchors, intermediates, CRLs, OCSP responses),
 /// at the original validation time and at now; both results and every
@@ -259,77 +392,16 @@ pub async fn reverify(
     who: &Caller,
     sha: &str,
 ) -> Result<ReverifyResponse, ApiError> {
-    let found = if is_sha256_hex(sha) {
-        state.archive.meta.document(sha).await?
-    } else {
-        None
-    };
-    let Some((_, reports)) = found else {
+    let Some(replay) = Replay::load(state, sha).await? else {
         state
             .audit(who, "document.reverify", sha, "not found")
             .await?;
         return Err(ApiError::not_found());
     };
-    let intake = reports
-        .first()
-        .cloned()
-        .ok_or_else(|| ApiError::internal("document without report"))?;
-    let data = state
-        .archive
-        .get_blob(sha)
-        .await?
-        .ok_or_else(|| ApiError::internal("document blob missing"))?;
-    let mut trust = crate::pki::TrustStore::new();
-    let mut intermediates = Vec::new();
-    let mut revocation = RevocationData::default();
-    let mut detached = None;
-    for e in &intake.evidence {
-        let b = state
-            .archive
-            .get_blob(&e.sha256)
-            .await?
-            .ok_or_else(|| ApiError::internal(format!("evidence blob {} missing", e.sha256)))?;
-        match e.kind.as_str() {
-            "TRUST_ANCHOR" | "INTERMEDIATE" => {
-                let c = openssl::x509::X509::from_der(&b).map_err(ApiError::internal)?;
-                if e.kind == "TRUST_ANCHOR" {
-                    trust.add(c);
-                } else {
-                    intermediates.push(c);
-                }
-            }
-            "CRL" => revocation.crls.push((RevSource::Caller, b.to_vec().into())),
-            "OCSP" => revocation
-                .ocsps
-                .push((RevSource::Caller, b.to_vec().into())),
-            "DETACHED_CONTENT" => detached = Some(b),
-            _ => {}
-        }
-    }
     let now = state.clock.now();
-    // The algorithm settings of the policy applied at intake.
-    let intake_policy: super::policy::Policy =
-        serde_json::from_str(&intake.policy).unwrap_or_else(|_| state.default_policy.clone());
-    let algs = super::policy::algorithms(&intake_policy);
-    let run = |at: i64| {
-        let mut opts = VerifyOptions::new(trust.clone(), at);
-        opts.intermediates = intermediates.clone();
-        opts.revocation = revocation.clone();
-        opts.require_revocation = intake.require_revocation;
-        opts.algorithms = algs.clone();
-        opts.allow_annotations = intake_policy.allow_annotations;
-        opts.xml_profile = super::policy::xml_profile(&intake_policy);
-        let data = data.clone();
-        let det = detached.clone();
-        let name = sha.to_string();
-        tokio::task::spawn_blocking(move || {
-            crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts).0
-        })
-    };
-    let orig = run(intake.validation_time)
-        .await
-        .map_err(ApiError::internal)?;
-    let at_now = run(now).await.map_err(ApiError::internal)?;
+    let intake = replay.intake.clone();
+    let orig = replay.run(intake.validation_time, sha).await?;
+    let at_now = replay.run(now, sha).await?;
     let same = orig.summary.indication.as_str() == intake.indication;
     let mut differences = Vec::new();
     for (a, b) in orig.signatures.iter().zip(&at_now.signatures) {

@@ -38,6 +38,30 @@ pub struct Config {
     pub signing: SigningConfig,
     /// The public verification page at `/`.
     pub public_page: PublicPageConfig,
+    /// The verification certificates (Phiếu kết quả) the service issues.
+    pub certificate: CertificateConfig,
+}
+
+/// The verification certificates (Phiếu kết quả kiểm tra chữ ký số):
+/// `GET /v1/documents/{sha256}/certificate` and the page's option.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertificateConfig {
+    /// The signing profile (under `[signing.profiles]`, with a local key)
+    /// whose key signs the certificates, at its level (B-T with its TSA).
+    /// Without one, no certificate is issued.
+    pub profile: Option<String>,
+    /// Who issues them, printed on each (the agency running kyso).
+    pub issuer: String,
+}
+
+impl Default for CertificateConfig {
+    fn default() -> Self {
+        CertificateConfig {
+            profile: None,
+            issuer: "kyso".into(),
+        }
+    }
 }
 
 /// The public verification page (`/`): anyone may drop files and read the
@@ -323,6 +347,7 @@ impl Default for Config {
             log_json: false,
             signing: SigningConfig::default(),
             public_page: PublicPageConfig::default(),
+            certificate: CertificateConfig::default(),
         }
     }
 }

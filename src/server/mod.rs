@@ -636,6 +636,15 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         signing: signing::Signing::default(),
     };
     state.signing = signing::load(&state.cfg.signing)?;
+    if let Some(name) = &state.cfg.certificate.profile {
+        match state.signing.profiles.get(name) {
+            Some(p) if p.key.is_some() => {}
+            Some(_) => anyhow::bail!(
+                "[certificate] profile {name}: its key is remote; certificates need a local key"
+            ),
+            None => anyhow::bail!("[certificate] profile {name}: no such signing profile"),
+        }
+    }
     let mut prepared = HashMap::new();
     prepared.insert(
         "default".to_string(),
@@ -1125,9 +1134,9 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         ("POST", "/v1/verify") => &["portal", "official", "admin"],
         ("POST", "/v1/dossiers") => &["portal", "admin"],
         ("GET", "/v1/dossiers/{code}") => &["portal", "auditor", "admin"],
-        ("GET", "/v1/documents/{sha256}") | ("GET", "/v1/documents/{sha256}/report") => {
-            &["portal", "auditor", "admin"]
-        }
+        ("GET", "/v1/documents/{sha256}")
+        | ("GET", "/v1/documents/{sha256}/report")
+        | ("GET", "/v1/documents/{sha256}/certificate") => &["portal", "auditor", "admin"],
         ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
         ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") => &["auditor", "admin"],
         ("POST", "/v1/sign")

@@ -56,6 +56,7 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(get_document))
         .routes(routes!(get_report))
         .routes(routes!(reverify))
+        .routes(routes!(get_certificate))
         .routes(routes!(audit_list))
         .routes(routes!(audit_verify))
         .routes(routes!(sign))
@@ -422,6 +423,36 @@ async fn reverify(
 ) -> Result<Json<ReverifyResponse>, ApiError> {
     let who = caller(&req)?;
     Ok(Json(audit::reverify(&state, &who, &sha).await?))
+}
+
+/// The verification certificate (Phiếu kết quả kiểm tra chữ ký số) of an
+/// archived document: a PDF of its intake verdict, recomputed from the
+/// evidence kept, signed with the service's key (`[certificate] profile`).
+#[utoipa::path(get, path = "/v1/documents/{sha256}/certificate", params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_certificate(
+    State(state): State<Arc<AppState>>,
+    Path(sha): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let pdf = audit::certificate(&state, &who, &sha).await?;
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = format!(
+        "attachment; filename=\"phieu-ket-qua-{}.pdf\"",
+        sha.get(..16).unwrap_or("")
+    )
+    .parse()
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((h, pdf).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]

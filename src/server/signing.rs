@@ -796,3 +796,66 @@ pub async fn sign_complete(
         .await?
         .into_response())
 }
+
+/// What a verification certificate states besides its report.
+pub struct CertificateFacts {
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub policy: String,
+    pub anchors: Vec<String>,
+    pub dossier: Option<String>,
+    /// Mask personal identity numbers (a certificate for the public).
+    pub mask_identities: bool,
+}
+
+/// A verification certificate (Phiếu kết quả) of `report`, signed with the
+/// key of the configured certificate profile at that profile's level.
+pub async fn certificate_pdf(
+    state: &Arc<AppState>,
+    facts: CertificateFacts,
+    report: crate::report::Report,
+) -> Result<Bytes, ApiError> {
+    let not_configured = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CERTIFICATE_NOT_CONFIGURED",
+            "Máy chủ chưa được cấu hình khóa ký phiếu kết quả ([certificate] profile).",
+            "The service has no key for verification certificates ([certificate] profile).",
+        )
+    };
+    let name = state
+        .cfg
+        .certificate
+        .profile
+        .clone()
+        .ok_or_else(not_configured)?;
+    let p = state
+        .signing
+        .profiles
+        .get(&name)
+        .ok_or_else(not_configured)?;
+    let key = p.key.clone().ok_or_else(not_configured)?;
+    check_certificate(state, p)?;
+    let (level, services) = (p.level, services(state, p));
+    let issuer = state.cfg.certificate.issuer.clone();
+    let now = state.clock.now();
+    let pdf = tokio::task::spawn_blocking(move || {
+        let fonts = crate::certificate::Fonts::system()?;
+        let f = crate::certificate::Facts {
+            file_name: &facts.file_name,
+            size: facts.size,
+            sha256: &facts.sha256,
+            policy: &facts.policy,
+            anchors: facts.anchors,
+            dossier: facts.dossier.as_deref(),
+            issuer: &issuer,
+            mask_identities: facts.mask_identities,
+        };
+        crate::certificate::issue(&f, &report, &fonts, key.as_ref(), level, &services, now)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(sign_error)?;
+    Ok(Bytes::from(pdf))
+}
