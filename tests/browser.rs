@@ -14,7 +14,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use kyso::server::config::{Config, TrustGroup};
+use kyso::server::config::{Config, SigningKey, SigningProfile, TrustGroup};
 use kyso::server::policy::Policy;
 
 fn missing() -> Option<String> {
@@ -65,6 +65,29 @@ fn config(dir: &std::path::Path) -> Config {
     });
     // The test sends a few dozen uploads in a minute from one address.
     c.public_page.per_minute = 1000;
+    // Verification certificates signed with the test PKI's signer.
+    let certs = root.join("certs/test");
+    c.signing.profiles.insert(
+        "phieu".into(),
+        SigningProfile {
+            key: SigningKey::Pem {
+                key: certs.join("signer-rsa.key.pem"),
+                cert: certs.join("signer-rsa.pem"),
+                pss: false,
+            },
+            chain: vec![certs.join("issuing-ca.pem")],
+            level: "B-B".into(),
+            digest: "sha256".into(),
+            tsa_url: None,
+            officials: vec![],
+            reason: None,
+            location: None,
+            certify: None,
+            seal: None,
+        },
+    );
+    c.certificate.profile = Some("phieu".into());
+    c.certificate.issuer = "Trung tâm Phục vụ hành chính công".into();
     c
 }
 

@@ -139,7 +139,12 @@ fn page(lang: Lang, title: &str, main: Markup) -> Markup {
     }
 }
 
-fn upload_form(lang: Lang, max_files: usize, max_bytes: usize) -> Markup {
+fn upload_form(lang: Lang, state: &AppState) -> Markup {
+    let (max_files, max_bytes) = (
+        state.cfg.public_page.max_files,
+        state.cfg.public_page.max_bytes,
+    );
+    let certificates = state.cfg.certificate.profile.is_some();
     html! {
         form method="post" action={ "/?lang=" (code(lang)) } enctype="multipart/form-data" class="upload" id="upload" {
             div class="drop" id="drop" {
@@ -151,6 +156,16 @@ fn upload_form(lang: Lang, max_files: usize, max_bytes: usize) -> Markup {
                     (lang.t("Tối đa ", "At most ")) (max_files) (lang.t(" tệp, tổng ", " files, ")) (max_bytes >> 20) " MiB."
                 }
             }
+            @if certificates {
+                p class="option" {
+                    input type="checkbox" id="certificate" name="certificate" value="1";
+                    " "
+                    label for="certificate" { (lang.t(
+                        "Kèm phiếu kết quả kiểm tra (PDF có chữ ký số của cơ quan)",
+                        "Include a verification certificate (a PDF signed by the agency)"
+                    )) }
+                }
+            }
             button type="submit" { (lang.t("Kiểm tra", "Check")) }
             progress id="progress" max="100" value="0" hidden aria-label=(lang.t("Tiến độ tải lên", "Upload progress")) {}
         }
@@ -159,14 +174,13 @@ fn upload_form(lang: Lang, max_files: usize, max_bytes: usize) -> Markup {
 
 async fn form(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>) -> Response {
     let lang = q.lang();
-    let cfg = &state.cfg.public_page;
     let main = html! {
         h1 { (lang.t("Kiểm tra chữ ký số", "Verify a digital signature")) }
         p class="lead" { (lang.t(
             "Kiểm tra tài liệu có chữ ký số còn nguyên vẹn không, ai đã ký, chứng thư số có tin cậy và còn hiệu lực vào thời điểm ký không.",
             "Check whether a signed document is intact, who signed it, and whether the signer's certificate was trusted and valid when it was signed."
         )) }
-        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+        (upload_form(lang, &state))
     };
     html_response(
         StatusCode::OK,
@@ -180,11 +194,10 @@ async fn form(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>) ->
 
 /// An error page: what went wrong and the form again.
 fn problem(state: &AppState, lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
-    let cfg = &state.cfg.public_page;
     let main = html! {
         h1 { (lang.t("Không kiểm tra được", "Could not check")) }
         p class="problem" role="alert" { (lang.t(vi, en)) }
-        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+        (upload_form(lang, state))
     };
     html_response(
         status,
@@ -227,7 +240,7 @@ async fn verify(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return r;
     }
-    let files = match read_files(req, cfg.max_files).await {
+    let (files, want_certificate) = match read_files(req, cfg.max_files).await {
         Ok(f) => f,
         Err((status, vi, en)) => return problem(&state, lang, status, vi, en),
     };
@@ -264,6 +277,20 @@ async fn verify(
         };
         state.metrics.verified(&v.indication, size);
         let json = privacy::for_role("public", &v.report).unwrap_or_default();
+        let certificate = if want_certificate {
+            let facts = super::signing::CertificateFacts {
+                file_name: file.name.clone(),
+                size,
+                sha256: sha.clone(),
+                policy: policy_name.clone(),
+                anchors: crate::certificate::anchor_names(&prep.opts.trust.anchors),
+                dossier: None,
+                mask_identities: true,
+            };
+            Some(super::signing::certificate_pdf(&state, facts, v.report.clone()).await)
+        } else {
+            None
+        };
         sections.push(file_section(
             lang,
             &file,
@@ -271,6 +298,7 @@ async fn verify(
             &sha,
             &v.report,
             &json,
+            certificate.as_ref(),
             &mut budget,
         ));
     }
@@ -278,7 +306,7 @@ async fn verify(
         h1 { (lang.t("Kết quả kiểm tra", "Result")) }
         @for s in &sections { (s) }
         h2 { (lang.t("Kiểm tra tệp khác", "Check other files")) }
-        (upload_form(lang, cfg.max_files, cfg.max_bytes))
+        (upload_form(lang, &state))
     };
     html_response(
         StatusCode::OK,
@@ -288,7 +316,7 @@ async fn verify(
 
 type PageError = (StatusCode, &'static str, &'static str);
 
-async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageError> {
+async fn read_files(req: Request, max_files: usize) -> Result<(Vec<Upload>, bool), PageError> {
     let too_big = (
         StatusCode::PAYLOAD_TOO_LARGE,
         "Các tệp gửi lên vượt quá dung lượng cho phép.",
@@ -301,6 +329,7 @@ async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageE
     );
     let mut mp = Multipart::from_request(req, &()).await.map_err(|_| bad)?;
     let mut out = Vec::new();
+    let mut certificate = false;
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
@@ -308,6 +337,10 @@ async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageE
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big),
             Err(_) => return Err(bad),
         };
+        if field.name() == Some("certificate") {
+            certificate = true;
+            continue;
+        }
         if field.name() != Some("files") {
             continue;
         }
@@ -337,7 +370,7 @@ async fn read_files(req: Request, max_files: usize) -> Result<Vec<Upload>, PageE
             "No file was chosen.",
         ));
     }
-    Ok(out)
+    Ok((out, certificate))
 }
 
 /// A detached CMS signature `NAME.p7s` (or `.sig`) uploaded with its
@@ -390,6 +423,7 @@ fn data_url(media: &str, bytes: &[u8]) -> String {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn file_section(
     lang: Lang,
     file: &Upload,
@@ -397,6 +431,7 @@ fn file_section(
     sha: &str,
     r: &Report,
     json: &[u8],
+    certificate: Option<&Result<Bytes, super::ApiError>>,
     budget: &mut usize,
 ) -> Markup {
     let stem = file
@@ -425,6 +460,18 @@ fn file_section(
             p class="downloads" {
                 a href=(data_url("application/json", json)) download={ (stem) "-report.json" } {
                     (lang.t("Tải báo cáo JSON", "Download the JSON report"))
+                }
+                @match certificate {
+                    Some(Ok(pdf)) => {
+                        " · "
+                        a href=(data_url("application/pdf", pdf)) download={ "phieu-ket-qua-" (stem) ".pdf" } class="certificate" {
+                            (lang.t("Tải phiếu kết quả kiểm tra (PDF đã ký số)", "Download the verification certificate (signed PDF)"))
+                        }
+                    }
+                    Some(Err(e)) => {
+                        " · " span class="problem" { (lang.t(&e.body.message_vi, &e.body.message_en)) }
+                    }
+                    None => {}
                 }
             }
         }

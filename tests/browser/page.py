@@ -94,6 +94,18 @@ def run(drv):
     shot(drv, "page-valid")
     axe(drv, "a valid result")
 
+    # With a verification certificate: a signed PDF inside the answer.
+    drv.get(f"{BASE}/")
+    drv.find_element(By.ID, "files").send_keys(fixture("pdf/rsa-pkcs1.pdf"))
+    drv.find_element(By.ID, "certificate").click()
+    drv.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
+    href = drv.find_element(By.CSS_SELECTOR, "a.certificate").get_attribute("href")
+    phieu = base64.b64decode(href.split(",", 1)[1])
+    check(phieu.startswith(b"%PDF-") and b"/ByteRange" in phieu, "certificate: a signed PDF from the page")
+    with open(os.path.join(SHOTS, "phieu-from-page.pdf"), "wb") as f:
+        f.write(phieu)
+
     # A tampered file: red, the reason named.
     upload(drv, fixture("pdf/tampered-inside-range.pdf"))
     c = cards(drv)
@@ -151,8 +163,10 @@ def run(drv):
     check(drv.switch_to.active_element.get_attribute("id") == "files", "keyboard: Tab reaches the file chooser")
     drv.find_element(By.ID, "files").send_keys(fixture("pdf/rsa-pkcs1.pdf"))
     keys(Keys.TAB)
+    check(drv.switch_to.active_element.get_attribute("id") == "certificate", "keyboard: then the certificate option")
+    keys(Keys.TAB)
     active = drv.switch_to.active_element
-    check(active.tag_name == "button", f"keyboard: Tab then reaches the button ({active.tag_name})")
+    check(active.tag_name == "button", f"keyboard: then the button ({active.tag_name})")
     keys(Keys.ENTER)
     WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
     check("ok" in cards(drv)[0].get_attribute("class"), "keyboard: the result")
