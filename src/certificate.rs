@@ -264,6 +264,16 @@ fn signature(f: &Facts<'_>, s: &SignatureReport, lang: Lang) -> Vec<Item> {
     if let Some(root) = s.chain.last() {
         v.push(field("Chứng thư gốc", plain::cn_of(root)));
     }
+    for (k, l) in plain::revocation_lines(lang, s).into_iter().enumerate() {
+        v.push(field(
+            if k == 0 {
+                "Tình trạng thu hồi"
+            } else {
+                ""
+            },
+            l,
+        ));
+    }
     if let Some(t) = &s.claimed_signing_time {
         v.push(field("Thời gian ký (tự khai)", t.clone()));
     }

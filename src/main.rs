@@ -145,6 +145,11 @@ enum Cmd {
         #[arg(long)]
         crl: Vec<PathBuf>,
     },
+    /// One certificate on its own (`kyso cert verify`).
+    Cert {
+        #[command(subcommand)]
+        cmd: CertCmd,
+    },
     /// The service's archive (`kyso archive check`).
     Archive {
         #[command(subcommand)]
@@ -161,18 +166,8 @@ enum Cmd {
         /// data an XML Reference names outside the document.
         #[arg(long)]
         detached: Option<PathBuf>,
-        /// Trust anchors: a PEM/DER file or a directory of them (repeatable).
-        #[arg(long)]
-        trust: Vec<PathBuf>,
-        /// Also trust the bundled Vietnamese roots (certs/vn, pinned by fingerprint).
-        #[arg(long)]
-        default_trust: bool,
-        /// Extra intermediate certificates (PEM file, repeatable).
-        #[arg(long)]
-        intermediates: Vec<PathBuf>,
-        /// Validation time (RFC 3339); default now.
-        #[arg(long)]
-        at: Option<String>,
+        #[command(flatten)]
+        validation: Validation,
         /// Text for people, or the JSON report (docs/report.md).
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
@@ -182,32 +177,6 @@ enum Cmd {
         /// Write the encapsulated content of a .p7m to this file.
         #[arg(long)]
         extract_content: Option<PathBuf>,
-        /// How SHA-1 digests are judged.
-        #[arg(long, value_enum, default_value = "warn")]
-        sha1: Sha1Arg,
-        /// Smallest RSA (and DSA) key accepted, in bits.
-        #[arg(long, default_value_t = 2048)]
-        min_rsa_bits: u32,
-        /// A CRL (DER or PEM) to use as revocation data (repeatable).
-        #[arg(long)]
-        crl: Vec<PathBuf>,
-        /// An OCSP response (DER) to use as revocation data (repeatable).
-        #[arg(long)]
-        ocsp: Vec<PathBuf>,
-        /// Whether missing revocation data makes a signature INDETERMINATE/TRY_LATER.
-        #[arg(long, value_enum, default_value = "required")]
-        revocation: RevocationArg,
-        /// Fetch missing revocation data: OCSP from the certificate's AIA, CRLs
-        /// from its distribution points (plain HTTP, bounded time and size).
-        #[arg(long)]
-        online: bool,
-        /// Directory of fetched OCSP responses and CRLs: read before fetching,
-        /// written after.
-        #[arg(long)]
-        revocation_cache: Option<PathBuf>,
-        /// Deadline for one fetch, in milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        fetch_timeout_ms: u64,
         /// Accept annotations added to a PDF after signing when they lie over
         /// no signed content and no DocMDP/lock P=1 or P=2 forbids them
         /// (refused by default, as at dossier intake).
@@ -274,6 +243,134 @@ fn xml_profile_choice(
     profile::choice(name, extra, &must_sign, identity).map_err(|e| anyhow::anyhow!(e))
 }
 
+/// Trust, time, algorithms and revocation: how a signature or a
+/// certificate is judged (shared by `verify` and `cert verify`).
+#[derive(clap::Args)]
+struct Validation {
+    /// Trust anchors: a PEM/DER file or a directory of them (repeatable).
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Also trust the bundled Vietnamese roots (certs/vn, pinned by fingerprint).
+    #[arg(long)]
+    default_trust: bool,
+    /// Extra intermediate certificates (PEM file, repeatable).
+    #[arg(long)]
+    intermediates: Vec<PathBuf>,
+    /// Validation time (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    /// How SHA-1 digests are judged.
+    #[arg(long, value_enum, default_value = "warn")]
+    sha1: Sha1Arg,
+    /// Smallest RSA (and DSA) key accepted, in bits.
+    #[arg(long, default_value_t = 2048)]
+    min_rsa_bits: u32,
+    /// A CRL (DER or PEM) to use as revocation data (repeatable).
+    #[arg(long)]
+    crl: Vec<PathBuf>,
+    /// An OCSP response (DER) to use as revocation data (repeatable).
+    #[arg(long)]
+    ocsp: Vec<PathBuf>,
+    /// Whether missing revocation data makes a signature INDETERMINATE/TRY_LATER.
+    #[arg(long, value_enum, default_value = "required")]
+    revocation: RevocationArg,
+    /// Fetch missing revocation data: OCSP from the certificate's AIA, CRLs
+    /// from its distribution points (plain HTTP, bounded time and size).
+    #[arg(long)]
+    online: bool,
+    /// Directory of fetched OCSP responses and CRLs: read before fetching,
+    /// written after.
+    #[arg(long)]
+    revocation_cache: Option<PathBuf>,
+    /// Deadline for one fetch, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    fetch_timeout_ms: u64,
+}
+
+impl Validation {
+    /// The verification options these arguments describe.
+    fn options(&self) -> anyhow::Result<VerifyOptions> {
+        let mut store = TrustStore::new();
+        for t in &self.trust {
+            store
+                .load_path(t)
+                .with_context(|| format!("loading trust anchors from {}", t.display()))?;
+        }
+        let mut extra_intermediates = Vec::new();
+        if self.default_trust {
+            let (anchors, inter) = load_default_trust(&default_trust_dir())?;
+            for a in anchors.anchors {
+                store.add(a);
+            }
+            extra_intermediates = inter;
+        }
+        let at = match &self.at {
+            Some(s) => parse_time(s)?,
+            None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        let mut opts = VerifyOptions::new(store, at);
+        opts.intermediates = extra_intermediates;
+        opts.algorithms.sha1 = match self.sha1 {
+            Sha1Arg::Accept => kyso::validate::Sha1Policy::Accept,
+            Sha1Arg::Warn => kyso::validate::Sha1Policy::Warn,
+            Sha1Arg::Reject => kyso::validate::Sha1Policy::Reject,
+        };
+        opts.algorithms.min_rsa_bits = self.min_rsa_bits;
+        opts.require_revocation = matches!(self.revocation, RevocationArg::Required);
+        opts.fetch.online = self.online;
+        opts.fetch.cache_dir = self.revocation_cache.clone();
+        opts.fetch.timeout = std::time::Duration::from_millis(self.fetch_timeout_ms.max(1));
+        for p in &self.crl {
+            let data = read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?;
+            let der: kyso::revocation::Raw = kyso::revocation::crl_der(data).into();
+            if let Some(why) = kyso::revocation::unreadable("CRL", &der) {
+                anyhow::bail!("--crl {}: {why}", p.display());
+            }
+            opts.revocation
+                .crls
+                .push((kyso::revocation::RevSource::Caller, der));
+        }
+        for p in &self.ocsp {
+            let data = read_limited(p, kyso::revocation::MAX_OCSP_BYTES, "OCSP response")?;
+            let data: kyso::revocation::Raw = data.into();
+            if let Some(why) = kyso::revocation::unreadable("OCSP", &data) {
+                anyhow::bail!("--ocsp {}: {why}", p.display());
+            }
+            opts.revocation
+                .ocsps
+                .push((kyso::revocation::RevSource::Caller, data));
+        }
+        for p in &self.intermediates {
+            opts.intermediates.extend(
+                kyso::pki::load_certificates(p)
+                    .with_context(|| format!("loading intermediates from {}", p.display()))?,
+            );
+        }
+        Ok(opts)
+    }
+}
+
+#[derive(Subcommand)]
+enum CertCmd {
+    /// Check a document signer's certificate (PEM or DER; further PEM
+    /// certificates in the file are offered as intermediates): a path to a
+    /// trusted root at the time, validity, revocation with its sources, key
+    /// usage for signing documents, identity values — as for a signature's
+    /// signer. Exit 0 only when TOTAL_PASSED.
+    Verify {
+        /// The certificate.
+        file: PathBuf,
+        #[command(flatten)]
+        validation: Validation,
+        /// Text for people, or the JSON report (docs/report.md).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        /// Language of the text report.
+        #[arg(long, value_enum, default_value = "both")]
+        lang: LangArg,
+    },
+}
+
 #[derive(Subcommand)]
 enum ArchiveCmd {
     /// Re-hash every blob, check every row points to a blob, verify the
@@ -302,6 +399,31 @@ enum Sha1Arg {
     Accept,
     Warn,
     Reject,
+}
+
+/// The report on standard output, as asked.
+fn print_report(report: &kyso::Report, format: OutFormat, lang: LangArg) -> anyhow::Result<()> {
+    match format {
+        OutFormat::Json => println!("{}", serde_json::to_string_pretty(report)?),
+        OutFormat::Text => {
+            let l = match lang {
+                LangArg::Vi => Lang::Vi,
+                LangArg::En => Lang::En,
+                LangArg::Both => Lang::Both,
+            };
+            print!("{}", render_text(report, l));
+        }
+    }
+    Ok(())
+}
+
+/// 0 when everything is TOTAL_PASSED, else 1.
+fn exit_for(report: &kyso::Report) -> ExitCode {
+    if report.summary.all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn main() -> ExitCode {
@@ -622,24 +744,36 @@ fn run() -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => archive_check(service_config(config, None, data_dir)?, json),
+        Cmd::Cert {
+            cmd:
+                CertCmd::Verify {
+                    file,
+                    validation,
+                    format,
+                    lang,
+                },
+        } => {
+            let opts = validation.options()?;
+            let data = read_limited(
+                &file,
+                kyso::validate::certcheck::MAX_CERTIFICATE_BYTES,
+                "certificate",
+            )?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let report = kyso::validate::verify_certificate(&data, &name, &opts);
+            print_report(&report, format, lang)?;
+            Ok(exit_for(&report))
+        }
         Cmd::Verify {
             file,
             detached,
-            trust,
-            default_trust,
-            intermediates,
-            at,
+            validation,
             format,
             lang,
             extract_content,
-            sha1,
-            min_rsa_bits,
-            crl,
-            ocsp,
-            revocation,
-            online,
-            revocation_cache,
-            fetch_timeout_ms,
             allow_annotations,
             profile,
             profile_file,
@@ -653,33 +787,7 @@ fn run() -> anyhow::Result<ExitCode> {
             certificate_issuer,
             certificate_tsa,
         } => {
-            let mut store = TrustStore::new();
-            for t in &trust {
-                store
-                    .load_path(t)
-                    .with_context(|| format!("loading trust anchors from {}", t.display()))?;
-            }
-            let mut extra_intermediates = Vec::new();
-            if default_trust {
-                let (anchors, inter) = load_default_trust(&default_trust_dir())?;
-                for a in anchors.anchors {
-                    store.add(a);
-                }
-                extra_intermediates = inter;
-            }
-            let at = match at {
-                Some(s) => parse_time(&s)?,
-                None => time::OffsetDateTime::now_utc().unix_timestamp(),
-            };
-            let mut opts = VerifyOptions::new(store, at);
-            opts.intermediates = extra_intermediates;
-            opts.algorithms.sha1 = match sha1 {
-                Sha1Arg::Accept => kyso::validate::Sha1Policy::Accept,
-                Sha1Arg::Warn => kyso::validate::Sha1Policy::Warn,
-                Sha1Arg::Reject => kyso::validate::Sha1Policy::Reject,
-            };
-            opts.algorithms.min_rsa_bits = min_rsa_bits;
-            opts.require_revocation = matches!(revocation, RevocationArg::Required);
+            let mut opts = validation.options()?;
             opts.allow_annotations = allow_annotations;
             opts.xml_profile = xml_profile_choice(
                 &profile,
@@ -687,35 +795,6 @@ fn run() -> anyhow::Result<ExitCode> {
                 must_sign,
                 identity_element.as_deref(),
             )?;
-            opts.fetch.online = online;
-            opts.fetch.cache_dir = revocation_cache;
-            opts.fetch.timeout = std::time::Duration::from_millis(fetch_timeout_ms.max(1));
-            for p in &crl {
-                let data = read_limited(p, kyso::revocation::MAX_CRL_BYTES, "CRL")?;
-                let der: kyso::revocation::Raw = kyso::revocation::crl_der(data).into();
-                if let Some(why) = kyso::revocation::unreadable("CRL", &der) {
-                    anyhow::bail!("--crl {}: {why}", p.display());
-                }
-                opts.revocation
-                    .crls
-                    .push((kyso::revocation::RevSource::Caller, der));
-            }
-            for p in &ocsp {
-                let data = read_limited(p, kyso::revocation::MAX_OCSP_BYTES, "OCSP response")?;
-                let data: kyso::revocation::Raw = data.into();
-                if let Some(why) = kyso::revocation::unreadable("OCSP", &data) {
-                    anyhow::bail!("--ocsp {}: {why}", p.display());
-                }
-                opts.revocation
-                    .ocsps
-                    .push((kyso::revocation::RevSource::Caller, data));
-            }
-            for p in &intermediates {
-                opts.intermediates.extend(
-                    kyso::pki::load_certificates(p)
-                        .with_context(|| format!("loading intermediates from {}", p.display()))?,
-                );
-            }
             let (report, content) = verify_path(&file, detached.as_deref(), &opts)
                 .with_context(|| format!("reading {}", file.display()))?;
             if let (Some(out), Some(c)) = (&extract_content, &content) {
@@ -779,22 +858,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 std::fs::write(out, pdf).with_context(|| format!("writing {}", out.display()))?;
                 eprintln!("verification certificate: {}", out.display());
             }
-            match format {
-                OutFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                OutFormat::Text => {
-                    let l = match lang {
-                        LangArg::Vi => Lang::Vi,
-                        LangArg::En => Lang::En,
-                        LangArg::Both => Lang::Both,
-                    };
-                    print!("{}", render_text(&report, l));
-                }
-            }
-            Ok(if report.summary.all_passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            print_report(&report, format, lang)?;
+            Ok(exit_for(&report))
         }
     }
 }

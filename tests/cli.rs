@@ -335,3 +335,51 @@ fn verify_xml_text_names_role_and_signed_elements() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("XML_PROFILE_ELEMENT_NOT_SIGNED"), "{out}");
 }
+
+/// `kyso cert verify`: a certificate on its own, by the signer's validator;
+/// exit 0 only when TOTAL_PASSED; the intermediates may follow it in the file.
+#[test]
+fn cert_verify_command() {
+    let (code, out, _) = kyso(
+        &[
+            &[
+                "cert",
+                "verify",
+                "certs/test/signer-rsa.pem",
+                "--intermediates",
+                "certs/test/issuing-ca.pem",
+                "--lang",
+                "en",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Certificate #1: TOTAL_PASSED — signer: Nguyễn Văn An"),
+        "{out}"
+    );
+    assert!(out.contains("CCCD: 001203004567"), "{out}");
+    let (code, out, _) = kyso(
+        &[
+            &[
+                "cert",
+                "verify",
+                "certs/test/signer-revoked-early.pem",
+                "--intermediates",
+                "certs/test/issuing-ca.pem",
+                "--format",
+                "json",
+            ],
+            &T[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["signatures"][0]["kind"], "CERTIFICATE");
+    assert_eq!(v["signatures"][0]["sub_indication"], "REVOKED_NO_POE");
+    let (code, _, err) = kyso(&["cert", "verify", "no-such.pem"]);
+    assert_eq!(code, Some(2), "{err}");
+}

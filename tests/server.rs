@@ -2893,3 +2893,70 @@ async fn verification_certificate_of_an_archived_document() {
     assert_eq!(v["code"], "CERTIFICATE_NOT_CONFIGURED");
     s.stop().await;
 }
+
+/// `POST /v1/certificates/verify`: a document signer's certificate judged
+/// by the same validator as a signature's signer, under the default
+/// policy at the server's clock.
+#[tokio::test]
+async fn certificate_check_endpoint() {
+    let s = Server::start(config(&temp_dir("certcheck"))).await;
+    let cert = |stem: &str| std::fs::read(repo().join(format!("certs/test/{stem}.pem"))).unwrap();
+    // Each with its issuing CA after it (a PEM chain).
+    let chain = |stem: &str| [cert(stem), cert("issuing-ca")].concat();
+    let cases = [
+        (chain("signer-rsa"), "TOTAL_PASSED", None),
+        (
+            chain("signer-revoked-early"),
+            "INDETERMINATE",
+            Some("REVOKED_NO_POE"),
+        ),
+        (
+            chain("signer-expired"),
+            "INDETERMINATE",
+            Some("OUT_OF_BOUNDS_NO_POE"),
+        ),
+        // Alone, the default policy knows no intermediate: no path.
+        (
+            cert("signer-rsa"),
+            "INDETERMINATE",
+            Some("NO_CERTIFICATE_CHAIN_FOUND"),
+        ),
+    ];
+    for (body, ind, sub) in cases {
+        let (st, v) = s
+            .call(
+                "POST",
+                "/v1/certificates/verify",
+                Some("portal"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let sig = &v["report"]["signatures"][0];
+        assert_eq!(sig["kind"], "CERTIFICATE");
+        assert_eq!(sig["indication"], ind, "{v}");
+        assert_eq!(sig["sub_indication"].as_str(), sub, "{v}");
+    }
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/certificates/verify",
+            Some("auditor"),
+            Some(b"not a certificate".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        v["report"]["document"]["error"]["code"],
+        "CERTIFICATE_UNREADABLE"
+    );
+    let (st, _) = s
+        .call(
+            "POST",
+            "/v1/certificates/verify",
+            None,
+            Some(cert("signer-rsa")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}

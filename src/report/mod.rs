@@ -142,6 +142,9 @@ pub enum SignatureKind {
     /// A XAdES `ArchiveTimeStamp` (B-LTA): an RFC 3161 timestamp over a
     /// signature, its timestamps and validation data.
     ArchiveTimestamp,
+    /// A certificate checked on its own (no document): path, validity,
+    /// revocation and key usage of a document signer's certificate.
+    Certificate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -688,10 +691,15 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
             .as_ref()
             .and_then(|c| c.common_name.clone())
             .unwrap_or_else(|| "?".into());
+        let (label_vi, label_en) = if sig.kind == SignatureKind::Certificate {
+            ("Chứng thư số", "Certificate")
+        } else {
+            ("Chữ ký", "Signature")
+        };
         if vi {
             let _ = writeln!(
                 s,
-                "Chữ ký #{}: {} ({}{}) — người ký: {}",
+                "{label_vi} #{}: {} ({}{}) — người ký: {}",
                 sig.index + 1,
                 indication_vi(sig.indication),
                 sig.indication.as_str(),
@@ -702,7 +710,7 @@ pub fn render_text(r: &Report, lang: Lang) -> String {
         if en {
             let _ = writeln!(
                 s,
-                "Signature #{}: {}{} — signer: {}",
+                "{label_en} #{}: {}{} — signer: {}",
                 sig.index + 1,
                 sig.indication.as_str(),
                 sub,

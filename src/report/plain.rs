@@ -41,6 +41,7 @@ pub fn kind(lang: Lang, k: SignatureKind) -> &'static str {
         }
         SignatureKind::XmlSignature => lang.t("Chữ ký XML", "XML signature"),
         SignatureKind::Cms => lang.t("Chữ ký CMS", "CMS signature"),
+        SignatureKind::Certificate => lang.t("Chứng thư số", "Certificate"),
         _ => lang.t("Chữ ký", "Signature"),
     }
 }
@@ -48,6 +49,17 @@ pub fn kind(lang: Lang, k: SignatureKind) -> &'static str {
 /// The one sentence that says why: for a valid signature what was proven,
 /// else the first failed check's message (then the first warning).
 pub fn why(lang: Lang, s: &SignatureReport) -> String {
+    if s.indication == Indication::TotalPassed && s.kind == SignatureKind::Certificate {
+        let root = s.chain.last().map(|r| cn_of(r)).unwrap_or_default();
+        return match lang {
+            Lang::Vi => format!(
+                "Chứng thư số chuỗi đến tổ chức tin cậy ({root}), còn hiệu lực, không bị thu hồi và được dùng để ký tài liệu."
+            ),
+            Lang::En => format!(
+                "The certificate chains to a trusted root ({root}), is within its validity, is not revoked and may sign documents."
+            ),
+        };
+    }
     if s.indication == Indication::TotalPassed {
         let root = s.chain.last().map(|r| cn_of(r)).unwrap_or_default();
         return match lang {
@@ -133,5 +145,39 @@ pub fn shown_identity(kind: &str, value: &str, mask: bool) -> String {
         .chars()
         .enumerate()
         .map(|(i, c)| if i.saturating_add(4) < n { '*' } else { c })
+        .collect()
+}
+
+/// Where a revocation item came from, in words.
+pub fn revocation_source(lang: Lang, s: crate::revocation::RevSource) -> &'static str {
+    use crate::revocation::RevSource as R;
+    match s {
+        R::Cms | R::AdbeArchival | R::Dss | R::Xades => {
+            lang.t("kèm trong tài liệu", "in the document")
+        }
+        R::Caller => lang.t("do cơ quan cung cấp", "supplied by the agency"),
+        R::Online => lang.t("tải trực tuyến", "fetched online"),
+        R::Cache => lang.t("bộ nhớ đệm", "cache"),
+    }
+}
+
+/// The revocation items a verdict rests on, one line each: whose, what,
+/// from where, the status and when it was issued.
+pub fn revocation_lines(lang: Lang, s: &SignatureReport) -> Vec<String> {
+    s.revocation
+        .iter()
+        .filter(|e| e.used)
+        .take(10)
+        .map(|e| {
+            format!(
+                "{}: {} {} ({}) — {}, {}",
+                cn_of(&e.certificate),
+                e.kind,
+                lang.t("cập nhật", "issued"),
+                revocation_source(lang, e.source),
+                e.status,
+                e.produced_at.as_deref().unwrap_or(&e.this_update)
+            )
+        })
         .collect()
 }

@@ -347,3 +347,35 @@ pub async fn load_decision(state: &AppState, sha: &str) -> Result<Decision, ApiE
         .ok_or_else(|| ApiError::internal(format!("decision blob {sha} missing")))?;
     serde_json::from_slice(&b).map_err(ApiError::internal)
 }
+
+/// Check one certificate (PEM or DER, a chain after it) under the
+/// procedure's policy at the server's clock: path, validity, revocation
+/// (the configured data, and the network when the service fetches), key
+/// usage for signing documents. Nothing is stored; the check is counted.
+pub async fn verify_certificate(
+    state: &Arc<AppState>,
+    procedure: Option<&str>,
+    name: String,
+    data: Bytes,
+) -> Result<crate::report::Report, ApiError> {
+    let (policy_name, policy) = state.policy_for(procedure.unwrap_or(""));
+    let prep = state.prepared(&policy_name, policy);
+    let mut opts = prep.opts.clone();
+    opts.at = state.clock.now();
+    opts.revocation = state.configured().data.clone();
+    if state.cfg.revocation.online {
+        opts.fetch.online = true;
+        opts.fetch.shared = Some(state.revcache.clone());
+        opts.fetch.timeout =
+            std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
+    }
+    let report = tokio::task::spawn_blocking(move || {
+        crate::validate::verify_certificate(&data, &name, &opts)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    state
+        .metrics
+        .verified(report.summary.indication.as_str(), report.document.size);
+    Ok(report)
+}

@@ -1132,6 +1132,7 @@ async fn limit_concurrency(
 pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
     match (method, route) {
         ("POST", "/v1/verify") => &["portal", "official", "admin"],
+        ("POST", "/v1/certificates/verify") => &["portal", "official", "auditor", "admin"],
         ("POST", "/v1/dossiers") => &["portal", "admin"],
         ("GET", "/v1/dossiers/{code}") => &["portal", "auditor", "admin"],
         ("GET", "/v1/documents/{sha256}")

@@ -26,6 +26,8 @@ use crate::report::plain::{self, Lang};
 use crate::report::{CoverageKind, Indication, Outcome, Report, SignatureReport};
 
 const CSS: &str = include_str!("static/kyso.css");
+/// Largest upload on the certificate tab (a certificate with its chain).
+const CERT_MAX: usize = crate::validate::certcheck::MAX_CERTIFICATE_BYTES;
 const JS: &str = include_str!("static/kyso.js");
 
 /// What every page answer carries: no script or style from anywhere but
@@ -41,6 +43,12 @@ pub fn routes(state: &AppState) -> Router<Arc<AppState>> {
             axum::routing::get(form)
                 .post(verify)
                 .layer(DefaultBodyLimit::max(max)),
+        )
+        .route(
+            "/certificate",
+            axum::routing::get(cert_form)
+                .post(cert_verify)
+                .layer(DefaultBodyLimit::max(CERT_MAX)),
         )
         .route("/static/kyso.css", axum::routing::get(css))
         .route("/static/kyso.js", axum::routing::get(js))
@@ -106,8 +114,34 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-fn page(lang: Lang, title: &str, main: Markup) -> Markup {
+/// Which tab a page belongs to: the document check or the certificate check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Documents,
+    Certificate,
+}
+
+impl Tab {
+    fn path(self) -> &'static str {
+        match self {
+            Tab::Documents => "/",
+            Tab::Certificate => "/certificate",
+        }
+    }
+}
+
+fn page(lang: Lang, tab: Tab, title: &str, main: Markup) -> Markup {
     let other = other(lang);
+    let tabs = [
+        (
+            Tab::Documents,
+            lang.t("Kiểm tra tài liệu", "Check documents"),
+        ),
+        (
+            Tab::Certificate,
+            lang.t("Kiểm tra chứng thư số", "Check a certificate"),
+        ),
+    ];
     html! {
         (DOCTYPE)
         html lang=(code(lang)) {
@@ -121,8 +155,17 @@ fn page(lang: Lang, title: &str, main: Markup) -> Markup {
             body {
                 header class="top" {
                     p class="brand" { a href={ "/?lang=" (code(lang)) } { "kyso" } }
+                    nav class="tabs" aria-label=(lang.t("Chức năng", "Pages")) {
+                        @for (t, label) in tabs {
+                            @if t == tab {
+                                a href={ (t.path()) "?lang=" (code(lang)) } aria-current="page" { (label) }
+                            } @else {
+                                a href={ (t.path()) "?lang=" (code(lang)) } { (label) }
+                            }
+                        }
+                    }
                     nav aria-label=(lang.t("Ngôn ngữ", "Language")) {
-                        a href={ "/?lang=" (code(other)) } lang=(code(other)) hreflang=(code(other)) {
+                        a href={ (tab.path()) "?lang=" (code(other)) } lang=(code(other)) hreflang=(code(other)) {
                             (other.t("Tiếng Việt", "English"))
                         }
                     }
@@ -186,6 +229,7 @@ async fn form(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>) ->
         StatusCode::OK,
         page(
             lang,
+            Tab::Documents,
             lang.t("Kiểm tra chữ ký số", "Verify a digital signature"),
             main,
         ),
@@ -201,7 +245,12 @@ fn problem(state: &AppState, lang: Lang, status: StatusCode, vi: &str, en: &str)
     };
     html_response(
         status,
-        page(lang, lang.t("Không kiểm tra được", "Could not check"), main),
+        page(
+            lang,
+            Tab::Documents,
+            lang.t("Không kiểm tra được", "Could not check"),
+            main,
+        ),
     )
 }
 
@@ -218,26 +267,7 @@ async fn verify(
 ) -> Response {
     let lang = q.lang();
     let cfg = state.cfg.public_page.clone();
-    let ip = req
-        .extensions()
-        .get::<ClientAddr>()
-        .map(|c| c.0)
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    if let Denial::TooMany = state.denials.note(
-        ip,
-        "public.verify",
-        state.clock.now(),
-        cfg.per_minute.max(1),
-    ) {
-        let mut r = problem(
-            &state,
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Địa chỉ của bạn đã gửi quá nhiều lượt kiểm tra trong một phút; xin thử lại sau ít phút.",
-            "Too many checks from your address in one minute; please try again in a minute.",
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    if let Some(r) = over_limit(&state, lang, &req) {
         return r;
     }
     let (files, want_certificate) = match read_files(req, cfg.max_files).await {
@@ -310,8 +340,120 @@ async fn verify(
     };
     html_response(
         StatusCode::OK,
-        page(lang, lang.t("Kết quả kiểm tra", "Result"), main),
+        page(
+            lang,
+            Tab::Documents,
+            lang.t("Kết quả kiểm tra", "Result"),
+            main,
+        ),
     )
+}
+
+/// Over the per-address limit of the page: the 429 answer, with Retry-After.
+fn over_limit(state: &AppState, lang: Lang, req: &Request) -> Option<Response> {
+    let ip = req
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|c| c.0)
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let limit = state.cfg.public_page.per_minute.max(1);
+    let Denial::TooMany = state
+        .denials
+        .note(ip, "public.verify", state.clock.now(), limit)
+    else {
+        return None;
+    };
+    let mut r = problem(
+        state,
+        lang,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Địa chỉ của bạn đã gửi quá nhiều lượt kiểm tra trong một phút; xin thử lại sau ít phút.",
+        "Too many checks from your address in one minute; please try again in a minute.",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    Some(r)
+}
+
+fn cert_upload(lang: Lang) -> Markup {
+    html! {
+        form method="post" action={ "/certificate?lang=" (code(lang)) } enctype="multipart/form-data" class="upload" id="upload" {
+            div class="drop" id="drop" {
+                label for="files" { (lang.t("Chọn tệp chứng thư số (.cer, .crt, .pem)", "Choose the certificate file (.cer, .crt, .pem)")) }
+                input type="file" id="files" name="files" required aria-describedby="files-help";
+                p id="files-help" class="help" { (lang.t(
+                    "Chứng thư số của người ký, dạng PEM hoặc DER; tệp PEM có thể kèm chuỗi chứng thư trung gian.",
+                    "The signer's certificate, PEM or DER; a PEM file may carry the intermediate chain after it."
+                )) }
+            }
+            button type="submit" { (lang.t("Kiểm tra", "Check")) }
+            progress id="progress" max="100" value="0" hidden aria-label=(lang.t("Tiến độ tải lên", "Upload progress")) {}
+        }
+    }
+}
+
+async fn cert_form(Query(q): Query<LangQuery>) -> Response {
+    let lang = q.lang();
+    let title = lang.t("Kiểm tra chứng thư số", "Check a certificate");
+    let main = html! {
+        h1 { (title) }
+        p class="lead" { (lang.t(
+            "Chứng thư số có chuỗi đến tổ chức cấp tin cậy, còn hiệu lực, không bị thu hồi và được dùng để ký tài liệu không; người được cấp là ai.",
+            "Whether a certificate chains to a trusted authority, is within its validity, is not revoked and may sign documents; who it was issued to."
+        )) }
+        (cert_upload(lang))
+    };
+    html_response(StatusCode::OK, page(lang, Tab::Certificate, title, main))
+}
+
+async fn cert_verify(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LangQuery>,
+    req: Request,
+) -> Response {
+    let lang = q.lang();
+    if let Some(r) = over_limit(&state, lang, &req) {
+        return r;
+    }
+    let (mut files, _) = match read_files(req, 1).await {
+        Ok(f) => f,
+        Err((status, vi, en)) => return problem(&state, lang, status, vi, en),
+    };
+    let Some(file) = files.pop() else {
+        return problem(
+            &state,
+            lang,
+            StatusCode::BAD_REQUEST,
+            "Chưa chọn tệp nào.",
+            "No file was chosen.",
+        );
+    };
+    let sha = crate::archive::sha256_hex(&file.data);
+    let report =
+        match super::intake::verify_certificate(&state, None, file.name.clone(), file.data.clone())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return problem(
+                    &state,
+                    lang,
+                    e.status,
+                    &e.body.message_vi,
+                    &e.body.message_en,
+                );
+            }
+        };
+    let json = privacy::for_role("public", &report).unwrap_or_default();
+    let mut budget = 0;
+    let title = lang.t("Kết quả kiểm tra chứng thư số", "Certificate check");
+    let main = html! {
+        h1 { (title) }
+        (file_section(lang, &file, None, &sha, &report, &json, None, &mut budget))
+        h2 { (lang.t("Kiểm tra chứng thư khác", "Check another certificate")) }
+        (cert_upload(lang))
+    };
+    html_response(StatusCode::OK, page(lang, Tab::Certificate, title, main))
 }
 
 type PageError = (StatusCode, &'static str, &'static str);
@@ -520,7 +662,11 @@ fn signature_card(
             p class="why" { (plain::why(lang, s)) }
             dl class="facts" {
                 @if let Some(c) = &s.signer {
-                    dt { (lang.t("Người ký", "Signer")) }
+                    dt { (if s.kind == crate::report::SignatureKind::Certificate {
+                        lang.t("Người được cấp", "Issued to")
+                    } else {
+                        lang.t("Người ký", "Signer")
+                    }) }
                     dd class="signer" { (c.common_name.clone().unwrap_or_else(|| plain::cn_of(&c.subject))) }
                     @if let Some(o) = &c.organization {
                         dt { (lang.t("Tổ chức", "Organisation")) } dd { (o) }
@@ -529,9 +675,15 @@ fn signature_card(
                         dt { (id.kind) } dd { (plain::shown_identity(&id.kind, &id.value, true)) }
                     }
                     dt { (lang.t("Tổ chức cấp chứng thư", "Issuing CA")) } dd { (plain::cn_of(&c.issuer)) }
+                    dt { (lang.t("Hiệu lực chứng thư", "Certificate validity")) } dd { (c.not_before) " → " (c.not_after) }
                 }
                 @if let Some(root) = s.chain.last() {
                     dt { (lang.t("Chứng thư gốc", "Root")) } dd { (plain::cn_of(root)) }
+                }
+                @let rev = plain::revocation_lines(lang, s);
+                @if !rev.is_empty() {
+                    dt { (lang.t("Tình trạng thu hồi", "Revocation")) }
+                    dd { @for (i, l) in rev.iter().enumerate() { @if i > 0 { br; } (l) } }
                 }
                 @if let Some(t) = &s.claimed_signing_time {
                     dt { (lang.t("Thời gian ký (người ký tự khai)", "Signing time (as claimed)")) } dd { (t) }

@@ -52,6 +52,7 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(verify))
         .routes(routes!(submit_dossier))
+        .routes(routes!(verify_certificate))
         .routes(routes!(get_dossier))
         .routes(routes!(get_document))
         .routes(routes!(get_report))
@@ -249,6 +250,44 @@ async fn verify(
             sha256: done.sha256.as_deref(),
             stored: ask.store,
             report: &done.verified.report,
+        },
+    )
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CertificateQuery {
+    /// Procedure whose policy gives the trust anchors and algorithms; default policy otherwise.
+    procedure: Option<String>,
+}
+
+/// Check one certificate (raw body: PEM, a chain may follow, or DER) as a
+/// document signer's: path to a trusted root now, validity, revocation
+/// with its sources, key usage for signing documents, identity values —
+/// the same validator and report words as a signature's signer
+/// (`kind: CERTIFICATE`). Stores nothing.
+#[utoipa::path(post, path = "/v1/certificates/verify", params(CertificateQuery),
+    request_body(content = Vec<u8>, content_type = "application/pkix-cert"),
+    responses((status = 200, body = VerifyResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn verify_certificate(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<CertificateQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let max = crate::validate::certcheck::MAX_CERTIFICATE_BYTES;
+    let data = super::verified::read_body(req, max).await?;
+    let report =
+        intake::verify_certificate(&state, q.procedure.as_deref(), "certificate".into(), data)
+            .await?;
+    json_for(
+        &who,
+        StatusCode::OK,
+        &VerifyBody {
+            sha256: None,
+            stored: false,
+            report: &report,
         },
     )
 }

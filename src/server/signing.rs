@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::config::{SigningKey, SigningProfile};
-use super::verified::{body_error, caller, run_verification, store_verified};
+use super::verified::{caller, run_verification, store_verified};
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::archive::sha256_hex;
 use crate::sign::cms::{Digest, Scheme};
@@ -471,19 +471,7 @@ fn remote_profile() -> ApiError {
 }
 
 async fn read_pdf(req: Request, max: usize) -> Result<Bytes, ApiError> {
-    // At most `max` bytes, whatever the service-wide body limit.
-    let b = axum::body::to_bytes(req.into_body(), max)
-        .await
-        .map_err(|e| {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            let status = if over {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            body_error(status, max)
-        })?;
+    let b = super::verified::read_body(req, max).await?;
     if !b.starts_with(b"%PDF-") {
         return Err(ApiError::bad_request(
             "NOT_A_PDF",

@@ -196,3 +196,20 @@ pub fn body_error(status: StatusCode, max: usize) -> ApiError {
         )
     }
 }
+
+/// A raw request body of at most `max` bytes, whatever the service-wide
+/// body limit: 413 over it, 400 when it cannot be read.
+pub async fn read_body(req: Request, max: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), max)
+        .await
+        .map_err(|e| {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let status = if over {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            body_error(status, max)
+        })
+}

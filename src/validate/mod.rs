@@ -9,6 +9,7 @@
     clippy::arithmetic_side_effects
 )]
 
+pub mod certcheck;
 pub mod cmscheck;
 pub mod cmsfile;
 mod pdfcheck;
@@ -23,6 +24,7 @@ use crate::pdf::source::{FileSource, MemSource, Source, read_range};
 use crate::report::{Check, DocumentInfo, Outcome, Report};
 
 pub use crate::core::{AlgorithmPolicy, Sha1Policy, Timing, VerifyOptions, XmlProfileChoice};
+pub use certcheck::verify_certificate;
 pub use cmsfile::{decode_cms_input, verify_cms};
 pub use pdfcheck::verify_pdf;
 pub use tsp::parse_tst_info;

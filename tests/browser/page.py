@@ -152,6 +152,24 @@ def run(drv):
     check("Valid" in cards(drv)[0].find_element(By.TAG_NAME, "h3").text, "English result")
     check(drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", "English page says lang=en")
 
+    # The certificate tab: a certificate with its chain, green, issued to whom.
+    drv.get(f"{BASE}/")
+    drv.find_element(By.LINK_TEXT, "Kiểm tra chứng thư số").click()
+    check(drv.find_element(By.TAG_NAME, "h1").text == "Kiểm tra chứng thư số", "certificate tab")
+    axe(drv, "the certificate tab")
+    pem = os.path.join(tmp, "nguyen-van-an.pem")
+    with open(pem, "wb") as out:
+        for c in ("signer-rsa.pem", "issuing-ca.pem"):
+            out.write(open(os.path.join(ROOT, "certs/test", c), "rb").read())
+    drv.find_element(By.ID, "files").send_keys(pem)
+    drv.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
+    c = cards(drv)[0]
+    check("ok" in c.get_attribute("class") and "Nguyễn Văn An" in c.text and "Người được cấp" in c.text,
+          f"certificate tab: green, issued to: {c.text[:200]}")
+    shot(drv, "page-certificate")
+    axe(drv, "a certificate result")
+
     # Keyboard only: Tab reaches the chooser then the button; Enter sends.
     # (The file itself is given to the chooser as the system dialog would.)
     drv.get(f"{BASE}/")
