@@ -2717,17 +2717,8 @@ async fn public_page_verifies_and_keeps_nothing() {
         html.contains("to-khai.txt</dd>"),
         "the signed content is named"
     );
-    // The signed revision, inside the answer: exactly the signed bytes.
-    let b64 = html
-        .split("href=\"data:application/pdf;base64,")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap();
-    use base64::Engine;
-    let rev = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    assert_eq!(rev, pdf, "a one-revision file: the revision is the file");
+    // A signature over the whole file: the revision is the file itself.
+    assert!(html.contains("class=\"revision whole\""));
     let (st, _) = s
         .call(
             "GET",
@@ -2753,6 +2744,22 @@ async fn public_page_verifies_and_keeps_nothing() {
         "{html}"
     );
     assert!(html.contains("<span class=\"pages\">1</span>"));
+    // The signed revision, inside the answer: exactly the signed range.
+    let changed = fixture("pdf/page-changed-after-signing.pdf");
+    let b64 = html
+        .split("href=\"data:application/pdf;base64,")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    use base64::Engine;
+    let rev = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert!(rev.len() < changed.len() && changed.starts_with(&rev));
+    assert!(
+        rev.ends_with(b"%%EOF\n") || rev.ends_with(b"%%EOF"),
+        "a whole revision"
+    );
 
     // Over the per-address limit (6 a minute, 2 used): the 7th is 429 with
     // Retry-After, in HTML; another address is unaffected.

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::verified::run_verification;
@@ -558,11 +558,15 @@ fn status(i: Indication) -> (&'static str, &'static str) {
     }
 }
 
-fn data_url(media: &str, bytes: &[u8]) -> String {
-    format!(
+/// A `data:` URL of `bytes`: base64 and a fixed media type, nothing an
+/// attribute value must escape — written as it is (escaping a large
+/// embedded revision character by character costs as much as the rest of
+/// the page).
+fn data_url(media: &'static str, bytes: &[u8]) -> PreEscaped<String> {
+    PreEscaped(format!(
         "data:{media};base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -632,7 +636,8 @@ fn signature_card(
     let n = s.index.saturating_add(1);
     let proven = plain::proven_time(s);
     let pages = plain::pages_changed(s);
-    // The signed revision: embedded while the page's budget lasts.
+    // The signed revision: when the signature covers the whole file, it
+    // is the file the reader holds; else embedded while the budget lasts.
     let revision = s
         .coverage
         .as_ref()
@@ -645,11 +650,13 @@ fn signature_card(
         .and_then(|c| usize::try_from(c.signed_end).ok())
         .and_then(|e| file.data.get(..e).filter(|r| !r.is_empty()))
         .map(|r| {
-            if r.len() <= *budget {
+            if r.len() == file.data.len() {
+                Revision::WholeFile
+            } else if r.len() <= *budget {
                 *budget = budget.saturating_sub(r.len());
-                Ok(r)
+                Revision::Embedded(r)
             } else {
-                Err(r.len())
+                Revision::TooLarge
             }
         });
     html! {
@@ -708,7 +715,13 @@ fn signature_card(
                 }
             }
             @match revision {
-                Some(Ok(bytes)) => {
+                Some(Revision::WholeFile) => {
+                    p class="revision whole" { (lang.t(
+                        "Chữ ký bao trùm toàn bộ tệp: bản người ký đã ký chính là tệp bạn đang có.",
+                        "The signature covers the whole file: what the signer signed is the file you hold."
+                    )) }
+                }
+                Some(Revision::Embedded(bytes)) => {
                     p class="revision" {
                         a href=(data_url("application/pdf", bytes))
                           download={ (stem) "-signed-revision-" (n) ".pdf" } {
@@ -717,7 +730,7 @@ fn signature_card(
                         " (" (bytes.len()) " bytes)"
                     }
                 }
-                Some(Err(_)) => {
+                Some(Revision::TooLarge) => {
                     p class="revision" { (lang.t(
                         "Bản đã ký quá lớn để kèm trong trang; dùng lệnh kyso để lấy ra.",
                         "The signed revision is too large to embed in this page; use the kyso command to extract it."
@@ -737,6 +750,16 @@ fn signature_card(
             }
         }
     }
+}
+
+/// What the page offers of a PDF signature's signed revision.
+enum Revision<'a> {
+    /// The signature covers the whole file: the revision is the upload.
+    WholeFile,
+    /// An earlier revision, inside the answer.
+    Embedded(&'a [u8]),
+    /// Past the page's budget for embedded revisions.
+    TooLarge,
 }
 
 fn outcome_class(o: Outcome) -> &'static str {
