@@ -14,8 +14,12 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use kyso::server::config::{Config, SigningKey, SigningProfile, TrustGroup};
+use kyso::server::config::{Config, KeyConfig, SigningKey, SigningProfile, TrustGroup};
 use kyso::server::policy::Policy;
+
+fn secret(role: &str) -> String {
+    format!("kyso-browser-test-{role}-key")
+}
 
 fn missing() -> Option<String> {
     let root = common::root();
@@ -87,6 +91,14 @@ fn config(dir: &std::path::Path) -> Config {
         },
     );
     c.certificate.profile = Some("phieu".into());
+    c.keys = kyso::server::ROLES
+        .iter()
+        .map(|r| KeyConfig {
+            id: format!("{r}-browser"),
+            role: r.to_string(),
+            sha256: kyso::archive::sha256_hex(secret(r).as_bytes()),
+        })
+        .collect();
     c.certificate.issuer = "Trung tâm Phục vụ hành chính công".into();
     c
 }
@@ -107,6 +119,29 @@ async fn public_page_in_chromium() {
     std::fs::create_dir_all(&dir).unwrap();
     let started = kyso::server::start(config(&dir)).await.unwrap();
     let base = format!("http://{}", started.addr);
+    // A dossier in the archive for the staff pages: one signed file, one not.
+    let meta = serde_json::json!({
+        "code": "HS-2026-000777", "procedure": "1.004227",
+        "applicant": {"kind": "CCCD", "value": "001203004567"},
+        "files": [{"role": "don_de_nghi"}, {"role": "giay_to_kem_theo"}]
+    });
+    let part = |p: &str| {
+        reqwest::multipart::Part::bytes(std::fs::read(root.join("testdata/pdf").join(p)).unwrap())
+            .file_name(p.to_string())
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("dossier", meta.to_string())
+        .part("file", part("rsa-pkcs1.pdf"))
+        .part("file", part("unsigned.pdf"));
+    let st = reqwest::Client::new()
+        .post(format!("{base}/v1/dossiers"))
+        .bearer_auth(secret("portal"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(st.as_u16(), 201, "the dossier is stored");
     let script = root.join("tests/browser/page.py");
     let shots = root.join("target/screenshots");
     let axe = root.join("node_modules/axe-core/axe.min.js");
@@ -118,6 +153,7 @@ async fn public_page_in_chromium() {
             .arg(common::root())
             .arg(shots)
             .arg(axe)
+            .env("KYSO_AUDITOR_KEY", secret("auditor"))
             .output()
             .unwrap()
     })

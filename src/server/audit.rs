@@ -65,21 +65,21 @@ pub async fn readable_document(
 
 #[derive(Serialize, ToSchema)]
 pub struct VersionView {
-    version: u32,
-    created: String,
-    accepted_in_lieu_of_originals: bool,
+    pub version: u32,
+    pub created: String,
+    pub accepted_in_lieu_of_originals: bool,
     submission_sha256: String,
-    files: Vec<FileRecord>,
-    decision: Decision,
+    pub files: Vec<FileRecord>,
+    pub decision: Decision,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct DossierView {
-    code: String,
-    procedure: String,
-    applicant: Applicant,
+    pub code: String,
+    pub procedure: String,
+    pub applicant: Applicant,
     /// Oldest first; the last is the current one.
-    versions: Vec<VersionView>,
+    pub versions: Vec<VersionView>,
 }
 
 /// A dossier: every version with its decision and files.
@@ -130,33 +130,33 @@ pub async fn document(
 
 #[derive(Serialize, ToSchema)]
 pub struct ReportView {
-    document: DocumentView,
+    pub document: DocumentView,
     /// Every verification of this document, oldest first.
-    verifications: Vec<VerificationView>,
+    pub verifications: Vec<VerificationView>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct DocumentView {
-    sha256: String,
-    size: u64,
-    media_type: String,
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct VerificationView {
-    verified_at: String,
-    validation_time: String,
-    indication: String,
+    pub verified_at: String,
+    pub validation_time: String,
+    pub indication: String,
     report_sha256: String,
-    evidence: Vec<EvidenceView>,
+    pub evidence: Vec<EvidenceView>,
     #[schema(value_type = Object)]
-    report: serde_json::Value,
+    pub report: serde_json::Value,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct EvidenceView {
-    kind: String,
-    sha256: String,
+    pub kind: String,
+    pub sha256: String,
 }
 
 /// The reports kept for an archived document, with the evidence each relied on.
@@ -199,41 +199,41 @@ pub async fn reports(state: &AppState, who: &Caller, sha: &str) -> Result<Report
 #[derive(Serialize, ToSchema)]
 pub struct Difference {
     /// Signature index (as in the reports).
-    signature: usize,
-    at_original_time: String,
-    now: String,
+    pub signature: usize,
+    pub at_original_time: String,
+    pub now: String,
     /// The checks whose outcome changed, with the reason now.
-    changed_checks: Vec<ChangedCheck>,
+    pub changed_checks: Vec<ChangedCheck>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ChangedCheck {
-    code: String,
-    at_original_time: String,
-    now: String,
-    message_vi: String,
-    message_en: String,
+    pub code: String,
+    pub at_original_time: String,
+    pub now: String,
+    pub message_vi: String,
+    pub message_en: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ReverifyResponse {
-    sha256: String,
+    pub sha256: String,
     /// The validation time of the intake verification.
-    original_time: String,
-    now: String,
+    pub original_time: String,
+    pub now: String,
     /// Evidence items used (kept at intake); nothing was fetched.
-    evidence_used: usize,
+    pub evidence_used: usize,
     /// The verdict at the original time equals the one recorded at intake.
-    same_as_intake: bool,
-    intake_indication: String,
+    pub same_as_intake: bool,
+    pub intake_indication: String,
     #[schema(value_type = Object)]
-    at_original_time: serde_json::Value,
+    pub at_original_time: serde_json::Value,
     #[schema(value_type = Object)]
-    at_now: serde_json::Value,
+    pub at_now: serde_json::Value,
     /// Per-signature differences between the two results, explained.
-    differences: Vec<Difference>,
-    explanation_vi: String,
-    explanation_en: String,
+    pub differences: Vec<Difference>,
+    pub explanation_vi: String,
+    pub explanation_en: String,
 }
 
 fn outcome_name(o: crate::report::Outcome) -> String {
@@ -477,9 +477,9 @@ pub async fn reverify(
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditPage {
-    entries: Vec<AuditEntry>,
+    pub entries: Vec<AuditEntry>,
     /// `from` for the next page, when there may be more.
-    next: Option<i64>,
+    pub next: Option<i64>,
 }
 
 /// A page of the audit log, in order (from sequence `from`, default 1; at

@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod revcache;
 pub mod routes;
 pub mod signing;
+pub mod staff;
 pub mod verified;
 
 use std::collections::{BTreeMap, HashMap};
@@ -267,6 +268,8 @@ pub struct AppState {
     pub prepared: HashMap<String, Arc<Prepared>>,
     /// Signing profiles and deferred-signing sessions.
     pub signing: signing::Signing,
+    /// Signed-in staff browsers (the staff pages).
+    pub staff: staff::Sessions,
 }
 
 /// What every verification under one policy starts from.
@@ -634,6 +637,7 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         denials: Denials::default(),
         prepared: HashMap::new(),
         signing: signing::Signing::default(),
+        staff: staff::Sessions::default(),
     };
     state.signing = signing::load(&state.cfg.signing)?;
     if let Some(name) = &state.cfg.certificate.profile {

@@ -80,7 +80,20 @@ impl LangQuery {
     }
 }
 
-fn html_response(status: StatusCode, body: Markup) -> Response {
+/// A page's head: title, the style sheet and the script (files, no inline).
+pub(super) fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — kyso" }
+            link rel="stylesheet" href="/static/kyso.css";
+            script src="/static/kyso.js" defer {}
+        }
+    }
+}
+
+pub(super) fn html_response(status: StatusCode, body: Markup) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -145,13 +158,7 @@ fn page(lang: Lang, tab: Tab, title: &str, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(code(lang)) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — kyso" }
-                link rel="stylesheet" href="/static/kyso.css";
-                script src="/static/kyso.js" defer {}
-            }
+            (head(title))
             body {
                 header class="top" {
                     p class="brand" { a href={ "/?lang=" (code(lang)) } { "kyso" } }

@@ -82,6 +82,7 @@ pub fn api(state: Arc<AppState>) -> (Router, utoipa::openapi::OpenApi) {
     if state.cfg.public_page.enabled {
         router = router.merge(super::page::routes(&state));
     }
+    router = router.merge(super::staff::routes());
     let json = Bytes::from(spec.to_pretty_json().unwrap_or_default());
     let router = router
         .route(

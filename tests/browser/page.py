@@ -57,6 +57,15 @@ def upload(drv, *paths, lang="vi"):
     WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
 
 
+def h1_is(drv, text):
+    """Whether the page's h1 becomes `text` (the page may still be loading)."""
+    try:
+        WebDriverWait(drv, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == text)
+        return True
+    except Exception:
+        return False
+
+
 def cards(drv):
     return drv.find_elements(By.CSS_SELECTOR, "article.sig")
 
@@ -188,7 +197,51 @@ def run(drv):
     keys(Keys.ENTER)
     WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "section.file")))
     check("ok" in cards(drv)[0].get_attribute("class"), "keyboard: the result")
+    staff(drv)
     print("browser: all page checks passed")
+
+
+def staff(drv):
+    """Staff: sign in with the auditor's key, look the dossier up, re-verify
+    a file, read the audit log; a form without the CSRF token is refused."""
+    drv.get(f"{BASE}/staff")
+    check(drv.find_element(By.TAG_NAME, "h1").text == "Đăng nhập cho cán bộ", "staff: sign-in page")
+    axe(drv, "the sign-in page")
+    drv.find_element(By.ID, "key").send_keys(os.environ["KYSO_AUDITOR_KEY"])
+    drv.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    check(h1_is(drv, "Tra cứu hồ sơ"), "staff: signed in")
+    cookie = drv.get_cookie("kyso_staff")
+    check(cookie and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"staff: session cookie {cookie}")
+    drv.find_element(By.ID, "code").send_keys("HS-2026-000777" + Keys.ENTER)
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.files")))
+    body = drv.find_element(By.TAG_NAME, "main").text
+    check("Hồ sơ HS-2026-000777" in body and "Cần nộp bản gốc qua bưu điện" in body, "staff: the dossier and its decision")
+    check("001203004567" in body, "staff: an auditor sees the applicant's CCCD in full")
+    rows = drv.find_elements(By.CSS_SELECTOR, "table.files tbody tr")
+    check(len(rows) == 2 and "Hợp lệ" in rows[0].text, "staff: each file's verdict")
+    shot(drv, "staff-dossier")
+    axe(drv, "the dossier page")
+    rows[0].find_element(By.CSS_SELECTOR, "form.inline button").click()
+    WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.ID, "explanation")))
+    text = drv.find_element(By.TAG_NAME, "main").text
+    check("giống kết quả đã lưu" in text and "TOTAL_PASSED" in text, "staff: re-verified, same as intake")
+    shot(drv, "staff-reverify")
+    drv.get(f"{BASE}/staff/audit")
+    chain = drv.find_element(By.ID, "chain").text
+    check(chain.startswith("✓ Chuỗi băm nguyên vẹn"), f"staff: audit chain intact: {chain}")
+    log = drv.find_element(By.TAG_NAME, "table").text
+    check("dossier.submit" in log and "document.reverify" in log and "staff.signin" in log, "staff: the audit log")
+    shot(drv, "staff-audit")
+    axe(drv, "the audit page")
+    # A form posted without the session's CSRF token: refused.
+    drv.execute_script(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/staff/signout';"
+        "document.body.appendChild(f); f.submit();")
+    check(h1_is(drv, "Yêu cầu bị từ chối"), "staff: a form without CSRF token refused")
+    drv.get(f"{BASE}/staff")
+    check(h1_is(drv, "Tra cứu hồ sơ"), "staff: still signed in after the refused post")
+    drv.find_element(By.CSS_SELECTOR, "form.signout button").click()
+    check(h1_is(drv, "Đăng nhập cho cán bộ"), "staff: signed out")
 
 
 if __name__ == "__main__":
