@@ -142,6 +142,26 @@ async fn public_page_in_chromium() {
         .unwrap()
         .status();
     assert_eq!(st.as_u16(), 201, "the dossier is stored");
+    // And one accepted in lieu of the originals: the applicant's own signed form.
+    let meta = serde_json::json!({
+        "code": "HS-2026-000778", "procedure": "1.004227",
+        "applicant": {"kind": "CCCD", "value": "001203004567"},
+        "files": [{"role": "don_de_nghi"}]
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("dossier", meta.to_string())
+        .part("file", part("rsa-pkcs1.pdf"));
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/v1/dossiers"))
+        .bearer_auth(secret("portal"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["decision"]["accepted_in_lieu_of_originals"], true, "{v}");
     let script = root.join("tests/browser/page.py");
     let shots = root.join("target/screenshots");
     let axe = root.join("node_modules/axe-core/axe.min.js");

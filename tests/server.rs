@@ -2967,3 +2967,84 @@ async fn certificate_check_endpoint() {
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     s.stop().await;
 }
+
+/// `GET /v1/stats`: per procedure and month, accepted vs sent to the post,
+/// refusal reasons, formats and CAs, as JSON and CSV; auditors only.
+#[tokio::test]
+async fn statistics_of_dossiers() {
+    let s = Server::start(config(&temp_dir("stats"))).await;
+    let (st, _) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-S-1",
+                "1.004227",
+                "CCCD",
+                "001203004567",
+                &["don_de_nghi"],
+            ),
+            &["pdf/rsa-pkcs1.pdf"],
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-S-2",
+                "1.004227",
+                "CCCD",
+                "001203004567",
+                &["don_de_nghi", "giay_to_kem_theo"],
+            ),
+            &["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"],
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = s
+        .call(
+            "GET",
+            "/v1/stats?from=2026-11-01&to=2026-12-01",
+            Some("auditor"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["submissions"], 2);
+    assert_eq!(
+        v["rows"],
+        json!([{"month": "2026-11", "procedure": "1.004227", "dossiers": 2, "submissions": 2, "accepted": 1, "to_post": 1}])
+    );
+    assert_eq!(v["refusals"][0]["name"], "FILE_SIGNED", "{v}");
+    assert_eq!(v["formats"][0], json!({"name": "PDF", "count": 3}));
+    assert_eq!(
+        v["cas"][0],
+        json!({"name": "kyso Test Issuing CA", "count": 2})
+    );
+    let r = s
+        .http
+        .get(s.url("/v1/stats?format=csv"))
+        .bearer_auth(secret("admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        r.text().await.unwrap(),
+        "month,procedure,dossiers,submissions,accepted,to_post\r\n2026-11,1.004227,2,2,1,1\r\n"
+    );
+    let (_, v) = s
+        .call("GET", "/v1/stats?from=2026-12-01", Some("auditor"), None)
+        .await;
+    assert_eq!(v["submissions"], 0, "nothing after the period");
+    let (st, _) = s.call("GET", "/v1/stats", Some("portal"), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, v) = s
+        .call("GET", "/v1/stats?from=yesterday", Some("auditor"), None)
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("BAD_TIME"))
+    );
+    s.stop().await;
+}

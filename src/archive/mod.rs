@@ -332,6 +332,14 @@ pub trait MetaStore: Send + Sync {
     async fn append_audit(&self, d: AuditDraft) -> Result<AuditEntry>;
     /// Entries with `seq >= from`, at most `limit`, in order.
     async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Dossier submissions created in `[from, to)` (RFC 3339 strings, which
+    /// order as times), oldest first, at most `limit`; without their files.
+    async fn versions_between(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>>;
     /// Every blob a row points at: (where, sha256).
     async fn blob_refs(&self) -> Result<Vec<(String, String)>>;
     /// Whether the API key `key_id` submitted (or was handed) the `kind`

@@ -535,6 +535,40 @@ impl MetaStore for PgMeta {
             .collect())
     }
 
+    async fn versions_between(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT v.code, v.version, d.procedure, d.applicant, v.submission_sha256,
+                        v.accepted, v.decision_sha256, v.created
+                 FROM dossier_versions v JOIN dossiers d ON d.code = v.code
+                 WHERE v.created >= $1 AND v.created < $2 ORDER BY v.created, v.code LIMIT $3",
+                &[&from, &to, &(limit as i64)],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .iter()
+            .map(|r| VersionRecord {
+                code: r.get(0),
+                version: r.get::<_, i32>(1) as u32,
+                procedure: r.get(2),
+                applicant: r.get(3),
+                submission_sha256: r.get(4),
+                accepted: r.get(5),
+                decision_sha256: r.get(6),
+                created: r.get(7),
+                files: Vec::new(),
+            })
+            .collect())
+    }
+
     async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool> {
         let row = self
             .client()

@@ -461,6 +461,38 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
+    async fn versions_between(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT v.code, v.version, d.procedure, d.applicant, v.submission_sha256,
+                        v.accepted, v.decision_sha256, v.created
+                 FROM dossier_versions v JOIN dossiers d ON d.code = v.code
+                 WHERE v.created >= ?1 AND v.created < ?2 ORDER BY v.created, v.code LIMIT ?3",
+            )?;
+            st.query_map(params![from, to, limit as i64], |r| {
+                Ok(VersionRecord {
+                    code: r.get(0)?,
+                    version: r.get(1)?,
+                    procedure: r.get(2)?,
+                    applicant: r.get(3)?,
+                    submission_sha256: r.get(4)?,
+                    accepted: r.get(5)?,
+                    decision_sha256: r.get(6)?,
+                    created: r.get(7)?,
+                    files: Vec::new(),
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
     async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool> {
         let (kind, id, key_id) = (kind.to_string(), id.to_string(), key_id.to_string());
         self.run(move |c| {

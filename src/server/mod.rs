@@ -17,6 +17,7 @@ pub mod revcache;
 pub mod routes;
 pub mod signing;
 pub mod staff;
+pub mod stats;
 pub mod verified;
 
 use std::collections::{BTreeMap, HashMap};
@@ -1143,7 +1144,9 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         | ("GET", "/v1/documents/{sha256}/report")
         | ("GET", "/v1/documents/{sha256}/certificate") => &["portal", "auditor", "admin"],
         ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
-        ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") => &["auditor", "admin"],
+        ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") | ("GET", "/v1/stats") => {
+            &["auditor", "admin"]
+        }
         ("POST", "/v1/sign")
         | ("POST", "/v1/sign/prepare")
         | ("POST", "/v1/sign/{id}/complete") => &["official", "admin"],

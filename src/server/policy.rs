@@ -205,6 +205,9 @@ pub struct PolicyCheck {
 pub struct SignerSummary {
     pub name: Option<String>,
     pub organization: Option<String>,
+    /// The CA that issued the signer's certificate (its CN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// `KIND:value` identities found in the certificate (CCCD, CMND, MST, ...).
     pub identities: Vec<String>,
 }
@@ -217,6 +220,9 @@ pub struct FileDecision {
     pub role: String,
     pub name: String,
     pub sha256: String,
+    /// The file's format as read (`PDF`, `CMS`, `XML`, …).
+    #[serde(default)]
+    pub format: String,
     /// Signatures found (document timestamps not counted).
     pub signatures: usize,
     /// The worst indication over the file's signatures.
@@ -287,6 +293,7 @@ pub fn decide_file(
         .map(|c| SignerSummary {
             name: c.common_name.clone(),
             organization: c.organization.clone(),
+            issuer: Some(crate::report::plain::cn_of(&c.issuer)),
             identities: c
                 .identities
                 .iter()
@@ -416,6 +423,7 @@ pub fn decide_file(
         role: role.into(),
         name: name.into(),
         sha256: sha256.into(),
+        format: report.document.format.into(),
         signatures: sigs.len(),
         indication: worst.unwrap_or(Indication::Indeterminate).as_str().into(),
         sub_indication: worst_sig

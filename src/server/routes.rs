@@ -60,6 +60,7 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(get_certificate))
         .routes(routes!(audit_list))
         .routes(routes!(audit_verify))
+        .routes(routes!(get_stats))
         .routes(routes!(sign))
         .routes(routes!(sign_prepare))
         .routes(routes!(sign_complete))
@@ -525,4 +526,39 @@ async fn audit_verify(
 ) -> Result<Json<ChainCheck>, ApiError> {
     let who = caller(&req)?;
     Ok(Json(audit::chain(&state, &who).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// Start of the period (YYYY-MM-DD or RFC 3339, included); default: the beginning.
+    from: Option<String>,
+    /// End of the period (excluded); default: now.
+    to: Option<String>,
+    /// `json` (default) or `csv` (the per-procedure, per-month table).
+    format: Option<String>,
+}
+
+/// Statistics of online dossiers: per procedure and month, dossiers,
+/// submissions, accepted in lieu of originals and sent to post; refusal
+/// reasons, file formats and CAs seen.
+#[utoipa::path(get, path = "/v1/stats", params(StatsQuery),
+    responses((status = 200, body = super::stats::Stats), (status = 400, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_stats(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<StatsQuery>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let s = super::stats::compute(&state, &who, q.from.as_deref(), q.to.as_deref()).await?;
+    match q.format.as_deref() {
+        Some("csv") => Ok(super::stats::csv_response(&s)),
+        None | Some("json") => json_for(&who, StatusCode::OK, &s),
+        Some(f) => Err(ApiError::bad_request(
+            "BAD_FORMAT",
+            format!("Định dạng '{f}' không được hỗ trợ (json, csv)."),
+            format!("Format '{f}' is not supported (json, csv)."),
+        )),
+    }
 }

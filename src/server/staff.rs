@@ -116,6 +116,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             axum::routing::post(reverify),
         )
         .route("/staff/audit", axum::routing::get(audit_log))
+        .route("/staff/stats", axum::routing::get(stats))
+        .route("/staff/stats.csv", axum::routing::get(stats_csv))
         .route("/staff/documents/{sha256}", axum::routing::get(download))
         .route(
             "/staff/documents/{sha256}/{what}",
@@ -136,6 +138,7 @@ fn layout(who: Option<&Session>, title: &str, main: Markup) -> Markup {
                             a href="/staff" { "Tra cứu hồ sơ" }
                             @if privacy::privileged(&s.who.role) {
                                 a href="/staff/audit" { "Nhật ký kiểm toán" }
+                                a href="/staff/stats" { "Thống kê" }
                             }
                         }
                         form method="post" action="/staff/signout" class="signout" {
@@ -611,5 +614,118 @@ async fn download_part(
             "Không tìm thấy",
             html! { h1 { "Không tìm thấy" } },
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A bar chart of the submissions per month: accepted in lieu of paper
+/// originals (green) over those sent to the post (red), drawn as SVG.
+fn chart(months: &[(String, usize, usize)]) -> Markup {
+    let (w, h, pad) = (640.0f64, 240.0f64, 32.0f64);
+    let max = months
+        .iter()
+        .map(|(_, a, p)| a + p)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let n = months.len().max(1) as f64;
+    let slot = (w - 2.0 * pad) / n;
+    let bar = (slot * 0.6).min(60.0);
+    let scale = (h - 2.0 * pad) / max;
+    let total: usize = months.iter().map(|(_, a, p)| a + p).sum();
+    html! {
+        figure class="chart" {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } width="100%" role="img"
+                aria-labelledby="chart-title" id="stats-chart" {
+                title id="chart-title" { "Số lần nộp theo tháng: " (total) " lần; xanh: chấp nhận thay bản gốc, đỏ: gửi bản gốc qua bưu điện" }
+                line x1=(pad) y1=(h - pad) x2=(w - pad) y2=(h - pad) stroke="#555" {}
+                @for (i, (month, acc, post)) in months.iter().enumerate() {
+                    @let x = pad + slot * i as f64 + (slot - bar) / 2.0;
+                    @let ha = *acc as f64 * scale;
+                    @let hp = *post as f64 * scale;
+                    g class="month" data-month=(month) data-accepted=(acc) data-to-post=(post) {
+                        rect x=(x) y=(h - pad - ha) width=(bar) height=(ha) fill="#0a6b2d" {}
+                        rect x=(x) y=(h - pad - ha - hp) width=(bar) height=(hp) fill="#a4161a" {}
+                        text x=(x + bar / 2.0) y=(h - pad + 16.0) text-anchor="middle" font-size="12" { (month) }
+                        text x=(x + bar / 2.0) y=(h - pad - ha - hp - 4.0) text-anchor="middle" font-size="12" { (acc) " / " (post) }
+                    }
+                }
+            }
+            figcaption { "Xanh: chấp nhận thay bản gốc giấy; đỏ: cần gửi bản gốc qua bưu điện (số trên cột: chấp nhận / gửi bưu điện)." }
+        }
+    }
+}
+
+async fn stats(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let s = match gate(&state, &headers, "GET", "/v1/stats") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let st = match super::stats::compute(&state, &s.who, q.from.as_deref(), q.to.as_deref()).await {
+        Ok(st) => st,
+        Err(e) => return error_page(&s, &e),
+    };
+    let months = super::stats::by_month(&st);
+    let list = |title: &str, items: &[super::stats::Count]| {
+        html! {
+            section class="file" {
+                h2 { (title) }
+                @if items.is_empty() { p { "Không có." } }
+                ol { @for c in items { li { code { (c.name) } ": " (c.count) } } }
+            }
+        }
+    };
+    let main = html! {
+        h1 { "Thống kê hồ sơ trực tuyến" }
+        form method="get" action="/staff/stats" class="upload period" {
+            label for="from" { "Từ ngày" }
+            input type="date" id="from" name="from" value=(q.from.clone().unwrap_or_default());
+            label for="to" { "Đến ngày (không kể)" }
+            input type="date" id="to" name="to" value=(q.to.clone().unwrap_or_default());
+            button type="submit" { "Xem" }
+        }
+        p { (st.submissions) " lần nộp từ " (st.from) " đến " (st.to) "."
+            @if st.truncated { " (chỉ tính " (st.submissions) " lần đầu)" }
+            " "
+            a href={ "/staff/stats.csv?from=" (q.from.clone().unwrap_or_default()) "&to=" (q.to.clone().unwrap_or_default()) } { "Tải CSV" }
+        }
+        (chart(&months))
+        table class="files" id="stats-table" {
+            caption { "Theo thủ tục và tháng" }
+            thead { tr { th scope="col" { "Tháng" } th scope="col" { "Thủ tục" } th scope="col" { "Hồ sơ" } th scope="col" { "Lần nộp" } th scope="col" { "Chấp nhận thay bản gốc" } th scope="col" { "Gửi bản gốc qua bưu điện" } } }
+            tbody {
+                @for r in &st.rows {
+                    tr { td { (r.month) } td { (r.procedure) } td { (r.dossiers) } td { (r.submissions) } td { (r.accepted) } td { (r.to_post) } }
+                }
+            }
+        }
+        (list("Lý do từ chối thường gặp", &st.refusals))
+        (list("Định dạng tệp", &st.formats))
+        (list("Tổ chức cấp chứng thư số (CA)", &st.cas))
+    };
+    staff_page(StatusCode::OK, Some(&s), "Thống kê", main)
+}
+
+async fn stats_csv(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    let s = match gate(&state, &headers, "GET", "/v1/stats") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match super::stats::compute(&state, &s.who, q.from.as_deref(), q.to.as_deref()).await {
+        Ok(st) => super::stats::csv_response(&st),
+        Err(e) => error_page(&s, &e),
     }
 }

@@ -233,6 +233,20 @@ def staff(drv):
     check("dossier.submit" in log and "document.reverify" in log and "staff.signin" in log, "staff: the audit log")
     shot(drv, "staff-audit")
     axe(drv, "the audit page")
+    # Statistics: the chart and the table of the seeded archive (two
+    # dossiers in 2026-11: one accepted, one sent to the post).
+    drv.find_element(By.LINK_TEXT, "Thống kê").click()
+    check(h1_is(drv, "Thống kê hồ sơ trực tuyến"), "staff: statistics page")
+    g = drv.find_element(By.CSS_SELECTOR, "#stats-chart g.month")
+    got = (g.get_attribute("data-month"), g.get_attribute("data-accepted"), g.get_attribute("data-to-post"))
+    check(got == ("2026-11", "1", "1"), f"staff: chart bar 2026-11 accepted 1, to post 1: {got}")
+    rects = g.find_elements(By.TAG_NAME, "rect")
+    check(len(rects) == 2 and all(float(r.get_attribute("height")) > 0 for r in rects), "staff: both bars drawn")
+    row = drv.find_element(By.CSS_SELECTOR, "#stats-table tbody tr").text.split()
+    check(row == ["2026-11", "1.004227", "2", "2", "1", "1"], f"staff: the table row: {row}")
+    check("FILE_SIGNED" in drv.find_element(By.TAG_NAME, "main").text, "staff: refusal reason listed")
+    shot(drv, "staff-stats")
+    axe(drv, "the statistics page")
     # A form posted without the session's CSRF token: refused.
     drv.execute_script(
         "const f = document.createElement('form'); f.method = 'post'; f.action = '/staff/signout';"
