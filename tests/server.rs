@@ -3048,3 +3048,124 @@ async fn statistics_of_dossiers() {
     );
     s.stop().await;
 }
+
+/// The staff pages with an official's key: sign in (double-submit token),
+/// sign a PDF with a profile and get the verified, archived result; a
+/// sign-in or a form without the right token is refused; sign-out ends it.
+#[tokio::test]
+async fn staff_pages_sign_in_and_sign() {
+    let s = Server::start(config(&temp_dir("staff"))).await;
+    let set_cookie = |r: &reqwest::Response, name: &str| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let csrf_of = |html: &str| -> String {
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let r = s.http.get(s.url("/staff")).send().await.unwrap();
+    let pre = set_cookie(&r, "kyso_signin");
+    assert!(pre.len() > 20, "a sign-in token cookie");
+    let form_token = csrf_of(&r.text().await.unwrap());
+    // Without the cookie the form's token proves nothing: refused.
+    let r = s
+        .http
+        .post(s.url("/staff/signin"))
+        .form(&[("key", secret("official")), ("csrf", form_token.clone())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirect
+        .post(s.url("/staff/signin"))
+        .header("cookie", &pre)
+        .form(&[("key", secret("official")), ("csrf", form_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&r, "kyso_staff");
+    let attrs = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        attrs.contains("HttpOnly") && attrs.contains("SameSite=Strict"),
+        "{attrs}"
+    );
+    let html = s
+        .http
+        .get(s.url("/staff/sign"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Ký văn bản kết quả") && html.contains("so-noi-vu"),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let post = |csrf: String| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .text("profile", "so-noi-vu")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(fixture("pdf/unsigned.pdf")).file_name("kq.pdf"),
+            );
+        s.http
+            .post(s.url("/staff/sign"))
+            .header("cookie", &session)
+            .multipart(form)
+            .send()
+    };
+    let r = post("0".repeat(64)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a wrong CSRF token");
+    let r = post(csrf).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let signed = r.bytes().await.unwrap();
+    let mut trust = kyso::pki::TrustStore::new();
+    trust
+        .load_path(&repo().join("certs/test/root.pem"))
+        .unwrap();
+    let mut o = kyso::validate::VerifyOptions::new(
+        trust,
+        kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap(),
+    );
+    o.require_revocation = false;
+    let rep = kyso::verify_bytes(&signed, None, "kq.pdf", &o).0;
+    assert_eq!(rep.summary.indication.as_str(), "TOTAL_PASSED");
+    let (st, _) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{}", sha256_hex(&signed)),
+            Some("auditor"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "archived");
+    // An official may not read the audit log page.
+    let r = s
+        .http
+        .get(s.url("/staff/audit"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    s.stop().await;
+}

@@ -199,6 +199,19 @@ fn profile<'a>(state: &'a AppState, name: &str, who: &Caller) -> Result<&'a Prof
     Ok(p)
 }
 
+/// The names of the local-key profiles `who` may sign with (the staff
+/// page's choice).
+pub fn profiles_for(state: &AppState, who: &Caller) -> Vec<String> {
+    state
+        .signing
+        .profiles
+        .iter()
+        .filter(|(_, p)| p.key.is_some())
+        .filter(|(name, _)| profile(state, name, who).is_ok())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// Before signing: the profile's certificate is valid now and may sign.
 fn check_certificate(state: &AppState, p: &Profile) -> Result<(), ApiError> {
     let now = state.clock.now();

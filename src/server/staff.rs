@@ -117,6 +117,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/staff/audit", axum::routing::get(audit_log))
         .route("/staff/stats", axum::routing::get(stats))
+        .route(
+            "/staff/sign",
+            axum::routing::get(sign_form)
+                .post(sign_post)
+                .layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
         .route("/staff/stats.csv", axum::routing::get(stats_csv))
         .route("/staff/documents/{sha256}", axum::routing::get(download))
         .route(
@@ -139,6 +145,9 @@ fn layout(who: Option<&Session>, title: &str, main: Markup) -> Markup {
                             @if privacy::privileged(&s.who.role) {
                                 a href="/staff/audit" { "Nhật ký kiểm toán" }
                                 a href="/staff/stats" { "Thống kê" }
+                            }
+                            @if may(s, "POST", "/v1/sign") {
+                                a href="/staff/sign" { "Ký kết quả" }
                             }
                         }
                         form method="post" action="/staff/signout" class="signout" {
@@ -727,5 +736,103 @@ async fn stats_csv(
     match super::stats::compute(&state, &s.who, q.from.as_deref(), q.to.as_deref()).await {
         Ok(st) => super::stats::csv_response(&st),
         Err(e) => error_page(&s, &e),
+    }
+}
+
+fn sign_page(
+    s: &Session,
+    profiles: &[String],
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let main = html! {
+        h1 { "Ký văn bản kết quả" }
+        @if let Some(p) = problem { p class="problem" role="alert" { (p) } }
+        @if profiles.is_empty() {
+            p { "Không có hồ sơ ký nào (khóa trên máy chủ) mà bạn được dùng." }
+        } @else {
+            form method="post" action="/staff/sign" enctype="multipart/form-data" class="upload" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label for="profile" { "Hồ sơ ký" }
+                select id="profile" name="profile" {
+                    @for p in profiles { option value=(p) { (p) } }
+                }
+                div class="drop" {
+                    label for="file" { "Văn bản PDF cần ký" }
+                    input type="file" id="file" name="file" accept=".pdf,application/pdf" required;
+                }
+                button type="submit" { "Ký và tải về" }
+            }
+            p class="help" { "Văn bản đã ký được kiểm tra lại, lưu vào kho và ghi nhật ký trước khi tải về." }
+        }
+    };
+    staff_page(status, Some(s), "Ký văn bản kết quả", main)
+}
+
+async fn sign_form(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let s = match gate(&state, &headers, "POST", "/v1/sign") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let profiles = super::signing::profiles_for(&state, &s.who);
+    sign_page(&s, &profiles, None, StatusCode::OK)
+}
+
+/// An official signs an uploaded PDF with one of their profiles: the
+/// signed, verified and archived result is the download.
+async fn sign_post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    mut mp: axum::extract::Multipart,
+) -> Response {
+    let s = match gate(&state, &headers, "POST", "/v1/sign") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let (mut csrf, mut profile, mut pdf) = (String::new(), String::new(), None);
+    while let Ok(Some(f)) = mp.next_field().await {
+        let name = f.name().unwrap_or("").to_string();
+        let Ok(data) = f.bytes().await else { break };
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "profile" => profile = String::from_utf8_lossy(&data).into_owned(),
+            "file" => pdf = Some(data),
+            _ => {}
+        }
+    }
+    if !csrf_ok(&s, &csrf) {
+        return csrf_refused(&state, Some(&s)).await;
+    }
+    let profiles = super::signing::profiles_for(&state, &s.who);
+    let Some(pdf) = pdf.filter(|p| p.starts_with(b"%PDF-")) else {
+        return sign_page(
+            &s,
+            &profiles,
+            Some("Hãy chọn một tệp PDF."),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    let q = super::signing::SignQuery {
+        profile,
+        field: None,
+        page: None,
+        rect: None,
+    };
+    match super::signing::sign_document(&state, &s.who, &q, pdf).await {
+        Ok(signed) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"da-ky-{}.pdf\"",
+                        signed.sha256.get(..16).unwrap_or("")
+                    ),
+                ),
+            ],
+            signed.data,
+        )
+            .into_response(),
+        Err(e) => sign_page(&s, &profiles, Some(&e.body.message_vi), e.status),
     }
 }
