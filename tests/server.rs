@@ -236,6 +236,21 @@ impl Server {
     }
 }
 
+/// kyso's report on a PDF, the test root trusted, at the test clock,
+/// revocation not required (what the service handed out, checked here).
+fn verify_offline(pdf: &[u8]) -> kyso::Report {
+    let mut trust = kyso::pki::TrustStore::new();
+    trust
+        .load_path(&repo().join("certs/test/root.pem"))
+        .unwrap();
+    let mut o = kyso::validate::VerifyOptions::new(
+        trust,
+        kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap(),
+    );
+    o.require_revocation = false;
+    kyso::verify_bytes(pdf, None, "out.pdf", &o).0
+}
+
 fn fixture(f: &str) -> Vec<u8> {
     std::fs::read(repo().join("testdata").join(f)).unwrap()
 }
@@ -2828,16 +2843,7 @@ async fn verification_certificate_of_an_archived_document() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let phieu = r.bytes().await.unwrap();
-    let mut trust = kyso::pki::TrustStore::new();
-    trust
-        .load_path(&repo().join("certs/test/root.pem"))
-        .unwrap();
-    let mut o = kyso::validate::VerifyOptions::new(
-        trust,
-        kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap(),
-    );
-    o.require_revocation = false;
-    let rep = kyso::verify_bytes(&phieu, None, "phieu.pdf", &o).0;
+    let rep = verify_offline(&phieu);
     assert_eq!(
         rep.summary.indication.as_str(),
         "TOTAL_PASSED",
@@ -3138,16 +3144,7 @@ async fn staff_pages_sign_in_and_sign() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let signed = r.bytes().await.unwrap();
-    let mut trust = kyso::pki::TrustStore::new();
-    trust
-        .load_path(&repo().join("certs/test/root.pem"))
-        .unwrap();
-    let mut o = kyso::validate::VerifyOptions::new(
-        trust,
-        kyso::pki::cert::parse_rfc3339("2026-11-01T00:00:00Z").unwrap(),
-    );
-    o.require_revocation = false;
-    let rep = kyso::verify_bytes(&signed, None, "kq.pdf", &o).0;
+    let rep = verify_offline(&signed);
     assert_eq!(rep.summary.indication.as_str(), "TOTAL_PASSED");
     let (st, _) = s
         .call(
