@@ -209,6 +209,31 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     assert_eq!(d.versions[1], stored2);
     assert_eq!(d.versions[1].files.len(), 3);
     assert!(a.meta.dossier("HS-absent").await.unwrap().is_none());
+    // Reports: the dossiers a document came in; submissions in a period.
+    assert_eq!(a.meta.dossiers_of(&doc_c).await.unwrap(), ["HS-2026-0001"]);
+    assert!(
+        a.meta
+            .dossiers_of(&sha256_hex(b"nothing"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let both = a
+        .meta
+        .versions_between("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(both.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        (both[1].accepted, both[1].procedure.as_str()),
+        (false, "1.001")
+    );
+    let none = a
+        .meta
+        .versions_between("2026-11-01T00:00:01Z", "2026-12-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "the period starts after the submissions");
     let (doc, reps) = a.meta.document(&doc_a).await.unwrap().expect("document A");
     assert_eq!(doc, rec(&doc_a));
     assert_eq!(reps.len(), 3, "intake verification + one per version");

@@ -2790,6 +2790,15 @@ async fn public_page_verifies_and_keeps_nothing() {
     }
     assert_eq!(seen, [200, 200, 200, 200, 429]);
     assert_eq!(retry.unwrap(), "60");
+    // 100 more over the limit: every one 429 with Retry-After.
+    let mut refused = 0;
+    for _ in 0..100 {
+        let r = post("vi", vec![("don.pdf", pdf.clone())]).await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS && r.headers().contains_key("retry-after") {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 100);
     let other = reqwest::Client::builder()
         .local_address(Some("127.0.0.2".parse().unwrap()))
         .build()
@@ -2870,6 +2879,24 @@ async fn verification_certificate_of_an_archived_document() {
         );
         let t = text(&get("auditor").await.unwrap().bytes().await.unwrap());
         assert!(t.contains("001203004567"), "whole for an auditor");
+        assert!(!t.contains("Mã hồ sơ"), "in no dossier yet");
+        // Submitted in a dossier: the certificate names it.
+        let (st, _) = s
+            .dossier(
+                "portal",
+                meta(
+                    "HS-PHIEU-1",
+                    "1.004227",
+                    "CCCD",
+                    "001203004567",
+                    &["don_de_nghi"],
+                ),
+                &["pdf/rsa-pkcs1.pdf"],
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let t = text(&get("auditor").await.unwrap().bytes().await.unwrap());
+        assert!(t.contains("Mã hồ sơ") && t.contains("HS-PHIEU-1"), "{t}");
     }
     // An unknown document; a role the route does not name.
     let r = s

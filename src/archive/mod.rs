@@ -332,6 +332,8 @@ pub trait MetaStore: Send + Sync {
     async fn append_audit(&self, d: AuditDraft) -> Result<AuditEntry>;
     /// Entries with `seq >= from`, at most `limit`, in order.
     async fn audit_page(&self, from: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The codes of the dossiers a document was submitted in (at most 10).
+    async fn dossiers_of(&self, sha256: &str) -> Result<Vec<String>>;
     /// Dossier submissions created in `[from, to)` (RFC 3339 strings, which
     /// order as times), oldest first, at most `limit`; without their files.
     async fn versions_between(

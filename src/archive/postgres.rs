@@ -535,6 +535,19 @@ impl MetaStore for PgMeta {
             .collect())
     }
 
+    async fn dossiers_of(&self, sha256: &str) -> Result<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT code FROM dossier_files WHERE document_sha256 = $1 ORDER BY code LIMIT 10",
+                &[&sha256],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn versions_between(
         &self,
         from: &str,

@@ -461,6 +461,17 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
+    async fn dossiers_of(&self, sha256: &str) -> Result<Vec<String>> {
+        let sha = sha256.to_string();
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT DISTINCT code FROM dossier_files WHERE document_sha256 = ?1 ORDER BY code LIMIT 10",
+            )?;
+            st.query_map([sha], |r| r.get(0))?.collect()
+        })
+        .await
+    }
+
     async fn versions_between(
         &self,
         from: &str,

@@ -369,6 +369,13 @@ pub async fn certificate(
     }
     .unwrap_or_else(|| sha.to_string());
     let report = replay.run(replay.intake.validation_time, &name).await?;
+    // The dossiers it came in, those this caller may read.
+    let mut dossiers = Vec::new();
+    for code in state.archive.meta.dossiers_of(sha).await? {
+        if may_read(state, who, "dossier", &code).await? {
+            dossiers.push(code);
+        }
+    }
     let facts = super::signing::CertificateFacts {
         file_name: name,
         size: doc.size,
@@ -377,7 +384,7 @@ pub async fn certificate(
             "chính sách áp dụng khi tiếp nhận / the intake policy (evidence kept in the archive)"
                 .into(),
         anchors: crate::certificate::anchor_names(&replay.trust.anchors),
-        dossier: None,
+        dossier: (!dossiers.is_empty()).then(|| dossiers.join(", ")),
         mask_identities: !privacy::privileged(&who.role),
     };
     super::signing::certificate_pdf(state, facts, report).await

@@ -226,6 +226,7 @@ def staff(drv):
     text = drv.find_element(By.TAG_NAME, "main").text
     check("giống kết quả đã lưu" in text and "TOTAL_PASSED" in text, "staff: re-verified, same as intake")
     shot(drv, "staff-reverify")
+    axe(drv, "the re-verification page")
     drv.get(f"{BASE}/staff/audit")
     chain = drv.find_element(By.ID, "chain").text
     check(chain.startswith("✓ Chuỗi băm nguyên vẹn"), f"staff: audit chain intact: {chain}")
