@@ -363,12 +363,7 @@ pub async fn verify_certificate(
     let mut opts = prep.opts.clone();
     opts.at = state.clock.now();
     opts.revocation = state.configured().data.clone();
-    if state.cfg.revocation.online {
-        opts.fetch.online = true;
-        opts.fetch.shared = Some(state.revcache.clone());
-        opts.fetch.timeout =
-            std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
-    }
+    super::verified::fetch_online(state, &mut opts);
     let report = tokio::task::spawn_blocking(move || {
         crate::validate::verify_certificate(&data, &name, &opts)
     })

@@ -1105,7 +1105,10 @@ async fn limit_concurrency(
     req: Request,
     next: Next,
 ) -> Response {
-    if !req.uri().path().starts_with("/v1/") {
+    // The API, and the pages' forms (a verification, a signature): what
+    // does work counts; health, metrics and the pages' static files do not.
+    let counted = req.uri().path().starts_with("/v1/") || req.method() == axum::http::Method::POST;
+    if !counted {
         return next.run(req).await;
     }
     // A body announced above the limit is refused before it is read.

@@ -243,18 +243,28 @@ async fn form(State(state): State<Arc<AppState>>, Query(q): Query<LangQuery>) ->
     )
 }
 
-/// An error page: what went wrong and the form again.
-fn problem(state: &AppState, lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
+/// An error page: what went wrong and the tab's form again.
+fn problem(
+    state: &AppState,
+    (lang, tab): (Lang, Tab),
+    status: StatusCode,
+    vi: &str,
+    en: &str,
+) -> Response {
+    let form = match tab {
+        Tab::Documents => upload_form(lang, state),
+        Tab::Certificate => cert_upload(lang),
+    };
     let main = html! {
         h1 { (lang.t("Không kiểm tra được", "Could not check")) }
         p class="problem" role="alert" { (lang.t(vi, en)) }
-        (upload_form(lang, state))
+        (form)
     };
     html_response(
         status,
         page(
             lang,
-            Tab::Documents,
+            tab,
             lang.t("Không kiểm tra được", "Could not check"),
             main,
         ),
@@ -274,12 +284,12 @@ async fn verify(
 ) -> Response {
     let lang = q.lang();
     let cfg = state.cfg.public_page.clone();
-    if let Some(r) = over_limit(&state, lang, &req) {
+    if let Some(r) = over_limit(&state, (lang, Tab::Documents), &req) {
         return r;
     }
     let (files, want_certificate) = match read_files(req, cfg.max_files).await {
         Ok(f) => f,
-        Err((status, vi, en)) => return problem(&state, lang, status, vi, en),
+        Err((status, vi, en)) => return problem(&state, (lang, Tab::Documents), status, vi, en),
     };
     let files = pair_detached(files);
     let (policy_name, policy) = state.policy_for("");
@@ -305,7 +315,7 @@ async fn verify(
             Err(e) => {
                 return problem(
                     &state,
-                    lang,
+                    (lang, Tab::Documents),
                     e.status,
                     &e.body.message_vi,
                     &e.body.message_en,
@@ -357,7 +367,7 @@ async fn verify(
 }
 
 /// Over the per-address limit of the page: the 429 answer, with Retry-After.
-fn over_limit(state: &AppState, lang: Lang, req: &Request) -> Option<Response> {
+fn over_limit(state: &AppState, at: (Lang, Tab), req: &Request) -> Option<Response> {
     let ip = req
         .extensions()
         .get::<ClientAddr>()
@@ -372,7 +382,7 @@ fn over_limit(state: &AppState, lang: Lang, req: &Request) -> Option<Response> {
     };
     let mut r = problem(
         state,
-        lang,
+        at,
         StatusCode::TOO_MANY_REQUESTS,
         "Địa chỉ của bạn đã gửi quá nhiều lượt kiểm tra trong một phút; xin thử lại sau ít phút.",
         "Too many checks from your address in one minute; please try again in a minute.",
@@ -419,17 +429,17 @@ async fn cert_verify(
     req: Request,
 ) -> Response {
     let lang = q.lang();
-    if let Some(r) = over_limit(&state, lang, &req) {
+    if let Some(r) = over_limit(&state, (lang, Tab::Certificate), &req) {
         return r;
     }
     let (mut files, _) = match read_files(req, 1).await {
         Ok(f) => f,
-        Err((status, vi, en)) => return problem(&state, lang, status, vi, en),
+        Err((status, vi, en)) => return problem(&state, (lang, Tab::Certificate), status, vi, en),
     };
     let Some(file) = files.pop() else {
         return problem(
             &state,
-            lang,
+            (lang, Tab::Certificate),
             StatusCode::BAD_REQUEST,
             "Chưa chọn tệp nào.",
             "No file was chosen.",
@@ -444,7 +454,7 @@ async fn cert_verify(
             Err(e) => {
                 return problem(
                     &state,
-                    lang,
+                    (lang, Tab::Certificate),
                     e.status,
                     &e.body.message_vi,
                     &e.body.message_en,

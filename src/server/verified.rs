@@ -101,17 +101,7 @@ pub async fn run_verification(
     let size = data.len() + detached.as_ref().map_or(0, |d| d.len());
     // Online: through the shared revocation cache; what it hands out is
     // logged, and kept as the evidence of this verification.
-    let used: Option<crate::revocation::fetch::UsedLog> = if state.cfg.revocation.online {
-        let log = crate::revocation::fetch::UsedLog::default();
-        opts.fetch.online = true;
-        opts.fetch.shared = Some(state.revcache.clone());
-        opts.fetch.used = Some(log.clone());
-        opts.fetch.timeout =
-            std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
-        Some(log)
-    } else {
-        None
-    };
+    let used = fetch_online(state, &mut opts);
     let det = detached.clone();
     let work = move || {
         let (report, _) = crate::validate::verify_bytes(&data, det.as_deref(), &name, &opts);
@@ -212,4 +202,23 @@ pub async fn read_body(req: Request, max: usize) -> Result<Bytes, ApiError> {
             };
             body_error(status, max)
         })
+}
+
+/// When the service fetches revocation data: through the shared cache,
+/// within the configured deadline; the returned log lists what was handed
+/// out (the evidence of this verification).
+pub fn fetch_online(
+    state: &AppState,
+    opts: &mut crate::validate::VerifyOptions,
+) -> Option<crate::revocation::fetch::UsedLog> {
+    if !state.cfg.revocation.online {
+        return None;
+    }
+    let log = crate::revocation::fetch::UsedLog::default();
+    opts.fetch.online = true;
+    opts.fetch.shared = Some(state.revcache.clone());
+    opts.fetch.used = Some(log.clone());
+    opts.fetch.timeout =
+        std::time::Duration::from_millis(state.cfg.revocation.fetch_timeout_ms.max(1));
+    Some(log)
 }
