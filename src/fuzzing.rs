@@ -432,6 +432,24 @@ pub fn fields(data: &[u8]) -> Option<crate::Report> {
     Some(verify_bytes(&ci, None, "fuzz", &opts).0)
 }
 
+/// The ZIP package reader: structure and findings, then every part opened
+/// within small limits (inflation, CRC).
+pub fn package(data: &[u8]) {
+    let limits = crate::package::PackageLimits {
+        max_entries: 1_000,
+        max_part_bytes: 4 << 20,
+        max_total_bytes: 16 << 20,
+        max_ratio: 1_000,
+    };
+    if let Ok(p) = crate::package::Package::read(data, &limits) {
+        if p.check_total().is_ok() {
+            for part in &p.parts {
+                let _ = p.open(part);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

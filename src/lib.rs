@@ -13,6 +13,7 @@ pub mod der;
 pub mod error;
 pub mod fuzzing;
 pub mod memo;
+pub mod package;
 pub mod pdf;
 pub mod pki;
 pub mod report;

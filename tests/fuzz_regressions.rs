@@ -23,6 +23,7 @@ fn saved_fuzz_inputs_do_not_crash() {
                 "cms" => kyso::fuzzing::cms(&data),
                 "revisions" => kyso::fuzzing::revisions(&data),
                 "xml" => kyso::fuzzing::xml(&data),
+                "package" => kyso::fuzzing::package(&data),
                 "fields" => {
                     let _ = kyso::fuzzing::fields(&data);
                 }
