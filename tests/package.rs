@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+mod common;
+
 use kyso::package::{Package, PackageLimits};
 
 /// An honest package: `[Content_Types].xml` deflated, a stored part, a
@@ -252,4 +254,52 @@ fn bombs_truncation_encryption_and_counts_are_typed_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("max_package_entries"), "{e}");
+}
+
+/// LibreOffice's signed ODF documents (../shared/corpora/xmldsig/odf-libreoffice):
+/// the document signature verified against the package's own streams — XML
+/// streams canonicalized from their octets, others digested as they are.
+/// good.odt: every reference holds (its TSCP test CA is not trusted: the
+/// chain is what stays open, as LibreOffice's NOTVALIDATED); bad.odt: a
+/// signed stream changed (LibreOffice: BROKEN).
+#[test]
+fn odf_signature_verifies_against_the_package_streams() {
+    let Some(dir) = common::corpus("xmldsig") else {
+        return;
+    };
+    let opts = kyso::validate::VerifyOptions::new(
+        kyso::pki::TrustStore::new(),
+        common::at("2026-12-01T00:00:00Z"),
+    );
+    for (file, want) in [
+        ("good.odt", "INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND"),
+        ("bad.odt", "TOTAL_FAILED/HASH_FAILURE"),
+    ] {
+        let data = std::fs::read(dir.join("odf-libreoffice/data").join(file)).unwrap();
+        let p = Package::read(&data, &PackageLimits::default()).unwrap();
+        assert!(p.findings.is_empty(), "{file}: {:?}", p.findings);
+        let parts: Vec<(String, Vec<u8>)> = p
+            .parts
+            .iter()
+            .filter(|x| !x.name.ends_with('/'))
+            .map(|x| (x.name.clone(), p.open(x).unwrap()))
+            .collect();
+        let sig = &parts
+            .iter()
+            .find(|(n, _)| n == "META-INF/documentsignatures.xml")
+            .unwrap()
+            .1;
+        let det: Vec<kyso::xml::dsig::Detached<'_>> = parts
+            .iter()
+            .map(|(n, d)| kyso::xml::dsig::Detached { uri: n, data: d })
+            .collect();
+        let r = kyso::validate::verify_xml(sig, &det, "documentsignatures.xml", &opts);
+        let s = &r.signatures[0];
+        let got = format!(
+            "{}/{}",
+            s.indication.as_str(),
+            s.sub_indication.map(|x| x.as_str()).unwrap_or("")
+        );
+        assert_eq!(got, want, "{file}: {:?}", s.checks);
+    }
 }

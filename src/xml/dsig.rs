@@ -420,10 +420,12 @@ fn transform_into<W: C14nSink>(
                         data = Data::Octets(buf);
                     }
                 }
-                Data::Octets(_) => {
-                    return Err(RefStatus::Unsupported(
-                        "canonicalization of octets (re-parsing transform output)".into(),
-                    ));
+                Data::Octets(o) => {
+                    // Octets become the node-set of the XML they hold
+                    // (XMLDSig §4.4.3.2): parsed under the same rules and
+                    // limits as the signed document (no DTD), whole.
+                    let parsed = canonical_octets(o, mode, &prefixes, limits)?;
+                    data = Data::Octets(parsed);
                 }
             }
         } else if turi == alg::BASE64 {
@@ -461,6 +463,25 @@ fn transform_into<W: C14nSink>(
             Ok(())
         }
     }
+}
+
+/// Octets (a detached XML document, an ODF package's XML stream) parsed
+/// and canonicalized whole with `mode`.
+fn canonical_octets(
+    octets: &[u8],
+    mode: C14nMode,
+    prefixes: &[String],
+    limits: &Limits,
+) -> Result<Vec<u8>, RefStatus> {
+    let text = super::decode(octets)
+        .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
+    let text = super::normalize_source(&text);
+    let parsed = super::parse(&text, limits, &[])
+        .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
+    let mut buf = Vec::new();
+    canonicalize_doc_to(&parsed.doc, mode, None, prefixes, &mut buf)
+        .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))?;
+    Ok(buf)
 }
 
 /// The octets of the `Reference` element `r` of signature `sig`, as its
