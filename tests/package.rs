@@ -256,12 +256,14 @@ fn bombs_truncation_encryption_and_counts_are_typed_errors() {
     assert!(e.contains("max_package_entries"), "{e}");
 }
 
-/// LibreOffice's signed ODF documents (../shared/corpora/xmldsig/odf-libreoffice):
-/// the document signature verified against the package's own streams — XML
-/// streams canonicalized from their octets, others digested as they are.
-/// good.odt: every reference holds (its TSCP test CA is not trusted: the
-/// chain is what stays open, as LibreOffice's NOTVALIDATED); bad.odt: a
-/// signed stream changed (LibreOffice: BROKEN).
+/// LibreOffice's signed ODF documents (../shared/corpora/xmldsig/odf-libreoffice)
+/// through `validate::odf::verify_odf`: the document signature verified
+/// against the package's own streams — XML streams canonicalized from their
+/// octets, others digested as they are — and its coverage. good.odt: every
+/// stream signed (its TSCP test CA is not trusted: the chain is what stays
+/// open, as LibreOffice's NOTVALIDATED); bad.odt: a signed stream changed
+/// (LibreOffice: BROKEN); good.odt with one more, unsigned picture: the
+/// part is named, never TOTAL_PASSED.
 #[test]
 fn odf_signature_verifies_against_the_package_streams() {
     let Some(dir) = common::corpus("xmldsig") else {
@@ -271,35 +273,62 @@ fn odf_signature_verifies_against_the_package_streams() {
         kyso::pki::TrustStore::new(),
         common::at("2026-12-01T00:00:00Z"),
     );
-    for (file, want) in [
-        ("good.odt", "INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND"),
-        ("bad.odt", "TOTAL_FAILED/HASH_FAILURE"),
-    ] {
-        let data = std::fs::read(dir.join("odf-libreoffice/data").join(file)).unwrap();
-        let p = Package::read(&data, &PackageLimits::default()).unwrap();
-        assert!(p.findings.is_empty(), "{file}: {:?}", p.findings);
-        let parts: Vec<(String, Vec<u8>)> = p
-            .parts
-            .iter()
-            .filter(|x| !x.name.ends_with('/'))
-            .map(|x| (x.name.clone(), p.open(x).unwrap()))
-            .collect();
-        let sig = &parts
-            .iter()
-            .find(|(n, _)| n == "META-INF/documentsignatures.xml")
-            .unwrap()
-            .1;
-        let det: Vec<kyso::xml::dsig::Detached<'_>> = parts
-            .iter()
-            .map(|(n, d)| kyso::xml::dsig::Detached { uri: n, data: d })
-            .collect();
-        let r = kyso::validate::verify_xml(sig, &det, "documentsignatures.xml", &opts);
+    let verdict = |data: &[u8]| {
+        let r = kyso::validate::odf::verify_odf(data, "x.odt", &opts);
         let s = &r.signatures[0];
-        let got = format!(
-            "{}/{}",
-            s.indication.as_str(),
-            s.sub_indication.map(|x| x.as_str()).unwrap_or("")
-        );
-        assert_eq!(got, want, "{file}: {:?}", s.checks);
+        let failed: Vec<&str> = s
+            .checks
+            .iter()
+            .filter(|c| c.outcome == kyso::report::Outcome::Failed)
+            .map(|c| c.code)
+            .collect();
+        (
+            format!(
+                "{}/{}",
+                s.indication.as_str(),
+                s.sub_indication.map(|x| x.as_str()).unwrap_or("")
+            ),
+            failed.join(","),
+        )
+    };
+    let good = std::fs::read(dir.join("odf-libreoffice/data/good.odt")).unwrap();
+    let bad = std::fs::read(dir.join("odf-libreoffice/data/bad.odt")).unwrap();
+    assert_eq!(
+        verdict(&good),
+        (
+            "INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND".into(),
+            "CHAIN_NO_PATH".into()
+        )
+    );
+    let (v, failed) = verdict(&bad);
+    assert_eq!(v, "TOTAL_FAILED/HASH_FAILURE");
+    assert!(failed.contains("XML_REFERENCE_DIGEST_MISMATCH"), "{failed}");
+
+    // The same package with a picture added after signing.
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        for i in 0..src.len() {
+            let e = src.by_index_raw(i).unwrap();
+            z.raw_copy_file(e).unwrap();
+        }
+        z.start_file(
+            "Pictures/added.png",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(b"\x89PNG not signed").unwrap();
+        z.finish().unwrap();
     }
+    let (_, failed) = verdict(&out.into_inner());
+    assert!(failed.contains("PACKAGE_PARTS_NOT_SIGNED"), "{failed}");
+    let r = kyso::validate::odf::verify_odf(&good, "x.odt", &opts);
+    assert!(
+        r.signatures[0]
+            .checks
+            .iter()
+            .any(|c| c.code == "PACKAGE_ALL_PARTS_SIGNED"),
+        "good.odt signs every stream"
+    );
 }

@@ -12,6 +12,7 @@
 pub mod certcheck;
 pub mod cmscheck;
 pub mod cmsfile;
+pub mod odf;
 mod pdfcheck;
 pub mod signer;
 pub mod tsp;
