@@ -18,6 +18,7 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
 use krilla::text::{Font, TextDirection};
+use ttf_parser::Face;
 
 use crate::error::{Error, Result};
 use crate::report::plain::{self, Lang};
@@ -55,8 +56,7 @@ impl Fonts {
     pub fn load(regular: &[u8], bold: &[u8]) -> Result<Fonts> {
         let one = |b: &[u8]| -> Result<(Font, Arc<Vec<u8>>)> {
             let bytes = Arc::new(b.to_vec());
-            ttf_parser::Face::parse(&bytes, 0)
-                .map_err(|e| Error::Unsupported(format!("font: {e}")))?;
+            face(&bytes)?;
             let f = Font::new(krilla::Data::from(bytes.clone()), 0)
                 .ok_or_else(|| Error::Unsupported("font not usable".into()))?;
             Ok((f, bytes))
@@ -65,6 +65,17 @@ impl Fonts {
             regular: one(regular)?,
             bold: one(bold)?,
         })
+    }
+
+    /// The system's DejaVu Sans, read once per process (the service
+    /// issues many certificates).
+    pub fn system_shared() -> Result<Arc<Fonts>> {
+        static SYSTEM: std::sync::OnceLock<Arc<Fonts>> = std::sync::OnceLock::new();
+        if let Some(f) = SYSTEM.get() {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(Fonts::system()?);
+        Ok(SYSTEM.get_or_init(|| f).clone())
     }
 
     /// The system's DejaVu Sans (Debian `fonts-dejavu-core`).
@@ -78,11 +89,12 @@ impl Fonts {
     }
 }
 
+fn face(b: &[u8]) -> Result<Face<'_>> {
+    Face::parse(b, 0).map_err(|e| Error::Unsupported(format!("font: {e}")))
+}
+
 /// Width of `text` at `size` points in the font `bytes`.
-fn width(bytes: &[u8], text: &str, size: f32) -> f32 {
-    let Ok(face) = ttf_parser::Face::parse(bytes, 0) else {
-        return 0.0;
-    };
+fn width(face: &Face<'_>, text: &str, size: f32) -> f32 {
     let upem = f32::from(face.units_per_em().max(1));
     let units: u32 = text
         .chars()
@@ -97,7 +109,7 @@ fn width(bytes: &[u8], text: &str, size: f32) -> f32 {
 
 /// Lines of at most `max` points wide, broken at spaces (a word longer
 /// than a line — a digest — is broken anywhere).
-fn wrap(bytes: &[u8], text: &str, size: f32, max: f32) -> Vec<String> {
+fn wrap(face: &Face<'_>, text: &str, size: f32, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in text.split(' ') {
@@ -106,7 +118,7 @@ fn wrap(bytes: &[u8], text: &str, size: f32, max: f32) -> Vec<String> {
         } else {
             format!("{cur} {word}")
         };
-        if width(bytes, &candidate, size) <= max {
+        if width(face, &candidate, size) <= max {
             cur = candidate;
             continue;
         }
@@ -116,7 +128,7 @@ fn wrap(bytes: &[u8], text: &str, size: f32, max: f32) -> Vec<String> {
         let mut piece = String::new();
         for c in word.chars() {
             piece.push(c);
-            if width(bytes, &piece, size) > max {
+            if width(face, &piece, size) > max {
                 piece.pop();
                 lines.push(std::mem::take(&mut piece));
                 piece.push(c);
@@ -320,8 +332,9 @@ pub fn render(f: &Facts<'_>, r: &Report, fonts: &Fonts) -> Result<Vec<u8>> {
             .creator(format!("kyso {}", r.kyso_version)),
     );
     let items = items(f, r);
-    let (reg, regb) = (&fonts.regular.0, fonts.regular.1.as_slice());
-    let (bold, boldb) = (&fonts.bold.0, fonts.bold.1.as_slice());
+    // Each font's tables read once for all the measuring.
+    let (reg, regb) = (&fonts.regular.0, face(&fonts.regular.1)?);
+    let (bold, boldb) = (&fonts.bold.0, face(&fonts.bold.1)?);
     let text_w = W - 2.0 * MARGIN;
     let key_w = 165.0;
     // Each item becomes lines: (font, size, colour, x, text, whether it
@@ -334,20 +347,20 @@ pub fn render(f: &Facts<'_>, r: &Report, fonts: &Fonts) -> Result<Vec<u8>> {
         let mut b: Vec<Line<'_>> = Vec::new();
         match it {
             Item::Title(t) => {
-                let x = MARGIN + (text_w - width(boldb, t, 15.0)).max(0.0) / 2.0;
+                let x = MARGIN + (text_w - width(&boldb, t, 15.0)).max(0.0) / 2.0;
                 b.push((bold, 15.0, black, x, t.clone(), true));
             }
             Item::Heading(vi, en) => {
                 b.push((bold, 11.5, black, MARGIN, String::new(), true));
-                for l in wrap(boldb, vi, 11.5, text_w) {
+                for l in wrap(&boldb, vi, 11.5, text_w) {
                     b.push((bold, 11.5, black, MARGIN, l, true));
                 }
-                for l in wrap(regb, en, 8.5, text_w) {
+                for l in wrap(&regb, en, 8.5, text_w) {
                     b.push((reg, 8.5, grey, MARGIN, l, true));
                 }
             }
             Item::Field(k, val) => {
-                let vals = wrap(regb, val, 10.0, text_w - key_w);
+                let vals = wrap(&regb, val, 10.0, text_w - key_w);
                 for (i, l) in vals.into_iter().enumerate() {
                     if i == 0 && !k.is_empty() {
                         b.push((reg, 10.0, grey, MARGIN, k.clone(), true));
@@ -359,10 +372,10 @@ pub fn render(f: &Facts<'_>, r: &Report, fonts: &Fonts) -> Result<Vec<u8>> {
             }
             Item::Text(t, tone) => {
                 let (font, bytes, size, colour) = match tone {
-                    Tone::Good => (bold, boldb, 10.5, rgb::Color::new(10, 107, 45)),
-                    Tone::Bad => (bold, boldb, 10.5, rgb::Color::new(164, 22, 26)),
-                    Tone::Unsure => (bold, boldb, 10.5, rgb::Color::new(138, 83, 0)),
-                    Tone::Small => (reg, regb, 8.5, grey),
+                    Tone::Good => (bold, &boldb, 10.5, rgb::Color::new(10, 107, 45)),
+                    Tone::Bad => (bold, &boldb, 10.5, rgb::Color::new(164, 22, 26)),
+                    Tone::Unsure => (bold, &boldb, 10.5, rgb::Color::new(138, 83, 0)),
+                    Tone::Small => (reg, &regb, 8.5, grey),
                 };
                 for l in wrap(bytes, t, size, text_w) {
                     b.push((font, size, colour, MARGIN, l, true));
@@ -442,7 +455,7 @@ pub fn render(f: &Facts<'_>, r: &Report, fonts: &Fonts) -> Result<Vec<u8>> {
             opacity: NormalizedF32::ONE,
             rule: Default::default(),
         }));
-        for (i, l) in wrap(regb, &foot, 7.5, text_w).into_iter().enumerate() {
+        for (i, l) in wrap(&regb, &foot, 7.5, text_w).into_iter().enumerate() {
             surface.draw_text(
                 Point::from_xy(MARGIN, H - MARGIN + 16.0 + 10.0 * i as f32),
                 reg.clone(),
@@ -509,6 +522,7 @@ mod tests {
             return;
         };
         let text = "Chứng thư số của người ký được cấp bởi tổ chức tin cậy và không bị thu hồi tại thời điểm ký 5a9d0592fb788b948985d2ef55b202bad66490e4fbe9cb9f4b1190e0c752ccd8";
+        let f = face(&f).unwrap();
         let lines = wrap(&f, text, 10.0, 200.0);
         assert!(lines.len() > 3);
         assert!(lines.iter().all(|l| width(&f, l, 10.0) <= 200.0));

@@ -3118,6 +3118,16 @@ async fn staff_pages_sign_in_and_sign() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A token of another length with the cookie: refused, not a crash.
+    let r = s
+        .http
+        .post(s.url("/staff/signin"))
+        .header("cookie", &pre)
+        .form(&[("key", secret("official")), ("csrf", "short".to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

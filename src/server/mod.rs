@@ -307,6 +307,18 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// Who an API key is (stored hashed only); `None` for an unknown,
+    /// empty or overlong key. Shared by the API's bearer tokens and the
+    /// staff pages' sign-in.
+    pub fn caller_for_key(&self, key: &str) -> Option<Caller> {
+        if key.is_empty() || key.len() > 256 {
+            return None;
+        }
+        let sha = sha256_hex(key.as_bytes());
+        let (key_id, role) = self.keys.read().ok()?.get(&sha).cloned()?;
+        Some(Caller { key_id, role })
+    }
+
     pub fn policy_for(&self, procedure: &str) -> (String, &Policy) {
         match self.cfg.policy.procedures.get(procedure) {
             Some(p) => (format!("procedure:{procedure}"), p),
@@ -1223,9 +1235,8 @@ pub async fn authorize(
         )
         .into_response();
     };
-    let sha = sha256_hex(key.as_bytes());
-    let found = state.keys.read().ok().and_then(|k| k.get(&sha).cloned());
-    let Some((key_id, role)) = found else {
+    let Some(caller) = state.caller_for_key(&key) else {
+        let sha = sha256_hex(key.as_bytes());
         let unknown = Caller {
             key_id: format!("unknown:{}", &sha[..12]),
             role: "-".into(),
@@ -1241,7 +1252,6 @@ pub async fn authorize(
         )
         .into_response();
     };
-    let caller = Caller { key_id, role };
     if !allowed.contains(&caller.role.as_str()) {
         let _ = state
             .audit(&caller, "auth.forbidden", &object, "403 role not allowed")

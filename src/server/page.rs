@@ -313,13 +313,7 @@ async fn verify(
         {
             Ok(v) => v,
             Err(e) => {
-                return problem(
-                    &state,
-                    (lang, Tab::Documents),
-                    e.status,
-                    &e.body.message_vi,
-                    &e.body.message_en,
-                );
+                return problem_from(&state, (lang, Tab::Documents), &e);
             }
         };
         state.metrics.verified(&v.indication, size);
@@ -364,6 +358,11 @@ async fn verify(
             main,
         ),
     )
+}
+
+/// An error page for a failure of the service (its code's own words).
+fn problem_from(state: &AppState, at: (Lang, Tab), e: &super::ApiError) -> Response {
+    problem(state, at, e.status, &e.body.message_vi, &e.body.message_en)
 }
 
 /// Over the per-address limit of the page: the 429 answer, with Retry-After.
@@ -452,13 +451,7 @@ async fn cert_verify(
         {
             Ok(r) => r,
             Err(e) => {
-                return problem(
-                    &state,
-                    (lang, Tab::Certificate),
-                    e.status,
-                    &e.body.message_vi,
-                    &e.body.message_en,
-                );
+                return problem_from(&state, (lang, Tab::Certificate), &e);
             }
         };
     let json = privacy::for_role("public", &report).unwrap_or_default();

@@ -842,7 +842,7 @@ pub async fn certificate_pdf(
     let issuer = state.cfg.certificate.issuer.clone();
     let now = state.clock.now();
     let pdf = tokio::task::spawn_blocking(move || {
-        let fonts = crate::certificate::Fonts::system()?;
+        let fonts = crate::certificate::Fonts::system_shared()?;
         let f = crate::certificate::Facts {
             file_name: &facts.file_name,
             size: facts.size,

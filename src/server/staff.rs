@@ -246,9 +246,15 @@ pub struct CsrfForm {
 
 /// A form's CSRF token against the session's, in constant time.
 fn csrf_ok(s: &Session, given: &str) -> bool {
-    !s.csrf.is_empty()
-        && given.len() == s.csrf.len()
-        && openssl::memcmp::eq(given.as_bytes(), s.csrf.as_bytes())
+    same_token(&s.csrf, given)
+}
+
+/// Two tokens equal, compared in constant time (lengths first:
+/// `openssl::memcmp::eq` panics on unequal lengths); an empty one matches nothing.
+fn same_token(ours: &str, given: &str) -> bool {
+    !ours.is_empty()
+        && ours.len() == given.len()
+        && openssl::memcmp::eq(ours.as_bytes(), given.as_bytes())
 }
 
 /// A form posted without the right CSRF token: refused, and audited.
@@ -307,16 +313,10 @@ async fn sign_in(
 ) -> Response {
     // Double submit: the token of the form this browser was given.
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
-    if pre.is_empty()
-        || !openssl::memcmp::eq(pre.as_bytes(), f.csrf.as_bytes())
-        || pre.len() != f.csrf.len()
-    {
+    if !same_token(&pre, &f.csrf) {
         return csrf_refused(&state, None).await;
     }
-    let sha = crate::archive::sha256_hex(f.key.trim().as_bytes());
-    let found = state.keys.read().ok().and_then(|k| k.get(&sha).cloned());
-    let Some((key_id, role)) = found.filter(|_| !f.key.trim().is_empty() && f.key.len() <= 256)
-    else {
+    let Some(who) = state.caller_for_key(f.key.trim()) else {
         let anon = Caller {
             key_id: "-".into(),
             role: "-".into(),
@@ -326,7 +326,6 @@ async fn sign_in(
             .await;
         return sign_in_page(StatusCode::UNAUTHORIZED, Some("Khóa không hợp lệ."));
     };
-    let who = Caller { key_id, role };
     let Some(t) = state.staff.start(who.clone(), state.clock.now()) else {
         return sign_in_page(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -742,10 +742,7 @@ fn archive_input(
         .map_err(|e| format!("a Reference cannot be processed again: {e:?}"))?;
     }
     let element = |n: uppsala::NodeId, buf: &mut Vec<u8>| -> Result<(), String> {
-        let set = bergshamra_xml::NodeSet::tree_with_comments(n, doc);
-        let none: [&str; 0] = [];
-        bergshamra_c14n::canonicalize_doc_to(doc, mode, Some(&set), &none, buf)
-            .map_err(|e| format!("canonicalization: {e}"))
+        dsig::element_c14n(doc, n, mode, &[], buf).map_err(|e| format!("canonicalization: {e}"))
     };
     element(si, &mut buf)?;
     if let Some(sv) = out.signature_value_node {
@@ -903,10 +900,8 @@ fn xades_binding(
 fn signature_value_c14n(xd: &XmlDoc<'_>, out: &SigOutcome, c14n_uri: &str) -> Option<Vec<u8>> {
     let sv = out.signature_value_node?;
     let mode = xml::alg::c14n(c14n_uri)?;
-    let set = bergshamra_xml::NodeSet::tree_with_comments(sv, &xd.doc);
     let mut buf = Vec::new();
-    let none: [&str; 0] = [];
-    bergshamra_c14n::canonicalize_doc_to(&xd.doc, mode, Some(&set), &none, &mut buf).ok()?;
+    dsig::element_c14n(&xd.doc, sv, mode, &[], &mut buf).ok()?;
     Some(buf)
 }
 

@@ -225,9 +225,8 @@ pub fn process(
     match alg::c14n(&cm_uri) {
         Some(mode) => {
             let prefixes = inclusive_prefixes(doc, cm);
-            let set = NodeSet::tree_with_comments(si, doc);
             let mut buf = Vec::new();
-            if let Err(e) = canonicalize_doc_to(doc, mode, Some(&set), &prefixes, &mut buf) {
+            if let Err(e) = element_c14n(doc, si, mode, &prefixes, &mut buf) {
                 out.format_errors
                     .push(format!("SignedInfo cannot be canonicalized: {e}"));
             }
@@ -247,6 +246,19 @@ pub fn process(
         key_info(doc, *ki, limits, &mut out);
     }
     out
+}
+
+/// One element's subtree (SignedInfo, SignatureValue, a XAdES property)
+/// canonicalized with `mode` into `sink`.
+pub fn element_c14n<W: C14nSink>(
+    doc: &Document<'_>,
+    n: NodeId,
+    mode: C14nMode,
+    prefixes: &[String],
+    sink: &mut W,
+) -> Result<(), String> {
+    let set = NodeSet::tree_with_comments(n, doc);
+    canonicalize_doc_to(doc, mode, Some(&set), prefixes, sink).map_err(|e| e.to_string())
 }
 
 /// The InclusiveNamespaces PrefixList under a c14n method or transform.
