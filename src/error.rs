@@ -90,6 +90,9 @@ pub struct Limits {
     pub max_xml_text_bytes: u64,
     /// Most References in one XML signature.
     pub max_xml_references: usize,
+    /// Largest OOXML/ODF package file read (bytes); its parts are bounded
+    /// by [`crate::package::PackageLimits`].
+    pub max_package_bytes: u64,
 }
 
 impl Default for Limits {
@@ -112,6 +115,7 @@ impl Default for Limits {
             max_xml_attributes: 512,
             max_xml_text_bytes: 48 << 20,
             max_xml_references: 1000,
+            max_package_bytes: 256 << 20,
         }
     }
 }

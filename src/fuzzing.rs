@@ -78,7 +78,7 @@ pub fn xml(data: &[u8]) {
     };
     let det = [crate::xml::dsig::Detached {
         uri: "doc.txt",
-        data: b"detached",
+        data: crate::xml::dsig::DetachedData::Bytes(b"detached"),
     }];
     let _ = crate::validate::verify_xml(data, &det, "fuzz.xml", &opts);
 }

@@ -312,7 +312,7 @@ fn xmlsec_suite() {
         }
         let det: Vec<Detached<'_>> = det_files
             .iter()
-            .map(|(u, d)| Detached { uri: u, data: d })
+            .map(|(u, d)| Detached::bytes(u, d))
             .collect();
         let r = verify_xml(&data, &det, file, &opts);
         let v = xmlsec_verdict(&r, flags);
@@ -418,7 +418,7 @@ fn santuario_suite() {
         }
         let det: Vec<Detached<'_>> = det_files
             .iter()
-            .map(|(u, d)| Detached { uri: u, data: d })
+            .map(|(u, d)| Detached::bytes(u, d))
             .collect();
         let r = verify_xml(&data, &det, file, &opts);
         let mut v = verdict(&r, false);

@@ -415,6 +415,14 @@ impl<'a> Package<'a> {
         self.parts.iter().find(|p| p.name == name)
     }
 
+    /// The part named `name`, ASCII case ignored (OPC part names; names
+    /// that fold together are a finding of [`Package::read`]).
+    pub fn part_ci(&self, name: &str) -> Option<&Part> {
+        self.parts
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
     /// The inflated bytes of a part, within the limits, its CRC checked.
     pub fn open(&self, p: &Part) -> Result<Vec<u8>> {
         if p.encrypted {

@@ -142,6 +142,10 @@ pub enum SignatureKind {
     /// A XAdES `ArchiveTimeStamp` (B-LTA): an RFC 3161 timestamp over a
     /// signature, its timestamps and validation data.
     ArchiveTimestamp,
+    /// A signature of an OOXML (.docx/.xlsx/.pptx) or ODF (.odt/.ods)
+    /// package: an XMLDSig/XAdES signature over the package's parts, with
+    /// the coverage of the package.
+    PackageSignature,
     /// A certificate checked on its own (no document): path, validity,
     /// revocation and key usage of a document signer's certificate.
     Certificate,
@@ -299,6 +303,10 @@ pub struct XmlSignatureInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature_method: Option<String>,
     pub references: Vec<crate::xml::dsig::RefOutcome>,
+    /// The references of the Manifests the signature signs (an OOXML
+    /// signature's package parts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifest_references: Vec<crate::xml::dsig::RefOutcome>,
     /// Which key verified the signature value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_source: Option<String>,

@@ -12,7 +12,7 @@
 pub mod certcheck;
 pub mod cmscheck;
 pub mod cmsfile;
-pub mod odf;
+pub mod package;
 mod pdfcheck;
 pub mod signer;
 pub mod tsp;
@@ -37,9 +37,12 @@ pub enum Format {
     Pdf,
     Cms,
     Xml,
+    /// A ZIP package: OOXML (.docx/.xlsx/.pptx) or ODF (.odt/.ods).
+    Package,
 }
 
-/// Guess the format from the first bytes: a CMS ContentInfo of type
+/// Guess the format from the first bytes: a ZIP package (OOXML, ODF) by
+/// its first local header; a CMS ContentInfo of type
 /// signedData (DER/BER, PEM or base64) by its structure first — an
 /// enveloping .p7m carries a PDF's `%PDF-` within its first bytes, and is
 /// still a CMS file — then a PDF by its header anywhere in the first KiB
@@ -47,7 +50,9 @@ pub enum Format {
 /// opens a declaration, comment or element), else CMS (whose reader then
 /// says what is wrong).
 pub fn detect_format(head: &[u8]) -> Format {
-    if looks_like_signed_data(head) {
+    if package::looks_like_package(head) {
+        Format::Package
+    } else if looks_like_signed_data(head) {
         Format::Cms
     } else if head.windows(5).any(|w| w == b"%PDF-") {
         Format::Pdf
@@ -168,6 +173,18 @@ fn verify_path_inner(
             Ok((verify_pdf(&MemSource(&data), &name, opts), None))
         }
         Format::Pdf if detached.is_none() => Ok((verify_pdf(&src, &name, opts), None)),
+        Format::Package => {
+            if src.len() > opts.limits.max_package_bytes {
+                let e = Error::limit(
+                    "max_package_bytes",
+                    src.len(),
+                    opts.limits.max_package_bytes,
+                );
+                return Ok((too_big(name, src.len(), "PACKAGE", &e, opts), None));
+            }
+            let data = read_range(&src, 0, src.len() as usize)?;
+            Ok((package::verify_package(&data, &name, opts), None))
+        }
         Format::Xml => {
             if src.len() > opts.limits.max_xml_bytes {
                 let e = Error::limit("max_xml_bytes", src.len(), opts.limits.max_xml_bytes);
@@ -185,7 +202,7 @@ fn verify_path_inner(
             };
             let det: Vec<xmlcheck::Detached<'_>> = det
                 .iter()
-                .map(|(n, d)| xmlcheck::Detached { uri: n, data: d })
+                .map(|(n, d)| xmlcheck::Detached::bytes(n, d))
                 .collect();
             Ok((verify_xml(&data, &det, &name, opts), None))
         }
@@ -232,9 +249,10 @@ pub fn verify_bytes(
     let head = data.get(..1024).unwrap_or(data);
     let (mut report, content) = match (detect_format(head), detached) {
         (Format::Pdf, None) => (verify_pdf(&MemSource(data), name, opts), None),
+        (Format::Package, _) => (package::verify_package(data, name, opts), None),
         (Format::Xml, det) => {
             let det: Vec<xmlcheck::Detached<'_>> = det
-                .map(|d| xmlcheck::Detached { uri: "", data: d })
+                .map(|d| xmlcheck::Detached::bytes("", d))
                 .into_iter()
                 .collect();
             (verify_xml(data, &det, name, opts), None)

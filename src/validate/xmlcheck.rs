@@ -200,6 +200,7 @@ fn judge(
         canonicalization: out.c14n_method.clone(),
         signature_method: out.signature_method.clone(),
         references: out.references.clone(),
+        manifest_references: out.manifest_references.clone(),
         key_source: None,
         key_info_ignored: out.key_info_ignored.clone(),
     };
@@ -1140,9 +1141,19 @@ fn check_identity(
 
 /// One check per reference status; `true` when every reference verified.
 fn check_references(out: &SigOutcome, rep: &mut SignatureReport) -> bool {
+    check_reference_list(&out.references, "XML_REFERENCES_VALID", rep)
+}
+
+/// Every reference of `refs` verified, each failure with what it means;
+/// `passed` names the check when all hold.
+pub(crate) fn check_reference_list(
+    refs: &[crate::xml::dsig::RefOutcome],
+    passed: &'static str,
+    rep: &mut SignatureReport,
+) -> bool {
     let mut all = true;
     let mut signed = Vec::new();
-    for (k, r) in out.references.iter().enumerate() {
+    for (k, r) in refs.iter().enumerate() {
         let no = k.saturating_add(1);
         let uri = r.uri.clone().unwrap_or_else(|| "(no URI)".into());
         match &r.status {
@@ -1204,7 +1215,7 @@ fn check_references(out: &SigOutcome, rep: &mut SignatureReport) -> bool {
         let list = signed.join(", ");
         rep.pass(
             Check::new(
-                "XML_REFERENCES_VALID",
+                passed,
                 Outcome::Passed,
                 format!("Mọi tham chiếu đều khớp; các phần đã ký: {list}"),
                 format!("Every reference verifies; signed: {list}"),

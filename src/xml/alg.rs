@@ -153,3 +153,6 @@ pub const XPATH: &str = "http://www.w3.org/TR/1999/REC-xpath-19991116";
 pub const XPATH2: &str = "http://www.w3.org/2002/06/xmldsig-filter2";
 pub const XSLT: &str = "http://www.w3.org/TR/1999/REC-xslt-19991116";
 pub const MANIFEST_TYPE: &str = "http://www.w3.org/2000/09/xmldsig#Manifest";
+/// OPC (ISO/IEC 29500-2 §13.2.4.24): a relationships part reduced to the relationships signed.
+pub const RELATIONSHIP_TRANSFORM: &str =
+    "http://schemas.openxmlformats.org/package/2006/RelationshipTransform";

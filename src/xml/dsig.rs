@@ -27,7 +27,86 @@ const PSS_NS: &str = "http://www.w3.org/2007/05/xmldsig-more#";
 pub struct Detached<'a> {
     /// The reference URI it stands for (or its last path segment).
     pub uri: &'a str,
-    pub data: &'a [u8],
+    pub data: DetachedData<'a>,
+}
+
+/// Opens a package part when a reference reaches it.
+pub type Opener<'a> = &'a (dyn Fn() -> Result<Vec<u8>, String> + Sync);
+
+/// The bytes of a detached reference: given, or a package part opened
+/// only when a reference reaches it (so that a package is never held
+/// inflated whole).
+pub enum DetachedData<'a> {
+    Bytes(&'a [u8]),
+    /// A part of a ZIP package (OPC, ODF): matched by its part name only
+    /// (the reference URI's query dropped, a leading `/` and
+    /// percent-escapes resolved, ASCII case ignored — OPC part names are
+    /// case-insensitive, and the package reader refuses names that fold
+    /// together), never by a last path segment.
+    Part(Opener<'a>),
+}
+
+impl<'a> Detached<'a> {
+    pub fn bytes(uri: &'a str, data: &'a [u8]) -> Self {
+        Detached {
+            uri,
+            data: DetachedData::Bytes(data),
+        }
+    }
+
+    pub fn part(name: &'a str, open: Opener<'a>) -> Self {
+        Detached {
+            uri: name,
+            data: DetachedData::Part(open),
+        }
+    }
+
+    fn load(&self) -> Result<Vec<u8>, RefStatus> {
+        match &self.data {
+            DetachedData::Bytes(b) => Ok(b.to_vec()),
+            DetachedData::Part(open) => {
+                open().map_err(|e| RefStatus::NotFound(format!("{}: {e}", self.uri)))
+            }
+        }
+    }
+
+    fn is_part(&self) -> bool {
+        matches!(self.data, DetachedData::Part(_))
+    }
+}
+
+/// The part name a package reference URI names: the query (OPC's
+/// `?ContentType=`) dropped, percent-escapes resolved, a leading `/`
+/// removed. `None` for what cannot name a part (a fragment, a scheme).
+pub fn part_name_of(uri: &str) -> Option<String> {
+    let path = uri.split('?').next().unwrap_or(uri);
+    if path.is_empty() || path.contains('#') || path.contains(':') {
+        return None;
+    }
+    let decoded = percent_decode(path)?;
+    Some(decoded.trim_start_matches('/').to_string())
+}
+
+/// `%XX` escapes resolved (UTF-8); `None` when malformed.
+pub fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0usize;
+    while let Some(c) = b.get(i) {
+        if *c == b'%' {
+            let hex = b.get(i.saturating_add(1)..i.saturating_add(3))?;
+            let v = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+            out.push(v);
+            i = i.saturating_add(3);
+        } else {
+            out.push(*c);
+            i = i.saturating_add(1);
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The element a reference's data starts at.
@@ -89,6 +168,20 @@ pub struct RefOutcome {
     pub digested_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digested_bytes: Option<u64>,
+    /// An OPC RelationshipTransform's selection: the relationships of the
+    /// part this reference signs (by Id, or by Type); the others are not
+    /// signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relationships: Option<RelSelection>,
+}
+
+/// The relationships an OPC RelationshipTransform keeps (ISO/IEC 29500-2 §13.2.4.24).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RelSelection {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
 }
 
 /// A key offered by `KeyInfo`.
@@ -111,6 +204,8 @@ pub struct SigOutcome {
     pub signed_info: Vec<u8>,
     pub signature_value: Vec<u8>,
     pub references: Vec<RefOutcome>,
+    /// References of the Manifests the SignedInfo references sign.
+    pub manifest_references: Vec<RefOutcome>,
     pub keys: Vec<OfferedKey>,
     /// KeyInfo forms seen that kyso does not take keys from (KeyName, RetrievalMethod, …).
     pub key_info_ignored: Vec<String>,
@@ -137,6 +232,7 @@ pub fn process(
         signed_info: Vec::new(),
         signature_value: Vec::new(),
         references: Vec::new(),
+        manifest_references: Vec::new(),
         keys: Vec::new(),
         key_info_ignored: Vec::new(),
         signed_info_node: None,
@@ -241,6 +337,37 @@ pub fn process(
         out.references
             .push(reference(xd, sig, *r, detached, limits));
     }
+    // The references of a Manifest that a SignedInfo reference signs (an
+    // Object holding Manifests, or a Manifest itself): processed the same
+    // way; what their results mean is the application's (XMLDSig §5.1) —
+    // a package signature's parts are all in one.
+    let mut manifests: Vec<NodeId> = Vec::new();
+    for o in &out.references {
+        let Some(n) = o.signed.as_ref().and_then(|s| s.node) else {
+            continue;
+        };
+        if is(doc, n, DSIG, "Manifest") {
+            manifests.push(n);
+        } else if is(doc, n, DSIG, "Object") {
+            manifests.extend(child_elements(doc, n).filter(|c| is(doc, *c, DSIG, "Manifest")));
+        }
+    }
+    manifests.dedup();
+    for m in manifests {
+        for r in child_elements(doc, m) {
+            if out.manifest_references.len() >= limits.max_xml_references {
+                out.format_errors.push(format!(
+                    "limit exceeded: max_xml_references in Manifests (> {})",
+                    limits.max_xml_references
+                ));
+                break;
+            }
+            if is(doc, r, DSIG, "Reference") {
+                out.manifest_references
+                    .push(reference(xd, sig, r, detached, limits));
+            }
+        }
+    }
 
     if let Some(ki) = kids.iter().find(|k| is(doc, **k, DSIG, "KeyInfo")) {
         key_info(doc, *ki, limits, &mut out);
@@ -295,6 +422,7 @@ fn reference(
         signed: None,
         digested_sha256: None,
         digested_bytes: None,
+        relationships: None,
     };
     // Reference: Transforms?, DigestMethod, DigestValue.
     let kids: Vec<NodeId> = child_elements(doc, r).collect();
@@ -343,6 +471,10 @@ fn reference(
         out.status = RefStatus::Malformed(format!("{} transforms in one Reference", steps.len()));
         return out;
     }
+    out.relationships = steps
+        .iter()
+        .find(|s| attr(doc, **s, "Algorithm") == Some(alg::RELATIONSHIP_TRANSFORM))
+        .map(|s| rel_selection(doc, *s));
 
     let mut sink = match DigestSink::new(dalg) {
         Ok(s) => s,
@@ -440,6 +572,14 @@ fn transform_into<W: C14nSink>(
                     data = Data::Octets(parsed);
                 }
             }
+        } else if turi == alg::RELATIONSHIP_TRANSFORM {
+            let Data::Octets(o) = &data else {
+                return Err(RefStatus::Malformed(
+                    "RelationshipTransform applied to a node-set (it takes a relationships part)"
+                        .into(),
+                ));
+            };
+            data = Data::Octets(relationship_transform(o, &rel_selection(doc, *s), limits)?);
         } else if turi == alg::BASE64 {
             let text = match &data {
                 Data::Nodes(set) => visible_text(doc, set, limits),
@@ -488,7 +628,9 @@ fn canonical_octets(
     let text = super::decode(octets)
         .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
     let text = super::normalize_source(&text);
-    let parsed = super::parse(&text, limits, &[])
+    let stripped = super::without_external_doctype(&text);
+    let text = stripped.as_deref().unwrap_or(&text);
+    let parsed = super::parse(text, limits, &[])
         .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
     let mut buf = Vec::new();
     canonicalize_doc_to(&parsed.doc, mode, None, prefixes, &mut buf)
@@ -559,9 +701,9 @@ fn dereference(
         // No URI: the application knows the data (§4.4.3.1); only a single
         // supplied detached document can stand for it.
         return match detached {
-            [d] => {
+            [d] if !d.is_part() => {
                 *signed = Some(detached_node(d.uri));
-                Ok(Data::Octets(d.data.to_vec()))
+                Ok(Data::Octets(d.load()?))
             }
             _ => Err(RefStatus::NotFound(
                 "Reference without URI: the signed data must be supplied".into(),
@@ -598,6 +740,23 @@ fn dereference(
     // whole URI or its last path segment. Never fetched.
     // One unnamed document (the service's multipart `detached` part)
     // stands for the outside reference when it is the only one supplied.
+    if detached.iter().any(Detached::is_part) {
+        // A package: part names only.
+        let found = part_name_of(u).and_then(|name| {
+            detached
+                .iter()
+                .find(|d| d.is_part() && d.uri.eq_ignore_ascii_case(&name))
+        });
+        return match found {
+            Some(d) => {
+                *signed = Some(detached_node(d.uri));
+                Ok(Data::Octets(d.load()?))
+            }
+            None => Err(RefStatus::NotFound(format!(
+                "{u}: no such part in the package"
+            ))),
+        };
+    }
     let last = u.rsplit(['/', '\\']).next().unwrap_or(u);
     let found = detached
         .iter()
@@ -610,12 +769,137 @@ fn dereference(
     match found {
         Some(d) => {
             *signed = Some(detached_node(u));
-            Ok(Data::Octets(d.data.to_vec()))
+            Ok(Data::Octets(d.load()?))
         }
         None => Err(RefStatus::NotFound(format!(
             "{u}: outside the document and not supplied (kyso never fetches references)"
         ))),
     }
+}
+
+/// The OPC digital-signature namespace (RelationshipTransform parameters).
+pub const MDSSI: &str = "http://schemas.openxmlformats.org/package/2006/digital-signature";
+/// The OPC relationships namespace.
+pub const OPC_RELS: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
+
+/// The SourceId / SourceType selectors of a RelationshipTransform.
+fn rel_selection(doc: &Document<'_>, t: NodeId) -> RelSelection {
+    let mut sel = RelSelection::default();
+    for c in child_elements(doc, t) {
+        if is(doc, c, MDSSI, "RelationshipReference") {
+            if let Some(v) = attr(doc, c, "SourceId") {
+                sel.ids.push(v.to_string());
+            }
+        } else if is(doc, c, MDSSI, "RelationshipsGroupReference") {
+            if let Some(v) = attr(doc, c, "SourceType") {
+                sel.types.push(v.to_string());
+            }
+        }
+    }
+    sel
+}
+
+/// One `Relationship` of a relationships part: its attributes (no
+/// namespace), in document order.
+pub type Relationship = Vec<(String, String)>;
+
+/// The relationships of a relationships part, parsed under the XML
+/// room's rules and limits; anything in them but `Relationship` elements
+/// (whitespace, comments, extension elements) is left out, as the
+/// RelationshipTransform does.
+pub fn read_relationships(octets: &[u8], limits: &Limits) -> Result<Vec<Relationship>, String> {
+    let text = super::decode(octets).map_err(|e| format!("not XML: {e}"))?;
+    let text = super::normalize_source(&text);
+    let parsed = super::parse(&text, limits, &[]).map_err(|e| format!("not XML: {e}"))?;
+    let doc = &parsed.doc;
+    let root = doc
+        .document_element()
+        .ok_or_else(|| "no root element".to_string())?;
+    if !is(doc, root, OPC_RELS, "Relationships") {
+        return Err(format!(
+            "root element {} is not Relationships",
+            qname(doc, root)
+        ));
+    }
+    let mut out = Vec::new();
+    for r in child_elements(doc, root) {
+        if !is(doc, r, OPC_RELS, "Relationship") {
+            continue;
+        }
+        let Some(e) = doc.element(r) else { continue };
+        let mut attrs = Vec::with_capacity(e.attributes.len());
+        for a in &e.attributes {
+            if a.name.prefix.as_deref() == Some("xmlns") || a.name.local_name == "xmlns" {
+                continue;
+            }
+            if a.name.namespace_uri.is_some() {
+                return Err(format!(
+                    "a Relationship carries the namespaced attribute {}",
+                    a.name.local_name
+                ));
+            }
+            attrs.push((a.name.local_name.to_string(), a.value.to_string()));
+        }
+        out.push(attrs);
+    }
+    Ok(out)
+}
+
+/// The value of attribute `name` of a relationship.
+pub fn rel_attr<'r>(r: &'r Relationship, name: &str) -> Option<&'r str> {
+    r.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Whether a RelationshipTransform with `sel` keeps relationship `r`.
+pub fn rel_selected(sel: &RelSelection, r: &Relationship) -> bool {
+    rel_attr(r, "Id").is_some_and(|id| sel.ids.iter().any(|s| s == id))
+        || rel_attr(r, "Type").is_some_and(|t| sel.types.iter().any(|s| s == t))
+}
+
+/// ISO/IEC 29500-2 §13.2.4.24: keep the selected `Relationship`
+/// elements, drop everything else, give each a TargetMode (`Internal`
+/// when absent), sort them by Id (ordinal); the result is XML text for
+/// the canonicalization that follows.
+fn relationship_transform(
+    octets: &[u8],
+    sel: &RelSelection,
+    limits: &Limits,
+) -> Result<Vec<u8>, RefStatus> {
+    let rels = read_relationships(octets, limits)
+        .map_err(|e| RefStatus::Malformed(format!("RelationshipTransform input: {e}")))?;
+    let mut kept: Vec<Relationship> = rels.into_iter().filter(|r| rel_selected(sel, r)).collect();
+    for r in &mut kept {
+        if rel_attr(r, "TargetMode").is_none() {
+            r.push(("TargetMode".into(), "Internal".into()));
+        }
+    }
+    kept.sort_by(|a, b| rel_attr(a, "Id").cmp(&rel_attr(b, "Id")));
+    let mut out = String::from("<Relationships xmlns=\"");
+    out.push_str(OPC_RELS);
+    out.push_str("\">");
+    for r in &kept {
+        out.push_str("<Relationship");
+        for (k, v) in r {
+            out.push(' ');
+            out.push_str(k);
+            out.push_str("=\"");
+            for c in v.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\t' => out.push_str("&#9;"),
+                    '\n' => out.push_str("&#10;"),
+                    '\r' => out.push_str("&#13;"),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        out.push_str("/>");
+    }
+    out.push_str("</Relationships>");
+    Ok(out.into_bytes())
 }
 
 fn detached_node(uri: &str) -> SignedNode {

@@ -253,6 +253,38 @@ pub fn has_doctype(text: &str) -> bool {
     }
 }
 
+/// The text without its document type declaration, when that declaration
+/// only names an external DTD (`<!DOCTYPE x PUBLIC "…" "….dtd">`, as
+/// LibreOffice's Basic library streams carry): kyso never loads a DTD, so
+/// the declaration contributes nothing (no entity, no default attribute)
+/// and canonical XML does not output it. `None` when there is no
+/// declaration or it has an internal subset (`[…]`: entities, refused).
+pub fn without_external_doctype(text: &str) -> Option<String> {
+    if !has_doctype(text) {
+        return None;
+    }
+    let start = text.find("<!DOCTYPE")?;
+    let rest = text.get(start..)?;
+    let mut quote: Option<char> = None;
+    for (i, c) in rest.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[') => return None,
+            (None, '>') => {
+                let end = start.checked_add(i)?.checked_add(1)?;
+                let mut out = String::with_capacity(text.len());
+                out.push_str(text.get(..start)?);
+                out.push_str(text.get(end..)?);
+                return Some(out);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Whether `head` looks like XML: optional BOM and whitespace, then `<`
 /// followed by a name start, `?xml` or a comment (UTF-16 by its BOM or
 /// first two bytes).
