@@ -33,8 +33,7 @@ fn class(r: &Report) -> String {
                 .any(|c| c.code == code && c.outcome == Outcome::Failed)
         })
     };
-    if r
-        .signatures
+    if r.signatures
         .iter()
         .any(|s| s.indication == Indication::TotalFailed)
     {
@@ -53,8 +52,7 @@ fn class(r: &Report) -> String {
     if r.signatures.iter().any(|s| !s.proven.integrity) {
         return "unverified".into();
     }
-    if r
-        .signatures
+    if r.signatures
         .iter()
         .all(|s| s.indication == Indication::TotalPassed)
     {

@@ -59,6 +59,14 @@ const PACKAGE_METADATA_RELS: [&str; 6] = [
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/metadata/core-properties",
 ];
 
+/// Whether a relationship type leads to document properties (ASCII case
+/// ignored: LibreOffice writes `officedocument` in the core-properties type).
+fn is_metadata(ty: &str) -> bool {
+    PACKAGE_METADATA_RELS
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(ty))
+}
+
 /// Relationships of a signed part to view and presentation settings
 /// (window, zoom, slide-show options), not to content: Office leaves them
 /// out of its signatures; an unsigned one is only listed.
@@ -891,7 +899,7 @@ fn ooxml_signature(
             let ty = rel_attr(r, "Type").unwrap_or("");
             let is_kept = rp.as_deref().is_some_and(|n| kept(n, r));
             if !is_kept {
-                if src.is_empty() && PACKAGE_METADATA_RELS.contains(&ty)
+                if src.is_empty() && is_metadata(ty)
                     || !src.is_empty() && SETTINGS_RELS.contains(&ty)
                 {
                     continue;
@@ -902,7 +910,10 @@ fn ooxml_signature(
                 ));
                 continue;
             }
-            if rel_attr(r, "TargetMode") == Some("External") {
+            // Properties are not what is shown, whether or not the
+            // relationship to them is signed (LibreOffice signs the one to
+            // docProps/core.xml, not the part).
+            if rel_attr(r, "TargetMode") == Some("External") || is_metadata(ty) {
                 continue;
             }
             let Some(t) = rel_attr(r, "Target").and_then(|t| resolve_target(src, t)) else {

@@ -173,6 +173,11 @@ pub struct RefOutcome {
     /// signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relationships: Option<RelSelection>,
+    /// The relationships part matched in libxmlsec's legacy form of the
+    /// RelationshipTransform (LibreOffice's OOXML signatures), not the
+    /// standard's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_relationship_transform: bool,
 }
 
 /// The relationships an OPC RelationshipTransform keeps (ISO/IEC 29500-2 §13.2.4.24).
@@ -423,6 +428,7 @@ fn reference(
         digested_sha256: None,
         digested_bytes: None,
         relationships: None,
+        legacy_relationship_transform: false,
     };
     // Reference: Transforms?, DigestMethod, DigestValue.
     let kids: Vec<NodeId> = child_elements(doc, r).collect();
@@ -491,6 +497,7 @@ fn reference(
         detached,
         limits,
         None,
+        false,
         &mut out.signed,
         &mut sink,
     );
@@ -509,6 +516,32 @@ fn reference(
     out.digested_bytes = Some(n);
     if digest != expected {
         out.status = RefStatus::DigestMismatch;
+        // LibreOffice (its bundled libxmlsec before the 2026 fix) signs a
+        // relationships part in xmlsec's legacy form; honest LibreOffice
+        // .docx/.xlsx files are signed so. Accepted when that form, built
+        // from the same part, matches: it carries the same relationships,
+        // only with placeholders for the whitespace between them.
+        if out.relationships.is_some() {
+            if let Ok(mut sink) = DigestSink::new(dalg) {
+                let mut signed = None;
+                let legacy = transform_into(
+                    xd,
+                    sig,
+                    uri.as_deref(),
+                    &steps,
+                    detached,
+                    limits,
+                    None,
+                    true,
+                    &mut signed,
+                    &mut sink,
+                );
+                if legacy.is_ok() && sink.finish().is_ok_and(|(d, _, _)| d == expected) {
+                    out.status = RefStatus::Valid;
+                    out.legacy_relationship_transform = true;
+                }
+            }
+        }
     }
     out
 }
@@ -527,6 +560,7 @@ fn transform_into<W: C14nSink>(
     detached: &[Detached<'_>],
     limits: &Limits,
     node_set_c14n: Option<(C14nMode, Vec<String>)>,
+    legacy_rels: bool,
     signed: &mut Option<SignedNode>,
     sink: &mut W,
 ) -> Result<(), RefStatus> {
@@ -579,7 +613,12 @@ fn transform_into<W: C14nSink>(
                         .into(),
                 ));
             };
-            data = Data::Octets(relationship_transform(o, &rel_selection(doc, *s), limits)?);
+            data = Data::Octets(relationship_transform(
+                o,
+                &rel_selection(doc, *s),
+                limits,
+                legacy_rels,
+            )?);
         } else if turi == alg::BASE64 {
             let text = match &data {
                 Data::Nodes(set) => visible_text(doc, set, limits),
@@ -670,6 +709,7 @@ pub fn reference_octets<W: C14nSink>(
         detached,
         limits,
         Some(c14n),
+        false,
         &mut signed,
         sink,
     )
@@ -808,6 +848,21 @@ pub type Relationship = Vec<(String, String)>;
 /// (whitespace, comments, extension elements) is left out, as the
 /// RelationshipTransform does.
 pub fn read_relationships(octets: &[u8], limits: &Limits) -> Result<Vec<Relationship>, String> {
+    read_rels_part(octets, limits).map(|p| p.rels)
+}
+
+/// A relationships part as the RelationshipTransform reads it.
+struct RelsPart {
+    rels: Vec<Relationship>,
+    /// What libxmlsec's legacy transform writes before the relationships:
+    /// an empty `<text>`/`<comment>` element for each text or comment child
+    /// of the root, in order. `None` when that form is not reproduced here
+    /// (other children, or a first namespace declaration other than the
+    /// relationships namespace).
+    legacy_fillers: Option<String>,
+}
+
+fn read_rels_part(octets: &[u8], limits: &Limits) -> Result<RelsPart, String> {
     let text = super::decode(octets).map_err(|e| format!("not XML: {e}"))?;
     let text = super::normalize_source(&text);
     let parsed = super::parse(&text, limits, &[]).map_err(|e| format!("not XML: {e}"))?;
@@ -821,10 +876,31 @@ pub fn read_relationships(octets: &[u8], limits: &Limits) -> Result<Vec<Relation
             qname(doc, root)
         ));
     }
+    let first_ns = doc
+        .element(root)
+        .and_then(|e| e.namespace_declarations.first())
+        .map(|(p, u)| (p.is_empty(), u.as_ref() == OPC_RELS));
+    let mut fillers = (first_ns == Some((true, true))).then(String::new);
     let mut out = Vec::new();
-    for r in child_elements(doc, root) {
-        if !is(doc, r, OPC_RELS, "Relationship") {
-            continue;
+    for r in doc.children_iter(root) {
+        match doc.node_kind(r) {
+            Some(NodeKind::Text(_)) => {
+                if let Some(f) = fillers.as_mut() {
+                    f.push_str("<text></text>");
+                }
+                continue;
+            }
+            Some(NodeKind::Comment(_)) => {
+                if let Some(f) = fillers.as_mut() {
+                    f.push_str("<comment></comment>");
+                }
+                continue;
+            }
+            Some(NodeKind::Element(_)) if is(doc, r, OPC_RELS, "Relationship") => {}
+            _ => {
+                fillers = None;
+                continue;
+            }
         }
         let Some(e) = doc.element(r) else { continue };
         let mut attrs = Vec::with_capacity(e.attributes.len());
@@ -842,7 +918,10 @@ pub fn read_relationships(octets: &[u8], limits: &Limits) -> Result<Vec<Relation
         }
         out.push(attrs);
     }
-    Ok(out)
+    Ok(RelsPart {
+        rels: out,
+        legacy_fillers: fillers,
+    })
 }
 
 /// The value of attribute `name` of a relationship.
@@ -864,9 +943,20 @@ fn relationship_transform(
     octets: &[u8],
     sel: &RelSelection,
     limits: &Limits,
+    legacy: bool,
 ) -> Result<Vec<u8>, RefStatus> {
-    let rels = read_relationships(octets, limits)
+    let part = read_rels_part(octets, limits)
         .map_err(|e| RefStatus::Malformed(format!("RelationshipTransform input: {e}")))?;
+    let fillers = match (legacy, part.legacy_fillers) {
+        (false, _) => String::new(),
+        (true, Some(f)) => f,
+        (true, None) => {
+            return Err(RefStatus::Unsupported(
+                "the legacy RelationshipTransform form of this part".into(),
+            ));
+        }
+    };
+    let rels = part.rels;
     let mut kept: Vec<Relationship> = rels.into_iter().filter(|r| rel_selected(sel, r)).collect();
     for r in &mut kept {
         if rel_attr(r, "TargetMode").is_none() {
@@ -877,6 +967,7 @@ fn relationship_transform(
     let mut out = String::from("<Relationships xmlns=\"");
     out.push_str(OPC_RELS);
     out.push_str("\">");
+    out.push_str(&fillers);
     for r in &kept {
         out.push_str("<Relationship");
         for (k, v) in r {
