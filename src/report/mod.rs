@@ -372,6 +372,15 @@ impl SignatureReport {
         self.conclude();
     }
 
+    /// The indication, with its sub-indication when there is one
+    /// (`TOTAL_FAILED/HASH_FAILURE`).
+    pub fn verdict(&self) -> String {
+        match self.sub_indication {
+            Some(x) => format!("{}/{}", self.indication.as_str(), x.as_str()),
+            None => self.indication.as_str().to_string(),
+        }
+    }
+
     /// How many failures were recorded so far.
     pub fn failure_count(&self) -> usize {
         self.failures.len()

@@ -408,17 +408,7 @@ async fn deliver(
         .rev()
         .find(|s| matches!(s.kind, crate::report::SignatureKind::PdfSignature));
     if newest.map(|s| s.indication) != Some(crate::report::Indication::TotalPassed) {
-        let why = newest
-            .map(|s| {
-                format!(
-                    "{}{}",
-                    s.indication.as_str(),
-                    s.sub_indication
-                        .map(|x| format!("/{}", x.as_str()))
-                        .unwrap_or_default()
-                )
-            })
-            .unwrap_or_else(|| "-".into());
+        let why = newest.map(|s| s.verdict()).unwrap_or_else(|| "-".into());
         state
             .audit(
                 who,
