@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use kyso::pki::TrustStore;
@@ -36,19 +36,6 @@ fn options() -> VerifyOptions {
     // exercised by tests/online.rs.
     opts.require_revocation = false;
     opts
-}
-
-/// The entries of a ZIP, in order.
-fn entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-    (0..a.len())
-        .map(|i| {
-            let mut f = a.by_index(i).unwrap();
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).unwrap();
-            (f.name().to_string(), b)
-        })
-        .collect()
 }
 
 /// A package written again by the `zip` crate (mimetype stored, the rest
@@ -76,7 +63,7 @@ fn repack(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
 }
 
 fn edit(zip: &[u8], f: impl FnOnce(&mut Vec<(String, Vec<u8>)>)) -> Vec<u8> {
-    let mut e = entries(zip);
+    let mut e = common::zip_entries(zip);
     f(&mut e);
     repack(&e)
 }
@@ -165,7 +152,7 @@ fn cases() -> Vec<Case> {
     let docx = std::fs::read(d.join("don-signed.docx")).unwrap();
     let xlsx = std::fs::read(d.join("bang-signed.xlsx")).unwrap();
     let png = {
-        let e = entries(&docx);
+        let e = common::zip_entries(&docx);
         e.iter()
             .find(|(n, _)| n == "word/media/image1.png")
             .unwrap()
@@ -230,7 +217,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "odt-signature-moved-into-ods",
         data: {
-            let sig = entries(&odt)
+            let sig = common::zip_entries(&odt)
                 .into_iter()
                 .find(|(n, _)| n == "META-INF/documentsignatures.xml")
                 .unwrap()
@@ -326,7 +313,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "docx-signature-moved-into-xlsx",
         data: {
-            let from = entries(&docx);
+            let from = common::zip_entries(&docx);
             edit(&xlsx, |e| {
                 for (n, d) in &from {
                     if n.starts_with("_xmlsignatures/") {
@@ -507,7 +494,7 @@ fn xmlsec1_checks_the_odf_signature_xml() {
         let data = std::fs::read(dir().join(f)).unwrap();
         let work = std::env::temp_dir().join(format!("kyso-xmlsec-odf-{}-{f}", std::process::id()));
         std::fs::create_dir_all(&work).unwrap();
-        for (n, d) in entries(&data) {
+        for (n, d) in common::zip_entries(&data) {
             if n.ends_with('/') {
                 continue;
             }

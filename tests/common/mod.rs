@@ -87,3 +87,55 @@ pub fn have_tool(name: &str, install: &str) -> bool {
     println!("SKIPPED: {name} is not installed ({install})");
     false
 }
+
+/// Run the `kyso` binary and measure that one run: (exit code, stdout,
+/// its own peak RSS in KiB, wall time).
+pub fn kyso_measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, i64, std::time::Duration) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    // Reaped by the wait4 below, which also gives this run's rusage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .current_dir(root())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("running kyso");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("reading kyso's output");
+    let mut status = 0i32;
+    // SAFETY: wait4 on our own child, writing into a zeroed struct we own;
+    // the Child is not waited on again.
+    #[allow(unsafe_code)]
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut ru);
+        ru
+    };
+    let code = if libc::WIFEXITED(status) {
+        Some(libc::WEXITSTATUS(status))
+    } else {
+        None
+    };
+    (code, out, ru.ru_maxrss, t.elapsed())
+}
+
+/// The entries of a ZIP (read by the `zip` crate), in order.
+pub fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a ZIP");
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).expect("an entry");
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).expect("its data");
+            (f.name().to_string(), b)
+        })
+        .collect()
+}
