@@ -239,14 +239,7 @@ fn signature(f: &Facts<'_>, s: &SignatureReport, lang: Lang) -> Vec<Item> {
                 plain::kind(lang, s.kind),
                 plain::verdict(lang, s.indication).to_uppercase()
             ),
-            format!(
-                "{} #{n}: {}{}",
-                plain::kind(Lang::En, s.kind),
-                s.indication.as_str(),
-                s.sub_indication
-                    .map(|x| format!(" / {}", x.as_str()))
-                    .unwrap_or_default()
-            ),
+            format!("{} #{n}: {}", plain::kind(Lang::En, s.kind), s.verdict()),
         ),
         Item::Text(plain::why(lang, s), tone_of(s.indication)),
     ];
@@ -294,6 +287,9 @@ fn signature(f: &Facts<'_>, s: &SignatureReport, lang: Lang) -> Vec<Item> {
     }
     if let Some(l) = s.level {
         v.push(field("Mức chữ ký", l.as_str().to_string()));
+    }
+    if let Some(w) = plain::package_coverage(lang, s) {
+        v.push(field("Phạm vi chữ ký", w));
     }
     if let Some(m) = s.coverage.as_ref().and_then(|c| c.modification_level) {
         let pages = plain::pages_changed(s);

@@ -156,9 +156,10 @@ enum Cmd {
         cmd: ArchiveCmd,
     },
     /// Verify the signatures of a PDF, a CMS file (.p7s with --detached, or
-    /// .p7m) or a signed XML document (e-invoice, e-form, XAdES): format
-    /// detected from the content; exit 0 only when every signature is
-    /// TOTAL_PASSED.
+    /// .p7m), a signed XML document (e-invoice, e-form, XAdES) or a signed
+    /// Office/ODF file (.docx, .xlsx, .pptx, .odt, .ods: which parts are
+    /// signed, and which are not): format detected from the content; exit 0
+    /// only when every signature is TOTAL_PASSED.
     Verify {
         /// The document to verify.
         file: PathBuf,

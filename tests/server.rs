@@ -3203,3 +3203,123 @@ async fn staff_pages_sign_in_and_sign() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     s.stop().await;
 }
+
+/// Signed Office and ODF files (made by LibreOffice, testdata/packages)
+/// through the service: /v1/verify reports a PACKAGE_SIGNATURE with its
+/// coverage, a dossier accepts the honest .odt and refuses one with an
+/// unsigned picture added, and the public page says in words which part
+/// is not signed.
+#[tokio::test]
+async fn signed_office_and_odf_files() {
+    let dir = temp_dir("packages");
+    let mut cfg = config(&dir);
+    cfg.trust.insert(
+        "live".into(),
+        TrustGroup {
+            anchors: vec![repo().join("testdata/live/certs/root.pem")],
+            pins: vec![],
+            intermediates: vec![repo().join("testdata/live/certs/interm.pem")],
+        },
+    );
+    cfg.revocation.required = false;
+    cfg.policy
+        .procedures
+        .insert("P-ODF".into(), policy(|p| p.trust = vec!["live".into()]));
+    let s = Server::start(cfg).await;
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?procedure=P-ODF",
+            Some("portal"),
+            Some(fixture("packages/don-signed.docx")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let r = &v["report"];
+    assert_eq!(r["document"]["format"], "OOXML");
+    let sig = &r["signatures"][0];
+    assert_eq!(sig["kind"], "PACKAGE_SIGNATURE", "{v}");
+    assert_eq!(sig["indication"], "TOTAL_PASSED", "{v}");
+    assert_eq!(sig["field_name"], "_xmlsignatures/sig1.xml");
+    let outside = sig["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "PACKAGE_PARTS_OUTSIDE_SIGNATURE")
+        .expect("the unsigned properties are listed");
+    assert_eq!(
+        outside["evidence"]["parts"],
+        json!(["docProps/core.xml", "docProps/app.xml"])
+    );
+    assert!(
+        sig["xml"]["manifest_references"].as_array().unwrap().len() >= 8,
+        "{v}"
+    );
+
+    // A dossier: the honest .odt is accepted in lieu of the original.
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta("HS-ODF-1", "P-ODF", "CCCD", SIGNER_RSA, &["don_de_nghi"]),
+            &["packages/don-signed.odt"],
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let d = &v["decision"];
+    assert_eq!(d["files"][0]["format"], "ODF", "{v}");
+    assert_eq!(d["files"][0]["indication"], "TOTAL_PASSED", "{v}");
+
+    // The same with an unsigned picture added: refused, the part named on
+    // the page.
+    let odt = fixture("packages/don-signed.odt");
+    let mut added = Vec::new();
+    {
+        let mut src = zip::ZipArchive::new(std::io::Cursor::new(&odt)).unwrap();
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut added));
+        for i in 0..src.len() {
+            let f = src.by_index(i).unwrap();
+            w.raw_copy_file(f).unwrap();
+        }
+        w.start_file(
+            "Pictures/added.png",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        w.write_all(b"\x89PNG\r\n\x1a\n").unwrap();
+        w.finish().unwrap();
+    }
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?procedure=P-ODF",
+            Some("portal"),
+            Some(added.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        verdict_of(&v),
+        "INDETERMINATE/SIG_CONSTRAINTS_FAILURE",
+        "{v}"
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "files",
+        reqwest::multipart::Part::bytes(added).file_name("don.odt"),
+    );
+    let html = s
+        .http
+        .post(s.url("/?lang=vi"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Tệp có 1 phần chưa được ký: Pictures/added.png"),
+        "{html}"
+    );
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

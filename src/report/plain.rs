@@ -42,6 +42,10 @@ pub fn kind(lang: Lang, k: SignatureKind) -> &'static str {
         SignatureKind::XmlSignature => lang.t("Chữ ký XML", "XML signature"),
         SignatureKind::Cms => lang.t("Chữ ký CMS", "CMS signature"),
         SignatureKind::Certificate => lang.t("Chứng thư số", "Certificate"),
+        SignatureKind::PackageSignature => lang.t(
+            "Chữ ký tài liệu Office/ODF",
+            "Office/ODF document signature",
+        ),
         _ => lang.t("Chữ ký", "Signature"),
     }
 }
@@ -71,10 +75,13 @@ pub fn why(lang: Lang, s: &SignatureReport) -> String {
             ),
         };
     }
+    // What the reader sees is not what was signed: said first, before a
+    // chain or revocation problem the same signature may also have.
     let first = s
         .checks
         .iter()
-        .find(|c| c.outcome == Outcome::Failed)
+        .find(|c| c.outcome == Outcome::Failed && SAID_FIRST.contains(&c.code))
+        .or_else(|| s.checks.iter().find(|c| c.outcome == Outcome::Failed))
         .or_else(|| s.checks.iter().find(|c| c.outcome == Outcome::Warning));
     match first {
         Some(c) => capitalized(lang.t(&c.message_vi, &c.message_en)),
@@ -82,6 +89,78 @@ pub fn why(lang: Lang, s: &SignatureReport) -> String {
             .t("Không có lý do cụ thể.", "No specific reason.")
             .to_string(),
     }
+}
+
+/// Failures that mean the document shown is not what was signed.
+const SAID_FIRST: [&str; 3] = [
+    "PACKAGE_PARTS_NOT_SIGNED",
+    "PACKAGE_STRUCTURE_AMBIGUOUS",
+    "OOXML_CONTENT_TYPE_MISMATCH",
+];
+
+/// A package signature's coverage in words: every part signed, or the
+/// parts left unsigned (those the document reaches, or only properties).
+pub fn package_coverage(lang: Lang, s: &SignatureReport) -> Option<String> {
+    if s.kind != SignatureKind::PackageSignature {
+        return None;
+    }
+    let parts = |code: &str| -> Option<Vec<String>> {
+        s.checks
+            .iter()
+            .find(|c| c.code == code)
+            .and_then(|c| c.evidence.get("parts"))
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
+    };
+    let list = |v: &[String]| {
+        let mut l = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+        if v.len() > 10 {
+            l.push_str(", …");
+        }
+        l
+    };
+    if let Some(p) = parts("PACKAGE_PARTS_NOT_SIGNED") {
+        return Some(match lang {
+            Lang::Vi => format!(
+                "Tệp có {} phần chưa được ký: {} — nội dung hiển thị không hoàn toàn là nội dung đã ký.",
+                p.len(),
+                list(&p)
+            ),
+            Lang::En => format!(
+                "{} part(s) of the file are not signed: {} — what is shown is not all what was signed.",
+                p.len(),
+                list(&p)
+            ),
+        });
+    }
+    if let Some(p) = parts("PACKAGE_PARTS_OUTSIDE_SIGNATURE") {
+        return Some(match lang {
+            Lang::Vi => format!(
+                "Toàn bộ nội dung hiển thị đã được ký; {} phần thuộc tính tài liệu không được ký: {}.",
+                p.len(),
+                list(&p)
+            ),
+            Lang::En => format!(
+                "Everything shown is signed; {} document-property part(s) are not: {}.",
+                p.len(),
+                list(&p)
+            ),
+        });
+    }
+    s.checks
+        .iter()
+        .any(|c| c.code == "PACKAGE_ALL_PARTS_SIGNED")
+        .then(|| {
+            lang.t(
+                "Chữ ký bao trùm mọi phần của tệp.",
+                "The signature covers every part of the file.",
+            )
+            .to_string()
+        })
 }
 
 fn capitalized(m: &str) -> String {

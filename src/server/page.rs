@@ -711,6 +711,9 @@ fn signature_card(
                 @if let Some(l) = s.level {
                     dt { (lang.t("Mức chữ ký", "Level")) } dd { (l.as_str()) }
                 }
+                @if let Some(words) = plain::package_coverage(lang, s) {
+                    dt { (lang.t("Phạm vi chữ ký", "What is signed")) } dd class="package-coverage" { (words) }
+                }
                 @if let Some(c) = &s.coverage {
                     @if let Some(m) = c.modification_level {
                         dt { (lang.t("Thay đổi sau khi ký", "Changes after signing")) }

@@ -220,7 +220,7 @@ pub struct FileDecision {
     pub role: String,
     pub name: String,
     pub sha256: String,
-    /// The file's format as read (`PDF`, `CMS`, `XML`, …).
+    /// The file's format as read (`PDF`, `CMS`, `XML`, `OOXML`, `ODF`, …).
     #[serde(default)]
     pub format: String,
     /// Signatures found (document timestamps not counted).

@@ -221,8 +221,10 @@ async fn read_upload(
 }
 
 /// Verify one document (PDF; CMS with optional detached content; signed XML —
-/// e-invoices, e-forms — with the procedure's XML profile): the raw body, or
-/// multipart fields `file` and `detached`. Stores nothing unless `store=true`.
+/// e-invoices, e-forms — with the procedure's XML profile; a signed Office
+/// (.docx/.xlsx/.pptx) or ODF (.odt/.ods) package, each signature a
+/// `PACKAGE_SIGNATURE` with its coverage): the raw body, or multipart fields
+/// `file` and `detached`. Stores nothing unless `store=true`.
 #[utoipa::path(post, path = "/v1/verify", params(VerifyQuery),
     request_body(content = Vec<u8>, content_type = "application/pdf"),
     responses((status = 200, body = VerifyResponse), (status = 400, body = ErrorBody),

@@ -170,7 +170,9 @@ pub async fn run_verification(
 pub fn media_type(data: &[u8]) -> &'static str {
     match crate::validate::detect_format(&data[..data.len().min(1024)]) {
         crate::validate::Format::Pdf => "application/pdf",
-        _ => "application/pkcs7-signature",
+        crate::validate::Format::Xml => "application/xml",
+        crate::validate::Format::Package => crate::validate::package::media_type(data),
+        crate::validate::Format::Cms => "application/pkcs7-signature",
     }
 }
 

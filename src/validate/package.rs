@@ -81,6 +81,57 @@ pub fn looks_like_package(head: &[u8]) -> bool {
     head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06")
 }
 
+/// The media type of a package, for downloads: an ODF package's
+/// `mimetype`, an OOXML package's by its main part's content type;
+/// `application/zip` otherwise.
+pub fn media_type(data: &[u8]) -> &'static str {
+    const KNOWN: [(&str, &str); 7] = [
+        (
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.text",
+        ),
+        (
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        (
+            "application/vnd.oasis.opendocument.presentation",
+            "application/vnd.oasis.opendocument.presentation",
+        ),
+        (
+            "wordprocessingml.document.main",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            "spreadsheetml.sheet.main",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (
+            "presentationml.presentation.main",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        (
+            "application/vnd.oasis.opendocument.graphics",
+            "application/vnd.oasis.opendocument.graphics",
+        ),
+    ];
+    let Ok(pkg) = Package::read(data, &PackageLimits::default()) else {
+        return "application/zip";
+    };
+    let text = ["mimetype", CONTENT_TYPES]
+        .iter()
+        .filter_map(|n| pkg.part(n))
+        .find(|p| p.size <= 1 << 20)
+        .and_then(|p| pkg.open(p).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    KNOWN
+        .iter()
+        .find(|(k, _)| text.contains(k))
+        .map(|(_, t)| *t)
+        .unwrap_or("application/zip")
+}
+
 /// Verify the signatures of an OOXML or ODF package.
 pub fn verify_package(data: &[u8], name: &str, opts: &VerifyOptions) -> Report {
     let mut doc = DocumentInfo::new(name, data.len() as u64, "PACKAGE");
