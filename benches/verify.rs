@@ -7,6 +7,10 @@
 //! `--throughput SECS [--threads N]`: instead, verify each file from memory
 //! on N threads (default: all cores) for SECS seconds and print documents/s
 //! (the in-process reference of benches/load.sh).
+//! `--sha256-parts`: for ZIP packages (Office/ODF), also the time to
+//! SHA-256 every part already inflated in memory, and to inflate and
+//! SHA-256 them (the references of benches/package.sh), with the ratios,
+//! and the process's peak RSS after the file's verification runs.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,6 +25,7 @@ fn main() {
     let mut require = false;
     let mut runs_arg: Option<usize> = None;
     let mut throughput: Option<f64> = None;
+    let mut sha256_parts = false;
     let mut threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -43,6 +48,7 @@ fn main() {
             "--revocation" => require = args.next().as_deref() == Some("required"),
             "--runs" => runs_arg = args.next().and_then(|n| n.parse().ok()),
             "--throughput" => throughput = args.next().and_then(|n| n.parse().ok()),
+            "--sha256-parts" => sha256_parts = true,
             "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(threads),
             s if s.starts_with("--") => {} // cargo bench's own flags
             f => files.push(PathBuf::from(f)),
@@ -97,12 +103,85 @@ fn main() {
             assert!(r.summary.all_passed, "{} did not pass", f.display());
         }
         times.sort();
+        let median = times[runs / 2];
         println!(
             "in-process verify {:>10} bytes  median {:>9.3} ms  best {:>9.3} ms  ({})",
             size,
-            times[runs / 2].as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e3,
             times[0].as_secs_f64() * 1e3,
             f.display()
         );
+        if sha256_parts {
+            println!(
+                "  peak RSS of this process so far {:.1} MiB (target 64)",
+                peak_rss_kib() as f64 / 1024.0
+            );
+            parts_reference(&f, runs, median);
+        }
+    }
+}
+
+/// SHA-256 of every part of a package, inflated beforehand, and inflate +
+/// SHA-256; medians over `runs`, printed with `verify`'s ratio to each.
+fn parts_reference(f: &std::path::Path, runs: usize, verify: Duration) {
+    use std::io::Read;
+    let data = std::fs::read(f).expect("readable");
+    let inflate = || -> Vec<Vec<u8>> {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(&data)).expect("a ZIP package");
+        (0..z.len())
+            .map(|i| {
+                let mut e = z.by_index(i).expect("an entry");
+                let mut b = Vec::new();
+                e.read_to_end(&mut b).expect("inflates");
+                b
+            })
+            .collect()
+    };
+    let parts = inflate();
+    let total: usize = parts.iter().map(Vec::len).sum();
+    let median = |mut t: Vec<Duration>| {
+        t.sort();
+        t[t.len() / 2]
+    };
+    let hash_only = median(
+        (0..runs.max(3))
+            .map(|_| {
+                let t = Instant::now();
+                for p in &parts {
+                    std::hint::black_box(openssl::sha::sha256(p));
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let inflate_hash = median(
+        (0..runs.max(3))
+            .map(|_| {
+                let t = Instant::now();
+                for p in inflate() {
+                    std::hint::black_box(openssl::sha::sha256(&p));
+                }
+                t.elapsed()
+            })
+            .collect(),
+    );
+    println!(
+        "  {} parts, {total} bytes inflated: SHA-256 {:.3} ms (verify / it = {:.2}, target 2.0); inflate + SHA-256 {:.3} ms (verify / it = {:.2})",
+        parts.len(),
+        hash_only.as_secs_f64() * 1e3,
+        verify.as_secs_f64() / hash_only.as_secs_f64(),
+        inflate_hash.as_secs_f64() * 1e3,
+        verify.as_secs_f64() / inflate_hash.as_secs_f64(),
+    );
+}
+
+/// This process's peak resident set, in KiB.
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru.ru_maxrss
     }
 }
