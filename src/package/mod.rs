@@ -425,6 +425,13 @@ impl<'a> Package<'a> {
 
     /// The inflated bytes of a part, within the limits, its CRC checked.
     pub fn open(&self, p: &Part) -> Result<Vec<u8>> {
+        self.check_open(p)?;
+        self.open_checked(p)
+    }
+
+    /// Whether a part may be opened: not encrypted, within the size and
+    /// ratio limits.
+    fn check_open(&self, p: &Part) -> Result<()> {
         if p.encrypted {
             return Err(Error::Unsupported(format!("{:?} is encrypted", p.name)));
         }
@@ -446,6 +453,10 @@ impl<'a> Package<'a> {
                 self.limits.max_ratio as usize,
             ));
         }
+        Ok(())
+    }
+
+    fn open_checked(&self, p: &Part) -> Result<Vec<u8>> {
         let raw = self
             .bytes
             .get(p.data.0 as usize..p.data.1 as usize)
@@ -484,6 +495,36 @@ impl<'a> Package<'a> {
         Ok(out)
     }
 
+    /// A reader of a part's inflated bytes, within the same limits as
+    /// [`Package::open`]: it fails (an I/O error of kind InvalidData) at
+    /// the end when the part inflates to another size or CRC than its
+    /// entry says, and as soon as it inflates past the declared size.
+    pub fn reader(&self, p: &Part) -> Result<PartReader<'a>> {
+        self.check_open(p)?;
+        let raw: &'a [u8] = self
+            .bytes
+            .get(p.data.0 as usize..p.data.1 as usize)
+            .ok_or_else(|| bad("part data outside the file"))?;
+        let inner: Box<dyn Read + 'a> = match p.method {
+            0 => Box::new(raw),
+            8 => Box::new(flate2::read::DeflateDecoder::new(raw)),
+            m => {
+                return Err(Error::Unsupported(format!(
+                    "{:?}: compression method {m}",
+                    p.name
+                )));
+            }
+        };
+        Ok(PartReader {
+            inner,
+            crc: flate2::Crc::new(),
+            n: 0,
+            size: p.size,
+            crc32: p.crc32,
+            name: p.name.clone(),
+        })
+    }
+
     /// The sum of the declared inflated sizes, checked against the limit
     /// before any part is opened.
     pub fn check_total(&self) -> Result<u64> {
@@ -499,5 +540,44 @@ impl<'a> Package<'a> {
             ));
         }
         Ok(total)
+    }
+}
+
+/// The inflated bytes of one part as they are read, checked against its
+/// directory entry (size, CRC-32).
+pub struct PartReader<'a> {
+    inner: Box<dyn Read + 'a>,
+    crc: flate2::Crc,
+    n: u64,
+    size: u64,
+    crc32: u32,
+    name: String,
+}
+
+impl Read for PartReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let got = self.inner.read(buf)?;
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+        if got == 0 {
+            if self.n != self.size {
+                return Err(invalid(format!(
+                    "{:?} inflates to {} bytes, its entry says {}",
+                    self.name, self.n, self.size
+                )));
+            }
+            if self.crc.sum() != self.crc32 {
+                return Err(invalid(format!("{:?}: CRC mismatch", self.name)));
+            }
+            return Ok(0);
+        }
+        self.n = self.n.saturating_add(got as u64);
+        if self.n > self.size {
+            return Err(invalid(format!(
+                "{:?} inflates past the {} bytes its entry says",
+                self.name, self.size
+            )));
+        }
+        self.crc.update(buf.get(..got).unwrap_or(&[]));
+        Ok(got)
     }
 }

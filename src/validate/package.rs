@@ -228,33 +228,45 @@ fn refuse(mut doc: DocumentInfo, opts: &VerifyOptions, why: Check) -> Report {
 }
 
 /// Every part of the package (directories left out) as a detached
-/// reference target, each inflated only when a reference reaches it.
+/// reference target, each inflated only when a reference reaches it, and
+/// read as it is digested.
 struct Parts<'p> {
     names: Vec<&'p str>,
-    openers: Vec<BoxedOpener<'p>>,
+    sources: Vec<PartRef<'p>>,
 }
 
-type BoxedOpener<'p> = Box<dyn Fn() -> Result<Vec<u8>, String> + Sync + 'p>;
+/// One part of a package, opened on demand.
+struct PartRef<'p> {
+    pkg: &'p Package<'p>,
+    part: &'p crate::package::Part,
+}
+
+impl dsig::PartSource for PartRef<'_> {
+    fn open(&self) -> Result<Box<dyn std::io::BufRead + '_>, String> {
+        let r = self.pkg.reader(self.part).map_err(|e| e.to_string())?;
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, r)))
+    }
+}
 
 impl<'p> Parts<'p> {
     fn of(pkg: &'p Package<'p>, skip: &[&str]) -> Parts<'p> {
         let mut names = Vec::new();
-        let mut openers: Vec<BoxedOpener<'p>> = Vec::new();
+        let mut sources = Vec::new();
         for p in pkg.parts.iter().filter(|p| !p.name.ends_with('/')) {
             if skip.contains(&p.name.as_str()) {
                 continue;
             }
             names.push(p.name.as_str());
-            openers.push(Box::new(move || pkg.open(p).map_err(|e| e.to_string())));
+            sources.push(PartRef { pkg, part: p });
         }
-        Parts { names, openers }
+        Parts { names, sources }
     }
 
     fn detached(&self) -> Vec<Detached<'_>> {
         self.names
             .iter()
-            .zip(&self.openers)
-            .map(|(n, o)| Detached::part(n, o.as_ref()))
+            .zip(&self.sources)
+            .map(|(n, o)| Detached::part(n, o as &dyn dsig::PartSource))
             .collect()
     }
 }

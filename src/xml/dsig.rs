@@ -6,6 +6,8 @@
 //! signature *means* (signer, chain, indication) is judged by
 //! [`crate::validate`].
 
+use std::io::{BufRead, Read};
+
 use bergshamra_c14n::{C14nMode, C14nSink, canonicalize_doc_to};
 use bergshamra_xml::NodeSet;
 use openssl::pkey::{PKey, Public};
@@ -30,8 +32,15 @@ pub struct Detached<'a> {
     pub data: DetachedData<'a>,
 }
 
-/// Opens a package part when a reference reaches it.
-pub type Opener<'a> = &'a (dyn Fn() -> Result<Vec<u8>, String> + Sync);
+/// A package part, opened when a reference reaches it: a reader of its
+/// inflated bytes (which fails at its end when they are not what the
+/// package's directory says).
+pub trait PartSource: Sync {
+    fn open(&self) -> Result<Box<dyn std::io::BufRead + '_>, String>;
+}
+
+/// How a detached package part is reached.
+pub type Opener<'a> = &'a dyn PartSource;
 
 /// The bytes of a detached reference: given, or a package part opened
 /// only when a reference reaches it (so that a package is never held
@@ -64,9 +73,22 @@ impl<'a> Detached<'a> {
     fn load(&self) -> Result<Vec<u8>, RefStatus> {
         match &self.data {
             DetachedData::Bytes(b) => Ok(b.to_vec()),
-            DetachedData::Part(open) => {
-                open().map_err(|e| RefStatus::NotFound(format!("{}: {e}", self.uri)))
+            DetachedData::Part(_) => {
+                let mut r = self.reader()?;
+                let mut v = Vec::new();
+                r.read_to_end(&mut v)
+                    .map_err(|e| RefStatus::NotFound(format!("{}: {e}", self.uri)))?;
+                Ok(v)
             }
+        }
+    }
+
+    fn reader(&self) -> Result<Box<dyn std::io::BufRead + 'a>, RefStatus> {
+        match &self.data {
+            DetachedData::Bytes(b) => Ok(Box::new(*b)),
+            DetachedData::Part(src) => src
+                .open()
+                .map_err(|e| RefStatus::NotFound(format!("{}: {e}", self.uri))),
         }
     }
 
@@ -565,6 +587,9 @@ fn transform_into<W: C14nSink>(
     sink: &mut W,
 ) -> Result<(), RefStatus> {
     let doc = &xd.doc;
+    if let Some(done) = stream_part(doc, uri, steps, detached, limits, signed, sink) {
+        return done;
+    }
     // Dereference (XMLDSig §4.4.3.3).
     let mut data = dereference(xd, uri, detached, signed)?;
     // Transforms; the last canonicalization streams into the sink.
@@ -601,9 +626,14 @@ fn transform_into<W: C14nSink>(
                 Data::Octets(o) => {
                     // Octets become the node-set of the XML they hold
                     // (XMLDSig §4.4.3.2): parsed under the same rules and
-                    // limits as the signed document (no DTD), whole.
-                    let parsed = canonical_octets(o, mode, &prefixes, limits)?;
-                    data = Data::Octets(parsed);
+                    // limits as the signed document (no DTD), whole; the
+                    // last step streams into the digest.
+                    if last {
+                        return canonical_octets(o, mode, &prefixes, limits, sink);
+                    }
+                    let mut buf = Vec::new();
+                    canonical_octets(o, mode, &prefixes, limits, &mut buf)?;
+                    data = Data::Octets(buf);
                 }
             }
         } else if turi == alg::RELATIONSHIP_TRANSFORM {
@@ -657,13 +687,38 @@ fn transform_into<W: C14nSink>(
 }
 
 /// Octets (a detached XML document, an ODF package's XML stream) parsed
-/// and canonicalized whole with `mode`.
-fn canonical_octets(
+/// and canonicalized whole with `mode` into `sink`: streamed
+/// ([`super::stream_c14n`]) when UTF-8 without a DTD, else through the
+/// tree (other encodings; an external-only DOCTYPE dropped first).
+fn canonical_octets<W: C14nSink>(
     octets: &[u8],
     mode: C14nMode,
     prefixes: &[String],
     limits: &Limits,
-) -> Result<Vec<u8>, RefStatus> {
+    sink: &mut W,
+) -> Result<(), RefStatus> {
+    let body = octets.strip_prefix(b"\xef\xbb\xbf").unwrap_or(octets);
+    // Streamed into a buffer first only when the sink must not see a
+    // partial output that the tree path would then repeat: a fallback is
+    // known before any output (the declaration and DOCTYPE come first).
+    let mut held = HoldSink {
+        inner: sink,
+        wrote: false,
+    };
+    match super::stream_c14n::canonicalize(body, mode, prefixes, limits, &mut held) {
+        Ok(()) => return Ok(()),
+        Err(super::stream_c14n::Streamed::Malformed(m)) => {
+            return Err(RefStatus::Malformed(format!(
+                "the data to canonicalize is not XML: {m}"
+            )));
+        }
+        Err(super::stream_c14n::Streamed::Fallback(_)) if !held.wrote => {}
+        Err(super::stream_c14n::Streamed::Fallback(m)) => {
+            return Err(RefStatus::Malformed(format!(
+                "the data to canonicalize: {m} after its first element"
+            )));
+        }
+    }
     let text = super::decode(octets)
         .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
     let text = super::normalize_source(&text);
@@ -671,9 +726,39 @@ fn canonical_octets(
     let text = stripped.as_deref().unwrap_or(&text);
     let parsed = super::parse(text, limits, &[])
         .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
+    canonicalize_doc_to(&parsed.doc, mode, None, prefixes, sink)
+        .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))
+}
+
+/// A sink that remembers whether anything was written.
+struct HoldSink<'s, W: C14nSink> {
+    inner: &'s mut W,
+    wrote: bool,
+}
+
+impl<W: C14nSink> C14nSink for HoldSink<'_, W> {
+    fn write(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.wrote = true;
+        }
+        self.inner.write(bytes);
+    }
+}
+
+/// The tree path alone (the oracle of the streamed one in tests).
+pub fn canonical_octets_tree(
+    octets: &[u8],
+    mode: C14nMode,
+    prefixes: &[String],
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    let text = super::decode(octets).map_err(|e| e.to_string())?;
+    let text = super::normalize_source(&text);
+    let stripped = super::without_external_doctype(&text);
+    let text = stripped.as_deref().unwrap_or(&text);
+    let parsed = super::parse(text, limits, &[]).map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    canonicalize_doc_to(&parsed.doc, mode, None, prefixes, &mut buf)
-        .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))?;
+    canonicalize_doc_to(&parsed.doc, mode, None, prefixes, &mut buf).map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
@@ -782,12 +867,7 @@ fn dereference(
     // stands for the outside reference when it is the only one supplied.
     if detached.iter().any(Detached::is_part) {
         // A package: part names only.
-        let found = part_name_of(u).and_then(|name| {
-            detached
-                .iter()
-                .find(|d| d.is_part() && d.uri.eq_ignore_ascii_case(&name))
-        });
-        return match found {
+        return match find_part(u, detached) {
             Some(d) => {
                 *signed = Some(detached_node(d.uri));
                 Ok(Data::Octets(d.load()?))
@@ -991,6 +1071,83 @@ fn relationship_transform(
     }
     out.push_str("</Relationships>");
     Ok(out.into_bytes())
+}
+
+/// The package part a reference URI names (part names only).
+fn find_part<'d, 'a>(u: &str, detached: &'d [Detached<'a>]) -> Option<&'d Detached<'a>> {
+    let name = part_name_of(u)?;
+    detached
+        .iter()
+        .find(|d| d.is_part() && d.uri.eq_ignore_ascii_case(&name))
+}
+
+/// A package part digested as it is inflated, never held whole: with no
+/// transform (its octets), or with one canonicalization (an ODF XML
+/// stream, canonicalized whole as it is read). `None` when the reference
+/// is not of that shape (the general path then loads the part).
+fn stream_part<W: C14nSink>(
+    doc: &Document<'_>,
+    uri: Option<&str>,
+    steps: &[NodeId],
+    detached: &[Detached<'_>],
+    limits: &Limits,
+    signed: &mut Option<SignedNode>,
+    sink: &mut W,
+) -> Option<Result<(), RefStatus>> {
+    let u = uri?;
+    if u.starts_with('#') || u.is_empty() {
+        return None;
+    }
+    let d = find_part(u, detached)?;
+    let mode = match steps {
+        [] => None,
+        [t] => Some(alg::c14n(attr(doc, *t, "Algorithm").unwrap_or_default())?),
+        _ => return None,
+    };
+    *signed = Some(detached_node(d.uri));
+    let mut run = || -> Result<(), RefStatus> {
+        let mut r = d.reader()?;
+        let unreadable = |e: std::io::Error| RefStatus::NotFound(format!("{}: {e}", d.uri));
+        match mode {
+            None => loop {
+                let chunk = r.fill_buf().map_err(unreadable)?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                sink.write(chunk);
+                let n = chunk.len();
+                r.consume(n);
+            },
+            Some(mode) => {
+                let prefixes = steps
+                    .first()
+                    .map(|t| inclusive_prefixes(doc, *t))
+                    .unwrap_or_default();
+                if r.fill_buf()
+                    .map_err(unreadable)?
+                    .starts_with(b"\xef\xbb\xbf")
+                {
+                    r.consume(3);
+                }
+                let mut held = HoldSink {
+                    inner: sink,
+                    wrote: false,
+                };
+                match super::stream_c14n::canonicalize(r, mode, &prefixes, limits, &mut held) {
+                    Ok(()) => Ok(()),
+                    Err(super::stream_c14n::Streamed::Fallback(_)) if !held.wrote => {
+                        let bytes = d.load()?;
+                        canonical_octets(&bytes, mode, &prefixes, limits, held.inner)
+                    }
+                    Err(super::stream_c14n::Streamed::Fallback(m))
+                    | Err(super::stream_c14n::Streamed::Malformed(m)) => Err(RefStatus::Malformed(
+                        format!("the data to canonicalize is not XML: {m}"),
+                    )),
+                }
+            }
+        }
+    };
+    Some(run())
 }
 
 fn detached_node(uri: &str) -> SignedNode {

@@ -17,6 +17,7 @@
 pub mod alg;
 pub mod dsig;
 pub mod profile;
+pub mod stream_c14n;
 pub mod xades;
 
 use std::borrow::Cow;
