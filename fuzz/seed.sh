@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 shared=../../shared/corpora
-mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields,pdf_differential,xml,package}
+mkdir -p corpus/{pdf_signatures,revisions,verify,cms,fields,pdf_differential,xml,package,stream_c14n}
 pdfs() { find ../testdata -name '*.pdf'; [ -d "$shared/pdf" ] && find "$shared/pdf" -name '*.pdf'; true; }
 cmss() {
     find ../testdata/cms -type f
@@ -39,9 +39,10 @@ for i in $(seq 1 64); do head -c 512 /dev/urandom > "corpus/fields/random-$i"; d
 # Signed XML: kyso's fixtures and the XMLDSig suites (xmlsec, Santuario).
 mapfile -t X < <(find ../testdata/xml -name '*.xml'; [ -d "$shared/xmldsig" ] && find "$shared/xmldsig/xmlsec" "$shared/xmldsig/santuario" -name '*.xml' | head -1500; true)
 copy corpus/xml "${X[@]}"
+copy corpus/stream_c14n "${X[@]}"
 # ZIP packages: the signed Office and ODF documents of the corpora.
 mapfile -t Z < <([ -d "$shared/xmldsig" ] && find "$shared/xmldsig/ooxml-poi" "$shared/xmldsig/odf-libreoffice" -type f \( -name '*.docx' -o -name '*.xlsx' -o -name '*.pptx' -o -name '*.odt' -o -name '*.ods' -o -name '*.odp' \); true)
 copy corpus/package "${Z[@]}"
-for t in pdf_signatures revisions verify cms fields pdf_differential xml package; do
+for t in pdf_signatures revisions verify cms fields pdf_differential xml package stream_c14n; do
     echo "$t: $(ls corpus/$t | wc -l) seeds"
 done

@@ -445,7 +445,36 @@ pub fn package(data: &[u8]) {
         if p.check_total().is_ok() {
             for part in &p.parts {
                 let _ = p.open(part);
+                if let Ok(mut r) = p.reader(part) {
+                    let _ = std::io::copy(&mut r, &mut std::io::sink());
+                }
             }
+        }
+    }
+    // The whole package path: relationships, content types, signatures
+    // found and verified against the parts, coverage.
+    let opts = crate::core::VerifyOptions::new(crate::pki::TrustStore::new(), 1_793_491_200);
+    let _ = crate::validate::package::verify_package(data, "fuzz", &opts);
+}
+
+/// The streamed canonicalization of a whole document against the tree
+/// path: where both read the input, the canonical bytes must be equal.
+pub fn stream_c14n(data: &[u8]) {
+    use bergshamra_c14n::C14nMode;
+    let limits = crate::error::Limits {
+        max_xml_depth: 64,
+        max_xml_elements: 20_000,
+        ..Default::default()
+    };
+    for mode in [C14nMode::Inclusive, C14nMode::ExclusiveWithComments] {
+        let mut streamed = Vec::new();
+        let s = crate::xml::stream_c14n::canonicalize(data, mode, &[], &limits, &mut streamed);
+        let tree = crate::xml::dsig::canonical_octets_tree(data, mode, &[], &limits);
+        if let (Ok(()), Ok(t)) = (s, tree) {
+            assert!(
+                t == streamed,
+                "streamed and tree canonical XML differ ({mode:?})"
+            );
         }
     }
 }

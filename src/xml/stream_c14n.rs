@@ -17,6 +17,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use bergshamra_c14n::{C14nMode, C14nSink};
@@ -50,8 +51,15 @@ struct Binding {
 /// resolved, line ends normalized (CR LF and CR → LF) and, in attribute
 /// values, literal whitespace normalized to spaces (XML 1.0 §2.11, §3.3.3:
 /// every attribute is CDATA without a DTD).
-fn unescape(raw: &[u8], attribute: bool) -> Result<String, Streamed> {
+fn unescape(raw: &[u8], attribute: bool) -> Result<Cow<'_, str>, Streamed> {
     let s = std::str::from_utf8(raw).map_err(|_| bad("not UTF-8"))?;
+    // Most values hold nothing to resolve or normalize.
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'\r' | b'\t' | b'\n') || b < 0x20 || b == 0xEF)
+    {
+        return Ok(Cow::Borrowed(s));
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while !rest.is_empty() {
@@ -87,7 +95,7 @@ fn unescape(raw: &[u8], attribute: bool) -> Result<String, Streamed> {
         }
         rest = tail.get(1..).unwrap_or("");
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Characters XML 1.0 allows (§2.2).
@@ -134,6 +142,10 @@ fn resolve_ref(name: &str) -> Result<char, Streamed> {
 }
 
 fn escape_text(s: &str, out: &mut String) {
+    if !s.bytes().any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r')) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -146,6 +158,13 @@ fn escape_text(s: &str, out: &mut String) {
 }
 
 fn escape_attr(s: &str, out: &mut String) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -159,13 +178,38 @@ fn escape_attr(s: &str, out: &mut String) {
     }
 }
 
-fn lookup<'a>(frames: &'a [Vec<Binding>], prefix: &str) -> Option<&'a str> {
-    frames
-        .iter()
-        .rev()
-        .flat_map(|f| f.iter())
-        .find(|b| b.prefix == prefix)
-        .map(|b| b.uri.as_str())
+/// Namespace bindings by prefix, innermost last, and what each open
+/// element added.
+#[derive(Default)]
+struct Scopes {
+    map: std::collections::HashMap<String, Vec<String>>,
+    frames: Vec<Vec<String>>,
+}
+
+impl Scopes {
+    fn get(&self, prefix: &str) -> Option<&str> {
+        self.map
+            .get(prefix)
+            .and_then(|v| v.last())
+            .map(String::as_str)
+    }
+
+    fn push(&mut self, bindings: Vec<Binding>) {
+        let mut added = Vec::with_capacity(bindings.len());
+        for b in bindings {
+            self.map.entry(b.prefix.clone()).or_default().push(b.uri);
+            added.push(b.prefix);
+        }
+        self.frames.push(added);
+    }
+
+    fn pop(&mut self) {
+        for p in self.frames.pop().unwrap_or_default() {
+            if let Some(v) = self.map.get_mut(&p) {
+                v.pop();
+            }
+        }
+    }
 }
 
 fn split(q: &str) -> (&str, &str) {
@@ -179,10 +223,10 @@ struct State<'p> {
     exclusive: bool,
     comments: bool,
     prefixes: &'p [String],
-    /// In-scope declarations, one frame per open element.
-    scope: Vec<Vec<Binding>>,
-    /// Declarations rendered, one frame per open element (exclusive).
-    rendered: Vec<Vec<Binding>>,
+    /// In-scope declarations.
+    scope: Scopes,
+    /// Declarations rendered (exclusive).
+    rendered: Scopes,
     depth: usize,
     elements: usize,
     seen_root: bool,
@@ -207,19 +251,20 @@ impl State<'_> {
             return Err(bad("more than one root element"));
         }
         self.seen_root = true;
-        let name = std::str::from_utf8(e.name().as_ref())
-            .map_err(|_| bad("not UTF-8"))?
-            .to_string();
+        let name = std::str::from_utf8(e.name().into_inner()).map_err(|_| bad("not UTF-8"))?;
+        // The attributes, borrowed from the event where possible.
+        let raw: Vec<quick_xml::events::attributes::Attribute<'_>> = e
+            .attributes()
+            .with_checks(true)
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(format!("attribute: {e}")))?;
+        if raw.len() > limits.max_xml_attributes {
+            return Err(bad("limit exceeded: max_xml_attributes"));
+        }
         let mut decls: Vec<Binding> = Vec::new();
-        let mut attrs: Vec<(String, String)> = Vec::new();
-        for a in e.attributes().with_checks(true) {
-            let a = a.map_err(|e| bad(format!("attribute: {e}")))?;
-            if attrs.len().saturating_add(decls.len()) >= limits.max_xml_attributes {
-                return Err(bad("limit exceeded: max_xml_attributes"));
-            }
-            let key = std::str::from_utf8(a.key.as_ref())
-                .map_err(|_| bad("not UTF-8"))?
-                .to_string();
+        let mut attrs: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(raw.len());
+        for a in &raw {
+            let key = std::str::from_utf8(a.key.into_inner()).map_err(|_| bad("not UTF-8"))?;
             if a.value.len() as u64 > limits.max_xml_text_bytes {
                 return Err(bad("limit exceeded: max_xml_text_bytes"));
             }
@@ -227,7 +272,7 @@ impl State<'_> {
             if key == "xmlns" {
                 decls.push(Binding {
                     prefix: String::new(),
-                    uri: value,
+                    uri: value.into_owned(),
                 });
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() {
@@ -237,91 +282,21 @@ impl State<'_> {
                 }
                 decls.push(Binding {
                     prefix: p.to_string(),
-                    uri: value,
+                    uri: value.into_owned(),
                 });
             } else {
                 attrs.push((key, value));
             }
         }
-        let parent_default = lookup(&self.scope, "").unwrap_or("").to_string();
-        self.scope.push(decls);
-        // Element and attribute prefixes must be bound.
-        let (ep, el) = split(&name);
-        if el.is_empty() || el.contains(':') {
-            return Err(bad(format!("bad element name {name}")));
-        }
-        let resolve = |p: &str, frames: &[Vec<Binding>]| -> Result<String, Streamed> {
-            if p == "xml" {
-                return Ok(XML_NS.to_string());
-            }
-            lookup(frames, p)
-                .map(str::to_string)
-                .ok_or_else(|| bad(format!("prefix {p} is not declared")))
-        };
-        if !ep.is_empty() {
-            resolve(ep, &self.scope)?;
-        }
-        let mut keyed: Vec<(String, String, &str, &str)> = Vec::with_capacity(attrs.len());
-        for (k, v) in &attrs {
-            let (p, l) = split(k);
-            let uri = if p.is_empty() {
-                String::new()
-            } else {
-                resolve(p, &self.scope)?
-            };
-            if keyed.iter().any(|(u, ln, _, _)| *u == uri && *ln == l) {
-                return Err(bad(format!("attribute {k} twice")));
-            }
-            keyed.push((uri, l.to_string(), k.as_str(), v.as_str()));
-        }
-        keyed.sort_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
-
-        // Namespace declarations to render.
+        // Inclusive C14N renders a declaration whose value differs from
+        // the parent's in-scope one (the parent is always rendered here).
         let mut render: Vec<(String, String)> = Vec::new();
-        let this_frame: &[Binding] = self.scope.last().map(Vec::as_slice).unwrap_or(&[]);
-        if self.exclusive {
-            let mut wanted: Vec<String> = vec![ep.to_string()];
-            for (k, _) in &attrs {
-                let (p, _) = split(k);
-                if !p.is_empty() {
-                    wanted.push(p.to_string());
-                }
-            }
-            for p in self.prefixes {
-                wanted.push(if p == "#default" {
-                    String::new()
-                } else {
-                    p.clone()
-                });
-            }
-            wanted.sort();
-            wanted.dedup();
-            for p in wanted {
-                if p == "xml" {
-                    continue;
-                }
-                let inscope = lookup(&self.scope, &p).unwrap_or("").to_string();
-                let shown = lookup(&self.rendered, &p).unwrap_or("").to_string();
-                if inscope != shown {
-                    render.push((p, inscope));
-                }
-            }
-        } else {
-            for b in this_frame {
+        if !self.exclusive {
+            for b in &decls {
                 if b.prefix == "xml" {
                     continue;
                 }
-                let parent = if b.prefix.is_empty() {
-                    Some(parent_default.as_str())
-                } else {
-                    lookup(
-                        self.scope
-                            .get(..self.scope.len().saturating_sub(1))
-                            .unwrap_or(&[]),
-                        &b.prefix,
-                    )
-                };
-                if parent.unwrap_or("") != b.uri || (!b.prefix.is_empty() && parent.is_none()) {
+                if self.scope.get(&b.prefix).unwrap_or("") != b.uri {
                     // The last declaration of a prefix on one element wins.
                     render.retain(|(p, _)| *p != b.prefix);
                     render.push((b.prefix.clone(), b.uri.clone()));
@@ -329,36 +304,94 @@ impl State<'_> {
             }
             render.sort();
         }
-        self.rendered.push(
-            render
-                .iter()
-                .map(|(p, u)| Binding {
-                    prefix: p.clone(),
-                    uri: u.clone(),
-                })
-                .collect(),
-        );
-        self.out.push('<');
-        self.out.push_str(&name);
+        self.scope.push(decls);
+        let (ep, el) = split(name);
+        if el.is_empty() || el.contains(':') {
+            return Err(bad(format!("bad element name {name}")));
+        }
+        let scope = &self.scope;
+        let resolve = |p: &str| -> Result<&str, Streamed> {
+            if p == "xml" {
+                return Ok(XML_NS);
+            }
+            scope
+                .get(p)
+                .ok_or_else(|| bad(format!("prefix {p} is not declared")))
+        };
+        if !ep.is_empty() {
+            resolve(ep)?;
+        }
+        // Attributes sorted by namespace URI, then local name.
+        let mut keyed: Vec<(&str, &str, usize)> = Vec::with_capacity(attrs.len());
+        for (i, (k, _)) in attrs.iter().enumerate() {
+            let (p, l) = split(k);
+            let uri = if p.is_empty() { "" } else { resolve(p)? };
+            if keyed.iter().any(|(u, ln, _)| *u == uri && *ln == l) {
+                return Err(bad(format!("attribute {k} twice")));
+            }
+            keyed.push((uri, l, i));
+        }
+        if keyed.len() > 1 {
+            keyed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        }
+
+        // Exclusive C14N: the prefixes the element and its attributes use
+        // (and the InclusiveNamespaces list), where the rendered value
+        // differs.
+        if self.exclusive {
+            let mut wanted: Vec<&str> = vec![ep];
+            for (k, _) in &attrs {
+                let (p, _) = split(k);
+                if !p.is_empty() {
+                    wanted.push(p);
+                }
+            }
+            for p in self.prefixes {
+                wanted.push(if p == "#default" { "" } else { p.as_str() });
+            }
+            wanted.sort_unstable();
+            wanted.dedup();
+            for p in wanted {
+                if p == "xml" {
+                    continue;
+                }
+                let inscope = scope.get(p).unwrap_or("");
+                let shown = self.rendered.get(p).unwrap_or("");
+                if inscope != shown {
+                    render.push((p.to_string(), inscope.to_string()));
+                }
+            }
+        }
+        let out = &mut self.out;
+        out.push('<');
+        out.push_str(name);
         for (p, u) in &render {
             if p.is_empty() {
-                self.out.push_str(" xmlns=\"");
+                out.push_str(" xmlns=\"");
             } else {
-                self.out.push_str(" xmlns:");
-                self.out.push_str(p);
-                self.out.push_str("=\"");
+                out.push_str(" xmlns:");
+                out.push_str(p);
+                out.push_str("=\"");
             }
-            escape_attr(u, &mut self.out);
-            self.out.push('"');
+            escape_attr(u, out);
+            out.push('"');
         }
-        for (_, _, k, v) in &keyed {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            escape_attr(v, &mut self.out);
-            self.out.push('"');
+        for (_, _, i) in &keyed {
+            if let Some((k, v)) = attrs.get(*i) {
+                out.push(' ');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape_attr(v, out);
+                out.push('"');
+            }
         }
-        self.out.push('>');
+        out.push('>');
+        self.rendered.push(
+            render
+                .into_iter()
+                .map(|(prefix, uri)| Binding { prefix, uri })
+                .collect(),
+        );
         Ok(())
     }
 
@@ -415,8 +448,8 @@ pub fn canonicalize<R: BufRead, W: C14nSink>(
         exclusive,
         comments,
         prefixes,
-        scope: Vec::new(),
-        rendered: Vec::new(),
+        scope: Scopes::default(),
+        rendered: Scopes::default(),
         depth: 0,
         elements: 0,
         seen_root: false,
