@@ -201,3 +201,28 @@ fn odf_spoofing_files_name_the_real_signer() {
         s.claimed_signing_time
     );
 }
+
+/// Office's own signature information and the XAdES commitment and role
+/// are reported (POI's PPT2016withComment.pptx, whose test asserts the
+/// role "SuperDuper-Reviewer" and the description "Purpose for signing").
+#[test]
+fn office_signature_information_is_reported() {
+    let Some(dir) = common::corpus("xmldsig/ooxml-poi") else {
+        return;
+    };
+    let f = "PPT2016withComment.pptx";
+    let data = std::fs::read(dir.join(f)).unwrap();
+    let r = kyso::validate::package::verify_package(&data, f, &options(&dir, f));
+    let c = r.signatures[0]
+        .checks
+        .iter()
+        .find(|c| c.code == "OOXML_SIGNATURE_INFO")
+        .expect("the Office signature information");
+    assert_eq!(c.evidence["purpose"], "Purpose for signing");
+    assert_eq!(c.evidence["claimed_role"], "SuperDuper-Reviewer");
+    assert_eq!(
+        c.evidence["commitment"],
+        "http://uri.etsi.org/01903/v1.2.2#ProofOfOrigin"
+    );
+    assert_eq!(c.evidence["signed"], true);
+}

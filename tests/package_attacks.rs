@@ -180,6 +180,13 @@ fn cases() -> Vec<Case> {
             data: xlsx.clone(),
             cause: None,
         },
+        // XAdES-T: the same .odt with a signature timestamp of the live
+        // TSA added (testdata/gen/make_packages_t.py).
+        Case {
+            name: "don-signed-t.odt",
+            data: std::fs::read(d.join("don-signed-t.odt")).unwrap(),
+            cause: None,
+        },
         // Written again by another ZIP writer, nothing changed: still signed.
         Case {
             name: "don-signed-repacked.odt",
@@ -382,6 +389,13 @@ fn package_attacks_are_never_passed_and_honest_packages_pass() {
                     c.name,
                     verdict(&r)
                 );
+                let level = r.signatures[0].level.map(|l| l.as_str());
+                let want = if c.name.ends_with("-t.odt") {
+                    "B-T"
+                } else {
+                    "B-B"
+                };
+                assert_eq!(level, Some(want), "{}", c.name);
             }
             Some(cause) => {
                 // The document is never passed: at least one signature
@@ -490,7 +504,7 @@ fn xmlsec1_checks_the_odf_signature_xml() {
         return;
     }
     let live = common::root().join("testdata/live/certs");
-    for f in ["don-signed.odt", "bang-signed.ods"] {
+    for f in ["don-signed.odt", "bang-signed.ods", "don-signed-t.odt"] {
         let data = std::fs::read(dir().join(f)).unwrap();
         let work = std::env::temp_dir().join(format!("kyso-xmlsec-odf-{}-{f}", std::process::id()));
         std::fs::create_dir_all(&work).unwrap();

@@ -796,6 +796,9 @@ fn verify_ooxml(
                     seen_values.push((v, sp.clone()));
                 }
             }
+            if let Some(c) = office_info(&bytes, &s, limits) {
+                s.pass(c);
+            }
             ooxml_signature(pkg, &ct, &exempt, &root_rels, &rels_of, &mut s);
             structure_findings(pkg, &mut s);
             s.conclude();
@@ -806,6 +809,108 @@ fn verify_ooxml(
     // Office, never counted; they are unsigned parts like any other.
     doc.notes.extend(notes);
     Report::new(doc, when, signatures)
+}
+
+/// Office's own signature information (SignatureInfoV1 in the
+/// `idOfficeObject` Object: purpose, signature text, image, setup id,
+/// application) and the XAdES commitment and claimed roles, as an info
+/// check; `signed` says whether a verified reference covers the Office
+/// object (what is not signed is only what the file says).
+fn office_info(bytes: &[u8], s: &SignatureReport, limits: &crate::error::Limits) -> Option<Check> {
+    const DIGSIG: &str = "http://schemas.microsoft.com/office/2006/digsig";
+    let text = crate::xml::decode(bytes).ok()?;
+    let text = crate::xml::normalize_source(&text);
+    let parsed = crate::xml::parse(&text, limits, &[]).ok()?;
+    let d = &parsed.doc;
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    let mut object_id: Option<String> = None;
+    let mut stack = Vec::new();
+    crate::xml::push_children(d, d.root(), &mut stack, |c| c);
+    let mut visited = 0usize;
+    while let Some(n) = stack.pop() {
+        visited = visited.saturating_add(1);
+        if visited > 100_000 {
+            break;
+        }
+        if let Some(e) = d.element(n) {
+            let ns = e.name.namespace_uri.as_deref().unwrap_or("");
+            let local = e.name.local_name.as_ref();
+            let value = || crate::xml::text_of(d, n).trim().to_string();
+            match (ns, local) {
+                (DIGSIG, "SignatureInfoV1") => {
+                    let mut up = d.parent(n);
+                    while let Some(p) = up {
+                        if crate::xml::is(d, p, crate::xml::DSIG, "Object") {
+                            object_id = crate::xml::attr(d, p, "Id").map(str::to_string);
+                            break;
+                        }
+                        up = d.parent(p);
+                    }
+                }
+                (DIGSIG, "SignatureComments") if !value().is_empty() => {
+                    found.push(("purpose", value()))
+                }
+                (DIGSIG, "SignatureText") if !value().is_empty() => found.push(("text", value())),
+                (DIGSIG, "SignatureImage") if !value().is_empty() => {
+                    found.push(("image", "present".into()))
+                }
+                (DIGSIG, "SetupID") if !value().is_empty() => found.push(("setup_id", value())),
+                (DIGSIG, "ApplicationVersion") if !value().is_empty() => {
+                    found.push(("application", value()))
+                }
+                (_, "ClaimedRole") if ns.starts_with("http://uri.etsi.org/01903") => {
+                    found.push(("claimed_role", value()))
+                }
+                (_, "Identifier")
+                    if ns.starts_with("http://uri.etsi.org/01903")
+                        && d.parent(n).is_some_and(|p| {
+                            d.element(p)
+                                .is_some_and(|pe| pe.name.local_name.as_ref() == "CommitmentTypeId")
+                        }) =>
+                {
+                    found.push(("commitment", value()))
+                }
+                _ => {}
+            }
+        }
+        crate::xml::push_children(d, n, &mut stack, |c| c);
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let signed = object_id.as_deref().is_some_and(|id| {
+        s.xml.as_ref().is_some_and(|x| {
+            x.references.iter().any(|r| {
+                r.status == RefStatus::Valid && r.uri.as_deref() == Some(&format!("#{id}"))
+            })
+        })
+    });
+    let list = found
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut c = Check::new(
+        "OOXML_SIGNATURE_INFO",
+        Outcome::Info,
+        format!(
+            "Thông tin chữ ký Office ({}): {list}",
+            if signed {
+                "được ký"
+            } else {
+                "không được ký"
+            }
+        ),
+        format!(
+            "Office signature information ({}): {list}",
+            if signed { "signed" } else { "not signed" }
+        ),
+    )
+    .with("signed", signed);
+    for (k, v) in found {
+        c = c.with(k, v);
+    }
+    Some(c)
 }
 
 /// The SignatureValue text of a signature part (to spot a copied part).

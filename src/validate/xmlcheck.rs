@@ -907,12 +907,13 @@ fn signature_value_c14n(xd: &XmlDoc<'_>, out: &SigOutcome, c14n_uri: &str) -> Op
 }
 
 /// XAdES baseline level: B-B with signed properties, B-T with a valid
-/// signature timestamp, B-LT when the signature also carries validation
-/// data, B-LTA when on top a valid archive timestamp covers it. The form's
-/// claim (`format_level`) counts what is there, valid or not.
+/// signature timestamp, B-LT when the signature also carries revocation
+/// values (EN 319 132-1 §6.3: certificate values alone, as LibreOffice
+/// writes them, do not make a signature verifiable offline), B-LTA when on
+/// top a valid archive timestamp covers it. The form's claim
+/// (`format_level`) counts what is there, valid or not.
 fn xades_level(x: &xades::Xades, stamped: bool, archived: bool, rep: &mut SignatureReport) {
-    let has_values =
-        !x.certificate_values.is_empty() || !x.crl_values.is_empty() || !x.ocsp_values.is_empty();
+    let has_values = !x.crl_values.is_empty() || !x.ocsp_values.is_empty();
     let format = if !x.archive_timestamps.is_empty() {
         Level::BLTA
     } else if has_values && !x.signature_timestamps.is_empty() {

@@ -13,7 +13,9 @@
 #   and an external hyperlink relationship;
 # - bang.ods / bang.xlsx: a small fee table;
 # - *-signed.*: each signed once by LibreOffice (ODF: XAdES in
-#   META-INF/documentsignatures.xml; OOXML: _xmlsignatures/sig1.xml).
+#   META-INF/documentsignatures.xml; OOXML: _xmlsignatures/sig1.xml);
+# - don-signed-t.odt (XAdES-T, a live TSA timestamp added) is made after
+#   this by testdata/gen/make_packages_t.py.
 # The attack variants are derived from these by tests/package_attacks.rs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
