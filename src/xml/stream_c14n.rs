@@ -212,6 +212,28 @@ impl Scopes {
     }
 }
 
+/// A namespace-well-formed qualified name (XML Namespaces §3: `NCName`
+/// or `NCName:NCName`), its characters checked as XML 1.0 §2.3 (ASCII
+/// exactly; any other character accepted as a name character).
+fn check_qname(q: &str) -> Result<(), Streamed> {
+    let ncname = |n: &str| {
+        let mut cs = n.chars();
+        cs.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii())
+            && cs
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') || !c.is_ascii())
+    };
+    let ok = match q.split_once(':') {
+        Some((p, l)) => ncname(p) && ncname(l),
+        None => ncname(q),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!("{q:?} is not a qualified name")))
+    }
+}
+
 fn split(q: &str) -> (&str, &str) {
     match q.split_once(':') {
         Some((p, l)) => (p, l),
@@ -265,6 +287,7 @@ impl State<'_> {
         let mut attrs: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(raw.len());
         for a in &raw {
             let key = std::str::from_utf8(a.key.into_inner()).map_err(|_| bad("not UTF-8"))?;
+            check_qname(key)?;
             if a.value.len() as u64 > limits.max_xml_text_bytes {
                 return Err(bad("limit exceeded: max_xml_text_bytes"));
             }
@@ -305,10 +328,8 @@ impl State<'_> {
             render.sort();
         }
         self.scope.push(decls);
-        let (ep, el) = split(name);
-        if el.is_empty() || el.contains(':') {
-            return Err(bad(format!("bad element name {name}")));
-        }
+        check_qname(name)?;
+        let (ep, _) = split(name);
         let scope = &self.scope;
         let resolve = |p: &str| -> Result<&str, Streamed> {
             if p == "xml" {
