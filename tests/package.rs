@@ -257,7 +257,7 @@ fn bombs_truncation_encryption_and_counts_are_typed_errors() {
 }
 
 /// LibreOffice's signed ODF documents (../shared/corpora/xmldsig/odf-libreoffice)
-/// through `validate::odf::verify_odf`: the document signature verified
+/// through `validate::package::verify_package`: the document signature verified
 /// against the package's own streams — XML streams canonicalized from their
 /// octets, others digested as they are — and its coverage. good.odt: every
 /// stream signed (its TSCP test CA is not trusted: the chain is what stays
@@ -274,7 +274,7 @@ fn odf_signature_verifies_against_the_package_streams() {
         common::at("2026-12-01T00:00:00Z"),
     );
     let verdict = |data: &[u8]| {
-        let r = kyso::validate::package::verify_odf(data, "x.odt", &opts);
+        let r = kyso::validate::package::verify_package(data, "x.odt", &opts);
         let s = &r.signatures[0];
         let failed: Vec<&str> = s
             .checks
@@ -323,7 +323,7 @@ fn odf_signature_verifies_against_the_package_streams() {
     }
     let (_, failed) = verdict(&out.into_inner());
     assert!(failed.contains("PACKAGE_PARTS_NOT_SIGNED"), "{failed}");
-    let r = kyso::validate::package::verify_odf(&good, "x.odt", &opts);
+    let r = kyso::validate::package::verify_package(&good, "x.odt", &opts);
     assert!(
         r.signatures[0]
             .checks

@@ -425,8 +425,11 @@ impl<'a> Package<'a> {
 
     /// The inflated bytes of a part, within the limits, its CRC checked.
     pub fn open(&self, p: &Part) -> Result<Vec<u8>> {
-        self.check_open(p)?;
-        self.open_checked(p)
+        let mut r = self.reader(p)?;
+        let mut out = Vec::with_capacity(usize::try_from(p.size.min(1 << 24)).unwrap_or(0));
+        r.read_to_end(&mut out)
+            .map_err(|e| bad(&format!("{:?}: {e}", p.name)))?;
+        Ok(out)
     }
 
     /// Whether a part may be opened: not encrypted, within the size and
@@ -454,45 +457,6 @@ impl<'a> Package<'a> {
             ));
         }
         Ok(())
-    }
-
-    fn open_checked(&self, p: &Part) -> Result<Vec<u8>> {
-        let raw = self
-            .bytes
-            .get(p.data.0 as usize..p.data.1 as usize)
-            .ok_or_else(|| bad("part data outside the file"))?;
-        let cap = p.size.min(self.limits.max_part_bytes);
-        let mut out = Vec::with_capacity(usize::try_from(cap.min(1 << 24)).unwrap_or(0));
-        match p.method {
-            0 => out.extend_from_slice(raw),
-            8 => {
-                // One byte more than announced: a part that inflates past its
-                // declared size is caught, not followed.
-                let mut d = flate2::read::DeflateDecoder::new(raw).take(cap.saturating_add(1));
-                d.read_to_end(&mut out)
-                    .map_err(|e| bad(&format!("{:?} does not inflate: {e}", p.name)))?;
-            }
-            m => {
-                return Err(Error::Unsupported(format!(
-                    "{:?}: compression method {m}",
-                    p.name
-                )));
-            }
-        }
-        if out.len() as u64 != p.size {
-            return Err(bad(&format!(
-                "{:?} inflates to {} bytes, its entry says {}",
-                p.name,
-                out.len(),
-                p.size
-            )));
-        }
-        let mut crc = flate2::Crc::new();
-        crc.update(&out);
-        if crc.sum() != p.crc32 {
-            return Err(bad(&format!("{:?}: CRC mismatch", p.name)));
-        }
-        Ok(out)
     }
 
     /// A reader of a part's inflated bytes, within the same limits as

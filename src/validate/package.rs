@@ -199,11 +199,6 @@ pub fn verify_package(data: &[u8], name: &str, opts: &VerifyOptions) -> Report {
     report
 }
 
-/// Verify an ODF package (the library entry kept for ODF callers).
-pub fn verify_odf(data: &[u8], name: &str, opts: &VerifyOptions) -> Report {
-    verify_package(data, name, opts)
-}
-
 fn doc_fail(code: &'static str, vi: String, en: String) -> Check {
     Check::new(code, Outcome::Failed, vi, en)
 }

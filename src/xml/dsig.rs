@@ -504,33 +504,28 @@ fn reference(
         .find(|s| attr(doc, **s, "Algorithm") == Some(alg::RELATIONSHIP_TRANSFORM))
         .map(|s| rel_selection(doc, *s));
 
-    let mut sink = match DigestSink::new(dalg) {
-        Ok(s) => s,
-        Err(e) => {
-            out.status = RefStatus::Unsupported(e);
-            return out;
-        }
+    // The reference's octets digested; `legacy` for libxmlsec's form of
+    // the RelationshipTransform.
+    let digest_of = |legacy: bool, signed: &mut Option<SignedNode>| {
+        let mut sink = DigestSink::new(dalg).map_err(RefStatus::Unsupported)?;
+        transform_into(
+            xd,
+            sig,
+            uri.as_deref(),
+            &steps,
+            detached,
+            limits,
+            None,
+            legacy,
+            signed,
+            &mut sink,
+        )?;
+        sink.finish().map_err(RefStatus::Unsupported)
     };
-    let run = transform_into(
-        xd,
-        sig,
-        uri.as_deref(),
-        &steps,
-        detached,
-        limits,
-        None,
-        false,
-        &mut out.signed,
-        &mut sink,
-    );
-    if let Err(s) = run {
-        out.status = s;
-        return out;
-    }
-    let (digest, sha256, n) = match sink.finish() {
+    let (digest, sha256, n) = match digest_of(false, &mut out.signed) {
         Ok(v) => v,
-        Err(e) => {
-            out.status = RefStatus::Unsupported(e);
+        Err(s) => {
+            out.status = s;
             return out;
         }
     };
@@ -543,26 +538,11 @@ fn reference(
         // .docx/.xlsx files are signed so. Accepted when that form, built
         // from the same part, matches: it carries the same relationships,
         // only with placeholders for the whitespace between them.
-        if out.relationships.is_some() {
-            if let Ok(mut sink) = DigestSink::new(dalg) {
-                let mut signed = None;
-                let legacy = transform_into(
-                    xd,
-                    sig,
-                    uri.as_deref(),
-                    &steps,
-                    detached,
-                    limits,
-                    None,
-                    true,
-                    &mut signed,
-                    &mut sink,
-                );
-                if legacy.is_ok() && sink.finish().is_ok_and(|(d, _, _)| d == expected) {
-                    out.status = RefStatus::Valid;
-                    out.legacy_relationship_transform = true;
-                }
-            }
+        if out.relationships.is_some()
+            && digest_of(true, &mut None).is_ok_and(|(d, _, _)| d == expected)
+        {
+            out.status = RefStatus::Valid;
+            out.legacy_relationship_transform = true;
         }
     }
     out
@@ -719,15 +699,26 @@ fn canonical_octets<W: C14nSink>(
             )));
         }
     }
-    let text = super::decode(octets)
-        .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
+    tree_canonical(octets, mode, prefixes, limits, sink)
+        .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize: {e}")))
+}
+
+/// Octets parsed into a tree (other encodings decoded, an external-only
+/// DOCTYPE dropped) and canonicalized whole into `sink`.
+fn tree_canonical<W: C14nSink>(
+    octets: &[u8],
+    mode: C14nMode,
+    prefixes: &[String],
+    limits: &Limits,
+    sink: &mut W,
+) -> Result<(), String> {
+    let text = super::decode(octets).map_err(|e| format!("not XML: {e}"))?;
     let text = super::normalize_source(&text);
     let stripped = super::without_external_doctype(&text);
     let text = stripped.as_deref().unwrap_or(&text);
-    let parsed = super::parse(text, limits, &[])
-        .map_err(|e| RefStatus::Malformed(format!("the data to canonicalize is not XML: {e}")))?;
+    let parsed = super::parse(text, limits, &[]).map_err(|e| format!("not XML: {e}"))?;
     canonicalize_doc_to(&parsed.doc, mode, None, prefixes, sink)
-        .map_err(|e| RefStatus::Malformed(format!("canonicalization: {e}")))
+        .map_err(|e| format!("canonicalization: {e}"))
 }
 
 /// A sink that remembers whether anything was written.
@@ -752,13 +743,8 @@ pub fn canonical_octets_tree(
     prefixes: &[String],
     limits: &Limits,
 ) -> Result<Vec<u8>, String> {
-    let text = super::decode(octets).map_err(|e| e.to_string())?;
-    let text = super::normalize_source(&text);
-    let stripped = super::without_external_doctype(&text);
-    let text = stripped.as_deref().unwrap_or(&text);
-    let parsed = super::parse(text, limits, &[]).map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    canonicalize_doc_to(&parsed.doc, mode, None, prefixes, &mut buf).map_err(|e| e.to_string())?;
+    tree_canonical(octets, mode, prefixes, limits, &mut buf)?;
     Ok(buf)
 }
 

@@ -141,39 +141,44 @@ fn resolve_ref(name: &str) -> Result<char, Streamed> {
     Ok(c)
 }
 
+/// Text as canonical XML writes it (C14N 1.0 §2.3).
 fn escape_text(s: &str, out: &mut String) {
-    if !s.bytes().any(|b| matches!(b, b'&' | b'<' | b'>' | b'\r')) {
-        out.push_str(s);
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    escape(s, out, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '\r' => Some("&#xD;"),
+        _ => None,
+    })
 }
 
+/// An attribute value as canonical XML writes it.
 fn escape_attr(s: &str, out: &mut String) {
+    escape(s, out, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '"' => Some("&quot;"),
+        '\t' => Some("&#x9;"),
+        '\n' => Some("&#xA;"),
+        '\r' => Some("&#xD;"),
+        _ => None,
+    })
+}
+
+/// `s` with the characters `rep` names replaced (ASCII only); copied whole
+/// when there are none.
+fn escape(s: &str, out: &mut String, rep: impl Fn(char) -> Option<&'static str>) {
     if !s
         .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r'))
+        .any(|b| b.is_ascii() && rep(char::from(b)).is_some())
     {
         out.push_str(s);
         return;
     }
     for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
+        match rep(c) {
+            Some(r) => out.push_str(r),
+            None => out.push(c),
         }
     }
 }
