@@ -86,6 +86,25 @@ impl DigestAlg {
             DigestAlg::Shake256 => MessageDigest::shake_256(),
         })
     }
+    /// The OID (the inverse of [`DigestAlg::from_oid`]; SHAKE256 as the
+    /// 512-bit output id of RFC 8419).
+    pub fn oid(self) -> Option<&'static str> {
+        Some(match self {
+            DigestAlg::Md5 => "1.2.840.113549.2.5",
+            DigestAlg::Sha1 => "1.3.14.3.2.26",
+            DigestAlg::Sha224 => "2.16.840.1.101.3.4.2.4",
+            DigestAlg::Sha256 => "2.16.840.1.101.3.4.2.1",
+            DigestAlg::Sha384 => "2.16.840.1.101.3.4.2.2",
+            DigestAlg::Sha512 => "2.16.840.1.101.3.4.2.3",
+            DigestAlg::Sha512_224 => "2.16.840.1.101.3.4.2.5",
+            DigestAlg::Sha512_256 => "2.16.840.1.101.3.4.2.6",
+            DigestAlg::Sha3_224 => "2.16.840.1.101.3.4.2.7",
+            DigestAlg::Sha3_256 => "2.16.840.1.101.3.4.2.8",
+            DigestAlg::Sha3_384 => "2.16.840.1.101.3.4.2.9",
+            DigestAlg::Sha3_512 => "2.16.840.1.101.3.4.2.10",
+            DigestAlg::Shake256 => return None,
+        })
+    }
     pub fn name(self) -> &'static str {
         match self {
             DigestAlg::Md5 => "MD5",

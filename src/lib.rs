@@ -11,6 +11,7 @@ pub mod core;
 pub mod crypto;
 pub mod der;
 pub mod error;
+pub mod ers;
 pub mod fuzzing;
 pub mod memo;
 pub mod package;

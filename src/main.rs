@@ -150,6 +150,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CertCmd,
     },
+    /// RFC 4998 evidence records for files: make them with a TSA, renew
+    /// them, verify one over its file offline.
+    Ers {
+        #[command(subcommand)]
+        cmd: ErsCmd,
+    },
     /// The service's archive (`kyso archive check`).
     Archive {
         #[command(subcommand)]
@@ -373,6 +379,56 @@ enum CertCmd {
 }
 
 #[derive(Subcommand)]
+enum ErsCmd {
+    /// One hash tree over the files, one timestamp over its root: an
+    /// evidence record per file (FILE.ers, in --out or beside the file).
+    Make {
+        /// RFC 3161 timestamping authority (HTTP).
+        #[arg(long)]
+        tsa: String,
+        /// Hash algorithm of the tree.
+        #[arg(long, default_value = "sha256")]
+        hash: String,
+        /// Directory for the records.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Deadline of the TSA exchange, in milliseconds.
+        #[arg(long, default_value_t = 10000)]
+        timeout_ms: u64,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Renew records in place (appended, never replaced): a new timestamp
+    /// over each record's last one; with --hash, a hash-tree renewal to that
+    /// algorithm, which needs the data (--data, one file per record, in order).
+    Renew {
+        #[arg(long)]
+        tsa: String,
+        #[arg(long)]
+        hash: Option<String>,
+        #[arg(long)]
+        data: Vec<PathBuf>,
+        #[arg(long, default_value_t = 10000)]
+        timeout_ms: u64,
+        #[arg(required = true)]
+        records: Vec<PathBuf>,
+    },
+    /// Verify a record over its file at the validation time (--at): every
+    /// archive timestamp covers the file and holds at the time of the next
+    /// one; exit 0 only when it does.
+    Verify {
+        record: PathBuf,
+        file: PathBuf,
+        #[command(flatten)]
+        validation: Validation,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        #[arg(long, value_enum, default_value = "both")]
+        lang: LangArg,
+    },
+}
+
+#[derive(Subcommand)]
 enum ArchiveCmd {
     /// Re-hash every blob, check every row points to a blob, verify the
     /// audit chain; exit 1 on any problem.
@@ -574,6 +630,140 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
     })
 }
 
+fn digest_arg(s: &str) -> anyhow::Result<kyso::crypto::DigestAlg> {
+    use kyso::crypto::DigestAlg;
+    Ok(match s.to_ascii_lowercase().replace('-', "").as_str() {
+        "sha256" => DigestAlg::Sha256,
+        "sha384" => DigestAlg::Sha384,
+        "sha512" => DigestAlg::Sha512,
+        _ => anyhow::bail!("--hash: sha256, sha384 or sha512, not {s}"),
+    })
+}
+
+/// The hash of a file with `alg`, read in pieces.
+fn hash_file(p: &std::path::Path, alg: kyso::crypto::DigestAlg) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p).with_context(|| format!("reading {}", p.display()))?;
+    let mut h = alg.hasher()?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n])?;
+    }
+    Ok(h.finish()?)
+}
+
+fn ers_command(cmd: ErsCmd) -> anyhow::Result<ExitCode> {
+    use kyso::ers::{self, EvidenceRecord};
+    match cmd {
+        ErsCmd::Make {
+            tsa,
+            hash,
+            out,
+            timeout_ms,
+            files,
+        } => {
+            let alg = digest_arg(&hash)?;
+            let hashes = files
+                .iter()
+                .map(|f| hash_file(f, alg))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let stamper = ers::tsa_stamper(tsa, std::time::Duration::from_millis(timeout_ms));
+            let records = ers::make_records(alg, &hashes, &stamper)?;
+            for (f, r) in files.iter().zip(records) {
+                let name = format!(
+                    "{}.ers",
+                    f.file_name().unwrap_or_default().to_string_lossy()
+                );
+                let dest = match &out {
+                    Some(d) => d.join(name),
+                    None => f.with_file_name(name),
+                };
+                std::fs::write(&dest, r.to_der())
+                    .with_context(|| format!("writing {}", dest.display()))?;
+                println!("{}", dest.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ErsCmd::Renew {
+            tsa,
+            hash,
+            data,
+            timeout_ms,
+            records,
+        } => {
+            let mut ers_read = records
+                .iter()
+                .map(|p| {
+                    let b = read_limited(p, ers::MAX_RECORD_BYTES, "evidence record")?;
+                    EvidenceRecord::parse(&b).with_context(|| format!("reading {}", p.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let stamper = ers::tsa_stamper(tsa, std::time::Duration::from_millis(timeout_ms));
+            match hash {
+                None => ers::renew_timestamps(&mut ers_read, &stamper)?,
+                Some(h) => {
+                    let alg = digest_arg(&h)?;
+                    anyhow::ensure!(
+                        data.len() == records.len(),
+                        "a hash-tree renewal needs the data of every record (--data, one per record)"
+                    );
+                    let hashes = data
+                        .iter()
+                        .map(|f| hash_file(f, alg))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    ers::renew_hash_trees(&mut ers_read, alg, &hashes, &stamper)?;
+                }
+            }
+            for (p, r) in records.iter().zip(&ers_read) {
+                // Written beside, then renamed: a crash leaves the old record whole.
+                let tmp = p.with_extension("ers.tmp");
+                std::fs::write(&tmp, r.to_der())?;
+                std::fs::rename(&tmp, p)?;
+                println!("{}", p.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ErsCmd::Verify {
+            record,
+            file,
+            validation,
+            format,
+            lang,
+        } => {
+            let opts = validation.options()?;
+            let b = read_limited(&record, ers::MAX_RECORD_BYTES, "evidence record")?;
+            let er = EvidenceRecord::parse(&b)
+                .with_context(|| format!("reading {}", record.display()))?;
+            let v = ers::verify(
+                &er,
+                &|alg| hash_file(&file, alg).map_err(|e| kyso::Error::Invalid(format!("{e:#}"))),
+                &opts,
+            );
+            match format {
+                OutFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                OutFormat::Text => {
+                    let (vi, en) = ers::verdict_text(&v);
+                    if !matches!(lang, LangArg::En) {
+                        println!("{vi}");
+                    }
+                    if !matches!(lang, LangArg::Vi) {
+                        println!("{en}");
+                    }
+                }
+            }
+            Ok(if v.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.cmd {
@@ -745,6 +935,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => archive_check(service_config(config, None, data_dir)?, json),
+        Cmd::Ers { cmd } => ers_command(cmd),
         Cmd::Cert {
             cmd:
                 CertCmd::Verify {
