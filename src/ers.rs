@@ -194,6 +194,11 @@ impl ArchiveTimeStamp {
         })
     }
 
+    /// Read one archive timestamp (DER), as stored apart from a record.
+    pub fn from_der(b: &[u8]) -> Result<Self> {
+        Self::parse(der::parse_exact(b)?)
+    }
+
     /// The timestamp's TSTInfo (imprint and time), if readable.
     pub fn tst_info(&self) -> Result<crate::validate::tsp::TstInfo> {
         let sd = crate::cms::parse_signed_data(&self.timestamp, 64)?;

@@ -443,6 +443,36 @@ enum ArchiveCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run one anchoring round now: a hash tree over everything archived
+    /// since the last round and the audit head, its root stamped by the
+    /// configured TSA (`[anchoring] tsa_url`).
+    Anchor {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Timestamp renewal of the rounds whose TSA certificates expire within
+    /// the configured margin (--all: every round), appended to each.
+    Renew {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Write the evidence record (RFC 4998 DER) of an archived blob.
+    Record {
+        /// SHA-256 (hex) of the blob: a document, report, decision or evidence item.
+        sha256: String,
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -603,30 +633,132 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
     runtime()?.block_on(async move {
         let archive = kyso::server::open_archive(&cfg).await?;
         let c = archive.check().await?;
+        let a = archive.check_anchoring(&anchoring_options(&cfg)?).await?;
+        let ok = c.ok() && a.problems.is_empty();
         if json {
-            println!("{}", serde_json::to_string_pretty(&c)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"archive": c, "anchoring": a}))?
+            );
         } else {
             println!(
                 "blobs: {} (unreferenced: {}), references: {}, audit entries: {} (head {})",
                 c.blobs, c.unreferenced, c.references, c.chain.entries, c.chain.head
             );
-            for p in c.problems.iter().chain(&c.chain.problems) {
+            println!(
+                "anchoring: {} rounds, {} anchored leaves, {} not anchored yet, audit anchored to entry {}",
+                a.rounds,
+                a.members,
+                a.unanchored,
+                a.audit_anchored_to.map_or("-".into(), |s| s.to_string())
+            );
+            for p in c.problems.iter().chain(&c.chain.problems).chain(&a.problems) {
                 println!("PROBLEM: {p}");
             }
-            println!(
-                "{}",
-                if c.ok() {
-                    "archive OK"
-                } else {
-                    "archive NOT OK"
-                }
-            );
+            println!("{}", if ok { "archive OK" } else { "archive NOT OK" });
         }
-        Ok(if c.ok() {
+        Ok(if ok {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         })
+    })
+}
+
+/// What the archive's round timestamps are judged with: the configured TSA
+/// trust anchors, now, revocation not required (a TSA's revocation is not
+/// kept with a round).
+fn anchoring_options(cfg: &kyso::server::config::Config) -> anyhow::Result<VerifyOptions> {
+    let mut store = TrustStore::new();
+    for t in &cfg.anchoring.trust {
+        store
+            .load_path(t)
+            .with_context(|| format!("anchoring.trust {}", t.display()))?;
+    }
+    let mut opts = VerifyOptions::new(store, time::OffsetDateTime::now_utc().unix_timestamp());
+    opts.require_revocation = false;
+    for p in &cfg.anchoring.intermediates {
+        opts.intermediates.extend(
+            kyso::pki::load_certificates(p)
+                .with_context(|| format!("anchoring.intermediates {}", p.display()))?,
+        );
+    }
+    Ok(opts)
+}
+
+/// The service's configuration, its TSA and its archive, for the commands
+/// that stamp.
+async fn with_tsa(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<(
+    kyso::server::config::Config,
+    kyso::archive::anchor::SharedStamper,
+    kyso::archive::Archive,
+)> {
+    let cfg = service_config(config, None, data_dir)?;
+    let stamper = cfg
+        .anchoring
+        .stamper()
+        .context("no TSA configured ([anchoring] tsa_url)")?;
+    let archive = kyso::server::open_archive(&cfg).await?;
+    Ok((cfg, stamper, archive))
+}
+
+fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async move {
+        match cmd {
+            ArchiveCmd::Anchor { config, data_dir } => {
+                let (cfg, stamper, archive) = with_tsa(config, data_dir).await?;
+                let now =
+                    kyso::pki::cert::fmt_unix(time::OffsetDateTime::now_utc().unix_timestamp());
+                let o = archive
+                    .anchor_round(cfg.anchoring.algorithm()?, &now, stamper)
+                    .await?;
+                println!("{}", serde_json::to_string(&o)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            ArchiveCmd::Renew {
+                config,
+                data_dir,
+                all,
+            } => {
+                let (cfg, stamper, archive) = with_tsa(config, data_dir).await?;
+                let margin = i64::try_from(cfg.anchoring.renew_margin_days)?.saturating_mul(86_400);
+                let deadline = if all {
+                    i64::MAX
+                } else {
+                    time::OffsetDateTime::now_utc()
+                        .unix_timestamp()
+                        .saturating_add(margin)
+                };
+                let renewed = archive.renew_rounds(deadline, stamper).await?;
+                println!("renewed rounds: {renewed:?}");
+                Ok(ExitCode::SUCCESS)
+            }
+            ArchiveCmd::Record {
+                sha256,
+                out,
+                config,
+                data_dir,
+            } => {
+                let cfg = service_config(config, None, data_dir)?;
+                let archive = kyso::server::open_archive(&cfg).await?;
+                match archive.evidence_record("blob", &sha256).await? {
+                    Some((round, er)) => {
+                        std::fs::write(&out, er.to_der())
+                            .with_context(|| format!("writing {}", out.display()))?;
+                        println!("round {} of {}: {}", round.id, round.created, out.display());
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => {
+                        eprintln!("kyso: blob {sha256} is not anchored (yet)");
+                        Ok(ExitCode::from(1))
+                    }
+                }
+            }
+            ArchiveCmd::Check { .. } => unreachable!("handled by archive_check"),
+        }
     })
 }
 
@@ -935,6 +1067,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => archive_check(service_config(config, None, data_dir)?, json),
+        Cmd::Archive { cmd } => archive_anchoring(cmd),
         Cmd::Ers { cmd } => ers_command(cmd),
         Cmd::Cert {
             cmd:

@@ -13,6 +13,7 @@
 //! the audit entry together). A crash between the two leaves unreferenced
 //! blobs, never a row pointing at nothing.
 
+pub mod anchor;
 pub mod blobs;
 pub mod postgres;
 pub mod sqlite;
@@ -301,6 +302,42 @@ pub struct CachedAnswer {
     pub fresh_until: i64,
 }
 
+/// One anchoring round (RFC 4998 archive timestamp): a hash tree over
+/// what was archived since the last round and the audit chain's head, its
+/// root stamped by a TSA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoundRecord {
+    /// Assigned by the store (1, 2, …).
+    pub id: i64,
+    pub created: String,
+    /// Hash algorithm of the tree (`SHA-256`…).
+    pub digest: String,
+    /// The root (hex): the timestamp's imprint.
+    pub root: String,
+    /// The RFC 3161 TimeStampToken over the root (DER).
+    #[serde(skip)]
+    pub token: Vec<u8>,
+    /// The audit entry whose hash the round anchors.
+    pub audit_seq: i64,
+    pub audit_head: String,
+    pub members: u64,
+    /// Timestamp renewals, oldest first: ArchiveTimeStamp DER each (the
+    /// round's last timestamp stamped again).
+    #[serde(skip)]
+    pub renewals: Vec<Vec<u8>>,
+}
+
+/// One leaf of a round: a blob (`blob SHA`), a row's reference to a blob
+/// (the place `blob_refs` names), or the audit head (`audit SEQ`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AnchorMember {
+    pub place: String,
+    pub sha256: String,
+    /// The leaf hash (hex).
+    pub leaf: String,
+    pub round: i64,
+}
+
 /// Rows and the audit log.
 #[async_trait::async_trait]
 pub trait MetaStore: Send + Sync {
@@ -351,6 +388,21 @@ pub trait MetaStore: Send + Sync {
     async fn cache_get(&self, key: &str) -> Result<Option<CachedAnswer>>;
     /// Keep an answer; an older one under the same key never replaces a newer one.
     async fn cache_put(&self, a: &CachedAnswer) -> Result<()>;
+    /// The last audit entry: (sequence, hash).
+    async fn audit_head(&self) -> Result<Option<(i64, String)>>;
+    /// Every anchored leaf (place, blob, leaf, round).
+    async fn anchored(&self) -> Result<Vec<AnchorMember>>;
+    /// Store a round and its members in one transaction; its id, or `None`
+    /// when another round ran meanwhile (another node holds the round lock,
+    /// or anchored one of these members): nothing is stored then.
+    async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>>;
+    /// Every round, oldest first, with its renewals.
+    async fn rounds(&self) -> Result<Vec<RoundRecord>>;
+    async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>>;
+    /// The member anchoring `place` → `sha256`, if any.
+    async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>>;
+    /// Append a timestamp renewal (ArchiveTimeStamp DER) to a round.
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()>;
 }
 
 /// The archive the service uses: a metadata store and a blob store.

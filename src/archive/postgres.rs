@@ -27,6 +27,8 @@ fn default_pool() -> usize {
 }
 
 const AUDIT_LOCK: i64 = 0x6b79_736f; // "kyso"
+/// Held by the node storing an anchoring round (transaction-scoped).
+const ROUND_LOCK: i64 = 0x6b79_736f_0001;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -58,12 +60,32 @@ CREATE TABLE IF NOT EXISTS owners (
 CREATE TABLE IF NOT EXISTS revocation_cache (
     key TEXT PRIMARY KEY, body BYTEA NOT NULL, fetched_at BIGINT NOT NULL,
     fresh_until BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS anchor_rounds (
+    id BIGSERIAL PRIMARY KEY, created TEXT NOT NULL, digest TEXT NOT NULL, root TEXT NOT NULL,
+    token BYTEA NOT NULL, audit_seq BIGINT NOT NULL, audit_head TEXT NOT NULL,
+    members BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS anchor_members (
+    place TEXT NOT NULL, sha256 TEXT NOT NULL, leaf TEXT NOT NULL,
+    round BIGINT NOT NULL REFERENCES anchor_rounds(id), PRIMARY KEY (place, sha256));
+CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
+CREATE TABLE IF NOT EXISTS anchor_renewals (
+    round BIGINT NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
+    stamp BYTEA NOT NULL, PRIMARY KEY (round, seq));
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
     BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS audit_no_change ON audit;
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 ";
+
+fn member_row(x: &tokio_postgres::Row) -> AnchorMember {
+    AnchorMember {
+        place: x.get(0),
+        sha256: x.get(1),
+        leaf: x.get(2),
+        round: x.get(3),
+    }
+}
 
 pub struct PgMeta {
     pool: Pool,
@@ -626,6 +648,161 @@ impl MetaStore for PgMeta {
             )
             .await
             .map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn anchored(&self) -> Result<Vec<AnchorMember>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT place, sha256, leaf, round FROM anchor_members", &[])
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(member_row).collect())
+    }
+
+    async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        let got: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&ROUND_LOCK])
+            .await
+            .map_err(db)?
+            .get(0);
+        if !got {
+            return Ok(None);
+        }
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head, members)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[
+                    &r.created,
+                    &r.digest,
+                    &r.root,
+                    &r.token,
+                    &r.audit_seq,
+                    &r.audit_head,
+                    &(members.len() as i64),
+                ],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        for chunk in members.chunks(20_000) {
+            let places: Vec<&str> = chunk.iter().map(|m| m.place.as_str()).collect();
+            let shas: Vec<&str> = chunk.iter().map(|m| m.sha256.as_str()).collect();
+            let leaves: Vec<&str> = chunk.iter().map(|m| m.leaf.as_str()).collect();
+            let res = tx
+                .execute(
+                    "INSERT INTO anchor_members (place, sha256, leaf, round)
+                     SELECT p, s, l, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(p, s, l)",
+                    &[&places, &shas, &leaves, &id],
+                )
+                .await;
+            match res {
+                Ok(_) => {}
+                // Anchored by another round meanwhile: this one is dropped whole.
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(db(e)),
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Some(id))
+    }
+
+    async fn rounds(&self) -> Result<Vec<RoundRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, created, digest, root, token, audit_seq, audit_head, members
+                 FROM anchor_rounds ORDER BY id",
+                &[],
+            )
+            .await
+            .map_err(db)?;
+        let mut rounds: Vec<RoundRecord> = rows
+            .iter()
+            .map(|x| RoundRecord {
+                id: x.get(0),
+                created: x.get(1),
+                digest: x.get(2),
+                root: x.get(3),
+                token: x.get(4),
+                audit_seq: x.get(5),
+                audit_head: x.get(6),
+                members: x.get::<_, i64>(7) as u64,
+                renewals: Vec::new(),
+            })
+            .collect();
+        for x in c
+            .query(
+                "SELECT round, stamp FROM anchor_renewals ORDER BY round, seq",
+                &[],
+            )
+            .await
+            .map_err(db)?
+        {
+            let id: i64 = x.get(0);
+            if let Some(r) = rounds.iter_mut().find(|r| r.id == id) {
+                r.renewals.push(x.get(1));
+            }
+        }
+        Ok(rounds)
+    }
+
+    async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = $1",
+                &[&round],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(member_row).collect())
+    }
+
+    async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE place = $1 AND sha256 = $2",
+                &[&place, &sha256],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.as_ref().map(member_row))
+    }
+
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ROUND_LOCK])
+            .await
+            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO anchor_renewals (round, seq, stamp)
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM anchor_renewals WHERE round = $1",
+            &[&round, &stamp],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 

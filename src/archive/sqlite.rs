@@ -39,11 +39,31 @@ CREATE TABLE IF NOT EXISTS owners (
 CREATE TABLE IF NOT EXISTS revocation_cache (
     key TEXT PRIMARY KEY, body BLOB NOT NULL, fetched_at INTEGER NOT NULL,
     fresh_until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS anchor_rounds (
+    id INTEGER PRIMARY KEY, created TEXT NOT NULL, digest TEXT NOT NULL, root TEXT NOT NULL,
+    token BLOB NOT NULL, audit_seq INTEGER NOT NULL, audit_head TEXT NOT NULL,
+    members INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS anchor_members (
+    place TEXT NOT NULL, sha256 TEXT NOT NULL, leaf TEXT NOT NULL,
+    round INTEGER NOT NULL REFERENCES anchor_rounds(id), PRIMARY KEY (place, sha256));
+CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
+CREATE TABLE IF NOT EXISTS anchor_renewals (
+    round INTEGER NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
+    stamp BLOB NOT NULL, PRIMARY KEY (round, seq));
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
+
+fn member_row(x: &rusqlite::Row<'_>) -> rusqlite::Result<AnchorMember> {
+    Ok(AnchorMember {
+        place: x.get(0)?,
+        sha256: x.get(1)?,
+        leaf: x.get(2)?,
+        round: x.get(3)?,
+    })
+}
 
 pub struct SqliteMeta {
     conn: Arc<Mutex<Connection>>,
@@ -550,6 +570,137 @@ impl MetaStore for SqliteMeta {
                 params![a.key, a.body, a.fetched_at, a.fresh_until],
             )
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        self.run(|c| {
+            c.query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn anchored(&self) -> Result<Vec<AnchorMember>> {
+        self.run(|c| {
+            let mut st = c.prepare("SELECT place, sha256, leaf, round FROM anchor_members")?;
+            st.query_map([], member_row)?.collect()
+        })
+        .await
+    }
+
+    async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>> {
+        let (r, members) = (r.clone(), members.to_vec());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for m in &members {
+                let taken: Option<i64> = tx
+                    .query_row(
+                        "SELECT round FROM anchor_members WHERE place = ?1 AND sha256 = ?2",
+                        params![m.place, m.sha256],
+                        |x| x.get(0),
+                    )
+                    .optional()?;
+                if taken.is_some() {
+                    return Ok(None);
+                }
+            }
+            tx.execute(
+                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head, members)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![r.created, r.digest, r.root, r.token, r.audit_seq, r.audit_head, members.len() as i64],
+            )?;
+            let id = tx.last_insert_rowid();
+            {
+                let mut st = tx.prepare(
+                    "INSERT INTO anchor_members (place, sha256, leaf, round) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for m in &members {
+                    st.execute(params![m.place, m.sha256, m.leaf, id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(Some(id))
+        })
+        .await
+    }
+
+    async fn rounds(&self) -> Result<Vec<RoundRecord>> {
+        self.run(|c| {
+            let mut st = c.prepare(
+                "SELECT id, created, digest, root, token, audit_seq, audit_head, members
+                 FROM anchor_rounds ORDER BY id",
+            )?;
+            let mut rounds: Vec<RoundRecord> = st
+                .query_map([], |x| {
+                    Ok(RoundRecord {
+                        id: x.get(0)?,
+                        created: x.get(1)?,
+                        digest: x.get(2)?,
+                        root: x.get(3)?,
+                        token: x.get(4)?,
+                        audit_seq: x.get(5)?,
+                        audit_head: x.get(6)?,
+                        members: x.get::<_, i64>(7)? as u64,
+                        renewals: Vec::new(),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut st =
+                c.prepare("SELECT round, stamp FROM anchor_renewals ORDER BY round, seq")?;
+            for row in st.query_map([], |x| Ok((x.get::<_, i64>(0)?, x.get::<_, Vec<u8>>(1)?)))? {
+                let (id, stamp) = row?;
+                if let Some(r) = rounds.iter_mut().find(|r| r.id == id) {
+                    r.renewals.push(stamp);
+                }
+            }
+            Ok(rounds)
+        })
+        .await
+    }
+
+    async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>> {
+        self.run(move |c| {
+            let mut st = c.prepare(
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = ?1",
+            )?;
+            st.query_map([round], member_row)?.collect()
+        })
+        .await
+    }
+
+    async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>> {
+        let (place, sha) = (place.to_string(), sha256.to_string());
+        self.run(move |c| {
+            c.query_row(
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE place = ?1 AND sha256 = ?2",
+                params![place, sha],
+                member_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()> {
+        let stamp = stamp.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let next: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM anchor_renewals WHERE round = ?1",
+                [round],
+                |x| x.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO anchor_renewals (round, seq, stamp) VALUES (?1, ?2, ?3)",
+                params![round, next, stamp],
+            )?;
+            tx.commit()
         })
         .await
     }

@@ -40,6 +40,71 @@ pub struct Config {
     pub public_page: PublicPageConfig,
     /// The verification certificates (Phiếu kết quả) the service issues.
     pub certificate: CertificateConfig,
+    /// Evidence records over the archive (RFC 4998 anchoring rounds).
+    pub anchoring: AnchoringConfig,
+}
+
+/// Anchoring rounds: a hash tree over what was archived since the last
+/// round and the audit head, its root stamped by a TSA
+/// ([`crate::archive::anchor`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnchoringConfig {
+    /// The TSA that stamps each round (RFC 3161 over HTTP); without one,
+    /// no rounds.
+    pub tsa_url: Option<String>,
+    /// Hash algorithm of new rounds: `sha256`, `sha384` or `sha512`.
+    pub hash: String,
+    /// A round every this many minutes when something new was archived
+    /// (0: only `kyso archive anchor`).
+    pub every_minutes: u64,
+    /// A round's timestamp is renewed (a new timestamp over it) when its
+    /// TSA certificate or chain expires within this many days.
+    pub renew_margin_days: u64,
+    /// Trust anchors of the TSAs (PEM/DER files or directories), for
+    /// `kyso archive check`.
+    pub trust: Vec<PathBuf>,
+    /// Intermediate certificates of the TSAs (PEM files) when their tokens
+    /// carry only the TSA's own certificate.
+    pub intermediates: Vec<PathBuf>,
+    /// Deadline of one TSA exchange, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for AnchoringConfig {
+    fn default() -> Self {
+        AnchoringConfig {
+            tsa_url: None,
+            hash: "sha256".into(),
+            every_minutes: 0,
+            renew_margin_days: 90,
+            trust: Vec::new(),
+            intermediates: Vec::new(),
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl AnchoringConfig {
+    /// The hash algorithm of new rounds.
+    pub fn algorithm(&self) -> anyhow::Result<crate::crypto::DigestAlg> {
+        use crate::crypto::DigestAlg;
+        Ok(
+            match self.hash.to_ascii_lowercase().replace('-', "").as_str() {
+                "sha256" => DigestAlg::Sha256,
+                "sha384" => DigestAlg::Sha384,
+                "sha512" => DigestAlg::Sha512,
+                h => anyhow::bail!("anchoring.hash: sha256, sha384 or sha512, not {h}"),
+            },
+        )
+    }
+
+    /// The stamper asking the configured TSA, if one is.
+    pub fn stamper(&self) -> Option<crate::archive::anchor::SharedStamper> {
+        let url = self.tsa_url.clone()?;
+        let timeout = std::time::Duration::from_millis(self.timeout_ms);
+        Some(std::sync::Arc::new(crate::ers::tsa_stamper(url, timeout)))
+    }
 }
 
 /// The verification certificates (Phiếu kết quả kiểm tra chữ ký số):
@@ -348,6 +413,7 @@ impl Default for Config {
             signing: SigningConfig::default(),
             public_page: PublicPageConfig::default(),
             certificate: CertificateConfig::default(),
+            anchoring: AnchoringConfig::default(),
         }
     }
 }

@@ -770,6 +770,36 @@ pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One scheduled anchoring step: a round over what is new, then the
+/// renewal of rounds whose TSA certificates expire within the margin.
+/// Failures are logged and tried again at the next tick.
+pub async fn anchoring_tick(
+    st: &AppState,
+    alg: crate::crypto::DigestAlg,
+    stamper: crate::archive::anchor::SharedStamper,
+) {
+    match st
+        .archive
+        .anchor_round(alg, &st.clock.now_rfc3339(), stamper.clone())
+        .await
+    {
+        Ok(o) => tracing::info!(outcome = ?o, "anchoring round"),
+        Err(e) => tracing::warn!(error = %e, "anchoring round"),
+    }
+    let margin = i64::try_from(st.cfg.anchoring.renew_margin_days)
+        .unwrap_or(i64::MAX / 86_400)
+        .saturating_mul(86_400);
+    match st
+        .archive
+        .renew_rounds(st.clock.now().saturating_add(margin), stamper)
+        .await
+    {
+        Ok(r) if !r.is_empty() => tracing::info!(rounds = ?r, "anchoring renewal"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "anchoring renewal"),
+    }
+}
+
 /// Start serving on `cfg.listen` (port 0 picks one); returns at once.
 pub async fn start(cfg: Config) -> anyhow::Result<Started> {
     let listen = cfg.listen.clone();
@@ -794,6 +824,21 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             loop {
                 tokio::time::sleep(every).await;
                 refresh_configured(&st).await;
+            }
+        });
+    }
+    // Anchoring rounds on schedule, and timestamp renewals when due.
+    if let (Some(stamper), true) = (
+        state.cfg.anchoring.stamper(),
+        state.cfg.anchoring.every_minutes > 0,
+    ) {
+        let alg = state.cfg.anchoring.algorithm()?;
+        let st = state.clone();
+        let every = Duration::from_secs(state.cfg.anchoring.every_minutes.saturating_mul(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                anchoring_tick(&st, alg, stamper.clone()).await;
             }
         });
     }

@@ -1,0 +1,381 @@
+//! Anchoring rounds: RFC 4998 evidence records over the archive.
+//!
+//! A round takes everything archived since the last round — each blob a
+//! row points at (the leaf is the blob's SHA-256, the hash of its bytes),
+//! each such reference (`H("kyso-anchor-ref-v1\n" ‖ place ‖ "\n" ‖ sha)`,
+//! so a row rewritten to point at other bytes no longer matches what was
+//! anchored), and the audit chain's head (its entry hash) — builds one hash
+//! tree ([`crate::ers::HashTree`]) and has its root stamped by the TSA.
+//! The timestamp is asked for before anything is written; the round and its
+//! members are then stored in one transaction, so a crash leaves either the
+//! whole round or none of it, and the next round picks up what is left.
+//! On PostgreSQL a transaction-scoped advisory lock lets one node's round
+//! in at a time; a round that finds a member already anchored by another
+//! is dropped whole (its timestamp wasted, nothing else).
+//!
+//! A member's evidence record is rebuilt on demand from the round's
+//! members (the tree is deterministic: sorted leaves) and the round's
+//! timestamp and renewals — nothing per member but its leaf is stored.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::*;
+use crate::crypto::DigestAlg;
+use crate::ers::{self, ArchiveTimeStamp, EvidenceRecord, HashTree};
+
+/// Gets a timestamp token over (algorithm, imprint); shared with the
+/// blocking pool the TSA exchange runs on.
+pub type SharedStamper = Arc<dyn Fn(DigestAlg, &[u8]) -> crate::Result<Vec<u8>> + Send + Sync>;
+
+/// The leaf of a row's reference to a blob.
+pub fn reference_leaf(place: &str, sha256: &str) -> String {
+    sha256_hex(format!("kyso-anchor-ref-v1\n{place}\n{sha256}").as_bytes())
+}
+
+fn alg_of(name: &str) -> Result<DigestAlg> {
+    [DigestAlg::Sha256, DigestAlg::Sha384, DigestAlg::Sha512]
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| ArchiveError::Integrity(format!("round hash algorithm {name} unknown")))
+}
+
+fn ers_err(e: crate::Error) -> ArchiveError {
+    ArchiveError::Integrity(e.to_string())
+}
+
+/// What an anchoring round did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum RoundOutcome {
+    /// Nothing new since the last round.
+    Nothing,
+    /// A round stored: its id and number of leaves.
+    Anchored { round: i64, members: usize },
+    /// Another round (another node) got in first; nothing stored.
+    Busy,
+}
+
+/// What `kyso archive check` found about the anchoring.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AnchorCheck {
+    pub rounds: u64,
+    pub members: u64,
+    /// Leaves not anchored yet (they will be by the next round).
+    pub unanchored: u64,
+    /// The last anchored audit entry (seq, time of its round).
+    pub audit_anchored_to: Option<i64>,
+    pub problems: Vec<String>,
+}
+
+impl Archive {
+    /// The leaves a round would anchor now.
+    pub async fn unanchored(&self) -> Result<Vec<AnchorMember>> {
+        let done: HashSet<(String, String)> = self
+            .meta
+            .anchored()
+            .await?
+            .into_iter()
+            .map(|m| (m.place, m.sha256))
+            .collect();
+        let mut out = Vec::new();
+        let mut blobs = HashSet::new();
+        for (place, sha) in self.meta.blob_refs().await? {
+            if !is_sha256_hex(&sha) {
+                continue;
+            }
+            if blobs.insert(sha.clone()) && !done.contains(&("blob".to_string(), sha.clone())) {
+                out.push(AnchorMember {
+                    place: "blob".into(),
+                    sha256: sha.clone(),
+                    leaf: sha.clone(),
+                    round: 0,
+                });
+            }
+            if !done.contains(&(place.clone(), sha.clone())) {
+                out.push(AnchorMember {
+                    leaf: reference_leaf(&place, &sha),
+                    place,
+                    sha256: sha,
+                    round: 0,
+                });
+            }
+        }
+        // Duplicate references (two evidence items of one kind in a report)
+        // are one leaf.
+        let mut seen = HashSet::new();
+        out.retain(|m| seen.insert((m.place.clone(), m.sha256.clone())));
+        if let Some((seq, hash)) = self.meta.audit_head().await? {
+            let place = format!("audit {seq}");
+            if !done.contains(&(place.clone(), hash.clone())) {
+                out.push(AnchorMember {
+                    place,
+                    sha256: hash.clone(),
+                    leaf: hash,
+                    round: 0,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run one anchoring round: tree over what is not anchored yet, TSA
+    /// timestamp over its root, round stored whole (or not at all).
+    pub async fn anchor_round(
+        &self,
+        alg: DigestAlg,
+        created: &str,
+        stamper: SharedStamper,
+    ) -> Result<RoundOutcome> {
+        let members = self.unanchored().await?;
+        // The audit head alone changes with every request: a round needs more.
+        if members.iter().all(|m| m.place.starts_with("audit ")) {
+            return Ok(RoundOutcome::Nothing);
+        }
+        let (audit_seq, audit_head) = self
+            .meta
+            .audit_head()
+            .await?
+            .unwrap_or((0, GENESIS_HASH.into()));
+        let leaves = members
+            .iter()
+            .map(|m| hex::decode(&m.leaf).map_err(|e| ArchiveError::Integrity(e.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+        let (root, token) =
+            tokio::task::spawn_blocking(move || -> crate::Result<(Vec<u8>, Vec<u8>)> {
+                let tree = HashTree::build(alg, leaves)?;
+                let root = tree.root().to_vec();
+                let token = stamper(alg, &root)?;
+                Ok((root, token))
+            })
+            .await
+            .map_err(|e| ArchiveError::Object(e.to_string()))?
+            .map_err(ers_err)?;
+        let r = RoundRecord {
+            id: 0,
+            created: created.to_string(),
+            digest: alg.name().to_string(),
+            root: hex::encode(&root),
+            token,
+            audit_seq,
+            audit_head,
+            members: members.len() as u64,
+            renewals: Vec::new(),
+        };
+        Ok(match self.meta.store_round(&r, &members).await? {
+            Some(id) => RoundOutcome::Anchored {
+                round: id,
+                members: members.len(),
+            },
+            None => RoundOutcome::Busy,
+        })
+    }
+
+    /// The evidence record of `place` → `sha256` (a blob: place `blob`),
+    /// with the round that anchors it.
+    pub async fn evidence_record(
+        &self,
+        place: &str,
+        sha256: &str,
+    ) -> Result<Option<(RoundRecord, EvidenceRecord)>> {
+        let Some(m) = self.meta.anchor_of(place, sha256).await? else {
+            return Ok(None);
+        };
+        let Some(round) = self
+            .meta
+            .rounds()
+            .await?
+            .into_iter()
+            .find(|r| r.id == m.round)
+        else {
+            return Err(ArchiveError::Integrity(format!(
+                "round {} is missing",
+                m.round
+            )));
+        };
+        let members = self.meta.round_members(round.id).await?;
+        let er = record_in_round(&round, &members, &m.leaf)?;
+        Ok(Some((round, er)))
+    }
+
+    /// Timestamp renewal of every round whose last timestamp's certificates
+    /// (TSA and chain, as carried in the token) expire before `deadline`
+    /// (Unix seconds; `i64::MAX`: all), in one tree and one TSA request.
+    /// Returns the renewed round ids.
+    pub async fn renew_rounds(&self, deadline: i64, stamper: SharedStamper) -> Result<Vec<i64>> {
+        let rounds = self.meta.rounds().await?;
+        let mut due = Vec::new();
+        for r in &rounds {
+            let last = last_token(r)?;
+            if deadline == i64::MAX || token_expiry(&last).is_none_or(|e| e < deadline) {
+                let alg = alg_of(&r.digest)?;
+                let leaf = alg.digest(&last).map_err(ers_err)?;
+                due.push((r.id, alg, leaf));
+            }
+        }
+        let mut renewed = Vec::new();
+        let mut algs: Vec<DigestAlg> = due.iter().map(|d| d.1).collect();
+        algs.dedup();
+        for alg in algs {
+            let group: Vec<&(i64, DigestAlg, Vec<u8>)> =
+                due.iter().filter(|d| d.1 == alg).collect();
+            let leaves: Vec<Vec<u8>> = group.iter().map(|d| d.2.clone()).collect();
+            let s = stamper.clone();
+            let stamps = tokio::task::spawn_blocking(move || ers::stamp_leaves(alg, &leaves, &*s))
+                .await
+                .map_err(|e| ArchiveError::Object(e.to_string()))?
+                .map_err(ers_err)?;
+            for (d, st) in group.into_iter().zip(stamps) {
+                self.meta.add_renewal(d.0, &st.raw).await?;
+                renewed.push(d.0);
+            }
+        }
+        Ok(renewed)
+    }
+
+    /// Every round against its members, its timestamps against `opts`
+    /// (the TSA trust anchors, at the validation time), and every anchored
+    /// leaf against what the archive holds now.
+    pub async fn check_anchoring(&self, opts: &crate::VerifyOptions) -> Result<AnchorCheck> {
+        let mut c = AnchorCheck::default();
+        let rounds = self.meta.rounds().await?;
+        let all = self.meta.anchored().await?;
+        c.rounds = rounds.len() as u64;
+        c.members = all.len() as u64;
+        let mut by_round: HashMap<i64, Vec<AnchorMember>> = HashMap::new();
+        for m in &all {
+            by_round.entry(m.round).or_default().push(m.clone());
+        }
+        for r in &rounds {
+            let members = by_round.remove(&r.id).unwrap_or_default();
+            if members.len() as u64 != r.members {
+                c.problems.push(format!(
+                    "round {}: {} members stored, {} anchored",
+                    r.id,
+                    members.len(),
+                    r.members
+                ));
+            }
+            let Some(first) = members.first() else {
+                continue;
+            };
+            match record_in_round(r, &members, &first.leaf) {
+                Err(e) => c.problems.push(format!("round {}: {e}", r.id)),
+                Ok(er) => {
+                    let leaf = hex::decode(&first.leaf).unwrap_or_default();
+                    let v = ers::verify(&er, &|_| Ok(leaf.clone()), opts);
+                    if !v.valid {
+                        let why: Vec<String> =
+                            v.checks.iter().map(|k| k.message_en.clone()).collect();
+                        c.problems.push(format!(
+                            "round {} ({}): its archive timestamp does not hold: {}",
+                            r.id,
+                            r.created,
+                            why.join("; ")
+                        ));
+                    }
+                }
+            }
+            if r.audit_seq > 0 {
+                c.audit_anchored_to = Some(c.audit_anchored_to.unwrap_or(0).max(r.audit_seq));
+            }
+        }
+        for (id, ms) in by_round {
+            c.problems.push(format!(
+                "{} anchored leaves name round {id}, which does not exist",
+                ms.len()
+            ));
+        }
+        // Every anchored leaf against the archive as it is now.
+        let refs: HashSet<(String, String)> = self.meta.blob_refs().await?.into_iter().collect();
+        for m in &all {
+            if m.place == "blob" {
+                match self.get_blob(&m.sha256).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => c.problems.push(format!(
+                        "blob {} anchored in round {} is missing",
+                        m.sha256, m.round
+                    )),
+                    Err(e) => c
+                        .problems
+                        .push(format!("blob anchored in round {}: {e}", m.round)),
+                }
+            } else if let Some(seq) = m.place.strip_prefix("audit ") {
+                let seq: i64 = seq.parse().unwrap_or(-1);
+                let now = self.meta.audit_page(seq, 1).await?;
+                match now.first().filter(|e| e.seq == seq) {
+                    Some(e) if e.hash == m.sha256 => {}
+                    Some(_) => c.problems.push(format!(
+                        "audit entry {seq} is not the one anchored in round {}: the audit history up to it was rewritten",
+                        m.round
+                    )),
+                    None => c.problems.push(format!(
+                        "audit entry {seq} anchored in round {} is missing: the audit history was cut",
+                        m.round
+                    )),
+                }
+            } else if m.leaf != reference_leaf(&m.place, &m.sha256) {
+                c.problems
+                    .push(format!("{}: anchored leaf does not match its row", m.place));
+            } else if !refs.contains(&(m.place.clone(), m.sha256.clone())) {
+                c.problems.push(format!(
+                    "{}: pointed at blob {} when anchored in round {}, no longer does (row rewritten or removed)",
+                    m.place, m.sha256, m.round
+                ));
+            }
+            if c.problems.len() > 1000 {
+                c.problems.push("more than 1000 problems; stopped".into());
+                break;
+            }
+        }
+        c.unanchored = self.unanchored().await?.len() as u64;
+        Ok(c)
+    }
+}
+
+/// The round's last timestamp token (its own, or its last renewal's).
+fn last_token(r: &RoundRecord) -> Result<Vec<u8>> {
+    match r.renewals.last() {
+        None => Ok(r.token.clone()),
+        Some(der) => Ok(ArchiveTimeStamp::from_der(der).map_err(ers_err)?.timestamp),
+    }
+}
+
+/// The earliest notAfter among the certificates a token carries (Unix seconds).
+pub fn token_expiry(token: &[u8]) -> Option<i64> {
+    let sd = crate::cms::parse_signed_data(token, 64).ok()?;
+    sd.certificates
+        .iter()
+        .filter_map(|c| openssl::x509::X509::from_der(c).ok())
+        .filter_map(|c| crate::pki::cert::asn1_to_unix(c.not_after()))
+        .min()
+}
+
+/// The evidence record of `leaf` (hex) in round `r` with `members`.
+fn record_in_round(
+    r: &RoundRecord,
+    members: &[AnchorMember],
+    leaf: &str,
+) -> Result<EvidenceRecord> {
+    let alg = alg_of(&r.digest)?;
+    let leaves = members
+        .iter()
+        .map(|m| hex::decode(&m.leaf).map_err(|e| ArchiveError::Integrity(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    let tree = HashTree::build(alg, leaves).map_err(ers_err)?;
+    if hex::encode(tree.root()) != r.root {
+        return Err(ArchiveError::Integrity(
+            "its members no longer hash to the stamped root (an anchored leaf was changed, added or removed)".into(),
+        ));
+    }
+    let leaf = hex::decode(leaf).map_err(|e| ArchiveError::Integrity(e.to_string()))?;
+    let reduced = tree
+        .reduced(&leaf)
+        .ok_or_else(|| ArchiveError::Integrity("the leaf is not in its round".into()))?;
+    let ats = ArchiveTimeStamp::new(alg, reduced, r.token.clone()).map_err(ers_err)?;
+    let mut er = EvidenceRecord::new(ats).map_err(ers_err)?;
+    for der in &r.renewals {
+        er.append_renewal(ArchiveTimeStamp::from_der(der).map_err(ers_err)?)
+            .map_err(ers_err)?;
+    }
+    Ok(er)
+}
