@@ -462,6 +462,43 @@ enum ArchiveCmd {
         #[arg(long)]
         all: bool,
     },
+    /// Export the proof bundle (ASiC-E-style ZIP) of a document or a
+    /// dossier: the file(s), intake reports and rows, evidence, audit entries
+    /// up to an anchored head, and every evidence record.
+    Proof {
+        /// SHA-256 (hex) of the document.
+        sha256: Option<String>,
+        /// A dossier's code instead of a document.
+        #[arg(long)]
+        dossier: Option<String>,
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Check a proof bundle offline, without the archive: every member
+    /// against the manifest, every evidence record back to the TSA trust
+    /// anchors (--trust), the audit links to the anchored head, and each
+    /// file verified again at its intake time from the bundled evidence.
+    /// Exit 0 only when everything holds.
+    VerifyProof {
+        bundle: PathBuf,
+        /// Trust anchors of the TSAs (PEM/DER file or directory, repeatable).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        /// Intermediate certificates of the TSAs (PEM, repeatable).
+        #[arg(long)]
+        intermediates: Vec<PathBuf>,
+        /// Validation time of the evidence records (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        #[arg(long, value_enum, default_value = "both")]
+        lang: LangArg,
+    },
     /// Write the evidence record (RFC 4998 DER) of an archived blob.
     Record {
         /// SHA-256 (hex) of the blob: a document, report, decision or evidence item.
@@ -756,6 +793,90 @@ fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
                         Ok(ExitCode::from(1))
                     }
                 }
+            }
+            ArchiveCmd::Proof {
+                sha256,
+                dossier,
+                out,
+                config,
+                data_dir,
+            } => {
+                let subject = match (sha256, dossier) {
+                    (Some(s), None) => kyso::archive::proof::ProofSubject::Document(s),
+                    (None, Some(c)) => kyso::archive::proof::ProofSubject::Dossier(c),
+                    _ => anyhow::bail!("give a document's SHA-256 or --dossier CODE"),
+                };
+                let cfg = service_config(config, None, data_dir)?;
+                let archive = kyso::server::open_archive(&cfg).await?;
+                let now =
+                    kyso::pki::cert::fmt_unix(time::OffsetDateTime::now_utc().unix_timestamp());
+                match archive.proof_bundle(&subject, &now).await? {
+                    Some(zip) => {
+                        std::fs::write(&out, zip)
+                            .with_context(|| format!("writing {}", out.display()))?;
+                        println!("{}", out.display());
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => {
+                        eprintln!("kyso: {subject:?} is not in the archive");
+                        Ok(ExitCode::from(1))
+                    }
+                }
+            }
+            ArchiveCmd::VerifyProof {
+                bundle,
+                trust,
+                intermediates,
+                at,
+                format,
+                lang,
+            } => {
+                let mut store = TrustStore::new();
+                for t in &trust {
+                    store
+                        .load_path(t)
+                        .with_context(|| format!("loading trust anchors from {}", t.display()))?;
+                }
+                let at = match &at {
+                    Some(s) => parse_time(s)?,
+                    None => time::OffsetDateTime::now_utc().unix_timestamp(),
+                };
+                let mut opts = VerifyOptions::new(store, at);
+                // A TSA's revocation is not part of an evidence record.
+                opts.require_revocation = false;
+                for p in &intermediates {
+                    opts.intermediates.extend(kyso::pki::load_certificates(p)?);
+                }
+                let zip = read_limited(&bundle, 1 << 30, "proof bundle")?;
+                let v = kyso::archive::proof::verify_bundle(
+                    &zip,
+                    &opts,
+                    &kyso::server::policy::Policy::default(),
+                )?;
+                match format {
+                    OutFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                    OutFormat::Text => {
+                        let verdict = if v.ok {
+                            ("ĐÃ CHỨNG MINH", "PROVEN")
+                        } else {
+                            ("CHƯA CHỨNG MINH ĐẦY ĐỦ", "NOT FULLY PROVEN")
+                        };
+                        if !matches!(lang, LangArg::En) {
+                            println!("{}: {}", verdict.0, v.subject);
+                            v.lines_vi.iter().for_each(|l| println!("{l}"));
+                        }
+                        if !matches!(lang, LangArg::Vi) {
+                            println!("{}: {}", verdict.1, v.subject);
+                            v.lines_en.iter().for_each(|l| println!("{l}"));
+                        }
+                        v.problems.iter().for_each(|p| println!("PROBLEM: {p}"));
+                    }
+                }
+                Ok(if v.ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
             }
             ArchiveCmd::Check { .. } => unreachable!("handled by archive_check"),
         }

@@ -3323,3 +3323,201 @@ async fn signed_office_and_odf_files() {
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The auditor's proof bundle: an archived document, an anchoring round by
+/// the live TSA, `GET /v1/documents/{sha}/proof`, and `kyso archive
+/// verify-proof` offline (no archive, no network): what is proven, in both
+/// languages; a changed file, or one changed with its manifest entry (as a
+/// forger would), is refused and named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proof_bundle_checks_offline() {
+    let Some(_pki) = services::live_pki() else {
+        return;
+    };
+    let dir = temp_dir("proof");
+    let live = |f: &str| repo().join("testdata/live/certs").join(f);
+    let mut cfg = config(&dir);
+    cfg.anchoring.tsa_url = Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into());
+    let s = Server::start(cfg.clone()).await;
+    let pdf = fixture("pdf/rsa-pkcs1.pdf");
+    let sha = sha256_hex(&pdf);
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/verify?store=true",
+            Some("portal"),
+            Some(pdf.clone()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
+    // Before any round: a bundle, but nothing in it is anchored yet.
+    let state = s.started.as_ref().unwrap().state.clone();
+    let o = state
+        .archive
+        .anchor_round(
+            kyso::crypto::DigestAlg::Sha256,
+            "2026-11-01T00:00:00Z",
+            cfg.anchoring.stamper().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
+        "{o:?}"
+    );
+    // Portals may not export proofs.
+    let (st, _) = s
+        .call(
+            "GET",
+            &format!("/v1/documents/{sha}/proof"),
+            Some("portal"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let resp = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}/proof")))
+        .bearer_auth(secret("auditor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.etsi.asic-e+zip"
+    );
+    let zip = resp.bytes().await.unwrap().to_vec();
+    s.stop().await;
+    let bundle = dir.join("proof.asice");
+    std::fs::write(&bundle, &zip).unwrap();
+
+    let verify = |path: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(["archive", "verify-proof"])
+            .arg(path)
+            .arg("--trust")
+            .arg(live("root.pem"))
+            .arg("--intermediates")
+            .arg(live("interm.pem"))
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = verify(&bundle);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with(&format!("ĐÃ CHỨNG MINH: document {sha}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Tệp {sha}: tồn tại, không thay đổi, từ thời điểm 20"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signatures valid at intake time 2026-11-01T00:00:00Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Audit log: the entries about it link to entry"),
+        "{out}"
+    );
+
+    // Members of the bundle, to forge copies of it.
+    let members = common_zip_entries(&zip);
+    let rewrite = |f: &dyn Fn(&str, &mut Vec<u8>)| -> Vec<u8> {
+        use zip::write::SimpleFileOptions;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in &members {
+            let mut d = data.clone();
+            f(name, &mut d);
+            w.start_file(name.as_str(), SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(&d).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    // The file changed.
+    let doc_name = format!("documents/{sha}");
+    let forged = rewrite(&|name, d| {
+        if name == doc_name {
+            d[100] ^= 1;
+        }
+    });
+    std::fs::write(dir.join("forged.asice"), forged).unwrap();
+    let (code, out) = verify(&dir.join("forged.asice"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("PROBLEM: {doc_name}: does not match the manifest")),
+        "{out}"
+    );
+    // The file and its manifest entry changed together.
+    let mut changed = members
+        .iter()
+        .find(|(n, _)| *n == doc_name)
+        .unwrap()
+        .1
+        .clone();
+    changed[100] ^= 1;
+    let (old_sha, new_sha) = (sha.clone(), sha256_hex(&changed));
+    let forged = rewrite(&|name, d| {
+        if name == doc_name {
+            d[100] ^= 1;
+        }
+        if name == "META-INF/manifest.json" {
+            let text = String::from_utf8(d.clone()).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let mut v2 = v.clone();
+            for m in v2["members"].as_array_mut().unwrap() {
+                if m["path"] == doc_name.as_str() {
+                    m["sha256"] = json!(new_sha);
+                }
+            }
+            *d = serde_json::to_vec(&v2).unwrap();
+        }
+    });
+    assert_ne!(old_sha, new_sha);
+    std::fs::write(dir.join("forged2.asice"), forged).unwrap();
+    let (code, out) = verify(&dir.join("forged2.asice"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "PROBLEM: {doc_name}: its content is not the archived object it names"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "PROBLEM: {doc_name}: its evidence record does not prove it"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Tệp {sha}: KHÔNG chứng minh được")),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn common_zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).unwrap();
+            let mut d = Vec::new();
+            f.read_to_end(&mut d).unwrap();
+            (f.name().to_string(), d)
+        })
+        .collect()
+}

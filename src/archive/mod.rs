@@ -16,6 +16,7 @@
 pub mod anchor;
 pub mod blobs;
 pub mod postgres;
+pub mod proof;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -253,10 +253,10 @@ fn sig_text(s: &crate::report::SignatureReport) -> String {
 /// An archived document with what its intake verification used — the
 /// evidence kept (anchors, intermediates, CRLs, OCSP responses, detached
 /// content) and the intake policy's settings — to verify it again offline.
-struct Replay {
-    intake: crate::archive::ReportRecord,
+pub struct Replay {
+    pub intake: crate::archive::ReportRecord,
     data: Bytes,
-    trust: crate::pki::TrustStore,
+    pub trust: crate::pki::TrustStore,
     intermediates: Vec<openssl::x509::X509>,
     revocation: RevocationData,
     detached: Option<Bytes>,
@@ -283,19 +283,36 @@ impl Replay {
             .get_blob(sha)
             .await?
             .ok_or_else(|| ApiError::internal("document blob missing"))?;
-        let mut trust = crate::pki::TrustStore::new();
-        let mut intermediates = Vec::new();
-        let mut revocation = RevocationData::default();
-        let mut detached = None;
+        let mut items = Vec::new();
         for e in &intake.evidence {
             let b =
                 state.archive.get_blob(&e.sha256).await?.ok_or_else(|| {
                     ApiError::internal(format!("evidence blob {} missing", e.sha256))
                 })?;
-            match e.kind.as_str() {
+            items.push((e.kind.clone(), b));
+        }
+        Replay::from_parts(intake, data, items, &state.default_policy)
+            .map(Some)
+            .map_err(ApiError::internal)
+    }
+
+    /// A replay from the intake row, the document and its evidence items
+    /// (kind, bytes) — read from the archive, or from a proof bundle.
+    pub fn from_parts(
+        intake: crate::archive::ReportRecord,
+        data: Bytes,
+        items: Vec<(String, Bytes)>,
+        default_policy: &super::policy::Policy,
+    ) -> Result<Replay, String> {
+        let mut trust = crate::pki::TrustStore::new();
+        let mut intermediates = Vec::new();
+        let mut revocation = RevocationData::default();
+        let mut detached = None;
+        for (kind, b) in items {
+            match kind.as_str() {
                 "TRUST_ANCHOR" | "INTERMEDIATE" => {
-                    let c = openssl::x509::X509::from_der(&b).map_err(ApiError::internal)?;
-                    if e.kind == "TRUST_ANCHOR" {
+                    let c = openssl::x509::X509::from_der(&b).map_err(|e| e.to_string())?;
+                    if kind == "TRUST_ANCHOR" {
                         trust.add(c);
                     } else {
                         intermediates.push(c);
@@ -311,8 +328,8 @@ impl Replay {
         }
         // The algorithm settings of the policy applied at intake.
         let policy: super::policy::Policy =
-            serde_json::from_str(&intake.policy).unwrap_or_else(|_| state.default_policy.clone());
-        Ok(Some(Replay {
+            serde_json::from_str(&intake.policy).unwrap_or_else(|_| default_policy.clone());
+        Ok(Replay {
             intake,
             data,
             trust,
@@ -320,11 +337,11 @@ impl Replay {
             revocation,
             detached,
             policy,
-        }))
+        })
     }
 
-    /// Verify again at `at`, from the kept evidence only.
-    async fn run(&self, at: i64, name: &str) -> Result<crate::report::Report, ApiError> {
+    /// The options of a verification at `at` from the kept evidence only.
+    fn options(&self, at: i64) -> VerifyOptions {
         let mut opts = VerifyOptions::new(self.trust.clone(), at);
         opts.intermediates = self.intermediates.clone();
         opts.revocation = self.revocation.clone();
@@ -332,6 +349,18 @@ impl Replay {
         opts.algorithms = super::policy::algorithms(&self.policy);
         opts.allow_annotations = self.policy.allow_annotations;
         opts.xml_profile = super::policy::xml_profile(&self.policy);
+        opts
+    }
+
+    /// Verify again at `at`, here and now (blocking).
+    pub fn run_blocking(&self, at: i64, name: &str) -> crate::report::Report {
+        let opts = self.options(at);
+        crate::validate::verify_bytes(&self.data, self.detached.as_deref(), name, &opts).0
+    }
+
+    /// Verify again at `at`, on the blocking pool.
+    async fn run(&self, at: i64, name: &str) -> Result<crate::report::Report, ApiError> {
+        let opts = self.options(at);
         let data = self.data.clone();
         let det = self.detached.clone();
         let name = name.to_string();

@@ -1203,7 +1203,9 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         ("GET", "/v1/documents/{sha256}")
         | ("GET", "/v1/documents/{sha256}/report")
         | ("GET", "/v1/documents/{sha256}/certificate") => &["portal", "auditor", "admin"],
-        ("POST", "/v1/documents/{sha256}/reverify") => &["auditor", "admin"],
+        ("POST", "/v1/documents/{sha256}/reverify") | ("GET", "/v1/documents/{sha256}/proof") => {
+            &["auditor", "admin"]
+        }
         ("GET", "/v1/audit") | ("GET", "/v1/audit/verify") | ("GET", "/v1/stats") => {
             &["auditor", "admin"]
         }

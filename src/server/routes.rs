@@ -58,6 +58,7 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(get_report))
         .routes(routes!(reverify))
         .routes(routes!(get_certificate))
+        .routes(routes!(get_proof))
         .routes(routes!(audit_list))
         .routes(routes!(audit_verify))
         .routes(routes!(get_stats))
@@ -466,6 +467,46 @@ async fn reverify(
 ) -> Result<Json<ReverifyResponse>, ApiError> {
     let who = caller(&req)?;
     Ok(Json(audit::reverify(&state, &who, &sha).await?))
+}
+
+/// For auditors: the proof bundle of an archived document (ASiC-E-style
+/// ZIP: the file, intake reports and rows, evidence, audit entries linked
+/// to an anchored head, RFC 4998 evidence records), to be checked offline
+/// with `kyso archive verify-proof`.
+#[utoipa::path(get, path = "/v1/documents/{sha256}/proof", params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/vnd.etsi.asic-e+zip", body = Vec<u8>), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_proof(
+    State(state): State<Arc<AppState>>,
+    Path(sha): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let who = caller(&req)?;
+    let subject = crate::archive::proof::ProofSubject::Document(sha.clone());
+    let bundle = state
+        .archive
+        .proof_bundle(&subject, &state.clock.now_rfc3339())
+        .await?;
+    let outcome = match &bundle {
+        Some(b) => format!("{} bytes", b.len()),
+        None => "not found".into(),
+    };
+    state.audit(&who, "document.proof", &sha, &outcome).await?;
+    let bundle = bundle.ok_or_else(ApiError::not_found)?;
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(crate::archive::proof::MEDIA_TYPE),
+    );
+    if let Ok(v) = format!(
+        "attachment; filename=\"proof-{}.asice\"",
+        sha.get(..16).unwrap_or("")
+    )
+    .parse()
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((h, bundle).into_response())
 }
 
 /// The verification certificate (Phiếu kết quả kiểm tra chữ ký số) of an
