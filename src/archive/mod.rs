@@ -248,6 +248,20 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+impl AuditEntry {
+    /// The entry's own fields, as they were chained.
+    pub fn draft(&self) -> AuditDraft {
+        AuditDraft {
+            time: self.time.clone(),
+            key_id: self.key_id.clone(),
+            role: self.role.clone(),
+            action: self.action.clone(),
+            object: self.object.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
 /// The hash of the entry before the first one.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -488,15 +502,7 @@ impl Archive {
                         e.seq - 1
                     ));
                 }
-                let d = AuditDraft {
-                    time: e.time.clone(),
-                    key_id: e.key_id.clone(),
-                    role: e.role.clone(),
-                    action: e.action.clone(),
-                    object: e.object.clone(),
-                    outcome: e.outcome.clone(),
-                };
-                if audit_hash(e.seq, &d, &e.prev_hash) != e.hash {
+                if audit_hash(e.seq, &e.draft(), &e.prev_hash) != e.hash {
                     problems.push(format!("entry {}: content does not match its hash", e.seq));
                 }
                 prev_hash = e.hash.clone();

@@ -419,14 +419,7 @@ pub fn verify_bundle(
         Some(a) => {
             let mut linked = true;
             for (i, e) in a.entries.iter().enumerate() {
-                let d = AuditDraft {
-                    time: e.time.clone(),
-                    key_id: e.key_id.clone(),
-                    role: e.role.clone(),
-                    action: e.action.clone(),
-                    object: e.object.clone(),
-                    outcome: e.outcome.clone(),
-                };
+                let d = e.draft();
                 let prev_ok = i == 0
                     || (a.entries[i - 1].seq + 1 == e.seq && a.entries[i - 1].hash == e.prev_hash);
                 if audit_hash(e.seq, &d, &e.prev_hash) != e.hash || !prev_ok {
