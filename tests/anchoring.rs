@@ -519,3 +519,107 @@ async fn archive_commands() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `kill -9` of `kyso archive anchor` at random moments while it reads
+/// 30 000 rows, waits for the TSA and writes 60 000 leaves: every stored
+/// round is whole (its member count), never a part of one; the next run
+/// completes and leaves nothing unanchored.
+#[test]
+fn a_round_killed_mid_way_is_all_or_nothing() {
+    let Some(_pki) = services::live_pki() else {
+        return;
+    };
+    let dir = tempdir("crash");
+    let cfg_path = dir.join("kyso.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "data_dir = {:?}\n[anchoring]\ntsa_url = {TSA:?}\n",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let db_path = dir.join("data/kyso.sqlite3");
+    // The schema, then 30 000 document rows (their blobs are not needed
+    // to anchor them).
+    drop(SqliteMeta::open(&db_path).unwrap());
+    {
+        let mut db = rusqlite::Connection::open(&db_path).unwrap();
+        let tx = db.transaction().unwrap();
+        for i in 0..30_000u32 {
+            let sha = kyso::archive::sha256_hex(&i.to_be_bytes());
+            tx.execute(
+                "INSERT INTO documents (sha256, size, media_type) VALUES (?1, 1, 'application/pdf')",
+                [&sha],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let whole = |db: &rusqlite::Connection| -> (i64, i64) {
+        let mut st = db
+            .prepare("SELECT id, members, (SELECT COUNT(*) FROM anchor_members m WHERE m.round = r.id) FROM anchor_rounds r")
+            .unwrap();
+        let rows: Vec<(i64, i64, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, members, stored) in &rows {
+            assert_eq!(members, stored, "round {id} stored in part");
+        }
+        let anchored: i64 = db
+            .query_row("SELECT COUNT(*) FROM anchor_members", [], |r| r.get(0))
+            .unwrap();
+        (rows.len() as i64, anchored)
+    };
+    // How long a whole round takes here: on a copy of the database.
+    std::fs::create_dir_all(dir.join("probe")).unwrap();
+    std::fs::copy(&db_path, dir.join("probe/kyso.sqlite3")).unwrap();
+    let t = std::time::Instant::now();
+    let (code, _, err) = common::kyso(&[
+        "archive",
+        "anchor",
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--data-dir",
+        dir.join("probe").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let full_ms = t.elapsed().as_millis() as u64;
+    let mut killed = 0;
+    for i in 0..8u64 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(["archive", "anchor", "--config"])
+            .arg(&cfg_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Spread over the whole run: start-up, reading, the TSA, the write.
+        let at = full_ms / 10 + (full_ms * i) / 8 + rand::random::<u64>() % (full_ms / 8 + 1);
+        std::thread::sleep(std::time::Duration::from_millis(at));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        let (rounds, anchored) = whole(&db);
+        assert!(rounds <= 1, "one round holds everything: {rounds}");
+        assert!(anchored == 0 || anchored == 60_000, "{anchored}");
+    }
+    assert!(killed > 0, "no run was killed mid-way");
+    // The next run completes (or found it complete).
+    let (code, out, err) =
+        common::kyso(&["archive", "anchor", "--config", cfg_path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    let (rounds, anchored) = whole(&db);
+    assert_eq!((rounds, anchored), (1, 60_000));
+    println!(
+        "anchoring: a whole round {full_ms} ms; {killed} of 8 runs killed with SIGKILL at moments spread over it; every stored round whole; the round after complete (60 000 leaves)"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
