@@ -499,6 +499,28 @@ enum ArchiveCmd {
         #[arg(long, value_enum, default_value = "both")]
         lang: LangArg,
     },
+    /// Judge every archived document again at its intake validation time,
+    /// from the evidence kept with it and the revocation data configured
+    /// now; resumable (a journal in the data directory), with a progress
+    /// bar; prints every document whose verdict changed and why. Exit 1
+    /// when one changed or could not be judged.
+    Reverify {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only documents first verified at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Documents verified at once (default: the cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The journal of results (default: DATA_DIR/reverify-journal.jsonl).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the evidence record (RFC 4998 DER) of an archived blob.
     Record {
         /// SHA-256 (hex) of the blob: a document, report, decision or evidence item.
@@ -873,6 +895,78 @@ fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Ok(if v.ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+            ArchiveCmd::Reverify {
+                config,
+                data_dir,
+                since,
+                jobs,
+                journal,
+                json,
+            } => {
+                let cfg = service_config(config, None, data_dir)?;
+                let archive = kyso::server::open_archive(&cfg).await?;
+                let (extra, _) = kyso::server::load_revocation(&cfg)?;
+                let jobs = jobs.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                });
+                let journal = journal.unwrap_or_else(|| cfg.data_dir.join("reverify-journal.jsonl"));
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} tài liệu / documents, {per_sec}, còn / left {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                let b2 = bar.clone();
+                let s = kyso::server::reverify::reverify_archive(
+                    &archive,
+                    &cfg.policy.default.clone().unwrap_or_default(),
+                    &extra,
+                    since.as_deref(),
+                    jobs,
+                    &journal,
+                    &move |done, total| {
+                        b2.set_length(total);
+                        b2.set_position(done);
+                    },
+                )
+                .await?;
+                bar.finish_and_clear();
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                } else {
+                    println!(
+                        "{} tài liệu / documents ({} from an interrupted run), {:.1} s: {} unchanged, {} changed, {} not judged",
+                        s.documents,
+                        s.resumed,
+                        s.seconds,
+                        s.same,
+                        s.changed.len(),
+                        s.failed.len()
+                    );
+                    for c in &s.changed {
+                        println!(
+                            "CHANGED {} (intake {}): {} → {}: {}",
+                            c.sha256,
+                            c.validation_time,
+                            c.recorded,
+                            c.now,
+                            c.why_en.as_deref().unwrap_or("")
+                        );
+                        if let Some(vi) = &c.why_vi {
+                            println!("  {vi}");
+                        }
+                    }
+                    for (sha, why) in &s.failed {
+                        println!("NOT JUDGED {sha}: {why}");
+                    }
+                }
+                Ok(if s.changed.is_empty() && s.failed.is_empty() {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -3521,3 +3521,129 @@ fn common_zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// `kyso archive reverify`: every archived document judged again at its
+/// intake time from its kept evidence; then with a CRL the CA published
+/// after intake that revokes one signer from a date before the signing,
+/// that document changes and says why; an interrupted run resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_reverify_finds_later_revocations() {
+    let dir = temp_dir("rearchive");
+    let s = Server::start(config(&dir)).await;
+    let files = [
+        "pdf/rsa-pkcs1.pdf",
+        "pdf/ecdsa-p256.pdf",
+        "pdf/docsign-eku.pdf",
+    ];
+    for f in files {
+        let (st, v) = s
+            .call(
+                "POST",
+                "/v1/verify?store=true",
+                Some("portal"),
+                Some(fixture(f)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED", "{f}");
+    }
+    s.stop().await;
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(["archive", "reverify", "--jobs", "2"])
+            .args(extra)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let data = dir.to_str().unwrap().to_string();
+    let (code, out) = run(&["--data-dir", &data]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with("3 tài liệu / documents (0 from an interrupted run)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 unchanged, 0 changed, 0 not judged"),
+        "{out}"
+    );
+
+    // A CRL of the issuing CA that intake did not see (issued 2026-10-20,
+    // after the one configured then, before the intake time) revokes
+    // signer-rsa from 2020, before any of these signatures.
+    let crl = dir.join("later.crl");
+    let py = format!(
+        r#"
+import datetime as d
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+ca = x509.load_pem_x509_certificate(open("certs/test/issuing-ca.pem", "rb").read())
+key = serialization.load_pem_private_key(open("certs/test/issuing-ca.key.pem", "rb").read(), None)
+who = x509.load_pem_x509_certificate(open("certs/test/signer-rsa.pem", "rb").read())
+t = lambda y, m, dd: d.datetime(y, m, dd, tzinfo=d.timezone.utc)
+b = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+     .last_update(t(2026, 10, 20)).next_update(t(2027, 10, 20))
+     .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(who.serial_number)
+                              .revocation_date(t(2020, 1, 1)).build())
+     .add_extension(x509.CRLNumber(1000), False)
+     .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), False))
+open({crl:?}, "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+"#
+    );
+    let st = std::process::Command::new(repo().join(".venv/bin/python"))
+        .args(["-c", &py])
+        .current_dir(repo())
+        .status();
+    if !st.is_ok_and(|s| s.success()) {
+        services::skip("the CRL generator (python cryptography, .venv) did not run");
+        return;
+    }
+    let cfg_path = dir.join("later.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "data_dir = {data:?}\n[revocation]\ncrls = [{:?}, {:?}]\n",
+            repo().join("testdata/revocation/root.crl"),
+            crl
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg_path.to_str().unwrap().to_string();
+    let rsa = sha256_hex(&fixture("pdf/rsa-pkcs1.pdf"));
+    let (code, out) = run(&["--config", &cfg_s]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("2 unchanged, 1 changed"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "CHANGED {rsa} (intake 2026-11-01T00:00:00Z): TOTAL_PASSED → "
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("TOTAL_PASSED → INDETERMINATE/REVOKED_NO_POE: CN=Nguyễn Văn An"),
+        "{out}"
+    );
+    assert!(out.contains("REVOKED at 2020-01-01T00:00:00Z"), "{out}");
+    assert!(
+        out.contains("đã bị THU HỒI lúc 2020-01-01T00:00:00Z"),
+        "{out}"
+    );
+
+    // Interrupted: the journal holds one result and half a line.
+    let journal = dir.join("reverify-journal.jsonl");
+    let last = std::fs::read_to_string(dir.join("reverify-journal.jsonl.last")).unwrap();
+    let first = last.lines().next().unwrap();
+    std::fs::write(&journal, format!("{first}\n{{\"sha256\":\"cut")).unwrap();
+    let (code, out) = run(&["--config", &cfg_s]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.starts_with("3 tài liệu / documents (1 from an interrupted run)"),
+        "{out}"
+    );
+    assert!(out.contains("2 unchanged, 1 changed"), "{out}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

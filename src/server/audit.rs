@@ -266,34 +266,52 @@ pub struct Replay {
 impl Replay {
     /// The document and its intake evidence; `None` when it is not archived.
     async fn load(state: &AppState, sha: &str) -> Result<Option<Replay>, ApiError> {
+        Replay::load_from(&state.archive, &state.default_policy, sha)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// The document `sha` and its intake evidence from `archive`; `None`
+    /// when it is not archived.
+    pub async fn load_from(
+        archive: &crate::archive::Archive,
+        default_policy: &super::policy::Policy,
+        sha: &str,
+    ) -> Result<Option<Replay>, String> {
         let found = if is_sha256_hex(sha) {
-            state.archive.meta.document(sha).await?
+            archive
+                .meta
+                .document(sha)
+                .await
+                .map_err(|e| e.to_string())?
         } else {
             None
         };
         let Some((_, reports)) = found else {
             return Ok(None);
         };
-        let intake = reports
-            .first()
-            .cloned()
-            .ok_or_else(|| ApiError::internal("document without report"))?;
-        let data = state
-            .archive
+        let intake = reports.first().cloned().ok_or("document without report")?;
+        let data = archive
             .get_blob(sha)
-            .await?
-            .ok_or_else(|| ApiError::internal("document blob missing"))?;
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("document blob missing")?;
         let mut items = Vec::new();
         for e in &intake.evidence {
-            let b =
-                state.archive.get_blob(&e.sha256).await?.ok_or_else(|| {
-                    ApiError::internal(format!("evidence blob {} missing", e.sha256))
-                })?;
+            let b = archive
+                .get_blob(&e.sha256)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("evidence blob {} missing", e.sha256))?;
             items.push((e.kind.clone(), b));
         }
-        Replay::from_parts(intake, data, items, &state.default_policy)
-            .map(Some)
-            .map_err(ApiError::internal)
+        Replay::from_parts(intake, data, items, default_policy).map(Some)
+    }
+
+    /// Add revocation data known now (a CRL published later may show a
+    /// revocation dated before the signing time).
+    pub fn add_revocation(&mut self, extra: &RevocationData) {
+        self.revocation.extend(extra);
     }
 
     /// A replay from the intake row, the document and its evidence items

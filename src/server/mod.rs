@@ -14,6 +14,7 @@ pub mod page;
 pub mod policy;
 pub mod privacy;
 pub mod revcache;
+pub mod reverify;
 pub mod routes;
 pub mod signing;
 pub mod staff;
@@ -475,7 +476,7 @@ fn trust_set(anchors: TrustStore, intermediates: Vec<X509>) -> TrustSet {
     }
 }
 
-fn load_revocation(cfg: &Config) -> anyhow::Result<(RevocationData, Vec<(String, Bytes)>)> {
+pub fn load_revocation(cfg: &Config) -> anyhow::Result<(RevocationData, Vec<(String, Bytes)>)> {
     let mut data = RevocationData::default();
     let mut ev = Vec::new();
     for (paths, kind, max) in [
