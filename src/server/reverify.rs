@@ -131,6 +131,10 @@ pub async fn reverify_archive(
         .create(true)
         .append(true)
         .open(journal)?;
+    // Documents are loaded ahead (reading rows and blobs waits on the
+    // store) while at most `jobs` verify: loading overlaps verification.
+    let verifying = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let ahead = jobs.max(1) * 2 + 2;
     let mut set = tokio::task::JoinSet::new();
     let mut results: Vec<Rejudged> = previous
         .into_iter()
@@ -138,29 +142,40 @@ pub async fn reverify_archive(
         .collect();
     let mut queue = todo.into_iter();
     loop {
-        // Keep `jobs` documents loading or verifying at once.
-        while set.len() < jobs.max(1) {
+        while set.len() < ahead {
             let Some(sha) = queue.next() else { break };
-            let replay = Replay::load_from(archive, default_policy, &sha).await;
-            let extra = extra.clone();
-            set.spawn_blocking(move || {
-                let mut replay = match replay {
+            let (archive, policy, extra, verifying) = (
+                archive.clone(),
+                default_policy.clone(),
+                extra.clone(),
+                verifying.clone(),
+            );
+            set.spawn(async move {
+                let mut replay = match Replay::load_from(&archive, &policy, &sha).await {
                     Ok(Some(r)) => r,
                     Ok(None) => return Err((sha, "not in the archive".to_string())),
                     Err(e) => return Err((sha, e)),
                 };
+                let Ok(_permit) = verifying.acquire_owned().await else {
+                    return Err((sha, "stopped".to_string()));
+                };
                 replay.add_revocation(&extra);
-                let at = replay.intake.validation_time;
-                let rep = replay.run_blocking(at, &sha);
-                let (now, why) = verdict(&rep);
-                Ok(Rejudged {
-                    sha256: sha,
-                    validation_time: crate::pki::cert::fmt_unix(at),
-                    recorded: replay.intake.indication.clone(),
-                    now,
-                    why_vi: why.as_ref().map(|w| w.0.clone()),
-                    why_en: why.map(|w| w.1),
+                let name = sha.clone();
+                tokio::task::spawn_blocking(move || {
+                    let at = replay.intake.validation_time;
+                    let rep = replay.run_blocking(at, &sha);
+                    let (now, why) = verdict(&rep);
+                    Ok(Rejudged {
+                        sha256: sha,
+                        validation_time: crate::pki::cert::fmt_unix(at),
+                        recorded: replay.intake.indication.clone(),
+                        now,
+                        why_vi: why.as_ref().map(|w| w.0.clone()),
+                        why_en: why.map(|w| w.1),
+                    })
                 })
+                .await
+                .unwrap_or_else(|e| Err((name, e.to_string())))
             });
         }
         let Some(joined) = set.join_next().await else {
