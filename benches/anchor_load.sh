@@ -14,7 +14,7 @@ cargo build --release --quiet
 work=$(mktemp -d /tmp/kyso-anchor-load.XXXXXX)
 .venv/bin/certomancer --config testdata/live/certomancer.yml animate --port 9817 --no-web-ui >"$work/pki.log" 2>&1 &
 pki=$!
-trap 'kill $pki 2>/dev/null; wait $pki 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $pki 2>/dev/null; wait $pki 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:9817/kyso-live/crls/root/latest.crl >/dev/null && break; sleep 0.2; done
 KEY=anchor-load-portal-key
 sha=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)

@@ -3389,14 +3389,42 @@ async fn proof_bundle_checks_offline() {
         "application/vnd.etsi.asic-e+zip"
     );
     let zip = resp.bytes().await.unwrap().to_vec();
+    // The round's timestamp renewed by a TSA whose certificate outlives
+    // the first one's (2054 against 2050), and the bundle exported again.
+    let renewed = state
+        .archive
+        .renew_rounds(
+            i64::MAX,
+            std::sync::Arc::new(kyso::ers::tsa_stamper(
+                "http://127.0.0.1:9817/kyso-live/tsa/tsa-long".into(),
+                Duration::from_secs(10),
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed, [1]);
+    let zip_renewed = s
+        .http
+        .get(s.url(&format!("/v1/documents/{sha}/proof")))
+        .bearer_auth(secret("auditor"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
     s.stop().await;
     let bundle = dir.join("proof.asice");
     std::fs::write(&bundle, &zip).unwrap();
+    let bundle_renewed = dir.join("proof-renewed.asice");
+    std::fs::write(&bundle_renewed, &zip_renewed).unwrap();
 
-    let verify = |path: &std::path::Path| {
+    let verify_at = |path: &std::path::Path, extra: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
             .args(["archive", "verify-proof"])
             .arg(path)
+            .args(extra)
             .arg("--trust")
             .arg(live("root.pem"))
             .arg("--intermediates")
@@ -3409,6 +3437,22 @@ async fn proof_bundle_checks_offline() {
             String::from_utf8_lossy(&out.stdout).to_string(),
         )
     };
+    let verify = |path: &std::path::Path| verify_at(path, &[]);
+    // Time travel: in 2052 every certificate of the first TSA has expired.
+    let later = ["--at", "2052-01-01T00:00:00Z"];
+    let (code, out) = verify_at(&bundle, &later);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("Archive timestamp 1.1 is not valid at 2052-01-01T00:00:00Z")
+            && out.contains("expired"),
+        "{out}"
+    );
+    let (code, out) = verify_at(&bundle_renewed, &later);
+    assert_eq!(code, Some(0), "renewed before the expiry: {out}");
+    assert!(
+        out.contains("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z"),
+        "{out}"
+    );
     let (code, out) = verify(&bundle);
     assert_eq!(code, Some(0), "{out}");
     assert!(

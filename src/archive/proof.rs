@@ -170,13 +170,16 @@ impl Archive {
             anchor_seq: None,
         };
         if let (Some(first), Some(last)) = (about.first(), about.last()) {
+            // The latest anchored head at or after the first entry about the
+            // subject; entries after it (the export's own, say) are carried,
+            // linked, and said to be not anchored yet.
             let rounds = self.meta.rounds().await?;
             let anchor = rounds
                 .iter()
                 .map(|r| r.audit_seq)
-                .filter(|s| *s >= *last)
-                .min();
-            let upto = anchor.unwrap_or(*last);
+                .filter(|s| *s >= *first)
+                .max();
+            let upto = anchor.unwrap_or(*last).max(*last);
             if (upto - first) as usize >= MAX_AUDIT_ENTRIES {
                 return Err(ArchiveError::Integrity(format!(
                     "more than {MAX_AUDIT_ENTRIES} audit entries between the subject and its anchor"
@@ -281,6 +284,8 @@ pub struct ProofVerdict {
     /// The audit entries about the subject, linked to an anchored head that
     /// a valid record proves (the head's sequence and proven time).
     pub audit_anchor: Option<(i64, String)>,
+    /// Entries after the anchored head (linked to it, not anchored yet).
+    pub audit_unanchored: usize,
     /// What is proven and what is not, in Vietnamese and in English.
     pub lines_vi: Vec<String>,
     pub lines_en: Vec<String>,
@@ -302,6 +307,7 @@ pub fn verify_bundle(
         subject: String::new(),
         documents: Vec::new(),
         audit_anchor: None,
+        audit_unanchored: 0,
         lines_vi: Vec::new(),
         lines_en: Vec::new(),
         problems: Vec::new(),
@@ -432,7 +438,7 @@ pub fn verify_bundle(
             }
             match a.anchor_seq.and_then(|s| a.entries.iter().find(|e| e.seq == s)) {
                 None => v.problems.push("the audit entries lead to no anchored head (not anchored when the bundle was made)".into()),
-                Some(head) if a.entries.last().map(|l| l.seq) == Some(head.seq) => {
+                Some(head) => {
                     let rec_path = format!("records/audit-{}.ers", head.seq);
                     let leaf = hex::decode(&head.hash).unwrap_or_default();
                     let r = data
@@ -454,6 +460,8 @@ pub fn verify_bundle(
                     match r {
                         Some(r) if r.valid && linked => {
                             v.audit_anchor = Some((head.seq, r.existed_at.unwrap_or_default()));
+                            v.audit_unanchored =
+                                a.entries.iter().filter(|e| e.seq > head.seq).count();
                         }
                         Some(r) if !r.valid => v.problems.push(format!(
                             "{rec_path}: does not prove the audit head: {}",
@@ -463,7 +471,6 @@ pub fn verify_bundle(
                         None => v.problems.push(format!("{rec_path}: missing or unreadable")),
                     }
                 }
-                Some(_) => v.problems.push("the audit entries go past their anchored head".into()),
             }
         }
     }
@@ -587,6 +594,13 @@ pub fn verify_bundle(
             v.lines_en.push(format!(
                 "Audit log: the entries about it link to entry {seq}, anchored at {t}"
             ));
+            if v.audit_unanchored > 0 {
+                let n = v.audit_unanchored;
+                v.lines_vi
+                    .push(format!("  {n} mục sau đó (có liên kết, chưa được neo)"));
+                v.lines_en
+                    .push(format!("  {n} later entries (linked, not anchored yet)"));
+            }
         }
         None => {
             v.lines_vi
