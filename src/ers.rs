@@ -341,16 +341,16 @@ impl EvidenceRecord {
     }
 
     /// The last archive timestamp (the one a renewal covers).
-    pub fn last(&self) -> &ArchiveTimeStamp {
-        // A record always has a chain with a stamp (parse and new ensure it).
-        let c = &self.chains[self.chains.len() - 1];
-        &c.stamps[c.stamps.len() - 1]
+    pub fn last(&self) -> Option<&ArchiveTimeStamp> {
+        self.chains.last().and_then(|c| c.stamps.last())
     }
 
     /// The leaf a timestamp renewal puts in its tree: the hash of the last
     /// timestamp, with the chain's algorithm (§5.2).
     pub fn timestamp_renewal_leaf(&self) -> Result<(DigestAlg, Vec<u8>)> {
-        let last = self.last();
+        let last = self
+            .last()
+            .ok_or_else(|| Error::Invalid("the record holds no archive timestamp".into()))?;
         let alg = last.algorithm()?;
         Ok((alg, hash_of(alg, &[&last.timestamp])?))
     }
@@ -363,12 +363,14 @@ impl EvidenceRecord {
                 "a timestamp renewal keeps the chain's hash algorithm".into(),
             ));
         }
-        let n = self.chains.len() - 1;
-        if self.chains[n].stamps.len() >= MAX_STAMPS_PER_CHAIN {
-            return Err(Error::Invalid("the chain is full".into()));
+        match self.chains.last_mut() {
+            Some(c) if c.stamps.len() < MAX_STAMPS_PER_CHAIN => {
+                c.stamps.push(stamp);
+                Ok(())
+            }
+            Some(_) => Err(Error::Invalid("the chain is full".into())),
+            None => Err(Error::Invalid("the record holds no chain".into())),
         }
-        self.chains[n].stamps.push(stamp);
-        Ok(())
     }
 
     /// The leaf a hash-tree renewal with `alg` puts in its tree for the

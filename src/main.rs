@@ -972,7 +972,7 @@ fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
                     ExitCode::from(1)
                 })
             }
-            ArchiveCmd::Check { .. } => unreachable!("handled by archive_check"),
+            ArchiveCmd::Check { .. } => anyhow::bail!("archive check is run by archive_check"),
         }
     })
 }
