@@ -3691,3 +3691,124 @@ open({crl:?}, "wb").write(b.sign(key, hashes.SHA256()).public_bytes(serializatio
     assert!(out.contains("2 unchanged, 1 changed"), "{out}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A dossier's proof bundle: both files, the decision, their records, the
+/// audit entries about the dossier; checked offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dossier_proof_bundle() {
+    let Some(_pki) = services::live_pki() else {
+        return;
+    };
+    let dir = temp_dir("dossier-proof");
+    let mut cfg = config(&dir);
+    cfg.anchoring.tsa_url = Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into());
+    let s = Server::start(cfg.clone()).await;
+    let files = ["pdf/rsa-pkcs1.pdf", "pdf/ecdsa-p256.pdf"];
+    let (st, v) = s
+        .dossier(
+            "portal",
+            meta(
+                "HS-PROOF-1",
+                "P-OPTIONAL",
+                "CCCD",
+                SIGNER_RSA,
+                &["don_de_nghi", "giay_to_kem_theo"],
+            ),
+            &files,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let state = s.started.as_ref().unwrap().state.clone();
+    let o = state
+        .archive
+        .anchor_round(
+            kyso::crypto::DigestAlg::Sha256,
+            "2026-11-01T00:00:00Z",
+            cfg.anchoring.stamper().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
+        "{o:?}"
+    );
+    s.stop().await;
+    let bundle = dir.join("hoso.asice");
+    let kyso_cmd = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = kyso_cmd(&[
+        "archive".as_ref(),
+        "proof".as_ref(),
+        "--dossier".as_ref(),
+        "HS-PROOF-1".as_ref(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let members: Vec<String> = common_zip_entries(&std::fs::read(&bundle).unwrap())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        members.iter().any(|n| n.starts_with("decisions/")),
+        "{members:?}"
+    );
+    let live = repo().join("testdata/live/certs");
+    let (code, out) = kyso_cmd(&[
+        "archive".as_ref(),
+        "verify-proof".as_ref(),
+        bundle.as_os_str(),
+        "--trust".as_ref(),
+        live.join("root.pem").as_os_str(),
+        "--intermediates".as_ref(),
+        live.join("interm.pem").as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with("ĐÃ CHỨNG MINH: dossier HS-PROOF-1"),
+        "{out}"
+    );
+    for f in files {
+        let sha = sha256_hex(&fixture(f));
+        assert!(
+            out.contains(&format!(
+                "Tệp {sha}: tồn tại, không thay đổi, từ thời điểm 20"
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        out.matches("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.contains("Audit log: the entries about it link to entry"),
+        "{out}"
+    );
+    // Unknown dossier: said so.
+    let (code, _) = kyso_cmd(&[
+        "archive".as_ref(),
+        "proof".as_ref(),
+        "--dossier".as_ref(),
+        "HS-NONE".as_ref(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(code, Some(1));
+    std::fs::remove_dir_all(dir).unwrap();
+}
