@@ -231,9 +231,18 @@ impl ArchiveTimeStamp {
     /// The hash algorithm of this archive timestamp: its own, or the
     /// imprint's when it names none.
     pub fn algorithm(&self) -> Result<DigestAlg> {
-        let oid = match &self.digest_alg {
-            Some(o) => o.clone(),
-            None => self.tst_info()?.imprint_alg,
+        match &self.digest_alg {
+            Some(_) => self.algorithm_with(None),
+            None => self.algorithm_with(Some(&self.tst_info()?)),
+        }
+    }
+
+    /// [`Self::algorithm`] with the token's TSTInfo already read.
+    fn algorithm_with(&self, tst: Option<&crate::validate::tsp::TstInfo>) -> Result<DigestAlg> {
+        let oid = match (&self.digest_alg, tst) {
+            (Some(o), _) => o.clone(),
+            (None, Some(t)) => t.imprint_alg.clone(),
+            (None, None) => return Err(Error::Cms("archive timestamp without TSTInfo")),
         };
         DigestAlg::from_oid(&oid)
             .ok_or_else(|| Error::Invalid(format!("unsupported hash algorithm {oid}")))
@@ -535,6 +544,19 @@ pub fn root_of(
     Ok(Some(cur))
 }
 
+/// The hash algorithms trees are built with (those a TSA is asked with),
+/// by name: `sha256`, `SHA-384`, … (the signer's names, `Digest::parse`).
+pub fn sha2(name: &str) -> Option<DigestAlg> {
+    crate::sign::cms::Digest::parse(name).and_then(|d| DigestAlg::from_oid(d.oid()))
+}
+
+fn tsa_digest(alg: DigestAlg) -> Option<crate::sign::cms::Digest> {
+    use crate::sign::cms::Digest;
+    [Digest::Sha256, Digest::Sha384, Digest::Sha512]
+        .into_iter()
+        .find(|d| Some(d.oid()) == alg.oid())
+}
+
 /// Something that gets an RFC 3161 timestamp token over a hash (the
 /// imprint, with its algorithm): a TSA over HTTP, or a test double.
 pub type Stamper<'a> = &'a dyn Fn(DigestAlg, &[u8]) -> Result<Vec<u8>>;
@@ -546,16 +568,11 @@ pub fn tsa_stamper(
     timeout: std::time::Duration,
 ) -> impl Fn(DigestAlg, &[u8]) -> Result<Vec<u8>> {
     move |alg, imprint| {
-        let d = match alg {
-            DigestAlg::Sha256 => crate::sign::cms::Digest::Sha256,
-            DigestAlg::Sha384 => crate::sign::cms::Digest::Sha384,
-            DigestAlg::Sha512 => crate::sign::cms::Digest::Sha512,
-            other => {
-                return Err(Error::Unsupported(format!(
-                    "{} is not asked of a TSA",
-                    other.name()
-                )));
-            }
+        let Some(d) = tsa_digest(alg) else {
+            return Err(Error::Unsupported(format!(
+                "{} is not asked of a TSA",
+                alg.name()
+            )));
         };
         crate::sign::tsa::timestamp(&url, d, imprint, timeout)
     }
@@ -696,8 +713,10 @@ pub fn verify(
         let mut chain_alg: Option<DigestAlg> = None;
         for (pi, st) in chain.stamps.iter().enumerate() {
             let (c1, p1) = (ci + 1, pi + 1);
-            let time = st.tst_info().ok().map(|t| t.gen_time);
-            let alg = match st.algorithm() {
+            // The token's TSTInfo read once: its time, imprint and algorithm.
+            let tst = st.tst_info().ok();
+            let time = tst.as_ref().map(|t| t.gen_time);
+            let alg = match st.algorithm_with(tst.as_ref()) {
                 Ok(a) => Some(a),
                 Err(e) => {
                     checks.push(failed(
@@ -737,7 +756,7 @@ pub fn verify(
                     hash_of(a, &[&chain.stamps[pi - 1].timestamp])
                 };
                 // Without a reduced tree the timestamp is over the hash itself.
-                let imprint = st.tst_info().ok().map(|t| t.imprint);
+                let imprint = tst.as_ref().map(|t| t.imprint.clone());
                 let reached = covered
                     .and_then(|h| root_of(a, &h, st.reduced.as_deref()))
                     .map(|r| {

@@ -978,13 +978,7 @@ fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn digest_arg(s: &str) -> anyhow::Result<kyso::crypto::DigestAlg> {
-    use kyso::crypto::DigestAlg;
-    Ok(match s.to_ascii_lowercase().replace('-', "").as_str() {
-        "sha256" => DigestAlg::Sha256,
-        "sha384" => DigestAlg::Sha384,
-        "sha512" => DigestAlg::Sha512,
-        _ => anyhow::bail!("--hash: sha256, sha384 or sha512, not {s}"),
-    })
+    kyso::ers::sha2(s).with_context(|| format!("--hash: sha256, sha384 or sha512, not {s}"))
 }
 
 /// The hash of a file with `alg`, read in pieces.

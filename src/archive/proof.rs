@@ -135,6 +135,7 @@ impl Archive {
         for d in decisions {
             blobs.push((d, "decision".into()));
         }
+        let mut records = super::anchor::Records::new(self);
         for (sha, role) in &blobs {
             let data = self
                 .get_blob(sha)
@@ -147,7 +148,7 @@ impl Archive {
                 _ => format!("evidence/{sha}.der"),
             };
             b.add(path, data.to_vec(), role);
-            if let Some((_, er)) = self.evidence_record("blob", sha).await? {
+            if let Some((_, er)) = records.record("blob", sha).await? {
                 b.add(format!("records/{sha}.ers"), er.to_der(), "record");
             }
         }
@@ -196,9 +197,7 @@ impl Archive {
             }
             if let Some(a) = anchor {
                 if let Some(head) = audit.entries.iter().find(|e| e.seq == a) {
-                    if let Some((_, er)) = self
-                        .evidence_record(&format!("audit {a}"), &head.hash)
-                        .await?
+                    if let Some((_, er)) = records.record(&format!("audit {a}"), &head.hash).await?
                     {
                         b.add(format!("records/audit-{a}.ers"), er.to_der(), "record");
                         audit.anchor_seq = Some(a);

@@ -88,15 +88,12 @@ impl Default for AnchoringConfig {
 impl AnchoringConfig {
     /// The hash algorithm of new rounds.
     pub fn algorithm(&self) -> anyhow::Result<crate::crypto::DigestAlg> {
-        use crate::crypto::DigestAlg;
-        Ok(
-            match self.hash.to_ascii_lowercase().replace('-', "").as_str() {
-                "sha256" => DigestAlg::Sha256,
-                "sha384" => DigestAlg::Sha384,
-                "sha512" => DigestAlg::Sha512,
-                h => anyhow::bail!("anchoring.hash: sha256, sha384 or sha512, not {h}"),
-            },
-        )
+        crate::ers::sha2(&self.hash).ok_or_else(|| {
+            anyhow::anyhow!(
+                "anchoring.hash: sha256, sha384 or sha512, not {}",
+                self.hash
+            )
+        })
     }
 
     /// The stamper asking the configured TSA, if one is.
