@@ -95,6 +95,7 @@ fn main() {
             audit_seq: 0,
             audit_head: String::new(),
             members: n as u64,
+            marks: Default::default(),
             renewals: Vec::new(),
         };
         let t = Instant::now();

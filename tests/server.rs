@@ -3812,3 +3812,50 @@ async fn dossier_proof_bundle() {
     assert_eq!(code, Some(1));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The scheduler's item trigger: with `every_items = 2` and no time
+/// trigger, one stored verification starts no round, the second does; the
+/// round reads up to the second report and nothing is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anchoring_round_after_n_items() {
+    let Some(_pki) = services::live_pki() else {
+        return;
+    };
+    let dir = temp_dir("anchor-items");
+    let mut cfg = config(&dir);
+    cfg.anchoring.tsa_url = Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into());
+    cfg.anchoring.every_items = 2;
+    let s = Server::start(cfg).await;
+    let state = s.started.as_ref().unwrap().state.clone();
+    let store = |f: &'static str| {
+        let s = &s;
+        async move {
+            let (st, _) = s
+                .call(
+                    "POST",
+                    "/v1/verify?store=true",
+                    Some("portal"),
+                    Some(fixture(f)),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK);
+        }
+    };
+    store("pdf/rsa-pkcs1.pdf").await;
+    // The trigger looks every 5 s: past one look, one row is not enough.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(state.archive.meta.rounds().await.unwrap().is_empty());
+    store("pdf/unsigned.pdf").await;
+    let t = std::time::Instant::now();
+    let rounds = loop {
+        let r = state.archive.meta.rounds().await.unwrap();
+        if !r.is_empty() || t.elapsed() > Duration::from_secs(20) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(rounds.len(), 1, "no round within 20 s of the second row");
+    assert_eq!(rounds[0].marks.report, 2);
+    assert_eq!(state.archive.rows_since_round().await.unwrap(), 0);
+    s.stop().await;
+}

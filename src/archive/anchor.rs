@@ -66,22 +66,24 @@ pub struct AnchorCheck {
 }
 
 impl Archive {
-    /// The leaves a round would anchor now.
+    /// Every leaf not anchored yet (a whole read of the rows: for checks).
     pub async fn unanchored(&self) -> Result<Vec<AnchorMember>> {
-        let done: HashSet<(String, String)> = self
-            .meta
-            .anchored()
-            .await?
-            .into_iter()
-            .map(|m| (m.place, m.sha256))
-            .collect();
+        Ok(self.pending(Marks::default()).await?.0)
+    }
+
+    /// The leaves of the rows written after `from` that are not anchored
+    /// yet, the audit head last, and where the read stopped.
+    async fn pending(&self, from: Marks) -> Result<(Vec<AnchorMember>, Marks)> {
+        let (refs, marks) = self.meta.blob_refs_since(from).await?;
         let mut out = Vec::new();
-        let mut blobs = HashSet::new();
-        for (place, sha) in self.meta.blob_refs().await? {
+        // Duplicate references (two evidence items of one kind in a report,
+        // a blob many rows point at) are one leaf.
+        let mut seen = HashSet::new();
+        for (place, sha) in refs {
             if !is_sha256_hex(&sha) {
                 continue;
             }
-            if blobs.insert(sha.clone()) && !done.contains(&("blob".to_string(), sha.clone())) {
+            if seen.insert(("blob".to_string(), sha.clone())) {
                 out.push(AnchorMember {
                     place: "blob".into(),
                     sha256: sha.clone(),
@@ -89,7 +91,7 @@ impl Archive {
                     round: 0,
                 });
             }
-            if !done.contains(&(place.clone(), sha.clone())) {
+            if seen.insert((place.clone(), sha.clone())) {
                 out.push(AnchorMember {
                     leaf: reference_leaf(&place, &sha),
                     place,
@@ -98,22 +100,31 @@ impl Archive {
                 });
             }
         }
-        // Duplicate references (two evidence items of one kind in a report)
-        // are one leaf.
-        let mut seen = HashSet::new();
-        out.retain(|m| seen.insert((m.place.clone(), m.sha256.clone())));
+        drop(seen);
         if let Some((seq, hash)) = self.meta.audit_head().await? {
-            let place = format!("audit {seq}");
-            if !done.contains(&(place.clone(), hash.clone())) {
-                out.push(AnchorMember {
-                    place,
-                    sha256: hash.clone(),
-                    leaf: hash,
-                    round: 0,
-                });
-            }
+            out.push(AnchorMember {
+                place: format!("audit {seq}"),
+                sha256: hash.clone(),
+                leaf: hash,
+                round: 0,
+            });
         }
-        Ok(out)
+        let keys = out
+            .iter()
+            .map(|m| (m.place.clone(), m.sha256.clone()))
+            .collect();
+        let done = self.meta.anchored_among(keys).await?;
+        if !done.is_empty() {
+            out.retain(|m| !done.contains(&(m.place.clone(), m.sha256.clone())));
+        }
+        Ok((out, marks))
+    }
+
+    /// How many rows (reports and dossier versions) were written since the
+    /// last round read them: what the scheduler's item trigger counts.
+    pub async fn rows_since_round(&self) -> Result<i64> {
+        let (last, now) = (self.meta.round_marks().await?, self.meta.row_marks().await?);
+        Ok((now.report - last.report).max(0) + (now.version - last.version).max(0))
     }
 
     /// Run one anchoring round: tree over what is not anchored yet, TSA
@@ -124,7 +135,8 @@ impl Archive {
         created: &str,
         stamper: SharedStamper,
     ) -> Result<RoundOutcome> {
-        let members = self.unanchored().await?;
+        let from = self.meta.round_marks().await?;
+        let (members, marks) = self.pending(from).await?;
         // The audit head alone changes with every request: a round needs more.
         if members.iter().all(|m| m.place.starts_with("audit ")) {
             return Ok(RoundOutcome::Nothing);
@@ -157,6 +169,7 @@ impl Archive {
             audit_seq,
             audit_head,
             members: members.len() as u64,
+            marks,
             renewals: Vec::new(),
         };
         Ok(match self.meta.store_round(&r, &members).await? {

@@ -19,6 +19,7 @@ pub mod postgres;
 pub mod proof;
 pub mod sqlite;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -336,10 +337,22 @@ pub struct RoundRecord {
     pub audit_seq: i64,
     pub audit_head: String,
     pub members: u64,
+    /// Where the round's read of the rows stopped; the next round reads on
+    /// from there.
+    pub marks: Marks,
     /// Timestamp renewals, oldest first: ArchiveTimeStamp DER each (the
     /// round's last timestamp stamped again).
     #[serde(skip)]
     pub renewals: Vec<Vec<u8>>,
+}
+
+/// How far an anchoring round read the rows: the last report id and the
+/// last dossier version (in store order) it saw. Every write takes the
+/// audit lock before it is given an id, so ids become visible in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Marks {
+    pub report: i64,
+    pub version: i64,
 }
 
 /// One leaf of a round: a blob (`blob SHA`), a row's reference to a blob
@@ -395,7 +408,24 @@ pub trait MetaStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<VersionRecord>>;
     /// Every blob a row points at: (where, sha256).
-    async fn blob_refs(&self) -> Result<Vec<(String, String)>>;
+    async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
+        Ok(self.blob_refs_since(Marks::default()).await?.0)
+    }
+    /// The blobs rows written after `from` point at, and where this read
+    /// stopped. A document's own reference (`document SHA`) comes with each
+    /// report of it (a document is only ever stored with a report), so it
+    /// may repeat what an earlier round anchored: see
+    /// [`MetaStore::anchored_among`].
+    async fn blob_refs_since(&self, from: Marks) -> Result<(Vec<(String, String)>, Marks)>;
+    /// The furthest any round read the rows (zero before the first round).
+    async fn round_marks(&self) -> Result<Marks>;
+    /// The last report id and dossier version written (store order).
+    async fn row_marks(&self) -> Result<Marks>;
+    /// Which of these (place, sha256) are anchored already.
+    async fn anchored_among(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> Result<HashSet<(String, String)>>;
     /// Whether the API key `key_id` submitted (or was handed) the `kind`
     /// (`document` or `dossier`) named `id`: what a portal key may read.
     async fn owns(&self, kind: &str, id: &str, key_id: &str) -> Result<bool>;
@@ -528,7 +558,7 @@ impl Archive {
     pub async fn check(&self) -> Result<ArchiveCheck> {
         let mut problems = Vec::new();
         let names = self.blobs.list().await?;
-        let mut held = std::collections::HashSet::new();
+        let mut held = HashSet::new();
         for name in &names {
             if !is_sha256_hex(name) {
                 problems.push(format!("blob store: unexpected object {name}"));
@@ -543,7 +573,7 @@ impl Archive {
             }
         }
         let refs = self.meta.blob_refs().await?;
-        let mut referenced = std::collections::HashSet::new();
+        let mut referenced = HashSet::new();
         for (place, sha) in &refs {
             referenced.insert(sha.clone());
             if !held.contains(sha) {

@@ -64,6 +64,15 @@ CREATE TABLE IF NOT EXISTS anchor_rounds (
     id BIGSERIAL PRIMARY KEY, created TEXT NOT NULL, digest TEXT NOT NULL, root TEXT NOT NULL,
     token BYTEA NOT NULL, audit_seq BIGINT NOT NULL, audit_head TEXT NOT NULL,
     members BIGINT NOT NULL);
+ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS report_mark BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS version_mark BIGINT NOT NULL DEFAULT 0;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                   AND table_name = 'dossier_versions' AND column_name = 'seq') THEN
+        ALTER TABLE dossier_versions ADD COLUMN seq BIGSERIAL;
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS dossier_versions_seq ON dossier_versions(seq);
 CREATE TABLE IF NOT EXISTS anchor_members (
     place TEXT NOT NULL, sha256 TEXT NOT NULL, leaf TEXT NOT NULL,
     round BIGINT NOT NULL REFERENCES anchor_rounds(id), PRIMARY KEY (place, sha256));
@@ -298,6 +307,16 @@ async fn load_versions<C: deadpool_postgres::GenericClient>(
         }
     }
     Ok(versions)
+}
+
+impl PgMeta {
+    async fn marks(&self, sql: &str) -> Result<Marks> {
+        let r = self.client().await?.query_one(sql, &[]).await.map_err(db)?;
+        Ok(Marks {
+            report: r.get(0),
+            version: r.get(1),
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -684,8 +703,9 @@ impl MetaStore for PgMeta {
         }
         let id: i64 = tx
             .query_one(
-                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head, members)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
+                     members, report_mark, version_mark)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 &[
                     &r.created,
                     &r.digest,
@@ -694,6 +714,8 @@ impl MetaStore for PgMeta {
                     &r.audit_seq,
                     &r.audit_head,
                     &(members.len() as i64),
+                    &r.marks.report,
+                    &r.marks.version,
                 ],
             )
             .await
@@ -727,7 +749,8 @@ impl MetaStore for PgMeta {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT id, created, digest, root, token, audit_seq, audit_head, members
+                "SELECT id, created, digest, root, token, audit_seq, audit_head, members,
+                     report_mark, version_mark
                  FROM anchor_rounds ORDER BY id",
                 &[],
             )
@@ -744,6 +767,10 @@ impl MetaStore for PgMeta {
                 audit_seq: x.get(5),
                 audit_head: x.get(6),
                 members: x.get::<_, i64>(7) as u64,
+                marks: Marks {
+                    report: x.get(8),
+                    version: x.get(9),
+                },
                 renewals: Vec::new(),
             })
             .collect();
@@ -806,27 +833,43 @@ impl MetaStore for PgMeta {
         Ok(())
     }
 
-    async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
-        let c = self.client().await?;
-        let mut out = Vec::new();
-        for r in c
-            .query("SELECT sha256 FROM documents", &[])
+    async fn blob_refs_since(&self, from: Marks) -> Result<(Vec<(String, String)>, Marks)> {
+        let mut c = self.client().await?;
+        // One snapshot for every table read.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
             .await
-            .map_err(db)?
-        {
-            let s: String = r.get(0);
-            out.push((format!("document {s}"), s));
+            .map_err(db)?;
+        let mut out = Vec::new();
+        let mut marks = from;
+        if from == Marks::default() {
+            for r in tx
+                .query("SELECT sha256 FROM documents", &[])
+                .await
+                .map_err(db)?
+            {
+                let s: String = r.get(0);
+                out.push((format!("document {s}"), s));
+            }
         }
-        for r in c
+        for r in tx
             .query(
-                "SELECT id, document_sha256, report_sha256, evidence FROM reports",
-                &[],
+                "SELECT id, document_sha256, report_sha256, evidence FROM reports
+                 WHERE id > $1 ORDER BY id",
+                &[&from.report],
             )
             .await
             .map_err(db)?
         {
             let id: i64 = r.get(0);
             let doc: String = r.get(1);
+            marks.report = id;
+            if from != Marks::default() {
+                out.push((format!("document {doc}"), doc.clone()));
+            }
             out.push((format!("report {id} of document {doc}"), r.get(2)));
             let ev: Vec<EvidenceRef> =
                 serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default();
@@ -834,22 +877,27 @@ impl MetaStore for PgMeta {
                 out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
             }
         }
-        for r in c
+        for r in tx
             .query(
-                "SELECT code, version, decision_sha256 FROM dossier_versions",
-                &[],
+                "SELECT seq, code, version, decision_sha256 FROM dossier_versions
+                 WHERE seq > $1 ORDER BY seq",
+                &[&from.version],
             )
             .await
             .map_err(db)?
         {
-            let code: String = r.get(0);
-            let v: i32 = r.get(1);
-            out.push((format!("decision of dossier {code} version {v}"), r.get(2)));
+            marks.version = r.get(0);
+            let code: String = r.get(1);
+            let v: i32 = r.get(2);
+            out.push((format!("decision of dossier {code} version {v}"), r.get(3)));
         }
-        for r in c
+        for r in tx
             .query(
-                "SELECT code, version, idx, document_sha256, report_sha256 FROM dossier_files",
-                &[],
+                "SELECT f.code, f.version, f.idx, f.document_sha256, f.report_sha256
+                 FROM dossier_files f JOIN dossier_versions v
+                   ON v.code = f.code AND v.version = f.version
+                 WHERE v.seq > $1 AND v.seq <= $2",
+                &[&from.version, &marks.version],
             )
             .await
             .map_err(db)?
@@ -863,6 +911,48 @@ impl MetaStore for PgMeta {
                 r.get(4),
             ));
         }
-        Ok(out)
+        tx.commit().await.map_err(db)?;
+        Ok((out, marks))
+    }
+
+    async fn round_marks(&self) -> Result<Marks> {
+        self.marks(
+            "SELECT COALESCE(MAX(report_mark), 0), COALESCE(MAX(version_mark), 0)
+             FROM anchor_rounds",
+        )
+        .await
+    }
+
+    async fn row_marks(&self) -> Result<Marks> {
+        self.marks(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM reports),
+                    (SELECT COALESCE(MAX(seq), 0) FROM dossier_versions)",
+        )
+        .await
+    }
+
+    async fn anchored_among(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> Result<HashSet<(String, String)>> {
+        let c = self.client().await?;
+        let mut found = HashSet::new();
+        for chunk in keys.chunks(20_000) {
+            let places: Vec<&str> = chunk.iter().map(|k| k.0.as_str()).collect();
+            let shas: Vec<&str> = chunk.iter().map(|k| k.1.as_str()).collect();
+            for r in c
+                .query(
+                    "SELECT m.place, m.sha256 FROM anchor_members m
+                     JOIN UNNEST($1::text[], $2::text[]) AS u(p, s)
+                       ON m.place = u.p AND m.sha256 = u.s",
+                    &[&places, &shas],
+                )
+                .await
+                .map_err(db)?
+            {
+                found.insert((r.get(0), r.get(1)));
+            }
+        }
+        Ok(found)
     }
 }

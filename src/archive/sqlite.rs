@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS revocation_cache (
 CREATE TABLE IF NOT EXISTS anchor_rounds (
     id INTEGER PRIMARY KEY, created TEXT NOT NULL, digest TEXT NOT NULL, root TEXT NOT NULL,
     token BLOB NOT NULL, audit_seq INTEGER NOT NULL, audit_head TEXT NOT NULL,
-    members INTEGER NOT NULL);
+    members INTEGER NOT NULL, report_mark INTEGER NOT NULL DEFAULT 0,
+    version_mark INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS anchor_members (
     place TEXT NOT NULL, sha256 TEXT NOT NULL, leaf TEXT NOT NULL,
     round INTEGER NOT NULL REFERENCES anchor_rounds(id), PRIMARY KEY (place, sha256));
@@ -67,6 +68,31 @@ fn member_row(x: &rusqlite::Row<'_>) -> rusqlite::Result<AnchorMember> {
 
 pub struct SqliteMeta {
     conn: Arc<Mutex<Connection>>,
+    side: Arc<Mutex<Connection>>,
+}
+
+/// Columns added after a table was first created: (table, column, declaration).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("anchor_rounds", "report_mark", "INTEGER NOT NULL DEFAULT 0"),
+    (
+        "anchor_rounds",
+        "version_mark",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+];
+
+fn migrate(c: &Connection) -> rusqlite::Result<()> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let has: bool = c
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
+            .exists([column])?;
+        if !has {
+            c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn db(e: rusqlite::Error) -> ArchiveError {
@@ -82,16 +108,38 @@ impl SqliteMeta {
         )
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        migrate(&conn).map_err(db)?;
+        // Anchoring's long reads and its round's write go through a second
+        // connection: WAL lets the requests' connection go on meanwhile.
+        let side = Connection::open(path).map_err(db)?;
+        side.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+        )
+        .map_err(db)?;
         Ok(SqliteMeta {
             conn: Arc::new(Mutex::new(conn)),
+            side: Arc::new(Mutex::new(side)),
         })
+    }
+
+    async fn run_side<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        Self::run_on(self.side.clone(), f).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T> {
-        let conn = self.conn.clone();
+        Self::run_on(self.conn.clone(), f).await
+    }
+
+    async fn run_on<T: Send + 'static>(
+        conn: Arc<Mutex<Connection>>,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
         tokio::task::spawn_blocking(move || {
             let mut c = conn
                 .lock()
@@ -587,7 +635,7 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn anchored(&self) -> Result<Vec<AnchorMember>> {
-        self.run(|c| {
+        self.run_side(|c| {
             let mut st = c.prepare("SELECT place, sha256, leaf, round FROM anchor_members")?;
             st.query_map([], member_row)?.collect()
         })
@@ -596,32 +644,36 @@ impl MetaStore for SqliteMeta {
 
     async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>> {
         let (r, members) = (r.clone(), members.to_vec());
-        self.run(move |c| {
+        self.run_side(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for m in &members {
-                let taken: Option<i64> = tx
-                    .query_row(
-                        "SELECT round FROM anchor_members WHERE place = ?1 AND sha256 = ?2",
-                        params![m.place, m.sha256],
-                        |x| x.get(0),
-                    )
-                    .optional()?;
-                if taken.is_some() {
-                    return Ok(None);
-                }
-            }
             tx.execute(
-                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head, members)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![r.created, r.digest, r.root, r.token, r.audit_seq, r.audit_head, members.len() as i64],
+                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
+                     members, report_mark, version_mark)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    r.created,
+                    r.digest,
+                    r.root,
+                    r.token,
+                    r.audit_seq,
+                    r.audit_head,
+                    members.len() as i64,
+                    r.marks.report,
+                    r.marks.version
+                ],
             )?;
             let id = tx.last_insert_rowid();
             {
+                // A member anchored meanwhile by another round (another
+                // process) is a primary-key conflict: this round is dropped.
                 let mut st = tx.prepare(
-                    "INSERT INTO anchor_members (place, sha256, leaf, round) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO anchor_members (place, sha256, leaf, round)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )?;
                 for m in &members {
-                    st.execute(params![m.place, m.sha256, m.leaf, id])?;
+                    if st.execute(params![m.place, m.sha256, m.leaf, id])? == 0 {
+                        return Ok(None);
+                    }
                 }
             }
             tx.commit()?;
@@ -631,9 +683,10 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn rounds(&self) -> Result<Vec<RoundRecord>> {
-        self.run(|c| {
+        self.run_side(|c| {
             let mut st = c.prepare(
-                "SELECT id, created, digest, root, token, audit_seq, audit_head, members
+                "SELECT id, created, digest, root, token, audit_seq, audit_head, members,
+                     report_mark, version_mark
                  FROM anchor_rounds ORDER BY id",
             )?;
             let mut rounds: Vec<RoundRecord> = st
@@ -647,6 +700,10 @@ impl MetaStore for SqliteMeta {
                         audit_seq: x.get(5)?,
                         audit_head: x.get(6)?,
                         members: x.get::<_, i64>(7)? as u64,
+                        marks: Marks {
+                            report: x.get(8)?,
+                            version: x.get(9)?,
+                        },
                         renewals: Vec::new(),
                     })
                 })?
@@ -665,7 +722,7 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>> {
-        self.run(move |c| {
+        self.run_side(move |c| {
             let mut st = c.prepare(
                 "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = ?1",
             )?;
@@ -689,7 +746,7 @@ impl MetaStore for SqliteMeta {
 
     async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()> {
         let stamp = stamp.to_vec();
-        self.run(move |c| {
+        self.run_side(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let next: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM anchor_renewals WHERE round = ?1",
@@ -705,64 +762,144 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
-    async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
-        self.run(|c| {
-            let mut out = Vec::new();
-            let mut st = c.prepare("SELECT sha256 FROM documents")?;
-            for s in st.query_map([], |r| r.get::<_, String>(0))? {
-                let s = s?;
-                out.push((format!("document {s}"), s));
-            }
-            let mut st =
-                c.prepare("SELECT id, document_sha256, report_sha256, evidence FROM reports")?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, doc, rep, ev) = row?;
-                out.push((format!("report {id} of document {doc}"), rep));
-                let ev: Vec<EvidenceRef> = serde_json::from_str(&ev).unwrap_or_default();
-                for e in ev {
-                    out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
+    async fn blob_refs_since(&self, from: Marks) -> Result<(Vec<(String, String)>, Marks)> {
+        self.run_side(move |c| {
+            // One read transaction: every table seen at one moment.
+            let tx = c.transaction()?;
+            let (out, marks) = {
+                let mut out = Vec::new();
+                let mut marks = from;
+                if from == Marks::default() {
+                    let mut st = tx.prepare("SELECT sha256 FROM documents")?;
+                    for s in st.query_map([], |r| r.get::<_, String>(0))? {
+                        let s = s?;
+                        out.push((format!("document {s}"), s));
+                    }
+                }
+                let mut st = tx.prepare(
+                    "SELECT id, document_sha256, report_sha256, evidence FROM reports
+                 WHERE id > ?1 ORDER BY id",
+                )?;
+                let rows = st.query_map([from.report], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (id, doc, rep, ev) = row?;
+                    marks.report = id;
+                    if from != Marks::default() {
+                        out.push((format!("document {doc}"), doc.clone()));
+                    }
+                    out.push((format!("report {id} of document {doc}"), rep));
+                    let ev: Vec<EvidenceRef> = serde_json::from_str(&ev).unwrap_or_default();
+                    for e in ev {
+                        out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
+                    }
+                }
+                // Dossier versions in insertion order (SQLite's rowid).
+                let mut st = tx.prepare(
+                    "SELECT rowid, code, version, decision_sha256 FROM dossier_versions
+                 WHERE rowid > ?1 ORDER BY rowid",
+                )?;
+                for r in st.query_map([from.version], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })? {
+                    let (row, code, v, d) = r?;
+                    marks.version = row;
+                    out.push((format!("decision of dossier {code} version {v}"), d));
+                }
+                let mut st = tx.prepare(
+                    "SELECT f.code, f.version, f.idx, f.document_sha256, f.report_sha256
+                 FROM dossier_files f JOIN dossier_versions v
+                   ON v.code = f.code AND v.version = f.version
+                 WHERE v.rowid > ?1 AND v.rowid <= ?2",
+                )?;
+                for r in st.query_map([from.version, marks.version], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })? {
+                    let (code, v, i, d, rep) = r?;
+                    out.push((format!("file {i} of dossier {code} version {v}"), d));
+                    out.push((
+                        format!("report of file {i} of dossier {code} version {v}"),
+                        rep,
+                    ));
+                }
+                (out, marks)
+            };
+            tx.finish()?;
+            Ok((out, marks))
+        })
+        .await
+    }
+
+    async fn round_marks(&self) -> Result<Marks> {
+        self.run_side(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(report_mark), 0), COALESCE(MAX(version_mark), 0)
+                 FROM anchor_rounds",
+                [],
+                |x| {
+                    Ok(Marks {
+                        report: x.get(0)?,
+                        version: x.get(1)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn row_marks(&self) -> Result<Marks> {
+        self.run_side(|c| {
+            c.query_row(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM reports),
+                        (SELECT COALESCE(MAX(rowid), 0) FROM dossier_versions)",
+                [],
+                |x| {
+                    Ok(Marks {
+                        report: x.get(0)?,
+                        version: x.get(1)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    async fn anchored_among(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> Result<HashSet<(String, String)>> {
+        self.run_side(move |c| {
+            let tx = c.transaction()?;
+            let mut found = HashSet::new();
+            {
+                let mut st = tx.prepare_cached(
+                    "SELECT 1 FROM anchor_members WHERE place = ?1 AND sha256 = ?2",
+                )?;
+                for k in keys {
+                    if st.exists(params![k.0, k.1])? {
+                        found.insert(k);
+                    }
                 }
             }
-            let mut st =
-                c.prepare("SELECT code, version, decision_sha256 FROM dossier_versions")?;
-            for r in st.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })? {
-                let (code, v, d) = r?;
-                out.push((format!("decision of dossier {code} version {v}"), d));
-            }
-            let mut st = c.prepare(
-                "SELECT code, version, idx, document_sha256, report_sha256 FROM dossier_files",
-            )?;
-            for r in st.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })? {
-                let (code, v, i, d, rep) = r?;
-                out.push((format!("file {i} of dossier {code} version {v}"), d));
-                out.push((
-                    format!("report of file {i} of dossier {code} version {v}"),
-                    rep,
-                ));
-            }
-            Ok(out)
+            tx.finish()?;
+            Ok(found)
         })
         .await
     }

@@ -58,6 +58,9 @@ pub struct AnchoringConfig {
     /// A round every this many minutes when something new was archived
     /// (0: only `kyso archive anchor`).
     pub every_minutes: u64,
+    /// Also a round as soon as this many rows (reports and dossier
+    /// versions) were written since the last one (0: no item trigger).
+    pub every_items: u64,
     /// A round's timestamp is renewed (a new timestamp over it) when its
     /// TSA certificate or chain expires within this many days.
     pub renew_margin_days: u64,
@@ -77,6 +80,7 @@ impl Default for AnchoringConfig {
             tsa_url: None,
             hash: "sha256".into(),
             every_minutes: 0,
+            every_items: 0,
             renew_margin_days: 90,
             trust: Vec::new(),
             intermediates: Vec::new(),

@@ -771,13 +771,14 @@ pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One scheduled anchoring step: a round over what is new, then the
-/// renewal of rounds whose TSA certificates expire within the margin.
-/// Failures are logged and tried again at the next tick.
+/// One scheduled anchoring step: a round over what is new, then (with
+/// `renew`) the renewal of rounds whose TSA certificates expire within the
+/// margin. Failures are logged and tried again at the next tick.
 pub async fn anchoring_tick(
     st: &AppState,
     alg: crate::crypto::DigestAlg,
     stamper: crate::archive::anchor::SharedStamper,
+    renew: bool,
 ) {
     match st
         .archive
@@ -786,6 +787,9 @@ pub async fn anchoring_tick(
     {
         Ok(o) => tracing::info!(outcome = ?o, "anchoring round"),
         Err(e) => tracing::warn!(error = %e, "anchoring round"),
+    }
+    if !renew {
+        return;
     }
     let margin = i64::try_from(st.cfg.anchoring.renew_margin_days)
         .unwrap_or(i64::MAX / 86_400)
@@ -828,18 +832,42 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             }
         });
     }
-    // Anchoring rounds on schedule, and timestamp renewals when due.
-    if let (Some(stamper), true) = (
-        state.cfg.anchoring.stamper(),
-        state.cfg.anchoring.every_minutes > 0,
-    ) {
-        let alg = state.cfg.anchoring.algorithm()?;
+    // Anchoring rounds on schedule (every N minutes, or as soon as N rows
+    // were written), and timestamp renewals when due (checked hourly).
+    let a = &state.cfg.anchoring;
+    if let (Some(stamper), true) = (a.stamper(), a.every_minutes > 0 || a.every_items > 0) {
+        let alg = a.algorithm()?;
         let st = state.clone();
-        let every = Duration::from_secs(state.cfg.anchoring.every_minutes.saturating_mul(60));
+        let every =
+            (a.every_minutes > 0).then(|| Duration::from_secs(a.every_minutes.saturating_mul(60)));
+        let items = a.every_items;
+        // The item trigger looks at two row counters every few seconds.
+        let poll = match (every, items) {
+            (Some(e), 0) => e,
+            (Some(e), _) => e.min(Duration::from_secs(5)),
+            (None, _) => Duration::from_secs(5),
+        };
         tokio::spawn(async move {
+            let mut last_round = tokio::time::Instant::now();
+            let mut last_renewal: Option<tokio::time::Instant> = None;
             loop {
-                tokio::time::sleep(every).await;
-                anchoring_tick(&st, alg, stamper.clone()).await;
+                tokio::time::sleep(poll).await;
+                let due_time = every.is_some_and(|e| last_round.elapsed() >= e);
+                let due_items = items > 0
+                    && st
+                        .archive
+                        .rows_since_round()
+                        .await
+                        .is_ok_and(|n| n >= i64::try_from(items).unwrap_or(i64::MAX));
+                if !(due_time || due_items) {
+                    continue;
+                }
+                let renew = last_renewal.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600));
+                anchoring_tick(&st, alg, stamper.clone(), renew).await;
+                last_round = tokio::time::Instant::now();
+                if renew {
+                    last_renewal = Some(last_round);
+                }
             }
         });
     }
