@@ -329,7 +329,10 @@ impl Replay {
         for (kind, b) in items {
             match kind.as_str() {
                 "TRUST_ANCHOR" | "INTERMEDIATE" => {
-                    let c = openssl::x509::X509::from_der(&b).map_err(|e| e.to_string())?;
+                    // Parsed once per thread (a re-verification of many
+                    // documents meets the same anchors again and again).
+                    let c = crate::memo::x509(&b)
+                        .ok_or_else(|| format!("{kind}: not a certificate"))?;
                     if kind == "TRUST_ANCHOR" {
                         trust.add(c);
                     } else {

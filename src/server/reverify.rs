@@ -94,6 +94,109 @@ fn verdict(r: &crate::report::Report) -> (String, Option<(String, String)>) {
     }
 }
 
+/// A document read from the archive, ready to be judged.
+struct Loaded {
+    sha: String,
+    intake: crate::archive::ReportRecord,
+    data: bytes::Bytes,
+    items: Vec<(String, bytes::Bytes)>,
+}
+
+type Judged = Result<Rejudged, (String, String)>;
+
+/// Evidence blobs already read in this run (the same anchors and CRLs
+/// recur across documents), up to a bound.
+#[derive(Default)]
+struct EvidenceCache {
+    blobs: std::sync::Mutex<(std::collections::HashMap<String, bytes::Bytes>, usize)>,
+}
+
+const EVIDENCE_CACHE_BYTES: usize = 256 << 20;
+
+impl EvidenceCache {
+    async fn get(&self, archive: &Archive, sha: &str) -> Result<bytes::Bytes, String> {
+        if let Some(b) = self.blobs.lock().ok().and_then(|m| m.0.get(sha).cloned()) {
+            return Ok(b);
+        }
+        let b = archive
+            .get_blob(sha)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("evidence blob {sha} missing"))?;
+        if let Ok(mut m) = self.blobs.lock() {
+            if m.1.saturating_add(b.len()) <= EVIDENCE_CACHE_BYTES {
+                m.1 = m.1.saturating_add(b.len());
+                m.0.insert(sha.to_string(), b.clone());
+            }
+        }
+        Ok(b)
+    }
+}
+
+async fn load(
+    archive: &Archive,
+    cache: &EvidenceCache,
+    sha: String,
+) -> Result<Loaded, (String, String)> {
+    let fail = |e: String| (sha.clone(), e);
+    let Some((_, reports)) = archive
+        .meta
+        .document(&sha)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+    else {
+        return Err(fail("not in the archive".into()));
+    };
+    let intake = reports
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("document without report".into()))?;
+    let data = archive
+        .get_blob(&sha)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("document blob missing".into()))?;
+    let mut items = Vec::new();
+    for e in &intake.evidence {
+        items.push((
+            e.kind.clone(),
+            cache.get(archive, &e.sha256).await.map_err(fail)?,
+        ));
+    }
+    Ok(Loaded {
+        sha,
+        intake,
+        data,
+        items,
+    })
+}
+
+/// Judge one loaded document again at its intake time (on a verifier thread).
+fn judge(l: Loaded, policy: &Policy, extra: &RevocationData) -> Judged {
+    let Loaded {
+        sha,
+        intake,
+        data,
+        items,
+    } = l;
+    let mut replay = match Replay::from_parts(intake, data, items, policy) {
+        Ok(r) => r,
+        Err(e) => return Err((sha, e)),
+    };
+    replay.add_revocation(extra);
+    let at = replay.intake.validation_time;
+    let rep = replay.run_blocking(at, &sha);
+    let (now, why) = verdict(&rep);
+    Ok(Rejudged {
+        validation_time: crate::pki::cert::fmt_unix(at),
+        recorded: replay.intake.indication.clone(),
+        now,
+        why_vi: why.as_ref().map(|w| w.0.clone()),
+        why_en: why.map(|w| w.1),
+        sha256: sha,
+    })
+}
+
 /// Re-judge every document (verified since `since`, RFC 3339, when given)
 /// with `jobs` workers; results appended to `journal` (JSON lines), whose
 /// earlier lines are skipped; `progress(done, total)` after each.
@@ -131,57 +234,70 @@ pub async fn reverify_archive(
         .create(true)
         .append(true)
         .open(journal)?;
-    // Documents are loaded ahead (reading rows and blobs waits on the
-    // store) while at most `jobs` verify: loading overlaps verification.
-    let verifying = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let ahead = jobs.max(1) * 2 + 2;
-    let mut set = tokio::task::JoinSet::new();
     let mut results: Vec<Rejudged> = previous
         .into_iter()
         .filter(|r| all.binary_search(&r.sha256).is_ok())
         .collect();
-    let mut queue = todo.into_iter();
-    loop {
-        while set.len() < ahead {
-            let Some(sha) = queue.next() else { break };
-            let (archive, policy, extra, verifying) = (
-                archive.clone(),
-                default_policy.clone(),
-                extra.clone(),
-                verifying.clone(),
-            );
-            set.spawn(async move {
-                let mut replay = match Replay::load_from(&archive, &policy, &sha).await {
-                    Ok(Some(r)) => r,
-                    Ok(None) => return Err((sha, "not in the archive".to_string())),
-                    Err(e) => return Err((sha, e)),
-                };
-                let Ok(_permit) = verifying.acquire_owned().await else {
-                    return Err((sha, "stopped".to_string()));
-                };
-                replay.add_revocation(&extra);
-                let name = sha.clone();
-                tokio::task::spawn_blocking(move || {
-                    let at = replay.intake.validation_time;
-                    let rep = replay.run_blocking(at, &sha);
-                    let (now, why) = verdict(&rep);
-                    Ok(Rejudged {
-                        sha256: sha,
-                        validation_time: crate::pki::cert::fmt_unix(at),
-                        recorded: replay.intake.indication.clone(),
-                        now,
-                        why_vi: why.as_ref().map(|w| w.0.clone()),
-                        why_en: why.map(|w| w.1),
-                    })
+    // `jobs` verifier threads of their own, for the run: their per-thread
+    // tables (parsed certificates, CRLs, signature checks) stay warm from
+    // one document to the next. Documents are loaded ahead on the runtime
+    // (rows and blobs wait on the store), evidence blobs read once and
+    // shared: most documents carry the same anchors and CRLs.
+    let jobs = jobs.max(1);
+    let ahead = jobs * 4 + 4;
+    let (work_tx, work_rx) = tokio::sync::mpsc::channel::<Loaded>(ahead);
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+    let (res_tx, mut res_rx) = tokio::sync::mpsc::unbounded_channel::<Judged>();
+    let mut workers = Vec::new();
+    for i in 0..jobs {
+        let (rx, tx, policy, extra) = (
+            work_rx.clone(),
+            res_tx.clone(),
+            default_policy.clone(),
+            extra.clone(),
+        );
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("kyso-reverify-{i}"))
+                .spawn(move || {
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(mut r) => r.blocking_recv(),
+                            Err(_) => None,
+                        };
+                        let Some(l) = next else { break };
+                        if tx.send(judge(l, &policy, &extra)).is_err() {
+                            break;
+                        }
+                    }
+                })?,
+        );
+    }
+    let loader = {
+        let (archive, res_tx) = (archive.clone(), res_tx.clone());
+        let shared = std::sync::Arc::new(EvidenceCache::default());
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut loads = futures_util::stream::iter(todo)
+                .map(|sha| {
+                    let (archive, shared) = (archive.clone(), shared.clone());
+                    async move { load(&archive, &shared, sha).await }
                 })
-                .await
-                .unwrap_or_else(|e| Err((name, e.to_string())))
-            });
-        }
-        let Some(joined) = set.join_next().await else {
-            break;
-        };
-        match joined? {
+                .buffered(ahead);
+            while let Some(l) = loads.next().await {
+                let sent = match l {
+                    Ok(l) => work_tx.send(l).await.is_ok(),
+                    Err(f) => res_tx.send(Err(f)).is_ok(),
+                };
+                if !sent {
+                    break;
+                }
+            }
+        })
+    };
+    drop(res_tx);
+    while let Some(judged) = res_rx.recv().await {
+        match judged {
             Ok(r) => {
                 writeln!(out, "{}", serde_json::to_string(&r)?)?;
                 results.push(r);
@@ -190,6 +306,10 @@ pub async fn reverify_archive(
         }
         finished += 1;
         progress(finished, total);
+    }
+    loader.await?;
+    for w in workers {
+        let _ = w.join();
     }
     out.flush()?;
     drop(out);
