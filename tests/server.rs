@@ -1191,6 +1191,53 @@ async fn service_on_postgres_and_seaweedfs() {
         (st, d["versions"].as_array().map(Vec::len)),
         (StatusCode::OK, Some(2))
     );
+    // Deferred signing across nodes: prepare on the first, complete on the
+    // second (the session is in PostgreSQL); a second complete, on either
+    // node, finds it used up.
+    let (st, prep) = s
+        .call(
+            "POST",
+            "/v1/sign/prepare?profile=usb-token",
+            Some("official"),
+            Some(fixture("pdf/rsa-pkcs1.pdf")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{prep}");
+    let tbs = <_ as base64::Engine>::decode(
+        &base64::engine::general_purpose::STANDARD,
+        prep["data_to_sign"].as_str().unwrap(),
+    )
+    .unwrap();
+    let id = prep["session_id"].as_str().unwrap().to_string();
+    let complete = |node: &Server, sig: String| {
+        node.http
+            .post(node.url(&format!("/v1/sign/{id}/complete")))
+            .bearer_auth(secret("official"))
+            .json(&json!({ "signature": sig }))
+            .send()
+    };
+    let resp = complete(&s2, sign_locally("signer-ec", &tbs))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "a wrong value");
+    let resp = complete(&s2, sign_locally("signer-rsa", &tbs))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "complete on the other node");
+    let signed = resp.bytes().await.unwrap().to_vec();
+    let (_, v) = s
+        .call("POST", "/v1/verify", Some("portal"), Some(signed))
+        .await;
+    assert_eq!(
+        v["report"]["signatures"][0]["indication"], "TOTAL_PASSED",
+        "{v}"
+    );
+    for node in [&s, &s2] {
+        let resp = complete(node, sign_locally("signer-rsa", &tbs))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    }
     s.stop().await;
     s2.stop().await;
     let a = kyso::server::open_archive(&cfg).await.unwrap();
@@ -2568,8 +2615,12 @@ async fn one_key_cannot_take_the_signing_session_pool() {
     );
     let (st, v) = s.call("POST", prep, Some("admin"), Some(pdf.clone())).await;
     assert_eq!(st, StatusCode::OK, "another key is served: {v}");
-    // The sessions' documents wait on disk, not in the server's memory.
-    let waiting = std::fs::read_dir(dir.join("sessions")).unwrap().count();
+    // The sessions and their documents wait in the metadata store (any
+    // node may complete them), not in the server's memory.
+    let waiting: i64 = rusqlite::Connection::open(dir.join("kyso.sqlite3"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM signing_sessions", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(waiting, 3);
     let (st, v) = s
         .call(

@@ -366,6 +366,54 @@ pub struct AnchorMember {
     pub round: i64,
 }
 
+/// A deferred-signing session kept in the metadata store, so that
+/// `complete` may reach any node: the laid-out document, where the
+/// signature goes, and what is to be signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub key_id: String,
+    pub profile: String,
+    /// Unix seconds.
+    pub expires: i64,
+    pub doc: Vec<u8>,
+    /// Where the signature value goes in `doc` (start, end).
+    pub contents: (i64, i64),
+    /// DER SET of the signed attributes.
+    pub signed_attrs: Vec<u8>,
+    /// `sha256`, `sha384` or `sha512`.
+    pub digest: String,
+}
+
+/// Bounds on open sessions, checked when one is opened.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub per_key: usize,
+    pub total: usize,
+    pub bytes: usize,
+}
+
+/// Why a session was not opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRefused {
+    /// This key holds `per_key` sessions already.
+    ForKey,
+    /// All keys together hold `total` sessions or `bytes` of documents.
+    Full,
+}
+
+/// What taking a session for `complete` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionTaken {
+    Missing,
+    /// It belongs to another key (left in place).
+    Forbidden,
+    /// It had expired (now removed).
+    Expired,
+    /// Removed from the store and handed over.
+    Ready(SessionRecord),
+}
+
 /// Rows and the audit log.
 #[async_trait::async_trait]
 pub trait MetaStore: Send + Sync {
@@ -448,6 +496,21 @@ pub trait MetaStore: Send + Sync {
     async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>>;
     /// Append a timestamp renewal (ArchiveTimeStamp DER) to a round.
     async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()>;
+    /// Open a deferred-signing session: expired sessions are swept, the
+    /// limits checked and the session stored, in one transaction.
+    async fn open_session(
+        &self,
+        s: &SessionRecord,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<std::result::Result<(), SessionRefused>>;
+    /// Take the session `id` for `key_id` (removed when handed over or
+    /// expired): one `complete` at a time gets it.
+    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken>;
+    /// Put a taken session back (its signature value did not verify).
+    async fn return_session(&self, s: &SessionRecord) -> Result<()>;
+    /// Remove expired sessions; how many.
+    async fn sweep_sessions(&self, now: i64) -> Result<u64>;
 }
 
 /// The archive the service uses: a metadata store and a blob store.

@@ -27,6 +27,8 @@ fn default_pool() -> usize {
 }
 
 const AUDIT_LOCK: i64 = 0x6b79_736f; // "kyso"
+/// Held while a signing session is opened (its limits are counted).
+const SESSION_LOCK: i64 = 0x6b79_736f_0002;
 /// Held by the node storing an anchoring round (transaction-scoped).
 const ROUND_LOCK: i64 = 0x6b79_736f_0001;
 
@@ -80,6 +82,10 @@ CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
 CREATE TABLE IF NOT EXISTS anchor_renewals (
     round BIGINT NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
     stamp BYTEA NOT NULL, PRIMARY KEY (round, seq));
+CREATE TABLE IF NOT EXISTS signing_sessions (
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires BIGINT NOT NULL,
+    doc BYTEA NOT NULL, contents_start BIGINT NOT NULL, contents_end BIGINT NOT NULL,
+    signed_attrs BYTEA NOT NULL, digest TEXT NOT NULL);
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
     BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS audit_no_change ON audit;
@@ -307,6 +313,27 @@ async fn load_versions<C: deadpool_postgres::GenericClient>(
         }
     }
     Ok(versions)
+}
+
+async fn insert_session(tx: &tokio_postgres::Transaction<'_>, s: &SessionRecord) -> Result<()> {
+    tx.execute(
+        "INSERT INTO signing_sessions (id, key_id, profile, expires, doc, contents_start,
+             contents_end, signed_attrs, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &s.id,
+            &s.key_id,
+            &s.profile,
+            &s.expires,
+            &s.doc,
+            &s.contents.0,
+            &s.contents.1,
+            &s.signed_attrs,
+            &s.digest,
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
 }
 
 impl PgMeta {
@@ -831,6 +858,109 @@ impl MetaStore for PgMeta {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    async fn open_session(
+        &self,
+        s: &SessionRecord,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<std::result::Result<(), SessionRefused>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        // Nodes count the open sessions one at a time.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SESSION_LOCK])
+            .await
+            .map_err(db)?;
+        tx.execute("DELETE FROM signing_sessions WHERE expires <= $1", &[&now])
+            .await
+            .map_err(db)?;
+        let own: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM signing_sessions WHERE key_id = $1",
+                &[&s.key_id],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        let refused = if own as usize >= limits.per_key.max(1) {
+            Some(SessionRefused::ForKey)
+        } else {
+            let r = tx
+                .query_one(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(doc)), 0)::BIGINT FROM signing_sessions",
+                    &[],
+                )
+                .await
+                .map_err(db)?;
+            let (all, held): (i64, i64) = (r.get(0), r.get(1));
+            (all as usize >= limits.total
+                || (held as usize).saturating_add(s.doc.len()) > limits.bytes)
+                .then_some(SessionRefused::Full)
+        };
+        if refused.is_none() {
+            insert_session(&tx, s).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(refused.map_or(Ok(()), Err))
+    }
+
+    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        // The row is locked: of two `complete`s at once, one gets it.
+        let row = tx
+            .query_opt(
+                "SELECT id, key_id, profile, expires, doc, contents_start, contents_end,
+                     signed_attrs, digest FROM signing_sessions WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(db)?;
+        let taken = match row {
+            None => SessionTaken::Missing,
+            Some(x) => {
+                let s = SessionRecord {
+                    id: x.get(0),
+                    key_id: x.get(1),
+                    profile: x.get(2),
+                    expires: x.get(3),
+                    doc: x.get(4),
+                    contents: (x.get(5), x.get(6)),
+                    signed_attrs: x.get(7),
+                    digest: x.get(8),
+                };
+                if s.key_id != key_id {
+                    SessionTaken::Forbidden
+                } else {
+                    tx.execute("DELETE FROM signing_sessions WHERE id = $1", &[&id])
+                        .await
+                        .map_err(db)?;
+                    if s.expires <= now {
+                        SessionTaken::Expired
+                    } else {
+                        SessionTaken::Ready(s)
+                    }
+                }
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(taken)
+    }
+
+    async fn return_session(&self, s: &SessionRecord) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        insert_session(&tx, s).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn sweep_sessions(&self, now: i64) -> Result<u64> {
+        self.client()
+            .await?
+            .execute("DELETE FROM signing_sessions WHERE expires <= $1", &[&now])
+            .await
+            .map_err(db)
     }
 
     async fn blob_refs_since(&self, from: Marks) -> Result<(Vec<(String, String)>, Marks)> {

@@ -51,6 +51,10 @@ CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
 CREATE TABLE IF NOT EXISTS anchor_renewals (
     round INTEGER NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
     stamp BLOB NOT NULL, PRIMARY KEY (round, seq));
+CREATE TABLE IF NOT EXISTS signing_sessions (
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires INTEGER NOT NULL,
+    doc BLOB NOT NULL, contents_start INTEGER NOT NULL, contents_end INTEGER NOT NULL,
+    signed_attrs BLOB NOT NULL, digest TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -198,6 +202,25 @@ fn own_all(
     for d in docs {
         own(tx, "document", &d.sha256, key_id)?;
     }
+    Ok(())
+}
+
+fn insert_session(tx: &rusqlite::Transaction, s: &SessionRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO signing_sessions (id, key_id, profile, expires, doc, contents_start,
+             contents_end, signed_attrs, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            s.id,
+            s.key_id,
+            s.profile,
+            s.expires,
+            s.doc,
+            s.contents.0,
+            s.contents.1,
+            s.signed_attrs,
+            s.digest
+        ],
+    )?;
     Ok(())
 }
 
@@ -758,6 +781,102 @@ impl MetaStore for SqliteMeta {
                 params![round, next, stamp],
             )?;
             tx.commit()
+        })
+        .await
+    }
+
+    async fn open_session(
+        &self,
+        s: &SessionRecord,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<std::result::Result<(), SessionRefused>> {
+        let s = s.clone();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM signing_sessions WHERE expires <= ?1", [now])?;
+            let own: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM signing_sessions WHERE key_id = ?1",
+                [&s.key_id],
+                |x| x.get(0),
+            )?;
+            if own as usize >= limits.per_key.max(1) {
+                tx.commit()?;
+                return Ok(Err(SessionRefused::ForKey));
+            }
+            let (all, held): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(doc)), 0) FROM signing_sessions",
+                [],
+                |x| Ok((x.get(0)?, x.get(1)?)),
+            )?;
+            if all as usize >= limits.total
+                || (held as usize).saturating_add(s.doc.len()) > limits.bytes
+            {
+                tx.commit()?;
+                return Ok(Err(SessionRefused::Full));
+            }
+            insert_session(&tx, &s)?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken> {
+        let (id, key_id) = (id.to_string(), key_id.to_string());
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found = tx
+                .query_row(
+                    "SELECT id, key_id, profile, expires, doc, contents_start, contents_end,
+                         signed_attrs, digest FROM signing_sessions WHERE id = ?1",
+                    [&id],
+                    |x| {
+                        Ok(SessionRecord {
+                            id: x.get(0)?,
+                            key_id: x.get(1)?,
+                            profile: x.get(2)?,
+                            expires: x.get(3)?,
+                            doc: x.get(4)?,
+                            contents: (x.get(5)?, x.get(6)?),
+                            signed_attrs: x.get(7)?,
+                            digest: x.get(8)?,
+                        })
+                    },
+                )
+                .optional()?;
+            let taken = match found {
+                None => SessionTaken::Missing,
+                Some(s) if s.key_id != key_id => SessionTaken::Forbidden,
+                Some(s) => {
+                    tx.execute("DELETE FROM signing_sessions WHERE id = ?1", [&id])?;
+                    if s.expires <= now {
+                        SessionTaken::Expired
+                    } else {
+                        SessionTaken::Ready(s)
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(taken)
+        })
+        .await
+    }
+
+    async fn return_session(&self, s: &SessionRecord) -> Result<()> {
+        let s = s.clone();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            insert_session(&tx, &s)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn sweep_sessions(&self, now: i64) -> Result<u64> {
+        self.run(move |c| {
+            c.execute("DELETE FROM signing_sessions WHERE expires <= ?1", [now])
+                .map(|n| n as u64)
         })
         .await
     }

@@ -879,6 +879,10 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             if let Err(e) = reload_keys(&st).await {
                 tracing::warn!(error = %e, "reloading API keys");
             }
+            // Expired signing sessions (with their documents) swept.
+            if let Err(e) = st.archive.meta.sweep_sessions(st.clock.now()).await {
+                tracing::warn!(error = %e, "sweeping signing sessions");
+            }
         }
     });
     Ok(Started {

@@ -4,8 +4,8 @@
 //! Every signed result is verified again before it is handed out, stored in
 //! the archive with its report, and audit-logged.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::config::{SigningKey, SigningProfile};
 use super::verified::{caller, run_verification, store_verified};
 use super::{ApiError, AppState, Caller, ErrorBody};
-use crate::archive::sha256_hex;
+use crate::archive::{SessionLimits, SessionRecord, SessionRefused, SessionTaken, sha256_hex};
 use crate::sign::cms::{Digest, Scheme};
 use crate::sign::keys::{KeySigner, SoftKey};
 use crate::sign::{SignLevel, SignOptions};
@@ -39,30 +39,9 @@ pub struct Profile {
     pub seal: Option<(super::config::SealConfig, Option<Vec<u8>>, Vec<u8>)>,
 }
 
-/// A prepared signature waiting for its value.
-pub struct Session {
-    /// Without its document, which waits on disk (`session_file`).
-    pub prepared: crate::sign::Prepared,
-    /// Size of that document (for the byte budget of open sessions).
-    pub doc_len: usize,
-    pub profile: String,
-    pub key_id: String,
-    pub expires: i64,
-}
-
 #[derive(Default)]
 pub struct Signing {
     pub profiles: BTreeMap<String, Profile>,
-    pub sessions: Mutex<HashMap<String, Session>>,
-}
-
-/// Where a session's laid-out document waits for its signature value.
-fn session_file(state: &AppState, id: &str) -> std::path::PathBuf {
-    state
-        .cfg
-        .data_dir
-        .join("sessions")
-        .join(format!("{id}.pdf"))
 }
 
 fn scheme_of(cert: &X509, pss: bool) -> anyhow::Result<Scheme> {
@@ -159,10 +138,7 @@ pub fn load(cfg: &super::config::SigningConfig) -> anyhow::Result<Signing> {
             },
         );
     }
-    Ok(Signing {
-        profiles,
-        sessions: Mutex::new(HashMap::new()),
-    })
+    Ok(Signing { profiles })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -556,39 +532,36 @@ pub async fn sign_prepare(
         .map_err(ApiError::internal)?;
     let resp_data = b64.encode(&prepared.signed_attrs);
     let id = format!("{:032x}", rand::random::<u128>());
-    // The document waits on disk, not in memory.
-    let mut prepared = prepared;
-    let doc = prepared.take_doc();
-    let doc_len = doc.len();
-    let file = session_file(&state, &id);
-    if let Some(dir) = file.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(ApiError::internal)?;
-    }
-    tokio::fs::write(&file, &doc)
-        .await
-        .map_err(ApiError::internal)?;
-    drop(doc);
+    // The session is kept in the metadata store (with its laid-out
+    // document), so `complete` may reach another node.
     let ttl = state.cfg.signing.session_ttl_secs as i64;
+    let mut prepared = prepared;
+    let contents = prepared.contents();
+    let record = SessionRecord {
+        id: id.clone(),
+        key_id: who.key_id.clone(),
+        profile: q.profile.clone(),
+        expires: now + ttl,
+        doc: prepared.take_doc(),
+        contents: (contents.0 as i64, contents.1 as i64),
+        signed_attrs: prepared.signed_attrs.clone(),
+        digest: format!("{:?}", prepared.digest).to_ascii_lowercase(),
+    };
+    let limits = SessionLimits {
+        per_key: state.cfg.signing.max_sessions_per_key,
+        total: state.cfg.signing.max_sessions,
+        bytes: state.cfg.signing.max_session_bytes,
+    };
+    match state
+        .archive
+        .meta
+        .open_session(&record, now, limits)
+        .await?
     {
-        let mut sessions = state
-            .signing
-            .sessions
-            .lock()
-            .map_err(|_| ApiError::internal("session lock"))?;
-        sessions.retain(|sid, s| {
-            let keep = s.expires > now;
-            if !keep {
-                let _ = std::fs::remove_file(session_file(&state, sid));
-            }
-            keep
-        });
+        Ok(()) => {}
         // One key may not take the pool: its own count, and the documents
         // all sessions hold, are bounded too.
-        let own = sessions.values().filter(|s| s.key_id == who.key_id).count();
-        if own >= state.cfg.signing.max_sessions_per_key.max(1) {
-            let _ = std::fs::remove_file(&file);
+        Err(SessionRefused::ForKey) => {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_SESSIONS_FOR_KEY",
@@ -597,11 +570,7 @@ pub async fn sign_prepare(
             )
             .retry_after(ttl.max(1) as u64));
         }
-        let held: usize = sessions.values().map(|s| s.doc_len).sum();
-        if sessions.len() >= state.cfg.signing.max_sessions
-            || held.saturating_add(doc_len) > state.cfg.signing.max_session_bytes
-        {
-            let _ = std::fs::remove_file(&file);
+        Err(SessionRefused::Full) => {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TOO_MANY_SESSIONS",
@@ -610,16 +579,6 @@ pub async fn sign_prepare(
             )
             .retry_after(ttl.max(1) as u64));
         }
-        sessions.insert(
-            id.clone(),
-            Session {
-                prepared,
-                doc_len,
-                profile: q.profile.clone(),
-                key_id: who.key_id.clone(),
-                expires: now + ttl,
-            },
-        );
     }
     state
         .audit(&who, "sign.prepare", &id, &format!("profile {}", q.profile))
@@ -678,36 +637,22 @@ pub async fn sign_complete(
             )
         })?;
     let now = state.clock.now();
-    enum Found {
-        Missing,
-        Forbidden,
-        Expired,
-        Ready(Session),
-    }
-    let found = {
-        let mut sessions = state
-            .signing
-            .sessions
-            .lock()
-            .map_err(|_| ApiError::internal("session lock"))?;
-        match sessions.get(&id) {
-            None => Found::Missing,
-            Some(s) if s.key_id != who.key_id => Found::Forbidden,
-            Some(s) if s.expires <= now => {
-                sessions.remove(&id);
-                let _ = std::fs::remove_file(session_file(&state, &id));
-                Found::Expired
-            }
-            Some(_) => sessions
-                .remove(&id)
-                .map(Found::Ready)
-                .unwrap_or(Found::Missing),
+    let session = match state
+        .archive
+        .meta
+        .take_session(&id, &who.key_id, now)
+        .await?
+    {
+        SessionTaken::Ready(s) => s,
+        SessionTaken::Missing => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NO_SUCH_SESSION",
+                "Không có phiên ký này.",
+                "There is no such signing session.",
+            ));
         }
-    };
-    let session = match found {
-        Found::Ready(s) => Some(s),
-        Found::Missing => None,
-        Found::Forbidden => {
+        SessionTaken::Forbidden => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "SESSION_FORBIDDEN",
@@ -715,7 +660,7 @@ pub async fn sign_complete(
                 "The signing session belongs to another key.",
             ));
         }
-        Found::Expired => {
+        SessionTaken::Expired => {
             state.audit(&who, "sign.complete", &id, "expired").await?;
             return Err(ApiError::new(
                 StatusCode::GONE,
@@ -725,26 +670,25 @@ pub async fn sign_complete(
             ));
         }
     };
-    let Some(session) = session else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NO_SUCH_SESSION",
-            "Không có phiên ký này.",
-            "There is no such signing session.",
-        ));
-    };
-    let mut session = session;
     let name = session.profile.clone();
     let p = profile(&state, &name, &who)?;
-    let file = session_file(&state, &id);
-    let doc = tokio::fs::read(&file).await.map_err(ApiError::internal)?;
-    session.prepared.put_doc(doc);
-    if let Err(e) = crate::sign::check_signature_value(&session.prepared, p.scheme, &sig, &p.cert) {
+    let (Some(digest), Ok(c0), Ok(c1)) = (
+        Digest::parse(&session.digest),
+        usize::try_from(session.contents.0),
+        usize::try_from(session.contents.1),
+    ) else {
+        return Err(ApiError::internal("stored signing session unreadable"));
+    };
+    let prepared = crate::sign::Prepared::from_parts(
+        session.doc.clone(),
+        (c0, c1),
+        session.signed_attrs.clone(),
+        digest,
+    );
+    if let Err(e) = crate::sign::check_signature_value(&prepared, p.scheme, &sig, &p.cert) {
         // Kept: the caller may retry with the right value until it expires.
-        drop(session.prepared.take_doc());
-        if let Ok(mut sessions) = state.signing.sessions.lock() {
-            sessions.insert(id.clone(), session);
-        }
+        drop(prepared);
+        state.archive.meta.return_session(&session).await?;
         state
             .audit(
                 &who,
@@ -761,6 +705,7 @@ pub async fn sign_complete(
             ),
         ));
     }
+    drop(session);
     let (cert, chain, scheme, level, services) = (
         p.cert.clone(),
         p.chain.clone(),
@@ -769,20 +714,11 @@ pub async fn sign_complete(
         services(&state, p),
     );
     let signed = tokio::task::spawn_blocking(move || {
-        crate::sign::finish(
-            session.prepared,
-            scheme,
-            &sig,
-            &cert,
-            &chain,
-            level,
-            &services,
-        )
+        crate::sign::finish(prepared, scheme, &sig, &cert, &chain, level, &services)
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(sign_error)?;
-    let _ = tokio::fs::remove_file(&file).await;
     Ok(deliver(&state, &who, &name, p, signed)
         .await?
         .into_response())

@@ -779,6 +779,25 @@ impl Prepared {
     pub fn put_doc(&mut self, doc: Vec<u8>) {
         self.doc = doc;
     }
+    /// Where the signature goes in the laid-out document (start, end).
+    pub fn contents(&self) -> (usize, usize) {
+        self.contents
+    }
+    /// A prepared signature kept elsewhere (a shared store) and read back:
+    /// [`finish`] checks the placeholder is where `contents` says.
+    pub fn from_parts(
+        doc: Vec<u8>,
+        contents: (usize, usize),
+        signed_attrs: Vec<u8>,
+        digest: Digest,
+    ) -> Prepared {
+        Prepared {
+            doc,
+            contents,
+            signed_attrs,
+            digest,
+        }
+    }
 }
 
 /// Lay out the update and compute what is to be signed. `extra` is room
@@ -832,12 +851,26 @@ fn lay_out_and_hash(
 }
 
 fn fill_contents(mut doc: Vec<u8>, contents: (usize, usize), der: &[u8]) -> Result<Vec<u8>> {
-    let room = (contents.1 - contents.0 - 2) / 2;
+    // A prepared signature may have been kept outside (a shared store):
+    // its placeholder is checked, not trusted.
+    let bad = || Error::Invalid("the signature placeholder is not where it was laid out".into());
+    let room = contents
+        .1
+        .checked_sub(contents.0)
+        .and_then(|n| n.checked_sub(2))
+        .ok_or_else(bad)?
+        / 2;
     if der.len() > room {
         return Err(Error::limit("signature placeholder", der.len(), room));
     }
+    if doc.get(contents.0) != Some(&b'<') || doc.get(contents.1.wrapping_sub(1)) != Some(&b'>') {
+        return Err(bad());
+    }
     let hexed = hex::encode_upper(der);
-    doc[contents.0 + 1..contents.0 + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
+    let start = contents.0 + 1;
+    doc.get_mut(start..start + hexed.len())
+        .ok_or_else(bad)?
+        .copy_from_slice(hexed.as_bytes());
     Ok(doc)
 }
 
