@@ -3375,6 +3375,23 @@ async fn signed_office_and_odf_files() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// One anchoring round by the configured TSA, which must anchor something.
+async fn anchor_now(state: &kyso::server::AppState, cfg: &Config) {
+    let o = state
+        .archive
+        .anchor_round(
+            kyso::crypto::DigestAlg::Sha256,
+            "2026-11-01T00:00:00Z",
+            cfg.anchoring.stamper().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
+        "{o:?}"
+    );
+}
+
 /// The auditor's proof bundle: an archived document, an anchoring round by
 /// the live TSA, `GET /v1/documents/{sha}/proof`, and `kyso archive
 /// verify-proof` offline (no archive, no network): what is proven, in both
@@ -3404,19 +3421,7 @@ async fn proof_bundle_checks_offline() {
     assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED");
     // Before any round: a bundle, but nothing in it is anchored yet.
     let state = s.started.as_ref().unwrap().state.clone();
-    let o = state
-        .archive
-        .anchor_round(
-            kyso::crypto::DigestAlg::Sha256,
-            "2026-11-01T00:00:00Z",
-            cfg.anchoring.stamper().unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(
-        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
-        "{o:?}"
-    );
+    anchor_now(&state, &cfg).await;
     // Portals may not export proofs.
     let (st, _) = s
         .call(
@@ -3770,19 +3775,7 @@ async fn dossier_proof_bundle() {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let state = s.started.as_ref().unwrap().state.clone();
-    let o = state
-        .archive
-        .anchor_round(
-            kyso::crypto::DigestAlg::Sha256,
-            "2026-11-01T00:00:00Z",
-            cfg.anchoring.stamper().unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(
-        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
-        "{o:?}"
-    );
+    anchor_now(&state, &cfg).await;
     s.stop().await;
     let bundle = dir.join("hoso.asice");
     let kyso_cmd = |args: &[&std::ffi::OsStr]| {

@@ -278,34 +278,12 @@ impl Replay {
         default_policy: &super::policy::Policy,
         sha: &str,
     ) -> Result<Option<Replay>, String> {
-        let found = if is_sha256_hex(sha) {
-            archive
-                .meta
-                .document(sha)
-                .await
-                .map_err(|e| e.to_string())?
-        } else {
-            None
-        };
-        let Some((_, reports)) = found else {
-            return Ok(None);
-        };
-        let intake = reports.first().cloned().ok_or("document without report")?;
-        let data = archive
-            .get_blob(sha)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("document blob missing")?;
-        let mut items = Vec::new();
-        for e in &intake.evidence {
-            let b = archive
-                .get_blob(&e.sha256)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("evidence blob {} missing", e.sha256))?;
-            items.push((e.kind.clone(), b));
+        match intake_parts(archive, sha, None).await? {
+            None => Ok(None),
+            Some((intake, data, items)) => {
+                Replay::from_parts(intake, data, items, default_policy).map(Some)
+            }
         }
-        Replay::from_parts(intake, data, items, default_policy).map(Some)
     }
 
     /// Add revocation data known now (a CRL published later may show a
@@ -391,6 +369,79 @@ impl Replay {
         .await
         .map_err(ApiError::internal)
     }
+}
+
+/// Evidence blobs already read (the same anchors and CRLs recur across
+/// documents), kept up to a bound: for a run over many documents.
+#[derive(Default)]
+pub struct BlobsReadOnce {
+    blobs: std::sync::Mutex<(std::collections::HashMap<String, Bytes>, usize)>,
+}
+
+const BLOBS_READ_ONCE_BYTES: usize = 256 << 20;
+
+impl BlobsReadOnce {
+    async fn get(
+        &self,
+        archive: &crate::archive::Archive,
+        sha: &str,
+    ) -> Result<Option<Bytes>, String> {
+        if let Some(b) = self.blobs.lock().ok().and_then(|m| m.0.get(sha).cloned()) {
+            return Ok(Some(b));
+        }
+        let b = archive.get_blob(sha).await.map_err(|e| e.to_string())?;
+        if let (Some(b), Ok(mut m)) = (&b, self.blobs.lock()) {
+            if m.1.saturating_add(b.len()) <= BLOBS_READ_ONCE_BYTES {
+                m.1 = m.1.saturating_add(b.len());
+                m.0.insert(sha.to_string(), b.clone());
+            }
+        }
+        Ok(b)
+    }
+}
+
+/// The intake row of the document `sha`, its bytes and its evidence items
+/// (kind, bytes), read from `archive` (evidence through `shared` when
+/// given); `None` when it is not archived.
+pub async fn intake_parts(
+    archive: &crate::archive::Archive,
+    sha: &str,
+    shared: Option<&BlobsReadOnce>,
+) -> Result<Option<(crate::archive::ReportRecord, Bytes, Vec<(String, Bytes)>)>, String> {
+    let found = if is_sha256_hex(sha) {
+        archive
+            .meta
+            .document(sha)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let Some((_, reports)) = found else {
+        return Ok(None);
+    };
+    let intake = reports
+        .into_iter()
+        .next()
+        .ok_or("document without report")?;
+    let data = archive
+        .get_blob(sha)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("document blob missing")?;
+    let mut items = Vec::new();
+    for e in &intake.evidence {
+        let b = match shared {
+            Some(c) => c.get(archive, &e.sha256).await?,
+            None => archive
+                .get_blob(&e.sha256)
+                .await
+                .map_err(|e| e.to_string())?,
+        }
+        .ok_or_else(|| format!("evidence blob {} missing", e.sha256))?;
+        items.push((e.kind.clone(), b));
+    }
+    Ok(Some((intake, data, items)))
 }
 
 /// The verification certificate (Phiếu kết quả) of an archived document:

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::Replay;
+use super::audit::{BlobsReadOnce, Replay, intake_parts};
 use super::policy::Policy;
 use crate::archive::Archive;
 use crate::revocation::RevocationData;
@@ -104,71 +104,21 @@ struct Loaded {
 
 type Judged = Result<Rejudged, (String, String)>;
 
-/// Evidence blobs already read in this run (the same anchors and CRLs
-/// recur across documents), up to a bound.
-#[derive(Default)]
-struct EvidenceCache {
-    blobs: std::sync::Mutex<(std::collections::HashMap<String, bytes::Bytes>, usize)>,
-}
-
-const EVIDENCE_CACHE_BYTES: usize = 256 << 20;
-
-impl EvidenceCache {
-    async fn get(&self, archive: &Archive, sha: &str) -> Result<bytes::Bytes, String> {
-        if let Some(b) = self.blobs.lock().ok().and_then(|m| m.0.get(sha).cloned()) {
-            return Ok(b);
-        }
-        let b = archive
-            .get_blob(sha)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("evidence blob {sha} missing"))?;
-        if let Ok(mut m) = self.blobs.lock() {
-            if m.1.saturating_add(b.len()) <= EVIDENCE_CACHE_BYTES {
-                m.1 = m.1.saturating_add(b.len());
-                m.0.insert(sha.to_string(), b.clone());
-            }
-        }
-        Ok(b)
-    }
-}
-
 async fn load(
     archive: &Archive,
-    cache: &EvidenceCache,
+    shared: &BlobsReadOnce,
     sha: String,
 ) -> Result<Loaded, (String, String)> {
-    let fail = |e: String| (sha.clone(), e);
-    let Some((_, reports)) = archive
-        .meta
-        .document(&sha)
-        .await
-        .map_err(|e| fail(e.to_string()))?
-    else {
-        return Err(fail("not in the archive".into()));
-    };
-    let intake = reports
-        .into_iter()
-        .next()
-        .ok_or_else(|| fail("document without report".into()))?;
-    let data = archive
-        .get_blob(&sha)
-        .await
-        .map_err(|e| fail(e.to_string()))?
-        .ok_or_else(|| fail("document blob missing".into()))?;
-    let mut items = Vec::new();
-    for e in &intake.evidence {
-        items.push((
-            e.kind.clone(),
-            cache.get(archive, &e.sha256).await.map_err(fail)?,
-        ));
+    match intake_parts(archive, &sha, Some(shared)).await {
+        Ok(Some((intake, data, items))) => Ok(Loaded {
+            sha,
+            intake,
+            data,
+            items,
+        }),
+        Ok(None) => Err((sha, "not in the archive".into())),
+        Err(e) => Err((sha, e)),
     }
-    Ok(Loaded {
-        sha,
-        intake,
-        data,
-        items,
-    })
 }
 
 /// Judge one loaded document again at its intake time (on a verifier thread).
@@ -275,7 +225,7 @@ pub async fn reverify_archive(
     }
     let loader = {
         let (archive, res_tx) = (archive.clone(), res_tx.clone());
-        let shared = std::sync::Arc::new(EvidenceCache::default());
+        let shared = std::sync::Arc::new(BlobsReadOnce::default());
         tokio::spawn(async move {
             use futures_util::StreamExt;
             let mut loads = futures_util::stream::iter(todo)

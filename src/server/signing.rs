@@ -544,7 +544,7 @@ pub async fn sign_prepare(
         expires: now + ttl,
         doc: prepared.take_doc(),
         contents: (contents.0 as i64, contents.1 as i64),
-        signed_attrs: prepared.signed_attrs.clone(),
+        signed_attrs: std::mem::take(&mut prepared.signed_attrs),
         digest: format!("{:?}", prepared.digest).to_ascii_lowercase(),
     };
     let limits = SessionLimits {
@@ -679,15 +679,17 @@ pub async fn sign_complete(
     ) else {
         return Err(ApiError::internal("stored signing session unreadable"));
     };
-    let prepared = crate::sign::Prepared::from_parts(
-        session.doc.clone(),
+    let mut session = session;
+    let mut prepared = crate::sign::Prepared::from_parts(
+        std::mem::take(&mut session.doc),
         (c0, c1),
-        session.signed_attrs.clone(),
+        std::mem::take(&mut session.signed_attrs),
         digest,
     );
     if let Err(e) = crate::sign::check_signature_value(&prepared, p.scheme, &sig, &p.cert) {
         // Kept: the caller may retry with the right value until it expires.
-        drop(prepared);
+        session.doc = prepared.take_doc();
+        session.signed_attrs = std::mem::take(&mut prepared.signed_attrs);
         state.archive.meta.return_session(&session).await?;
         state
             .audit(
