@@ -156,6 +156,20 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ErsCmd,
     },
+    /// The service's API keys in its store: list, create, revoke, rotate.
+    /// Each change is an audit entry; a new key's secret is printed once
+    /// (only its SHA-256 is stored). Running services apply changes within
+    /// 10 s.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+        /// TOML configuration of the service.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+        /// Data directory of the embedded storage.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// The service's archive (`kyso archive check`).
     Archive {
         #[command(subcommand)]
@@ -375,6 +389,29 @@ enum CertCmd {
         /// Language of the text report.
         #[arg(long, value_enum, default_value = "both")]
         lang: LangArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// The stored keys: id, role, created, expiry, revocation.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new key of a role (portal, official, auditor, admin).
+    Create {
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a stored key: it stops working.
+    Revoke { id: String },
+    /// A new key of the same role; the old one keeps working for the
+    /// overlap (default: the configuration's `key_rotation_overlap_secs`).
+    Rotate {
+        id: String,
+        #[arg(long)]
+        overlap_secs: Option<u64>,
     },
 }
 
@@ -685,6 +722,81 @@ fn serve(cfg: kyso::server::config::Config) -> anyhow::Result<ExitCode> {
         let _ = started.shutdown.send(());
         started.task.await??;
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn keys_command(cmd: KeysCmd, cfg: kyso::server::config::Config) -> anyhow::Result<ExitCode> {
+    use kyso::server::keys;
+    runtime()?.block_on(async move {
+        let archive = kyso::server::open_archive(&cfg).await?;
+        let now = kyso::server::Clock::of(&cfg)?.now();
+        let user = format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        );
+        let who = keys::Actor {
+            key_id: &user,
+            role: "admin",
+        };
+        let shown = |k: &keys::NewKey| {
+            println!("id:     {}\nrole:   {}\nsecret: {}", k.id, k.role, k.secret);
+            if let (Some(old), Some(until)) = (&k.replaces, &k.replaced_until) {
+                println!("{old} keeps working until {until}");
+            }
+            println!("The secret is shown only now; kyso keeps only its SHA-256.");
+        };
+        let refused = |e: kyso::archive::ArchiveError| -> anyhow::Result<ExitCode> {
+            match e {
+                kyso::archive::ArchiveError::Conflict(why) => {
+                    eprintln!("kyso: refused: {why}");
+                    Ok(ExitCode::from(1))
+                }
+                other => Err(other.into()),
+            }
+        };
+        match cmd {
+            KeysCmd::List { json } => {
+                let list = keys::list(&archive, now).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                } else {
+                    for k in list {
+                        let state = match (&k.revoked, &k.expires, k.usable) {
+                            (Some(t), _, _) => format!("revoked {t}"),
+                            (None, Some(t), true) => format!("works until {t}"),
+                            (None, Some(t), false) => format!("expired {t}"),
+                            (None, None, _) => "active".into(),
+                        };
+                        println!("{}\t{}\t{}\t{state}", k.id, k.role, k.created);
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            KeysCmd::Create { role } => match keys::create(&archive, &who, &role, now).await {
+                Ok(k) => {
+                    shown(&k);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            },
+            KeysCmd::Revoke { id } => match keys::revoke(&archive, &who, &id, now).await {
+                Ok(()) => {
+                    println!("{id} revoked");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            },
+            KeysCmd::Rotate { id, overlap_secs } => {
+                let overlap = overlap_secs.unwrap_or(cfg.key_rotation_overlap_secs);
+                match keys::rotate(&archive, &who, &id, overlap, now).await {
+                    Ok(k) => {
+                        shown(&k);
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => refused(e),
+                }
+            }
+        }
     })
 }
 
@@ -1277,6 +1389,11 @@ fn run() -> anyhow::Result<ExitCode> {
                 },
         } => archive_check(service_config(config, None, data_dir)?, json),
         Cmd::Archive { cmd } => archive_anchoring(cmd),
+        Cmd::Keys {
+            cmd,
+            config,
+            data_dir,
+        } => keys_command(cmd, service_config(config, None, data_dir)?),
         Cmd::Ers { cmd } => ers_command(cmd),
         Cmd::Cert {
             cmd:

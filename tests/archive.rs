@@ -77,6 +77,8 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
         role: "portal".into(),
         key_sha256: sha256_hex(b"secret"),
         created: "2026-11-01T00:00:00Z".into(),
+        expires: None,
+        revoked: None,
     };
     assert!(
         a.meta
@@ -90,7 +92,7 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
             .await
             .unwrap()
     );
-    assert_eq!(a.meta.api_keys().await.unwrap(), vec![k]);
+    assert_eq!(a.meta.api_keys().await.unwrap(), vec![k.clone()]);
 
     // A stored verification.
     let doc_a = put(a, b"%PDF-1.7 document A").await;
@@ -327,6 +329,70 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     assert_eq!(
         (got.body.as_slice(), got.fetched_at, got.fresh_until),
         (&b"newer"[..], 2_000, 3_000)
+    );
+
+    // Key changes: each written with its audit entry; a refused one writes
+    // nothing (no key, no entry).
+    let now = 1_793_491_200;
+    let head = |a: &Archive| {
+        let m = a.meta.clone();
+        async move { m.audit_head().await.unwrap().unwrap().0 }
+    };
+    let before = head(a).await;
+    let (k2, _) = kyso::server::keys::new_record("portal", "2026-11-01T00:00:00Z");
+    let e = a
+        .meta
+        .change_key(
+            KeyChange::Rotate {
+                id: k.id.clone(),
+                new: k2.clone(),
+                old_until: now + 60,
+            },
+            now,
+            draft("key.rotate", &k.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.seq, before + 1);
+    let keys = a.meta.api_keys().await.unwrap();
+    let old = keys.iter().find(|x| x.id == k.id).unwrap();
+    assert_eq!(old.expires, Some(now + 60));
+    assert!(old.usable(now + 59) && !old.usable(now + 60));
+    assert!(keys.iter().any(|x| x.id == k2.id && x.usable(now + 3600)));
+    let refused = a
+        .meta
+        .change_key(
+            KeyChange::Create(k2.clone()),
+            now,
+            draft("key.create", &k2.id),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(ArchiveError::Conflict(w)) if w.contains("exists already")),
+        "{refused:?}"
+    );
+    let revoke = || KeyChange::Revoke {
+        id: k2.id.clone(),
+        at: "2026-11-01T00:00:00Z".into(),
+    };
+    a.meta
+        .change_key(revoke(), now, draft("key.revoke", &k2.id))
+        .await
+        .unwrap();
+    assert!(
+        a.meta
+            .change_key(revoke(), now, draft("key.revoke", &k2.id))
+            .await
+            .is_err()
+    );
+    assert_eq!(head(a).await, before + 2);
+    assert!(
+        a.meta
+            .api_keys()
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.id != k2.id || !x.usable(now))
     );
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 #[path = "support/services.rs"]
 mod services;
 
@@ -3902,4 +3903,150 @@ async fn anchoring_round_after_n_items() {
     assert_eq!(rounds[0].marks.report, 2);
     assert_eq!(state.archive.rows_since_round().await.unwrap(), 0);
     s.stop().await;
+}
+
+/// API keys at run time: an admin creates, rotates and revokes keys over
+/// the API (each an audit entry; only admins may); a rotated key works
+/// until its overlap ends, a revoked one at once stops; the CLI lists,
+/// creates and refuses on the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_create_rotate_revoke() {
+    let dir = temp_dir("keys");
+    let mut cfg = config(&dir);
+    cfg.key_rotation_overlap_secs = 3600;
+    let s = Server::start(cfg.clone()).await;
+    let state = s.started.as_ref().unwrap().state.clone();
+    let status = |secret: String| {
+        let r = s
+            .http
+            .post(s.url("/v1/verify"))
+            .bearer_auth(secret)
+            .body(fixture("pdf/rsa-pkcs1.pdf"));
+        async move { r.send().await.unwrap().status() }
+    };
+    for role in ["portal", "official", "auditor"] {
+        let (st, _) = s.call("GET", "/v1/keys", Some(role), None).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{role}");
+        let (st, _) = s.call("POST", "/v1/keys/x/revoke", Some(role), None).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{role}");
+    }
+    let admin = |m: &str, path: &str, body: Option<Value>| {
+        let mut r = s
+            .http
+            .request(m.parse().unwrap(), s.url(path))
+            .bearer_auth(secret("admin"));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            let st = resp.status();
+            (st, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (st, v) = admin("POST", "/v1/keys", Some(json!({"role": "root"}))).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("KEY_CHANGE_REFUSED"))
+    );
+    let (st, k1) = admin("POST", "/v1/keys", Some(json!({"role": "portal"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{k1}");
+    let (id1, secret1) = (
+        k1["id"].as_str().unwrap().to_string(),
+        k1["secret"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(status(secret1.clone()).await, StatusCode::OK);
+    // Rotation: both work during the overlap, only the new one after it.
+    let (st, k2) = admin("POST", &format!("/v1/keys/{id1}/rotate"), None).await;
+    assert_eq!(st, StatusCode::OK, "{k2}");
+    assert_eq!(k2["replaces"], id1.as_str());
+    assert_eq!(k2["replaced_until"], "2026-11-01T01:00:00Z");
+    let (id2, secret2) = (
+        k2["id"].as_str().unwrap().to_string(),
+        k2["secret"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(status(secret1.clone()).await, StatusCode::OK);
+    assert_eq!(status(secret2.clone()).await, StatusCode::OK);
+    let t0 = state.clock.now();
+    state.clock.set(t0 + 3600);
+    assert_eq!(status(secret1.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(secret2.clone()).await, StatusCode::OK);
+    // An expired key is not rotated again; a revoked one stops at once.
+    let (st, _) = admin("POST", &format!("/v1/keys/{id1}/rotate"), None).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _) = admin("POST", &format!("/v1/keys/{id2}/revoke"), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(status(secret2.clone()).await, StatusCode::UNAUTHORIZED);
+    let (st, v) = admin("POST", &format!("/v1/keys/{id2}/revoke"), None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, list) = admin("GET", "/v1/keys", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|k| k["usable"] == false), "{list:?}");
+    assert!(
+        !serde_json::to_string(list)
+            .unwrap()
+            .contains(&sha256_hex(secret1.as_bytes()))
+    );
+    // Every change is an audit entry, with the admin's key id.
+    let log = s.audit().await;
+    let changes: Vec<(String, String)> = log
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("key."))
+        .map(|e| {
+            assert_eq!(e["role"], "admin");
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("key.create".to_string(), "role portal".to_string()),
+            (
+                "key.rotate".to_string(),
+                format!("replaced by {id2}; works until 2026-11-01T01:00:00Z")
+            ),
+            ("key.revoke".to_string(), "revoked".to_string()),
+        ]
+    );
+    s.stop().await;
+
+    // The CLI on the same store.
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = common::kyso(&["keys", "create", "--role", "auditor", "--data-dir", d]);
+    assert_eq!(code, Some(0), "{err}");
+    let secret3 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap()
+        .to_string();
+    let (code, out, _) = common::kyso(&["keys", "list", "--data-dir", d]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&format!("{id2}\tportal")) && out.contains("revoked"),
+        "{out}"
+    );
+    assert!(out.contains("auditor") && out.contains("active"), "{out}");
+    let (code, _, err) = common::kyso(&["keys", "revoke", "no-such-key", "--data-dir", d]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no stored key no-such-key"), "{err}");
+    // A restarted service lets the CLI's key in.
+    let s = Server::start(cfg).await;
+    let (st, _) = {
+        let r = s
+            .http
+            .get(s.url("/v1/audit?limit=1"))
+            .bearer_auth(&secret3)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), ())
+    };
+    assert_eq!(st, StatusCode::OK);
+    s.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -71,6 +71,98 @@ pub struct ApiKeyRecord {
     pub role: String,
     pub key_sha256: String,
     pub created: String,
+    /// Unix seconds from which the key no longer works (a rotated key's
+    /// overlap ends); none: until revoked.
+    #[serde(default)]
+    pub expires: Option<i64>,
+    /// When it was revoked (RFC 3339): it no longer works at all.
+    #[serde(default)]
+    pub revoked: Option<String>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key lets its holder in at `now`.
+    pub fn usable(&self, now: i64) -> bool {
+        self.revoked.is_none() && self.expires.is_none_or(|e| now < e)
+    }
+}
+
+/// A change to the stored API keys (each one an audit entry).
+#[derive(Clone, Debug)]
+pub enum KeyChange {
+    Create(ApiKeyRecord),
+    Revoke {
+        id: String,
+        at: String,
+    },
+    /// A new key of the same role; the old one works until `old_until`.
+    Rotate {
+        id: String,
+        new: ApiKeyRecord,
+        old_until: i64,
+    },
+}
+
+/// What a key change writes: a key added; a key's new (expires, revoked).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeyWrites {
+    pub insert: Option<ApiKeyRecord>,
+    pub update: Option<(String, Option<i64>, Option<String>)>,
+}
+
+/// The rules of key changes, for every store: ids are unique; only a key
+/// that works now may be rotated, a revoked key is not revoked again; a
+/// rotation never lengthens the old key's life.
+pub fn plan_key_change(
+    keys: &[ApiKeyRecord],
+    change: &KeyChange,
+    now: i64,
+) -> std::result::Result<KeyWrites, String> {
+    let find = |id: &str| {
+        keys.iter().find(|k| k.id == id).ok_or_else(|| {
+            format!("no stored key {id} (keys in the configuration file are changed there)")
+        })
+    };
+    let fresh = |new: &ApiKeyRecord| {
+        if keys
+            .iter()
+            .any(|k| k.id == new.id || k.key_sha256 == new.key_sha256)
+        {
+            Err(format!("a key {} exists already", new.id))
+        } else {
+            Ok(Some(new.clone()))
+        }
+    };
+    match change {
+        KeyChange::Create(new) => Ok(KeyWrites {
+            insert: fresh(new)?,
+            update: None,
+        }),
+        KeyChange::Revoke { id, at } => {
+            let k = find(id)?;
+            if k.revoked.is_some() {
+                return Err(format!("key {id} is revoked already"));
+            }
+            Ok(KeyWrites {
+                insert: None,
+                update: Some((id.clone(), k.expires, Some(at.clone()))),
+            })
+        }
+        KeyChange::Rotate { id, new, old_until } => {
+            let k = find(id)?;
+            if !k.usable(now) {
+                return Err(format!("key {id} no longer works; create a new one"));
+            }
+            if new.role != k.role {
+                return Err(format!("a rotation keeps the role ({})", k.role));
+            }
+            let until = k.expires.map_or(*old_until, |e| e.min(*old_until));
+            Ok(KeyWrites {
+                insert: fresh(new)?,
+                update: Some((id.clone(), Some(until), None)),
+            })
+        }
+    }
 }
 
 /// A stored file.
@@ -496,6 +588,14 @@ pub trait MetaStore: Send + Sync {
     async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>>;
     /// Append a timestamp renewal (ArchiveTimeStamp DER) to a round.
     async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()>;
+    /// Apply a key change with its audit entry, in one transaction; a
+    /// change [`plan_key_change`] refuses is `Conflict` (nothing written).
+    async fn change_key(
+        &self,
+        change: KeyChange,
+        now: i64,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry>;
     /// Open a deferred-signing session: expired sessions are swept, the
     /// limits checked and the session stored, in one transaction.
     async fn open_session(

@@ -35,6 +35,8 @@ const ROUND_LOCK: i64 = 0x6b79_736f_0001;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, role TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
+ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires BIGINT;
+ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS revoked TEXT;
 CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, media_type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -315,6 +317,45 @@ async fn load_versions<C: deadpool_postgres::GenericClient>(
     Ok(versions)
 }
 
+async fn read_keys(c: &impl deadpool_postgres::GenericClient) -> Result<Vec<ApiKeyRecord>> {
+    let rows = c
+        .query(
+            "SELECT id, role, key_sha256, created, expires, revoked FROM api_keys",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    Ok(rows
+        .iter()
+        .map(|r| ApiKeyRecord {
+            id: r.get(0),
+            role: r.get(1),
+            key_sha256: r.get(2),
+            created: r.get(3),
+            expires: r.get(4),
+            revoked: r.get(5),
+        })
+        .collect())
+}
+
+async fn insert_key(tx: &deadpool_postgres::Transaction<'_>, k: &ApiKeyRecord) -> Result<()> {
+    tx.execute(
+        "INSERT INTO api_keys (id, role, key_sha256, created, expires, revoked)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &k.id,
+            &k.role,
+            &k.key_sha256,
+            &k.created,
+            &k.expires,
+            &k.revoked,
+        ],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 async fn insert_session(tx: &tokio_postgres::Transaction<'_>, s: &SessionRecord) -> Result<()> {
     tx.execute(
         "INSERT INTO signing_sessions (id, key_id, profile, expires, doc, contents_start,
@@ -358,21 +399,36 @@ impl MetaStore for PgMeta {
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        let rows = self
-            .client()
-            .await?
-            .query("SELECT id, role, key_sha256, created FROM api_keys", &[])
+        let c = self.client().await?;
+        read_keys(&c).await
+    }
+
+    async fn change_key(
+        &self,
+        change: KeyChange,
+        now: i64,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        // The audit lock orders key changes with every other write.
+        lock(&tx).await?;
+        let w = plan_key_change(&read_keys(&tx).await?, &change, now)
+            .map_err(ArchiveError::Conflict)?;
+        if let Some(k) = &w.insert {
+            insert_key(&tx, k).await?;
+        }
+        if let Some((id, expires, revoked)) = &w.update {
+            tx.execute(
+                "UPDATE api_keys SET expires = $2, revoked = $3 WHERE id = $1",
+                &[id, expires, revoked],
+            )
             .await
             .map_err(db)?;
-        Ok(rows
-            .iter()
-            .map(|r| ApiKeyRecord {
-                id: r.get(0),
-                role: r.get(1),
-                key_sha256: r.get(2),
-                created: r.get(3),
-            })
-            .collect())
+        }
+        let e = append_audit_tx(&tx, audit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(e)
     }
 
     async fn insert_keys_if_none(&self, keys: &[ApiKeyRecord]) -> Result<bool> {
@@ -388,12 +444,7 @@ impl MetaStore for PgMeta {
             return Ok(false);
         }
         for k in keys {
-            tx.execute(
-                "INSERT INTO api_keys (id, role, key_sha256, created) VALUES ($1, $2, $3, $4)",
-                &[&k.id, &k.role, &k.key_sha256, &k.created],
-            )
-            .await
-            .map_err(db)?;
+            insert_key(&tx, k).await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(true)

@@ -11,7 +11,8 @@ use super::*;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, role TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, key_sha256 TEXT NOT NULL UNIQUE, created TEXT NOT NULL,
+    expires INTEGER, revoked TEXT);
 CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, media_type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -77,6 +78,8 @@ pub struct SqliteMeta {
 
 /// Columns added after a table was first created: (table, column, declaration).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("api_keys", "expires", "INTEGER"),
+    ("api_keys", "revoked", "TEXT"),
     ("anchor_rounds", "report_mark", "INTEGER NOT NULL DEFAULT 0"),
     (
         "anchor_rounds",
@@ -205,6 +208,31 @@ fn own_all(
     Ok(())
 }
 
+fn read_keys(c: &Connection) -> rusqlite::Result<Vec<ApiKeyRecord>> {
+    let mut st =
+        c.prepare("SELECT id, role, key_sha256, created, expires, revoked FROM api_keys")?;
+    st.query_map([], |r| {
+        Ok(ApiKeyRecord {
+            id: r.get(0)?,
+            role: r.get(1)?,
+            key_sha256: r.get(2)?,
+            created: r.get(3)?,
+            expires: r.get(4)?,
+            revoked: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+fn insert_key(tx: &rusqlite::Transaction, k: &ApiKeyRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO api_keys (id, role, key_sha256, created, expires, revoked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![k.id, k.role, k.key_sha256, k.created, k.expires, k.revoked],
+    )?;
+    Ok(())
+}
+
 fn insert_session(tx: &rusqlite::Transaction, s: &SessionRecord) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO signing_sessions (id, key_id, profile, expires, doc, contents_start,
@@ -315,19 +343,37 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
-        self.run(|c| {
-            let mut st = c.prepare("SELECT id, role, key_sha256, created FROM api_keys")?;
-            st.query_map([], |r| {
-                Ok(ApiKeyRecord {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    key_sha256: r.get(2)?,
-                    created: r.get(3)?,
-                })
-            })?
-            .collect()
-        })
-        .await
+        self.run(|c| read_keys(c)).await
+    }
+
+    async fn change_key(
+        &self,
+        change: KeyChange,
+        now: i64,
+        audit: AuditDraft,
+    ) -> Result<AuditEntry> {
+        let out = self
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let w = match plan_key_change(&read_keys(&tx)?, &change, now) {
+                    Ok(w) => w,
+                    Err(why) => return Ok(Err(why)),
+                };
+                if let Some(k) = &w.insert {
+                    insert_key(&tx, k)?;
+                }
+                if let Some((id, expires, revoked)) = &w.update {
+                    tx.execute(
+                        "UPDATE api_keys SET expires = ?2, revoked = ?3 WHERE id = ?1",
+                        params![id, expires, revoked],
+                    )?;
+                }
+                let e = append_audit_tx(&tx, audit)?;
+                tx.commit()?;
+                Ok(Ok(e))
+            })
+            .await?;
+        out.map_err(ArchiveError::Conflict)
     }
 
     async fn insert_keys_if_none(&self, keys: &[ApiKeyRecord]) -> Result<bool> {
@@ -339,10 +385,7 @@ impl MetaStore for SqliteMeta {
                 return Ok(false);
             }
             for k in &keys {
-                tx.execute(
-                    "INSERT INTO api_keys (id, role, key_sha256, created) VALUES (?1, ?2, ?3, ?4)",
-                    params![k.id, k.role, k.key_sha256, k.created],
-                )?;
+                insert_key(&tx, k)?;
             }
             tx.commit()?;
             Ok(true)

@@ -29,6 +29,9 @@ pub struct Config {
     /// API keys given by the operator (only hashes). Without any, and with
     /// none stored, the first start creates one key per role.
     pub keys: Vec<KeyConfig>,
+    /// How long a rotated API key keeps working beside its successor
+    /// (`kyso keys rotate`, `POST /v1/keys/{id}/rotate`), seconds.
+    pub key_rotation_overlap_secs: u64,
     /// A fixed clock (RFC 3339) for reproducible demonstrations and tests;
     /// absent in production (the system clock is used).
     pub fixed_time: Option<String>,
@@ -409,6 +412,7 @@ impl Default for Config {
             revocation: RevocationConfig::default(),
             policy: PolicyConfig::default(),
             keys: Vec::new(),
+            key_rotation_overlap_secs: 86_400,
             fixed_time: None,
             log_json: false,
             signing: SigningConfig::default(),

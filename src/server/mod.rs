@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod conn;
 pub mod intake;
+pub mod keys;
 pub mod metrics;
 pub mod page;
 pub mod policy;
@@ -37,8 +38,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::archive::{
-    ApiKeyRecord, Archive, AuditDraft, EvidenceRef, blobs::FileBlobs, blobs::S3Blobs,
-    postgres::PgMeta, sha256_hex, sqlite::SqliteMeta,
+    Archive, AuditDraft, EvidenceRef, blobs::FileBlobs, blobs::S3Blobs, postgres::PgMeta,
+    sha256_hex, sqlite::SqliteMeta,
 };
 use crate::pki::TrustStore;
 use crate::revocation::{RevSource, RevocationData};
@@ -162,6 +163,16 @@ impl Clock {
     pub fn system() -> Self {
         Clock { fixed: None }
     }
+    /// The configured clock: `fixed_time` when set, else the system's.
+    pub fn of(cfg: &Config) -> anyhow::Result<Self> {
+        Ok(match &cfg.fixed_time {
+            Some(t) => Clock::fixed(
+                crate::pki::cert::parse_rfc3339(t)
+                    .ok_or_else(|| anyhow::anyhow!("fixed_time {t:?} is not RFC 3339"))?,
+            ),
+            None => Clock::system(),
+        })
+    }
     pub fn fixed(t: i64) -> Self {
         Clock {
             fixed: Some(std::sync::atomic::AtomicI64::new(t)),
@@ -257,7 +268,8 @@ pub struct AppState {
     /// OCSP responses and CRLs fetched, shared by requests and nodes.
     pub revcache: Arc<revcache::RevocationCache>,
     /// key SHA-256 → (id, role)
-    pub keys: RwLock<HashMap<String, (String, String)>>,
+    /// SHA-256 of a secret → the key it opens.
+    pub keys: RwLock<HashMap<String, KeyEntry>>,
     pub metrics: Metrics,
     pub limiter: Arc<Semaphore>,
     /// Verifications running at once: one per core (more only thrash the caches).
@@ -299,6 +311,15 @@ impl Configured {
     }
 }
 
+/// A usable API key, as requests are checked against it.
+#[derive(Clone, Debug)]
+pub struct KeyEntry {
+    pub id: String,
+    pub role: String,
+    /// When a rotated key's overlap ends (Unix seconds).
+    pub expires: Option<i64>,
+}
+
 impl AppState {
     /// The operator's revocation data now.
     pub fn configured(&self) -> Arc<Configured> {
@@ -316,8 +337,15 @@ impl AppState {
             return None;
         }
         let sha = sha256_hex(key.as_bytes());
-        let (key_id, role) = self.keys.read().ok()?.get(&sha).cloned()?;
-        Some(Caller { key_id, role })
+        let k = self.keys.read().ok()?.get(&sha).cloned()?;
+        // A rotated key's overlap ends at once on every node.
+        if k.expires.is_some_and(|e| self.clock.now() >= e) {
+            return None;
+        }
+        Some(Caller {
+            key_id: k.id,
+            role: k.role,
+        })
     }
 
     pub fn policy_for(&self, procedure: &str) -> (String, &Policy) {
@@ -585,13 +613,7 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
             anyhow::bail!("key {}: sha256 must be 64 lower-case hex digits", k.id);
         }
     }
-    let clock = Arc::new(match &cfg.fixed_time {
-        Some(t) => Clock::fixed(
-            crate::pki::cert::parse_rfc3339(t)
-                .ok_or_else(|| anyhow::anyhow!("fixed_time {t:?} is not RFC 3339"))?,
-        ),
-        None => Clock::system(),
-    });
+    let clock = Arc::new(Clock::of(&cfg)?);
     for u in &cfg.revocation.crl_urls {
         if !u.starts_with("http://") {
             anyhow::bail!("revocation.crl_urls: {u:?} is not an http:// URL");
@@ -616,14 +638,8 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         let created = clock.now_rfc3339();
         let mut records = Vec::new();
         for role in ROLES {
-            let secret = new_key(role);
-            let sha = sha256_hex(secret.as_bytes());
-            records.push(ApiKeyRecord {
-                id: format!("{role}-{}", &sha[..8]),
-                role: role.into(),
-                key_sha256: sha,
-                created: created.clone(),
-            });
+            let (rec, secret) = keys::new_record(role, &created);
+            records.push(rec);
             new_keys.push((role.to_string(), secret));
         }
         if !archive.meta.insert_keys_if_none(&records).await? {
@@ -759,11 +775,24 @@ fn refresh_blocking(state: &AppState) {
 /// Refresh the key table from the configuration and the store.
 pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     let mut map = HashMap::new();
+    let now = state.clock.now();
     for k in state.archive.meta.api_keys().await? {
-        map.insert(k.key_sha256, (k.id, k.role));
+        if k.usable(now) {
+            let e = KeyEntry {
+                id: k.id,
+                role: k.role,
+                expires: k.expires,
+            };
+            map.insert(k.key_sha256, e);
+        }
     }
     for k in &state.cfg.keys {
-        map.insert(k.sha256.clone(), (k.id.clone(), k.role.clone()));
+        let e = KeyEntry {
+            id: k.id.clone(),
+            role: k.role.clone(),
+            expires: None,
+        };
+        map.insert(k.sha256.clone(), e);
     }
     if let Ok(mut w) = state.keys.write() {
         *w = map;
@@ -871,13 +900,19 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             }
         });
     }
-    // Keys added by other nodes become usable here within a minute.
+    // Keys created, rotated or revoked on other nodes (or by the CLI) take
+    // effect here within 10 s.
     let st = state.clone();
     tokio::spawn(async move {
+        let mut ticks = 0u64;
         loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            ticks += 1;
             if let Err(e) = reload_keys(&st).await {
                 tracing::warn!(error = %e, "reloading API keys");
+            }
+            if ticks % 6 != 0 {
+                continue;
             }
             // Expired signing sessions (with their documents) swept.
             if let Err(e) = st.archive.meta.sweep_sessions(st.clock.now()).await {
@@ -1245,6 +1280,10 @@ pub fn allowed_roles(method: &str, route: &str) -> &'static [&'static str] {
         ("POST", "/v1/sign")
         | ("POST", "/v1/sign/prepare")
         | ("POST", "/v1/sign/{id}/complete") => &["official", "admin"],
+        ("GET", "/v1/keys")
+        | ("POST", "/v1/keys")
+        | ("POST", "/v1/keys/{id}/revoke")
+        | ("POST", "/v1/keys/{id}/rotate") => &["admin"],
         // Not in this table: nobody (default deny).
         _ => &[],
     }

@@ -65,6 +65,9 @@ fn v1_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(sign))
         .routes(routes!(sign_prepare))
         .routes(routes!(sign_complete))
+        .routes(routes!(keys_list, keys_create))
+        .routes(routes!(keys_revoke))
+        .routes(routes!(keys_rotate))
 }
 
 fn public_routes() -> OpenApiRouter<Arc<AppState>> {
@@ -604,4 +607,111 @@ async fn get_stats(
             format!("Format '{f}' is not supported (json, csv)."),
         )),
     }
+}
+
+fn key_error(e: crate::archive::ArchiveError) -> ApiError {
+    match e {
+        crate::archive::ArchiveError::Conflict(why) => ApiError::new(
+            StatusCode::CONFLICT,
+            "KEY_CHANGE_REFUSED",
+            format!("Không thực hiện được thay đổi khóa API: {why}."),
+            format!("The API key change was refused: {why}."),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
+/// For admins: the stored API keys (never their secrets or hashes).
+#[utoipa::path(get, path = "/v1/keys",
+    responses((status = 200, body = Vec<super::keys::KeyView>)),
+    security(("api_key" = [])))]
+async fn keys_list(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Vec<super::keys::KeyView>>, ApiError> {
+    Ok(Json(
+        super::keys::list(&state.archive, state.clock.now()).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct CreateKey {
+    /// `portal`, `official`, `auditor` or `admin`.
+    role: String,
+}
+
+/// For admins: a new API key; its secret is shown once (only its SHA-256
+/// is stored). An audit entry.
+#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey,
+    responses((status = 201, body = super::keys::NewKey), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn keys_create(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<(StatusCode, Json<super::keys::NewKey>), ApiError> {
+    let who = caller(&req)?;
+    let Json(body) = Json::<CreateKey>::from_request(req, &())
+        .await
+        .map_err(|_| {
+            ApiError::bad_request(
+                "BAD_JSON",
+                "Cần JSON {\"role\": \"portal|official|auditor|admin\"}.",
+                "Expected JSON {\"role\": \"portal|official|auditor|admin\"}.",
+            )
+        })?;
+    let actor = super::keys::Actor::from(&who);
+    let k = super::keys::create(&state.archive, &actor, &body.role, state.clock.now())
+        .await
+        .map_err(key_error)?;
+    super::reload_keys(&state)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(k)))
+}
+
+/// For admins: revoke a stored key; it stops working on this node at once
+/// and on the others within 10 s. An audit entry.
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn keys_revoke(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
+    let who = caller(&req)?;
+    let actor = super::keys::Actor::from(&who);
+    super::keys::revoke(&state.archive, &actor, &id, state.clock.now())
+        .await
+        .map_err(key_error)?;
+    super::reload_keys(&state)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// For admins: a new key of the same role in place of `id`, which keeps
+/// working for `key_rotation_overlap_secs`. An audit entry.
+#[utoipa::path(post, path = "/v1/keys/{id}/rotate", params(("id" = String, Path)),
+    responses((status = 200, body = super::keys::NewKey), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn keys_rotate(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<super::keys::NewKey>, ApiError> {
+    let who = caller(&req)?;
+    let actor = super::keys::Actor::from(&who);
+    let k = super::keys::rotate(
+        &state.archive,
+        &actor,
+        &id,
+        state.cfg.key_rotation_overlap_secs,
+        state.clock.now(),
+    )
+    .await
+    .map_err(key_error)?;
+    super::reload_keys(&state)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Json(k))
 }
