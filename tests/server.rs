@@ -4050,3 +4050,105 @@ async fn api_keys_create_rotate_revoke() {
     s.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Limits shared by nodes on one PostgreSQL: requests of one API key, and
+/// requests without a key from one address, split across two nodes meet
+/// one limit per minute; on the embedded store each node counts alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_across_nodes() {
+    let Some(pg) = services::pg_schema().await else {
+        return;
+    };
+    let Some(weed) = tokio::task::spawn_blocking(|| services::Weed::start("kysorate"))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let dir = temp_dir("rate");
+    let mut cfg = config(&dir);
+    cfg.storage = Storage::PostgresS3 {
+        postgres: pg.clone(),
+        s3: weed.s3_config("kysorate"),
+    };
+    cfg.limits.per_key_per_minute = 5;
+    cfg.limits.max_unauthenticated_per_minute = 4;
+    let a = Server::start(cfg.clone()).await;
+    let b = Server::start(cfg.clone()).await;
+    let get = |node: &Server, key: Option<&str>| {
+        let mut r = node.http.get(node.url("/v1/dossiers/HS-RATE-1"));
+        if let Some(k) = key {
+            r = r.bearer_auth(secret(k));
+        }
+        async move { r.send().await.unwrap() }
+    };
+    // Five by the portal key, alternating nodes: all served (404: no such
+    // dossier); the sixth, on either node, is over the key's limit.
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            get(node, Some("portal")).await.status(),
+            StatusCode::NOT_FOUND,
+            "request {i}"
+        );
+    }
+    let r = get(&b, Some("portal")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
+    assert_eq!(
+        get(&a, Some("portal")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another key has its own count.
+    assert_eq!(
+        get(&a, Some("auditor")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Without a key: 4 answered 401 across the nodes, then 429.
+    for i in 0..4 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            get(node, None).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "request {i}"
+        );
+    }
+    assert_eq!(get(&a, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(get(&b, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The next minute starts afresh.
+    for s in [&a, &b] {
+        let st = s.started.as_ref().unwrap().state.clone();
+        st.clock.set(st.clock.now() + 60);
+    }
+    assert_eq!(
+        get(&b, Some("portal")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    a.stop().await;
+    b.stop().await;
+
+    // The embedded store: each node alone (two nodes cannot share it; one
+    // node's limit is shown).
+    let dir2 = temp_dir("rate-embedded");
+    let mut cfg = config(&dir2);
+    cfg.limits.per_key_per_minute = 2;
+    let c = Server::start(cfg).await;
+    assert_eq!(
+        get(&c, Some("portal")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&c, Some("portal")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&c, Some("portal")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    c.stop().await;
+    services::pg_drop(&pg).await;
+    drop(weed);
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(dir2).unwrap();
+}

@@ -596,6 +596,16 @@ pub trait MetaStore: Send + Sync {
         now: i64,
         audit: AuditDraft,
     ) -> Result<AuditEntry>;
+    /// Count one request of `subject` in `minute` across every node sharing
+    /// this store; the count with it, or `None` when the store is not shared
+    /// (each node then counts alone).
+    async fn count_request(&self, _subject: &str, _minute: i64) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// Forget the request counts of minutes before `minute`.
+    async fn sweep_request_counts(&self, _minute: i64) -> Result<()> {
+        Ok(())
+    }
     /// Open a deferred-signing session: expired sessions are swept, the
     /// limits checked and the session stored, in one transaction.
     async fn open_session(

@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS signing_sessions (
     id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires BIGINT NOT NULL,
     doc BYTEA NOT NULL, contents_start BIGINT NOT NULL, contents_end BIGINT NOT NULL,
     signed_attrs BYTEA NOT NULL, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS request_counts (
+    subject TEXT NOT NULL, minute BIGINT NOT NULL, hits BIGINT NOT NULL,
+    PRIMARY KEY (subject, minute));
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
     BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS audit_no_change ON audit;
@@ -908,6 +911,31 @@ impl MetaStore for PgMeta {
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn count_request(&self, subject: &str, minute: i64) -> Result<Option<u64>> {
+        let n: i64 = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO request_counts (subject, minute, hits) VALUES ($1, $2, 1)
+                 ON CONFLICT (subject, minute) DO UPDATE SET hits = request_counts.hits + 1
+                 RETURNING hits",
+                &[&subject, &minute],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        Ok(Some(u64::try_from(n).unwrap_or(0)))
+    }
+
+    async fn sweep_request_counts(&self, minute: i64) -> Result<()> {
+        self.client()
+            .await?
+            .execute("DELETE FROM request_counts WHERE minute < $1", &[&minute])
+            .await
+            .map_err(db)?;
         Ok(())
     }
 

@@ -305,6 +305,9 @@ pub struct ServerLimits {
     /// Requests without a valid key from one client address in one minute;
     /// more get 429 (and only the first of a minute is an audit row).
     pub max_unauthenticated_per_minute: u32,
+    /// Requests one API key may make in one minute, on all nodes together
+    /// when they share PostgreSQL (0: no limit); more get 429.
+    pub per_key_per_minute: u32,
     /// A connection without activity (bytes in or out, a request in hand)
     /// for this long is closed: before its first byte, during an HTTP/2
     /// preface, between keep-alive requests (seconds).
@@ -322,6 +325,7 @@ impl Default for ServerLimits {
             max_files: 50,
             header_timeout_secs: 10,
             max_unauthenticated_per_minute: 120,
+            per_key_per_minute: 0,
             idle_timeout_secs: 30,
             max_connections_per_client: 128,
         }

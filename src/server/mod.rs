@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod page;
 pub mod policy;
 pub mod privacy;
+pub mod ratelimit;
 pub mod revcache;
 pub mod reverify;
 pub mod routes;
@@ -270,6 +271,8 @@ pub struct AppState {
     /// key SHA-256 → (id, role)
     /// SHA-256 of a secret → the key it opens.
     pub keys: RwLock<HashMap<String, KeyEntry>>,
+    /// Requests per minute per subject, shared through the store when it can.
+    pub rates: ratelimit::RateLimits,
     pub metrics: Metrics,
     pub limiter: Arc<Semaphore>,
     /// Verifications running at once: one per core (more only thrash the caches).
@@ -661,6 +664,7 @@ pub async fn prepare(cfg: Config) -> anyhow::Result<(Arc<AppState>, Vec<(String,
         revocation_files: Arc::new(files),
         revcache,
         keys: RwLock::new(HashMap::new()),
+        rates: Default::default(),
         metrics: Metrics::default(),
         clock,
         default_policy,
@@ -913,6 +917,14 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             }
             if ticks % 6 != 0 {
                 continue;
+            }
+            if let Err(e) = st
+                .archive
+                .meta
+                .sweep_request_counts(st.clock.now().div_euclid(60) - 1)
+                .await
+            {
+                tracing::warn!(error = %e, "sweeping request counts");
             }
             // Expired signing sessions (with their documents) swept.
             if let Err(e) = st.archive.meta.sweep_sessions(st.clock.now()).await {
@@ -1386,6 +1398,28 @@ pub async fn authorize(
         )
         .into_response();
     }
+    let per_key = state.cfg.limits.per_key_per_minute;
+    let now = state.clock.now();
+    if per_key > 0
+        && state
+            .rates
+            .over(
+                &*state.archive.meta,
+                &format!("key {}", caller.key_id),
+                now,
+                per_key,
+            )
+            .await
+    {
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "Khóa API này đã gửi quá nhiều yêu cầu trong một phút; xin thử lại sau.",
+            "This API key made too many requests in one minute; retry later.",
+        )
+        .retry_after(ratelimit::retry_after(now))
+        .into_response();
+    }
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
@@ -1417,7 +1451,20 @@ async fn denied(
 ) -> Option<Response> {
     let ip = client.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let limit = state.cfg.limits.max_unauthenticated_per_minute.max(1);
-    match state.denials.note(ip, kind, state.clock.now(), limit) {
+    let now = state.clock.now();
+    // The audit rows are this node's; the limit is every node's.
+    let local = state.denials.note(ip, kind, now, limit);
+    let over = matches!(local, Denial::TooMany)
+        || state
+            .rates
+            .over(
+                &*state.archive.meta,
+                &format!("anon {ip} {kind}"),
+                now,
+                limit,
+            )
+            .await;
+    match if over { Denial::TooMany } else { local } {
         Denial::Audit { suppressed } => {
             let outcome = if suppressed > 0 {
                 format!("{kind}; {suppressed} more of these from this address before, counted only")
@@ -1435,7 +1482,7 @@ async fn denied(
                 "Quá nhiều yêu cầu không có khóa hợp lệ từ địa chỉ này; xin thử lại sau.",
                 "Too many requests without a valid key from this address; retry later.",
             )
-            .retry_after(60)
+            .retry_after(ratelimit::retry_after(now))
             .into_response(),
         ),
     }

@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::verified::run_verification;
-use super::{AppState, ClientAddr, Denial, privacy};
+use super::{AppState, ClientAddr, privacy};
 use crate::report::plain::{self, Lang};
 use crate::report::{CoverageKind, Indication, Outcome, Report, SignatureReport};
 
@@ -284,7 +284,7 @@ async fn verify(
 ) -> Response {
     let lang = q.lang();
     let cfg = state.cfg.public_page.clone();
-    if let Some(r) = over_limit(&state, (lang, Tab::Documents), &req) {
+    if let Some(r) = over_limit(&state, (lang, Tab::Documents), client_ip(&req)).await {
         return r;
     }
     let (files, want_certificate) = match read_files(req, cfg.max_files).await {
@@ -365,20 +365,24 @@ fn problem_from(state: &AppState, at: (Lang, Tab), e: &super::ApiError) -> Respo
     problem(state, at, e.status, &e.body.message_vi, &e.body.message_en)
 }
 
-/// Over the per-address limit of the page: the 429 answer, with Retry-After.
-fn over_limit(state: &AppState, at: (Lang, Tab), req: &Request) -> Option<Response> {
-    let ip = req
-        .extensions()
+fn client_ip(req: &Request) -> std::net::IpAddr {
+    req.extensions()
         .get::<ClientAddr>()
         .map(|c| c.0)
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// Over the per-address limit of the page: the 429 answer, with Retry-After.
+async fn over_limit(state: &AppState, at: (Lang, Tab), ip: std::net::IpAddr) -> Option<Response> {
     let limit = state.cfg.public_page.per_minute.max(1);
-    let Denial::TooMany = state
-        .denials
-        .note(ip, "public.verify", state.clock.now(), limit)
-    else {
+    let now = state.clock.now();
+    if !state
+        .rates
+        .over(&*state.archive.meta, &format!("page {ip}"), now, limit)
+        .await
+    {
         return None;
-    };
+    }
     let mut r = problem(
         state,
         at,
@@ -428,7 +432,7 @@ async fn cert_verify(
     req: Request,
 ) -> Response {
     let lang = q.lang();
-    if let Some(r) = over_limit(&state, (lang, Tab::Certificate), &req) {
+    if let Some(r) = over_limit(&state, (lang, Tab::Certificate), client_ip(&req)).await {
         return r;
     }
     let (mut files, _) = match read_files(req, 1).await {
