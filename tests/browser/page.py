@@ -14,6 +14,7 @@ import re
 import sys
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -60,7 +61,10 @@ def upload(drv, *paths, lang="vi"):
 def h1_is(drv, text):
     """Whether the page's h1 becomes `text` (the page may still be loading)."""
     try:
-        WebDriverWait(drv, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == text)
+        # A page replaced while it is read (the sign-in's redirect) is
+        # read again, not taken as a failure.
+        WebDriverWait(drv, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+            lambda d: d.find_element(By.TAG_NAME, "h1").text == text)
         return True
     except Exception:
         return False
