@@ -206,27 +206,26 @@ pub struct ClientAddr(pub std::net::IpAddr);
 /// Requests without a valid key, per client address and kind, in the current minute.
 #[derive(Default)]
 pub struct Denials {
-    /// (address, kind) → (minute, requests this minute, counted but not written).
-    map: std::sync::Mutex<HashMap<(std::net::IpAddr, &'static str), DenialCount>>,
+    /// (address, kind) → (minute, counted but not written).
+    map: std::sync::Mutex<HashMap<(std::net::IpAddr, &'static str), Unwritten>>,
 }
 
-type DenialCount = (i64, u32, u32);
+/// The minute, and the requests of it counted but not written.
+type Unwritten = (i64, u32);
 
-/// What to do with one more unauthenticated request.
+/// Whether one more unauthenticated request is written to the audit log.
 enum Denial {
     /// Write an audit row; `suppressed` requests since the last one were counted only.
     Audit { suppressed: u32 },
     /// Counted, not written.
     Quiet,
-    /// Over the per-address limit: 429.
-    TooMany,
 }
 
 /// Most client addresses tracked at once (then the table starts again).
 const MAX_TRACKED_CLIENTS: usize = 65_536;
 
 impl Denials {
-    fn note(&self, ip: std::net::IpAddr, kind: &'static str, now: i64, limit: u32) -> Denial {
+    fn note(&self, ip: std::net::IpAddr, kind: &'static str, now: i64) -> Denial {
         let minute = now.div_euclid(60);
         let Ok(mut m) = self.map.lock() else {
             return Denial::Quiet;
@@ -234,19 +233,14 @@ impl Denials {
         if m.len() >= MAX_TRACKED_CLIENTS && !m.contains_key(&(ip, kind)) {
             m.clear();
         }
-        let e = m.entry((ip, kind)).or_insert((i64::MIN, 0, 0));
+        let e = m.entry((ip, kind)).or_insert((i64::MIN, 0));
         if e.0 != minute {
-            let suppressed = e.2;
-            *e = (minute, 1, 0);
+            let suppressed = e.1;
+            *e = (minute, 0);
             return Denial::Audit { suppressed };
         }
         e.1 = e.1.saturating_add(1);
-        e.2 = e.2.saturating_add(1);
-        if e.1 > limit {
-            Denial::TooMany
-        } else {
-            Denial::Quiet
-        }
+        Denial::Quiet
     }
 }
 
@@ -1452,19 +1446,31 @@ async fn denied(
     let ip = client.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let limit = state.cfg.limits.max_unauthenticated_per_minute.max(1);
     let now = state.clock.now();
-    // The audit rows are this node's; the limit is every node's.
-    let local = state.denials.note(ip, kind, now, limit);
-    let over = matches!(local, Denial::TooMany)
-        || state
-            .rates
-            .over(
-                &*state.archive.meta,
-                &format!("anon {ip} {kind}"),
-                now,
-                limit,
+    // Which requests become audit rows is this node's (`denials`, every
+    // request counted); the limit is every node's (`rates`).
+    let written = state.denials.note(ip, kind, now);
+    if state
+        .rates
+        .over(
+            &*state.archive.meta,
+            &format!("anon {ip} {kind}"),
+            now,
+            limit,
+        )
+        .await
+    {
+        return Some(
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_UNAUTHENTICATED",
+                "Quá nhiều yêu cầu không có khóa hợp lệ từ địa chỉ này; xin thử lại sau.",
+                "Too many requests without a valid key from this address; retry later.",
             )
-            .await;
-    match if over { Denial::TooMany } else { local } {
+            .retry_after(ratelimit::retry_after(now))
+            .into_response(),
+        );
+    }
+    match written {
         Denial::Audit { suppressed } => {
             let outcome = if suppressed > 0 {
                 format!("{kind}; {suppressed} more of these from this address before, counted only")
@@ -1475,16 +1481,6 @@ async fn denied(
             None
         }
         Denial::Quiet => None,
-        Denial::TooMany => Some(
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_UNAUTHENTICATED",
-                "Quá nhiều yêu cầu không có khóa hợp lệ từ địa chỉ này; xin thử lại sau.",
-                "Too many requests without a valid key from this address; retry later.",
-            )
-            .retry_after(ratelimit::retry_after(now))
-            .into_response(),
-        ),
     }
 }
 
