@@ -14,7 +14,7 @@ import re
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -63,7 +63,7 @@ def h1_is(drv, text):
     try:
         # A page replaced while it is read (the sign-in's redirect) is
         # read again, not taken as a failure.
-        WebDriverWait(drv, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        WebDriverWait(drv, 10, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.find_element(By.TAG_NAME, "h1").text == text)
         return True
     except Exception:
@@ -212,7 +212,10 @@ def staff(drv):
     check(drv.find_element(By.TAG_NAME, "h1").text == "Đăng nhập cho cán bộ", "staff: sign-in page")
     axe(drv, "the sign-in page")
     drv.find_element(By.ID, "key").send_keys(os.environ["KYSO_AUDITOR_KEY"])
-    drv.find_element(By.CSS_SELECTOR, "form.upload button[type=submit]").click()
+    form = drv.find_element(By.CSS_SELECTOR, "form.upload")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The sign-in page is replaced (POST, then the redirect to /staff).
+    WebDriverWait(drv, 10).until(ec.staleness_of(form))
     check(h1_is(drv, "Tra cứu hồ sơ"), "staff: signed in")
     cookie = drv.get_cookie("kyso_staff")
     check(cookie and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"staff: session cookie {cookie}")
