@@ -804,7 +804,10 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
     runtime()?.block_on(async move {
         let archive = kyso::server::open_archive(&cfg).await?;
         let c = archive.check().await?;
-        let a = archive.check_anchoring(&anchoring_options(&cfg)?).await?;
+        let a = archive.check_anchoring(&kyso::server::anchoring_options(
+            &cfg,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )?).await?;
         let ok = c.ok() && a.problems.is_empty();
         if json {
             println!(
@@ -834,27 +837,6 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
             ExitCode::from(1)
         })
     })
-}
-
-/// What the archive's round timestamps are judged with: the configured TSA
-/// trust anchors, now, revocation not required (a TSA's revocation is not
-/// kept with a round).
-fn anchoring_options(cfg: &kyso::server::config::Config) -> anyhow::Result<VerifyOptions> {
-    let mut store = TrustStore::new();
-    for t in &cfg.anchoring.trust {
-        store
-            .load_path(t)
-            .with_context(|| format!("anchoring.trust {}", t.display()))?;
-    }
-    let mut opts = VerifyOptions::new(store, time::OffsetDateTime::now_utc().unix_timestamp());
-    opts.require_revocation = false;
-    for p in &cfg.anchoring.intermediates {
-        opts.intermediates.extend(
-            kyso::pki::load_certificates(p)
-                .with_context(|| format!("anchoring.intermediates {}", p.display()))?,
-        );
-    }
-    Ok(opts)
 }
 
 /// The service's configuration, its TSA and its archive, for the commands

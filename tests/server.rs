@@ -1926,10 +1926,32 @@ async fn officials_sign_and_results_are_archived() {
         resp.json::<Value>().await.unwrap()["code"],
         "SIGNATURE_MISMATCH"
     );
+    // A node took the session and died before finishing: its lease holds
+    // the session (409 with Retry-After) until it ends, then it is free.
+    let state = s.started.as_ref().unwrap().state.clone();
+    let t0 = state.clock.now();
+    let taken = state
+        .archive
+        .meta
+        .take_session(&id, "official-test", t0, t0 + 60)
+        .await
+        .unwrap();
+    assert!(
+        matches!(taken, kyso::archive::SessionTaken::Ready(_)),
+        "{taken:?}"
+    );
+    let resp = complete(&id, sign_locally("signer-rsa", &tbs))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert_eq!(resp.headers()["retry-after"], "60");
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "SESSION_BUSY");
+    state.clock.set(t0 + 60);
     let resp = complete(&id, sign_locally("signer-rsa", &tbs))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
+    state.clock.set(t0);
     let signed = resp.bytes().await.unwrap().to_vec();
     let (_, v) = s
         .call("POST", "/v1/verify", Some("portal"), Some(signed))
@@ -3407,6 +3429,8 @@ async fn proof_bundle_checks_offline() {
     let live = |f: &str| repo().join("testdata/live/certs").join(f);
     let mut cfg = config(&dir);
     cfg.anchoring.tsa_url = Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into());
+    cfg.anchoring.trust = vec![live("root.pem")];
+    cfg.anchoring.intermediates = vec![live("interm.pem")];
     let s = Server::start(cfg.clone()).await;
     let pdf = fixture("pdf/rsa-pkcs1.pdf");
     let sha = sha256_hex(&pdf);
@@ -3471,6 +3495,52 @@ async fn proof_bundle_checks_offline() {
         .await
         .unwrap()
         .to_vec();
+    // The public page takes a bundle as it takes a signed file, and says
+    // what it proves; one with a changed member is not proven, and why.
+    let page = |name: &str, data: Vec<u8>, lang: &str| {
+        let form = reqwest::multipart::Form::new().part(
+            "files",
+            reqwest::multipart::Part::bytes(data).file_name(name.to_string()),
+        );
+        let req = s
+            .http
+            .post(s.url(&format!("/?lang={lang}")))
+            .multipart(form);
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let html = page("proof.asice", zip.clone(), "vi").await;
+    assert!(
+        html.contains("<section class=\"file bundle\">")
+            && html.contains("<article class=\"sig ok\">")
+            && html.contains(&format!("Đã chứng minh</strong>: document {sha}"))
+            && html.contains("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z"),
+        "{html}"
+    );
+    let swapped = {
+        use zip::write::SimpleFileOptions;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in common_zip_entries(&zip) {
+            let mut d = data.clone();
+            if name == format!("documents/{sha}") {
+                d[100] ^= 1;
+            }
+            w.start_file(name.as_str(), SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(&d).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    let html = page("proof.asice", swapped, "en").await;
+    assert!(
+        html.contains("<article class=\"sig bad\">")
+            && html.contains("Not fully proven")
+            && html.contains(&format!("documents/{sha}: does not match the manifest")),
+        "{html}"
+    );
     s.stop().await;
     let bundle = dir.join("proof.asice");
     std::fs::write(&bundle, &zip).unwrap();
@@ -3532,6 +3602,15 @@ async fn proof_bundle_checks_offline() {
     );
     assert!(
         out.contains("Audit log: the entries about it link to entry"),
+        "{out}"
+    );
+    // The roots it trusted, named: the checker's TSA root, and the root
+    // recorded at intake that the signatures were verified against.
+    assert!(
+        out.contains("archive timestamps trusted through the roots: kyso Live Root CA (SHA-256 ")
+            && out.contains(
+                "against the roots recorded at intake (in the bundle): kyso Test Root CA (SHA-256 "
+            ),
         "{out}"
     );
 

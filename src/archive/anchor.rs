@@ -135,8 +135,10 @@ impl Archive {
         created: &str,
         stamper: SharedStamper,
     ) -> Result<RoundOutcome> {
+        let t0 = std::time::Instant::now();
         let from = self.meta.round_marks().await?;
         let (members, marks) = self.pending(from).await?;
+        let read = t0.elapsed();
         // The audit head alone changes with every request: a round needs more.
         if members.iter().all(|m| m.place.starts_with("audit ")) {
             return Ok(RoundOutcome::Nothing);
@@ -172,7 +174,16 @@ impl Archive {
             marks,
             renewals: Vec::new(),
         };
-        Ok(match self.meta.store_round(&r, &members).await? {
+        let (stamped, t1) = (t0.elapsed() - read, std::time::Instant::now());
+        let stored = self.meta.store_round(&r, &members).await?;
+        tracing::info!(
+            leaves = members.len(),
+            read_ms = read.as_millis() as u64,
+            tree_and_stamp_ms = stamped.as_millis() as u64,
+            store_ms = t1.elapsed().as_millis() as u64,
+            "anchoring round phases"
+        );
+        Ok(match stored {
             Some(id) => RoundOutcome::Anchored {
                 round: id,
                 members: members.len(),

@@ -502,7 +502,11 @@ pub enum SessionTaken {
     Forbidden,
     /// It had expired (now removed).
     Expired,
-    /// Removed from the store and handed over.
+    /// Another `complete` holds its lease until this time (Unix seconds).
+    Busy(i64),
+    /// Leased and handed over: it stays stored until
+    /// [`MetaStore::finish_session`], and a node that dies with it leaves
+    /// it to be taken again once the lease ends.
     Ready(SessionRecord),
 }
 
@@ -614,11 +618,20 @@ pub trait MetaStore: Send + Sync {
         now: i64,
         limits: SessionLimits,
     ) -> Result<std::result::Result<(), SessionRefused>>;
-    /// Take the session `id` for `key_id` (removed when handed over or
-    /// expired): one `complete` at a time gets it.
-    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken>;
-    /// Put a taken session back (its signature value did not verify).
-    async fn return_session(&self, s: &SessionRecord) -> Result<()>;
+    /// Take the session `id` for `key_id` under a lease until `lease_until`
+    /// (an expired one is removed): one `complete` at a time gets it.
+    async fn take_session(
+        &self,
+        id: &str,
+        key_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<SessionTaken>;
+    /// End a taken session's lease (its signature value did not verify, or
+    /// the signature could not be finished): it can be taken again.
+    async fn release_session(&self, id: &str) -> Result<()>;
+    /// Remove a session whose signed document was made.
+    async fn finish_session(&self, id: &str) -> Result<()>;
     /// Remove expired sessions; how many.
     async fn sweep_sessions(&self, now: i64) -> Result<u64>;
 }

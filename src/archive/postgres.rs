@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS signing_sessions (
     id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires BIGINT NOT NULL,
     doc BYTEA NOT NULL, contents_start BIGINT NOT NULL, contents_end BIGINT NOT NULL,
     signed_attrs BYTEA NOT NULL, digest TEXT NOT NULL);
+ALTER TABLE signing_sessions ADD COLUMN IF NOT EXISTS leased_until BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS request_counts (
     subject TEXT NOT NULL, minute BIGINT NOT NULL, hits BIGINT NOT NULL,
     PRIMARY KEY (subject, minute));
@@ -984,14 +985,21 @@ impl MetaStore for PgMeta {
         Ok(refused.map_or(Ok(()), Err))
     }
 
-    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken> {
+    async fn take_session(
+        &self,
+        id: &str,
+        key_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<SessionTaken> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db)?;
-        // The row is locked: of two `complete`s at once, one gets it.
+        // The row is locked: of two `complete`s at once, one gets the lease.
         let row = tx
             .query_opt(
                 "SELECT id, key_id, profile, expires, doc, contents_start, contents_end,
-                     signed_attrs, digest FROM signing_sessions WHERE id = $1 FOR UPDATE",
+                     signed_attrs, digest, leased_until FROM signing_sessions WHERE id = $1
+                     FOR UPDATE",
                 &[&id],
             )
             .await
@@ -1009,17 +1017,24 @@ impl MetaStore for PgMeta {
                     signed_attrs: x.get(7),
                     digest: x.get(8),
                 };
+                let leased: i64 = x.get(9);
                 if s.key_id != key_id {
                     SessionTaken::Forbidden
-                } else {
+                } else if s.expires <= now {
                     tx.execute("DELETE FROM signing_sessions WHERE id = $1", &[&id])
                         .await
                         .map_err(db)?;
-                    if s.expires <= now {
-                        SessionTaken::Expired
-                    } else {
-                        SessionTaken::Ready(s)
-                    }
+                    SessionTaken::Expired
+                } else if leased > now {
+                    SessionTaken::Busy(leased)
+                } else {
+                    tx.execute(
+                        "UPDATE signing_sessions SET leased_until = $2 WHERE id = $1",
+                        &[&id, &lease_until],
+                    )
+                    .await
+                    .map_err(db)?;
+                    SessionTaken::Ready(s)
                 }
             }
         };
@@ -1027,11 +1042,25 @@ impl MetaStore for PgMeta {
         Ok(taken)
     }
 
-    async fn return_session(&self, s: &SessionRecord) -> Result<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(db)?;
-        insert_session(&tx, s).await?;
-        tx.commit().await.map_err(db)
+    async fn release_session(&self, id: &str) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE signing_sessions SET leased_until = 0 WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn finish_session(&self, id: &str) -> Result<()> {
+        self.client()
+            .await?
+            .execute("DELETE FROM signing_sessions WHERE id = $1", &[&id])
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn sweep_sessions(&self, now: i64) -> Result<u64> {

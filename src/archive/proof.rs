@@ -285,10 +285,35 @@ pub struct ProofVerdict {
     pub audit_anchor: Option<(i64, String)>,
     /// Entries after the anchored head (linked to it, not anchored yet).
     pub audit_unanchored: usize,
+    /// The trust anchors the archive timestamps were checked against (the
+    /// checker's own: `--trust`), and the validation time.
+    pub tsa_roots: Vec<String>,
+    pub checked_at: String,
+    /// The trust anchors recorded at intake (in the bundle) that the
+    /// signatures were verified again against.
+    pub intake_roots: Vec<String>,
     /// What is proven and what is not, in Vietnamese and in English.
     pub lines_vi: Vec<String>,
     pub lines_en: Vec<String>,
     pub problems: Vec<String>,
+}
+
+/// Whether `zip` is a kyso proof bundle (ASiC-E layout with a kyso
+/// manifest), as opposed to a signed ASiC-E container or anything else:
+/// what the verification page checks before it chooses how to judge a file.
+pub fn is_bundle(zip: &[u8]) -> bool {
+    if !zip.starts_with(b"PK\x03\x04") {
+        return false;
+    }
+    let Ok(pkg) = crate::package::Package::read(zip, &crate::package::PackageLimits::default())
+    else {
+        return false;
+    };
+    let read = |name: &str| pkg.part(name).and_then(|p| pkg.open(p).ok());
+    read("mimetype").as_deref() == Some(MEDIA_TYPE.as_bytes())
+        && read("META-INF/manifest.json")
+            .and_then(|m| serde_json::from_slice::<Manifest>(&m).ok())
+            .is_some_and(|m| m.format == FORMAT)
 }
 
 /// Check a bundle offline: `opts` carries the TSA trust anchors and the
@@ -307,6 +332,9 @@ pub fn verify_bundle(
         documents: Vec::new(),
         audit_anchor: None,
         audit_unanchored: 0,
+        tsa_roots: crate::certificate::anchor_names(&opts.trust.anchors),
+        checked_at: crate::pki::cert::fmt_unix(opts.at),
+        intake_roots: Vec::new(),
         lines_vi: Vec::new(),
         lines_en: Vec::new(),
         problems: Vec::new(),
@@ -514,7 +542,18 @@ pub fn verify_bundle(
             let mut items = Vec::new();
             for e in &row.evidence {
                 match data.get(&format!("evidence/{}.der", e.sha256)) {
-                    Some(b) => items.push((e.kind.clone(), bytes::Bytes::from(b.clone()))),
+                    Some(b) => {
+                        if e.kind == "TRUST_ANCHOR" {
+                            if let Ok(c) = openssl::x509::X509::from_der(b) {
+                                for n in crate::certificate::anchor_names(&[c]) {
+                                    if !v.intake_roots.contains(&n) {
+                                        v.intake_roots.push(n);
+                                    }
+                                }
+                            }
+                        }
+                        items.push((e.kind.clone(), bytes::Bytes::from(b.clone())))
+                    }
                     None => v
                         .problems
                         .push(format!("evidence {} of {}: missing", e.sha256, m.path)),
@@ -606,6 +645,31 @@ pub fn verify_bundle(
                 .push("Nhật ký kiểm toán: KHÔNG chứng minh được".into());
             v.lines_en.push("Audit log: NOT proven".into());
         }
+    }
+    let none = |l: &[String], vi: bool| match (l.is_empty(), vi) {
+        (true, true) => "(không có)".to_string(),
+        (true, false) => "(none)".to_string(),
+        _ => l.join("; "),
+    };
+    v.lines_vi.push(format!(
+        "Kiểm tra lúc {}; dấu thời gian lưu trữ được tin cậy theo chứng thư gốc: {}",
+        v.checked_at,
+        none(&v.tsa_roots, true)
+    ));
+    v.lines_en.push(format!(
+        "Checked at {}; archive timestamps trusted through the roots: {}",
+        v.checked_at,
+        none(&v.tsa_roots, false)
+    ));
+    if !v.documents.is_empty() {
+        v.lines_vi.push(format!(
+            "Chữ ký được kiểm tra lại theo chứng thư gốc ghi nhận khi tiếp nhận (trong gói): {}",
+            none(&v.intake_roots, true)
+        ));
+        v.lines_en.push(format!(
+            "Signatures verified again against the roots recorded at intake (in the bundle): {}",
+            none(&v.intake_roots, false)
+        ));
     }
     Ok(v)
 }

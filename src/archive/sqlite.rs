@@ -82,6 +82,11 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("api_keys", "revoked", "TEXT"),
     ("anchor_rounds", "report_mark", "INTEGER NOT NULL DEFAULT 0"),
     (
+        "signing_sessions",
+        "leased_until",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
         "anchor_rounds",
         "version_mark",
         "INTEGER NOT NULL DEFAULT 0",
@@ -865,39 +870,52 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
-    async fn take_session(&self, id: &str, key_id: &str, now: i64) -> Result<SessionTaken> {
+    async fn take_session(
+        &self,
+        id: &str,
+        key_id: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<SessionTaken> {
         let (id, key_id) = (id.to_string(), key_id.to_string());
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let found = tx
                 .query_row(
                     "SELECT id, key_id, profile, expires, doc, contents_start, contents_end,
-                         signed_attrs, digest FROM signing_sessions WHERE id = ?1",
+                         signed_attrs, digest, leased_until FROM signing_sessions WHERE id = ?1",
                     [&id],
                     |x| {
-                        Ok(SessionRecord {
-                            id: x.get(0)?,
-                            key_id: x.get(1)?,
-                            profile: x.get(2)?,
-                            expires: x.get(3)?,
-                            doc: x.get(4)?,
-                            contents: (x.get(5)?, x.get(6)?),
-                            signed_attrs: x.get(7)?,
-                            digest: x.get(8)?,
-                        })
+                        Ok((
+                            SessionRecord {
+                                id: x.get(0)?,
+                                key_id: x.get(1)?,
+                                profile: x.get(2)?,
+                                expires: x.get(3)?,
+                                doc: x.get(4)?,
+                                contents: (x.get(5)?, x.get(6)?),
+                                signed_attrs: x.get(7)?,
+                                digest: x.get(8)?,
+                            },
+                            x.get::<_, i64>(9)?,
+                        ))
                     },
                 )
                 .optional()?;
             let taken = match found {
                 None => SessionTaken::Missing,
-                Some(s) if s.key_id != key_id => SessionTaken::Forbidden,
-                Some(s) => {
+                Some((s, _)) if s.key_id != key_id => SessionTaken::Forbidden,
+                Some((s, _)) if s.expires <= now => {
                     tx.execute("DELETE FROM signing_sessions WHERE id = ?1", [&id])?;
-                    if s.expires <= now {
-                        SessionTaken::Expired
-                    } else {
-                        SessionTaken::Ready(s)
-                    }
+                    SessionTaken::Expired
+                }
+                Some((_, leased)) if leased > now => SessionTaken::Busy(leased),
+                Some((s, _)) => {
+                    tx.execute(
+                        "UPDATE signing_sessions SET leased_until = ?2 WHERE id = ?1",
+                        params![id, lease_until],
+                    )?;
+                    SessionTaken::Ready(s)
                 }
             };
             tx.commit()?;
@@ -906,12 +924,23 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
-    async fn return_session(&self, s: &SessionRecord) -> Result<()> {
-        let s = s.clone();
+    async fn release_session(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
         self.run(move |c| {
-            let tx = c.transaction()?;
-            insert_session(&tx, &s)?;
-            tx.commit()
+            c.execute(
+                "UPDATE signing_sessions SET leased_until = 0 WHERE id = ?1",
+                [&id],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn finish_session(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.execute("DELETE FROM signing_sessions WHERE id = ?1", [&id])
+                .map(|_| ())
         })
         .await
     }

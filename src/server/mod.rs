@@ -798,6 +798,28 @@ pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the archive's round timestamps are judged with: the configured TSA
+/// trust anchors (`[anchoring] trust`, `intermediates`), at `at`,
+/// revocation not required (a TSA's revocation is not kept with a round).
+pub fn anchoring_options(cfg: &Config, at: i64) -> anyhow::Result<crate::VerifyOptions> {
+    use anyhow::Context;
+    let mut store = crate::pki::TrustStore::new();
+    for t in &cfg.anchoring.trust {
+        store
+            .load_path(t)
+            .with_context(|| format!("anchoring.trust {}", t.display()))?;
+    }
+    let mut opts = crate::VerifyOptions::new(store, at);
+    opts.require_revocation = false;
+    for p in &cfg.anchoring.intermediates {
+        opts.intermediates.extend(
+            crate::pki::load_certificates(p)
+                .with_context(|| format!("anchoring.intermediates {}", p.display()))?,
+        );
+    }
+    Ok(opts)
+}
+
 /// One scheduled anchoring step: a round over what is new, then (with
 /// `renew`) the renewal of rounds whose TSA certificates expire within the
 /// margin. Failures are logged and tried again at the next tick.

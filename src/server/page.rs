@@ -300,6 +300,10 @@ async fn verify(
     for (file, detached) in files {
         let size = file.data.len() as u64;
         let sha = crate::archive::sha256_hex(&file.data);
+        if detached.is_none() && crate::archive::proof::is_bundle(&file.data) {
+            sections.push(bundle_section(&state, lang, &file, &sha).await);
+            continue;
+        }
         let v = match run_verification(
             &state,
             file.data.clone(),
@@ -632,6 +636,67 @@ fn file_section(
                         " · " span class="problem" { (lang.t(&e.body.message_vi, &e.body.message_en)) }
                     }
                     None => {}
+                }
+            }
+        }
+    }
+}
+
+/// A proof bundle (`kyso archive proof`) checked as `kyso archive
+/// verify-proof` checks it: offline, against the TSA trust anchors of
+/// `[anchoring] trust`, now; what it proves and what it does not.
+async fn bundle_section(state: &Arc<AppState>, lang: Lang, file: &Upload, sha: &str) -> Markup {
+    let (_, policy) = state.policy_for("");
+    let (policy, data, now) = (policy.clone(), file.data.clone(), state.clock.now());
+    let opts = super::anchoring_options(&state.cfg, now);
+    let checked = match (opts, state.verify_slots.clone().acquire_owned().await) {
+        (Ok(opts), Ok(slot)) => tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            crate::archive::proof::verify_bundle(&data, &opts, &policy).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string())),
+        (Err(e), _) => Err(format!("{e:#}")),
+        (_, Err(e)) => Err(e.to_string()),
+    };
+    html! {
+        section class="file bundle" {
+            h2 { (file.name) }
+            dl class="facts" {
+                dt { (lang.t("Loại tệp", "Kind of file")) }
+                dd { (lang.t("Gói bằng chứng lưu trữ (kyso)", "Archive proof bundle (kyso)")) }
+                dt { "SHA-256" } dd class="hash" { (sha) }
+                dt { (lang.t("Thời điểm kiểm tra", "Validation time")) } dd { (crate::pki::cert::fmt_unix(now)) }
+            }
+            @match &checked {
+                Ok(v) => {
+                    article class={ "sig " (if v.ok { "ok" } else { "bad" }) } {
+                        h3 {
+                            span class="mark" aria-hidden="true" { (if v.ok { "✓ " } else { "✗ " }) }
+                            strong { (if v.ok {
+                                lang.t("Đã chứng minh", "Proven")
+                            } else {
+                                lang.t("Chưa chứng minh đầy đủ", "Not fully proven")
+                            }) }
+                            ": " (v.subject)
+                        }
+                        ul class="checks" {
+                            @for l in (match lang { Lang::En => &v.lines_en, _ => &v.lines_vi }) {
+                                li class="check" { (l) }
+                            }
+                        }
+                        @if !v.problems.is_empty() {
+                            p class="problem" { (lang.t("Điều chưa chứng minh được:", "What could not be proven:")) }
+                            ul class="checks" {
+                                @for p in &v.problems { li class="check failed" { (p) } }
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    p class="verdict unknown" role="status" {
+                        (lang.t("Không kiểm tra được gói bằng chứng: ", "The proof bundle could not be checked: ")) (e)
+                    }
                 }
             }
         }

@@ -21,6 +21,11 @@ use super::config::{SigningKey, SigningProfile};
 use super::verified::{caller, run_verification, store_verified};
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::archive::{SessionLimits, SessionRecord, SessionRefused, SessionTaken, sha256_hex};
+
+/// How long one `complete` holds a session: a node that dies while
+/// finishing leaves it to be taken again after this (finishing takes at
+/// most the timestamping and revocation timeouts).
+const SESSION_LEASE_SECS: i64 = 60;
 use crate::sign::cms::{Digest, Scheme};
 use crate::sign::keys::{KeySigner, SoftKey};
 use crate::sign::{SignLevel, SignOptions};
@@ -640,7 +645,7 @@ pub async fn sign_complete(
     let session = match state
         .archive
         .meta
-        .take_session(&id, &who.key_id, now)
+        .take_session(&id, &who.key_id, now, now + SESSION_LEASE_SECS)
         .await?
     {
         SessionTaken::Ready(s) => s,
@@ -659,6 +664,15 @@ pub async fn sign_complete(
                 "Phiên ký thuộc về khóa khác.",
                 "The signing session belongs to another key.",
             ));
+        }
+        SessionTaken::Busy(until) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "SESSION_BUSY",
+                "Phiên ký đang được hoàn tất bởi một yêu cầu khác; hãy thử lại sau.",
+                "Another request is completing this signing session; try again later.",
+            )
+            .retry_after(u64::try_from(until - now).unwrap_or(1).max(1)));
         }
         SessionTaken::Expired => {
             state.audit(&who, "sign.complete", &id, "expired").await?;
@@ -679,18 +693,11 @@ pub async fn sign_complete(
     ) else {
         return Err(ApiError::internal("stored signing session unreadable"));
     };
-    let mut session = session;
-    let mut prepared = crate::sign::Prepared::from_parts(
-        std::mem::take(&mut session.doc),
-        (c0, c1),
-        std::mem::take(&mut session.signed_attrs),
-        digest,
-    );
+    let prepared =
+        crate::sign::Prepared::from_parts(session.doc, (c0, c1), session.signed_attrs, digest);
     if let Err(e) = crate::sign::check_signature_value(&prepared, p.scheme, &sig, &p.cert) {
         // Kept: the caller may retry with the right value until it expires.
-        session.doc = prepared.take_doc();
-        session.signed_attrs = std::mem::take(&mut prepared.signed_attrs);
-        state.archive.meta.return_session(&session).await?;
+        state.archive.meta.release_session(&id).await?;
         state
             .audit(
                 &who,
@@ -707,7 +714,6 @@ pub async fn sign_complete(
             ),
         ));
     }
-    drop(session);
     let (cert, chain, scheme, level, services) = (
         p.cert.clone(),
         p.chain.clone(),
@@ -719,11 +725,23 @@ pub async fn sign_complete(
         crate::sign::finish(prepared, scheme, &sig, &cert, &chain, level, &services)
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(sign_error)?;
-    Ok(deliver(&state, &who, &name, p, signed)
-        .await?
-        .into_response())
+    .map_err(ApiError::internal)
+    .and_then(|r| r.map_err(sign_error));
+    let delivered = match signed {
+        Ok(signed) => deliver(&state, &who, &name, p, signed).await,
+        Err(e) => Err(e),
+    };
+    match delivered {
+        Ok(r) => {
+            state.archive.meta.finish_session(&id).await?;
+            Ok(r.into_response())
+        }
+        Err(e) => {
+            // The caller may try again (a timestamping service was down).
+            state.archive.meta.release_session(&id).await?;
+            Err(e)
+        }
+    }
 }
 
 /// What a verification certificate states besides its report.
