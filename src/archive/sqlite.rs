@@ -714,7 +714,10 @@ impl MetaStore for SqliteMeta {
     }
 
     async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>> {
-        let (r, members) = (r.clone(), members.to_vec());
+        let (r, mut members) = (r.clone(), members.to_vec());
+        // In key order: each insert lands next to the last one in the
+        // primary-key index, and the writer lock is held the shorter.
+        members.sort_unstable_by(|a, b| (&a.place, &a.sha256).cmp(&(&b.place, &b.sha256)));
         self.run_side(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
