@@ -72,4 +72,4 @@ print(f"ANCHOR LOAD: {secs} s each, alternating: without anchoring {p1:.1f} and 
 PY
 echo "$check"
 echo "round phases (read rows, hash tree + TSA, store):"
-grep -h -o 'anchoring round phases.*' "$work"/anchored*.log | sed 's/anchoring round phases //' || true
+grep -h -o 'anchoring round phases.*' "$work"/anchored*.log | sed -e 's/anchoring round phases //' -e 's/\x1b\[[0-9;]*m//g' || true
