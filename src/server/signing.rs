@@ -733,7 +733,11 @@ pub async fn sign_complete(
     };
     match delivered {
         Ok(r) => {
-            state.archive.meta.finish_session(&id).await?;
+            // The signed document is made and answered; a session left behind
+            // by a store error ends with its expiry (or is completed again).
+            if let Err(e) = state.archive.meta.finish_session(&id).await {
+                tracing::warn!(session = %id, error = %e, "removing a completed signing session");
+            }
             Ok(r.into_response())
         }
         Err(e) => {
