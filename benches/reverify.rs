@@ -146,6 +146,11 @@ fn main() {
     // (a pass of each per round), so that both see the same machine: on a
     // shared one, throughput moves by 15 % from one minute to the next.
     let policy = cfg.policy.default.clone().unwrap_or_default();
+    // On a runtime of one thread, as `kyso archive reverify` runs it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let archive = rt
         .block_on(kyso::server::open_archive(&cfg))
         .expect("archive");
