@@ -1,12 +1,14 @@
 //! Anchoring rounds at scale (issue 16):
-//!     cargo bench --bench anchoring -- [--n 1000000]
+//!     cargo bench --bench anchoring -- [--n 1000000] [--postgres URL]
 //! For n = 10^3 and the given n (default 10^6) random SHA-256 leaves
 //! ("hashes only": no blob is read): the hash tree's build time next to
 //! SHA-256 of the same 32·n bytes in one pass (the reference, same run),
 //! the time to derive every leaf's reduced tree, the size of one evidence
 //! record (its reduced tree, and the whole DER with a real-sized token),
 //! and — for the store's part of a round — storing the n members in one
-//! SQLite transaction. Peak RSS (VmHWM) after each size.
+//! SQLite transaction, and with `--postgres` (e.g. `host=127.0.0.1
+//! user=postgres dbname=test`) in one PostgreSQL transaction too (a schema
+//! of its own, dropped after). Peak RSS (VmHWM) after each size.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,10 +30,13 @@ fn vm_hwm_mib() -> f64 {
 
 fn main() {
     let mut big = 1_000_000usize;
+    let mut pg_url: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--n" {
             big = args.next().and_then(|v| v.parse().ok()).expect("--n N");
+        } else if a == "--postgres" {
+            pg_url = Some(args.next().expect("--postgres URL"));
         }
     }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -105,11 +110,37 @@ fn main() {
         let store_ms = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(id, Some(1));
         let _ = std::fs::remove_dir_all(&dir);
+        let pg_ms = pg_url.as_ref().map(|url| {
+            let cfg = kyso::archive::postgres::PgConfig {
+                url: url.clone(),
+                schema: format!("kyso_bench_{}_{n}", std::process::id()),
+                pool_size: 2,
+            };
+            rt.block_on(async {
+                let meta = kyso::archive::postgres::PgMeta::connect(&cfg)
+                    .await
+                    .expect("postgres");
+                let t = Instant::now();
+                let id = meta.store_round(&round, &members).await.expect("store");
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                assert!(id.is_some());
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("postgres");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("DROP SCHEMA {} CASCADE", cfg.schema))
+                    .await
+                    .expect("drop schema");
+                ms
+            })
+        });
+        let pg = pg_ms.map_or(String::new(), |ms| format!(", (PostgreSQL) {ms:.0} ms"));
         println!(
             "n = {n}: tree {build_ms:.1} ms (SHA-256 of the {} MB of leaves in one pass {sha_ms:.1} ms, ratio {:.1}; \
              n SHA-256 of 64 bytes, the tree's hashing alone, {pairs_ms:.1} ms); \
              all {n} reduced trees {paths_ms:.1} ms; reduced tree {} lists, {reduced_bytes} bytes; \
-             one evidence record {record} bytes (token {} bytes); store {n} members (SQLite) {store_ms:.0} ms; \
+             one evidence record {record} bytes (token {} bytes); store {n} members (SQLite) {store_ms:.0} ms{pg}; \
              peak RSS {:.0} MiB",
             32 * n / 1_000_000,
             build_ms / sha_ms.max(1e-6),
