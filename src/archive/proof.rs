@@ -542,18 +542,7 @@ pub fn verify_bundle(
             let mut items = Vec::new();
             for e in &row.evidence {
                 match data.get(&format!("evidence/{}.der", e.sha256)) {
-                    Some(b) => {
-                        if e.kind == "TRUST_ANCHOR" {
-                            if let Ok(c) = openssl::x509::X509::from_der(b) {
-                                for n in crate::certificate::anchor_names(&[c]) {
-                                    if !v.intake_roots.contains(&n) {
-                                        v.intake_roots.push(n);
-                                    }
-                                }
-                            }
-                        }
-                        items.push((e.kind.clone(), bytes::Bytes::from(b.clone())))
-                    }
+                    Some(b) => items.push((e.kind.clone(), bytes::Bytes::from(b.clone()))),
                     None => v
                         .problems
                         .push(format!("evidence {} of {}: missing", e.sha256, m.path)),
@@ -569,6 +558,11 @@ pub fn verify_bundle(
             ) {
                 Err(e) => v.problems.push(format!("{}: {e}", m.path)),
                 Ok(replay) => {
+                    for n in crate::certificate::anchor_names(&replay.trust.anchors) {
+                        if !v.intake_roots.contains(&n) {
+                            v.intake_roots.push(n);
+                        }
+                    }
                     let rep = replay.run_blocking(at, sha);
                     let replayed = rep.summary.indication.as_str().to_string();
                     if replayed != recorded {

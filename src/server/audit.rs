@@ -325,26 +325,9 @@ impl Replay {
                 _ => {}
             }
         }
-        // The algorithm settings of the policy applied at intake (parsed once
-        // per thread while it stays the same: a re-verification of a whole
-        // archive meets the same few policies again and again).
-        thread_local! {
-            static LAST_POLICY: std::cell::RefCell<Option<(String, super::policy::Policy)>> =
-                const { std::cell::RefCell::new(None) };
-        }
-        let policy = LAST_POLICY.with(|last| {
-            let mut last = last.borrow_mut();
-            match &*last {
-                Some((text, p)) if *text == intake.policy => p.clone(),
-                _ => match serde_json::from_str::<super::policy::Policy>(&intake.policy) {
-                    Ok(p) => {
-                        *last = Some((intake.policy.clone(), p.clone()));
-                        p
-                    }
-                    Err(_) => default_policy.clone(),
-                },
-            }
-        });
+        // The algorithm settings of the policy applied at intake.
+        let policy: super::policy::Policy =
+            serde_json::from_str(&intake.policy).unwrap_or_else(|_| default_policy.clone());
         Ok(Replay {
             intake,
             data,

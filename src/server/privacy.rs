@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::ser::CompactFormatter as Compact;
 
 /// Roles that see full identity numbers and every record.
 pub fn privileged(role: &str) -> bool {
@@ -185,7 +186,7 @@ enum InString {
 /// so masking fragment by fragment masks what the whole string would), and
 /// `value` strings of objects whose `kind` is personal through
 /// [`mask_value`].
-pub struct Masking<'a> {
+struct Masking<'a> {
     frames: Vec<Frame>,
     string: Option<InString>,
     held: String,
@@ -193,19 +194,14 @@ pub struct Masking<'a> {
     redo: &'a std::cell::Cell<bool>,
 }
 
-use serde_json::ser::CompactFormatter as Compact;
-
 impl<'a> Masking<'a> {
-    pub fn new(redo: &'a std::cell::Cell<bool>) -> Self {
+    fn new(redo: &'a std::cell::Cell<bool>) -> Self {
         Masking {
             frames: Vec::new(),
             string: None,
             held: String::new(),
             redo,
         }
-    }
-    fn top(&mut self) -> Option<&mut Frame> {
-        self.frames.last_mut()
     }
 }
 
@@ -236,14 +232,14 @@ impl serde_json::ser::Formatter for Masking<'_> {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if let Some(Frame::Object { key, in_key, .. }) = self.top() {
+        if let Some(Frame::Object { key, in_key, .. }) = self.frames.last_mut() {
             key.clear();
             *in_key = true;
         }
         Compact.begin_object_key(w, first)
     }
     fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        if let Some(Frame::Object { in_key, .. }) = self.top() {
+        if let Some(Frame::Object { in_key, .. }) = self.frames.last_mut() {
             *in_key = false;
         }
         Compact.end_object_key(w)

@@ -21,14 +21,14 @@ use super::config::{SigningKey, SigningProfile};
 use super::verified::{caller, run_verification, store_verified};
 use super::{ApiError, AppState, Caller, ErrorBody};
 use crate::archive::{SessionLimits, SessionRecord, SessionRefused, SessionTaken, sha256_hex};
+use crate::sign::cms::{Digest, Scheme};
+use crate::sign::keys::{KeySigner, SoftKey};
+use crate::sign::{SignLevel, SignOptions};
 
 /// How long one `complete` holds a session: a node that dies while
 /// finishing leaves it to be taken again after this (finishing takes at
 /// most the timestamping and revocation timeouts).
 const SESSION_LEASE_SECS: i64 = 60;
-use crate::sign::cms::{Digest, Scheme};
-use crate::sign::keys::{KeySigner, SoftKey};
-use crate::sign::{SignLevel, SignOptions};
 
 /// A loaded profile.
 pub struct Profile {
