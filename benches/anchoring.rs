@@ -102,6 +102,8 @@ fn main() {
             members: n as u64,
             marks: Default::default(),
             renewals: Vec::new(),
+            hash_renewal: false,
+            renewed_by: 0,
         };
         let t = Instant::now();
         let id = rt

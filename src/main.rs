@@ -490,7 +490,9 @@ enum ArchiveCmd {
         data_dir: Option<PathBuf>,
     },
     /// Timestamp renewal of the rounds whose TSA certificates expire within
-    /// the configured margin (--all: every round), appended to each.
+    /// the configured margin (--all: every round), appended to each; with
+    /// --hash, first a hash-tree renewal to that algorithm of every round
+    /// on another one (the data hashed again, one new round over them).
     Renew {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -498,6 +500,9 @@ enum ArchiveCmd {
         data_dir: Option<PathBuf>,
         #[arg(long)]
         all: bool,
+        /// sha256, sha384 or sha512.
+        #[arg(long)]
+        hash: Option<String>,
     },
     /// Export the proof bundle (ASiC-E-style ZIP) of a document or a
     /// dossier: the file(s), intake reports and rows, evidence, audit entries
@@ -888,8 +893,17 @@ fn archive_anchoring(cmd: ArchiveCmd) -> anyhow::Result<ExitCode> {
                 config,
                 data_dir,
                 all,
+                hash,
             } => {
                 let (cfg, stamper, archive) = with_tsa(config, data_dir).await?;
+                if let Some(h) = hash {
+                    let now =
+                        kyso::pki::cert::fmt_unix(time::OffsetDateTime::now_utc().unix_timestamp());
+                    let o = archive
+                        .renew_hash_trees(digest_arg(&h)?, &now, stamper.clone())
+                        .await?;
+                    println!("hash-tree renewal: {}", serde_json::to_string(&o)?);
+                }
                 let margin = i64::try_from(cfg.anchoring.renew_margin_days)?.saturating_mul(86_400);
                 let deadline = if all {
                     i64::MAX

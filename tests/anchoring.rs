@@ -232,6 +232,89 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     assert_eq!((c.rounds, c.unanchored), (3, 0));
 
+    // Hash-tree renewal to SHA-512 of the three rounds (RFC 4998 §5.2):
+    // one new round whose members are theirs again, 25 + 7 + 3.
+    let o = a
+        .renew_hash_trees(DigestAlg::Sha512, "2026-12-03T00:03:00Z", stamper(TSA_LONG))
+        .await
+        .unwrap();
+    let RoundOutcome::Anchored {
+        round: renewal,
+        members: 35,
+    } = o
+    else {
+        panic!("{o:?}")
+    };
+    // Nothing is left on SHA-256.
+    assert_eq!(
+        a.renew_hash_trees(DigestAlg::Sha512, "2026-12-03T00:03:01Z", stamper(TSA))
+            .await
+            .unwrap(),
+        RoundOutcome::Nothing
+    );
+    // Every record gains a SHA-512 chain over its data and its old chain.
+    let (first, er) = a
+        .evidence_record("blob", &docs[0].0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.id, 1);
+    assert_eq!(er.chains.len(), 2);
+    assert_eq!(
+        er.chains[1].stamps[0].algorithm().unwrap(),
+        DigestAlg::Sha512
+    );
+    assert_eq!(every_blob_verifies(a, now()).await, 15);
+    // Round 3 never had its timestamp renewed: past its TSA's 2050 expiry
+    // the hash-tree renewal (by the long-lived TSA) carries it, as it does
+    // every record; `check` verifies rounds taken over through the whole
+    // record of a member, data hashed with each chain's algorithm.
+    assert_eq!(every_blob_verifies(a, at_2052).await, 15);
+    let c = a.check_anchoring(&opts(at_2052)).await.unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    assert_eq!(c.rounds, 4);
+    // Timestamp renewal goes on in the new chain only: the rounds taken
+    // over keep theirs as the renewal hashed them.
+    let renewed = a.renew_rounds(i64::MAX, stamper(TSA_LONG)).await.unwrap();
+    assert_eq!(renewed, [renewal]);
+    let (_, er) = a
+        .evidence_record("blob", &docs[0].0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        er.chains.iter().map(|c| c.stamps.len()).collect::<Vec<_>>(),
+        [2, 2]
+    );
+    assert_eq!(every_blob_verifies(a, at_2052).await, 15);
+    // The insider: a renewed leaf rewritten.
+    let victim = a.meta.round_members(renewal).await.unwrap()[0].clone();
+    insider
+        .sql(&format!(
+            "UPDATE anchor_renewed SET leaf = '{}' WHERE place = '{}' AND sha256 = '{}'",
+            "ab".repeat(64),
+            victim.place,
+            victim.sha256
+        ))
+        .await;
+    let c = a.check_anchoring(&opts(now())).await.unwrap();
+    assert!(
+        c.problems.iter().any(|p| p.contains("stamped root"))
+            && c.problems
+                .iter()
+                .any(|p| p.contains(&victim.sha256) && p.contains("not made of its data")),
+        "{:?}",
+        c.problems
+    );
+    insider
+        .sql(&format!(
+            "UPDATE anchor_renewed SET leaf = '{}' WHERE place = '{}' AND sha256 = '{}'",
+            victim.leaf, victim.place, victim.sha256
+        ))
+        .await;
+    let c = a.check_anchoring(&opts(now())).await.unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+
     // The insider: a report row pointed at other bytes.
     let forged = a
         .put_blob(Bytes::from_static(b"{\"report\":\"forged\"}"))
@@ -462,60 +545,65 @@ async fn archive_commands() {
     assert!(out.ends_with("archive OK\n"), "{out}");
 
     let rec = dir.join("doc.ers");
-    let (code, out, err) = common::kyso(&[
-        "archive",
-        "record",
-        &docs[0].0,
-        "-o",
-        rec.to_str().unwrap(),
-        "--config",
-        c,
-    ]);
-    assert_eq!(code, Some(0), "{out} {err}");
+    let export_record = || {
+        let (code, out, err) = common::kyso(&[
+            "archive",
+            "record",
+            &docs[0].0,
+            "-o",
+            rec.to_str().unwrap(),
+            "--config",
+            c,
+        ]);
+        assert_eq!(code, Some(0), "{out} {err}");
+    };
+    export_record();
     let a = kyso::server::open_archive(&cfg).await.unwrap();
     let doc_path = dir.join("doc.bin");
     std::fs::write(&doc_path, a.get_blob(&docs[0].0).await.unwrap().unwrap()).unwrap();
     drop(a);
-    let (code, out, _) = common::kyso(&[
-        "ers",
-        "verify",
-        rec.to_str().unwrap(),
-        doc_path.to_str().unwrap(),
-        "--trust",
-        live("root.pem").to_str().unwrap(),
-        "--intermediates",
-        live("interm.pem").to_str().unwrap(),
-        "--revocation",
-        "optional",
-        "--lang",
-        "vi",
-    ]);
+    let (root_pem, interm_pem) = (live("root.pem"), live("interm.pem"));
+    let ers_verify = || {
+        common::kyso(&[
+            "ers",
+            "verify",
+            rec.to_str().unwrap(),
+            doc_path.to_str().unwrap(),
+            "--trust",
+            root_pem.to_str().unwrap(),
+            "--intermediates",
+            interm_pem.to_str().unwrap(),
+            "--revocation",
+            "optional",
+            "--lang",
+            "vi",
+        ])
+    };
+    let (code, out, _) = ers_verify();
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.starts_with("HỢP LỆ: tệp tồn tại và không thay đổi từ thời điểm 20"),
         "{out}"
     );
-    if std::path::Path::new("/usr/share/java/bcpkix.jar").exists() {
-        let o = std::process::Command::new("java")
-            .args([
-                "-cp",
-                "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar",
-            ])
-            .arg(common::root().join("tests/support/Ers.java"))
-            .args([
-                "verify",
-                rec.to_str().unwrap(),
-                doc_path.to_str().unwrap(),
-                live("tsa.pem").to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&o.stdout).trim(),
-            "OK",
-            "BouncyCastle on an archive record"
-        );
-    }
+    bouncycastle_verifies(&rec, &doc_path, &live("tsa.pem"));
+    // Hash-tree renewal to SHA-512: the record gains a chain; kyso and
+    // BouncyCastle both verify it over the document.
+    let (code, out, err) = common::kyso(&["archive", "renew", "--hash", "sha512", "--config", c]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    assert!(
+        out.contains("hash-tree renewal: {\"Anchored\":{\"round\":2,\"members\":19}}"),
+        "{out}"
+    );
+    let (code, out, _) = common::kyso(&["archive", "check", "--config", c]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.ends_with("archive OK\n"), "{out}");
+    export_record();
+    let er = kyso::ers::EvidenceRecord::parse(&std::fs::read(&rec).unwrap()).unwrap();
+    assert_eq!(er.chains.len(), 2);
+    let (code, out, _) = ers_verify();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("HỢP LỆ"), "{out}");
+    bouncycastle_verifies(&rec, &doc_path, &live("tsa.pem"));
     // Not anchored: said so.
     let (code, _, err) = common::kyso(&[
         "archive",
@@ -543,6 +631,36 @@ async fn archive_commands() {
         "{out}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// BouncyCastle's `tsp.ers` (tests/support/Ers.java) verifies the record
+/// `rec` over the file `doc`, the TSA's certificate given.
+fn bouncycastle_verifies(rec: &std::path::Path, doc: &std::path::Path, tsa: &std::path::Path) {
+    if !std::path::Path::new("/usr/share/java/bcpkix.jar").exists() {
+        assert!(
+            !std::env::var("KYSO_REQUIRE_SIGN_TOOLS").is_ok_and(|v| v == "1"),
+            "KYSO_REQUIRE_SIGN_TOOLS=1 but BouncyCastle is not installed (apt install libbcpkix-java)"
+        );
+        println!("SKIPPED: BouncyCastle is not installed (apt install libbcpkix-java)");
+        return;
+    }
+    let o = std::process::Command::new("java")
+        .args([
+            "-cp",
+            "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar",
+        ])
+        .arg(common::root().join("tests/support/Ers.java"))
+        .arg("verify")
+        .args([rec, doc, tsa])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "OK",
+        "BouncyCastle on {}: {}",
+        rec.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// `kill -9` of `kyso archive anchor` at random moments while it reads

@@ -3484,17 +3484,38 @@ async fn proof_bundle_checks_offline() {
         .await
         .unwrap();
     assert_eq!(renewed, [1]);
-    let zip_renewed = s
-        .http
-        .get(s.url(&format!("/v1/documents/{sha}/proof")))
-        .bearer_auth(secret("auditor"))
-        .send()
+    let export = || async {
+        s.http
+            .get(s.url(&format!("/v1/documents/{sha}/proof")))
+            .bearer_auth(secret("auditor"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    };
+    let zip_renewed = export().await;
+    // Then a hash-tree renewal to SHA-512: every record in the bundle,
+    // the audit head's too, gains a chain over its data hashed again.
+    let o = state
+        .archive
+        .renew_hash_trees(
+            kyso::crypto::DigestAlg::Sha512,
+            "2026-12-03T00:00:00Z",
+            std::sync::Arc::new(kyso::ers::tsa_stamper(
+                "http://127.0.0.1:9817/kyso-live/tsa/tsa-long".into(),
+                Duration::from_secs(10),
+            )),
+        )
         .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+        .unwrap();
+    assert!(
+        matches!(o, kyso::archive::anchor::RoundOutcome::Anchored { .. }),
+        "{o:?}"
+    );
+    let zip_rehashed = export().await;
     // The public page takes a bundle as it takes a signed file, and says
     // what it proves; one with a changed member is not proven, and why.
     let page = |name: &str, data: Vec<u8>, lang: &str| {
@@ -3580,6 +3601,22 @@ async fn proof_bundle_checks_offline() {
         out.contains("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z"),
         "{out}"
     );
+    let bundle_rehashed = dir.join("proof-rehashed.asice");
+    std::fs::write(&bundle_rehashed, &zip_rehashed).unwrap();
+    let (code, out) = verify_at(&bundle_rehashed, &later);
+    assert_eq!(code, Some(0), "hash-tree renewed: {out}");
+    assert!(
+        out.contains("chữ ký hợp lệ tại thời điểm tiếp nhận 2026-11-01T00:00:00Z")
+            && out.contains("Audit log: the entries about it link to entry"),
+        "{out}"
+    );
+    let ers_member = |zip: &[u8]| {
+        common_zip_entries(zip)
+            .into_iter()
+            .find(|(n, _)| n == &format!("records/{sha}.ers"))
+            .map(|(_, d)| kyso::ers::EvidenceRecord::parse(&d).unwrap().chains.len())
+    };
+    assert_eq!(ers_member(&zip_rehashed), Some(2));
     let (code, out) = verify(&bundle);
     assert_eq!(code, Some(0), "{out}");
     assert!(

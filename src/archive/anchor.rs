@@ -30,7 +30,12 @@ pub type SharedStamper = Arc<dyn Fn(DigestAlg, &[u8]) -> crate::Result<Vec<u8>> 
 
 /// The leaf of a row's reference to a blob.
 pub fn reference_leaf(place: &str, sha256: &str) -> String {
-    sha256_hex(format!("kyso-anchor-ref-v1\n{place}\n{sha256}").as_bytes())
+    sha256_hex(reference_text(place, sha256).as_bytes())
+}
+
+/// The text a reference leaf is the hash of.
+fn reference_text(place: &str, sha256: &str) -> String {
+    format!("kyso-anchor-ref-v1\n{place}\n{sha256}")
 }
 
 fn alg_of(name: &str) -> Result<DigestAlg> {
@@ -152,16 +157,7 @@ impl Archive {
             .iter()
             .map(|m| hex::decode(&m.leaf).map_err(|e| ArchiveError::Integrity(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
-        let (root, token) =
-            tokio::task::spawn_blocking(move || -> crate::Result<(Vec<u8>, Vec<u8>)> {
-                let tree = HashTree::build(alg, leaves)?;
-                let root = tree.root().to_vec();
-                let token = stamper(alg, &root)?;
-                Ok((root, token))
-            })
-            .await
-            .map_err(|e| ArchiveError::Object(e.to_string()))?
-            .map_err(ers_err)?;
+        let (root, token) = stamp_tree(alg, leaves, stamper).await?;
         let r = RoundRecord {
             id: 0,
             created: created.to_string(),
@@ -173,6 +169,8 @@ impl Archive {
             members: members.len() as u64,
             marks,
             renewals: Vec::new(),
+            hash_renewal: false,
+            renewed_by: 0,
         };
         let (stamped, t1) = (t0.elapsed() - read, std::time::Instant::now());
         let stored = self.meta.store_round(&r, &members).await?;
@@ -206,11 +204,12 @@ impl Archive {
     /// Timestamp renewal of every round whose last timestamp's certificates
     /// (TSA and chain, as carried in the token) expire before `deadline`
     /// (Unix seconds; `i64::MAX`: all), in one tree and one TSA request.
-    /// Returns the renewed round ids.
+    /// A round a hash-tree renewal took over is not renewed: its members'
+    /// records go on in the renewal's chain. Returns the renewed round ids.
     pub async fn renew_rounds(&self, deadline: i64, stamper: SharedStamper) -> Result<Vec<i64>> {
         let rounds = self.meta.rounds().await?;
         let mut due = Vec::new();
-        for r in &rounds {
+        for r in rounds.iter().filter(|r| r.renewed_by == 0) {
             let last = last_token(r)?;
             if deadline == i64::MAX || token_expiry(&last).is_none_or(|e| e < deadline) {
                 let alg = alg_of(&r.digest)?;
@@ -231,11 +230,123 @@ impl Archive {
                 .map_err(|e| ArchiveError::Object(e.to_string()))?
                 .map_err(ers_err)?;
             for (d, st) in group.into_iter().zip(stamps) {
-                self.meta.add_renewal(d.0, &st.raw).await?;
-                renewed.push(d.0);
+                // A round taken over meanwhile keeps its chain as it was.
+                if self.meta.add_renewal(d.0, &st.raw).await? {
+                    renewed.push(d.0);
+                }
             }
         }
         Ok(renewed)
+    }
+
+    /// The rounds a hash-tree renewal to `alg` is due for: those no renewal
+    /// took over whose trees use another algorithm.
+    pub async fn hash_renewal_due(&self, alg: DigestAlg) -> Result<Vec<RoundRecord>> {
+        let mut due = Vec::new();
+        for r in self.meta.rounds().await? {
+            if r.renewed_by == 0 && alg_of(&r.digest)? != alg {
+                due.push(r);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Hash-tree renewal (RFC 4998 §5.2) of every round still on another
+    /// algorithm than `alg`: for each of their members, the data is hashed
+    /// again with `alg` (a blob's bytes, a reference's text, an audit
+    /// entry's fields) and joined with the hash of the member's record so
+    /// far; one new tree over all of them, one timestamp over its root, and
+    /// the round stored with the renewed rounds marked as taken over, all
+    /// in one transaction. Fails whole (nothing stored) when a member's
+    /// data is missing or no longer what was anchored: `kyso archive check`
+    /// says which.
+    pub async fn renew_hash_trees(
+        &self,
+        alg: DigestAlg,
+        created: &str,
+        stamper: SharedStamper,
+    ) -> Result<RoundOutcome> {
+        let due = self.hash_renewal_due(alg).await?;
+        if due.is_empty() {
+            return Ok(RoundOutcome::Nothing);
+        }
+        let mut records = Records::new(self);
+        let mut members = Vec::new();
+        let mut leaves = Vec::new();
+        for r in &due {
+            for m in self.meta.round_members(r.id).await? {
+                // The round is live: the member's whole record ends with it.
+                let (_, er) = records.record(&m.place, &m.sha256).await?.ok_or_else(|| {
+                    ArchiveError::Integrity(format!("{} {} is not anchored", m.place, m.sha256))
+                })?;
+                let data = self.member_data_hash(&m, alg).await?;
+                let leaf = er.hash_tree_renewal_leaf(alg, &data).map_err(ers_err)?;
+                members.push(AnchorMember {
+                    place: m.place,
+                    sha256: m.sha256,
+                    leaf: hex::encode(&leaf),
+                    round: 0,
+                });
+                leaves.push(leaf);
+            }
+        }
+        drop(records);
+        let (root, token) = stamp_tree(alg, leaves, stamper).await?;
+        let r = RoundRecord {
+            id: 0,
+            created: created.to_string(),
+            digest: alg.name().to_string(),
+            root: hex::encode(&root),
+            token,
+            audit_seq: 0,
+            audit_head: String::new(),
+            members: members.len() as u64,
+            marks: Marks::default(),
+            renewals: Vec::new(),
+            hash_renewal: true,
+            renewed_by: 0,
+        };
+        let renewed: Vec<(i64, usize)> = due.iter().map(|r| (r.id, r.renewals.len())).collect();
+        Ok(
+            match self.meta.store_hash_renewal(&r, &renewed, &members).await? {
+                Some(id) => RoundOutcome::Anchored {
+                    round: id,
+                    members: members.len(),
+                },
+                None => RoundOutcome::Busy,
+            },
+        )
+    }
+
+    /// The hash with `alg` of the data an anchored member stands for: a
+    /// blob's bytes, an audit entry's chained fields, a reference's text.
+    /// With SHA-256 it is the member's anchored leaf.
+    pub async fn member_data_hash(&self, m: &AnchorMember, alg: DigestAlg) -> Result<Vec<u8>> {
+        let bytes = if m.place == "blob" {
+            self.get_blob(&m.sha256)
+                .await?
+                .ok_or_else(|| {
+                    ArchiveError::Integrity(format!("blob {} anchored is missing", m.sha256))
+                })?
+                .to_vec()
+        } else if let Some(seq) = m.place.strip_prefix("audit ") {
+            let seq: i64 = seq
+                .parse()
+                .map_err(|_| ArchiveError::Integrity(format!("anchored place {}", m.place)))?;
+            let page = self.meta.audit_page(seq, 1).await?;
+            let e = page
+                .first()
+                .filter(|e| e.seq == seq && e.hash == m.sha256)
+                .ok_or_else(|| {
+                    ArchiveError::Integrity(format!(
+                        "audit entry {seq} is missing or not the one anchored"
+                    ))
+                })?;
+            audit_bytes(e.seq, &e.draft(), &e.prev_hash)
+        } else {
+            reference_text(&m.place, &m.sha256).into_bytes()
+        };
+        alg.digest(&bytes).map_err(ers_err)
     }
 
     /// Every round against its members, its timestamps against `opts`
@@ -251,8 +362,13 @@ impl Archive {
         for m in &all {
             by_round.entry(m.round).or_default().push(m.clone());
         }
+        let mut records = Records::new(self);
         for r in &rounds {
-            let members = by_round.remove(&r.id).unwrap_or_default();
+            let members = if r.hash_renewal {
+                self.meta.round_members(r.id).await?
+            } else {
+                by_round.remove(&r.id).unwrap_or_default()
+            };
             if members.len() as u64 != r.members {
                 c.problems.push(format!(
                     "round {}: {} members stored, {} anchored",
@@ -264,11 +380,24 @@ impl Archive {
             let Some(first) = members.first() else {
                 continue;
             };
-            match record_in_round(r, &members, &first.leaf) {
-                Err(e) => c.problems.push(format!("round {}: {e}", r.id)),
-                Ok(er) => {
+            if r.hash_renewal {
+                self.check_renewed_leaves(r, &members, &mut records, &mut c.problems)
+                    .await?;
+            }
+            // A live round's timestamps on their own (its leaf stands for
+            // the data); a round taken over through the whole record of
+            // one member, whose later chains carry it past its own stamps.
+            let verdict = if r.renewed_by == 0 {
+                record_in_round(r, &members, &first.leaf).map(|er| {
                     let leaf = hex::decode(&first.leaf).unwrap_or_default();
-                    let v = ers::verify(&er, &|_| Ok(leaf.clone()), opts);
+                    ers::verify(&er, &|_| Ok(leaf.clone()), opts)
+                })
+            } else {
+                self.verify_member(&mut records, first, opts).await
+            };
+            match verdict {
+                Err(e) => c.problems.push(format!("round {}: {e}", r.id)),
+                Ok(v) => {
                     if !v.valid {
                         let why: Vec<String> =
                             v.checks.iter().map(|k| k.message_en.clone()).collect();
@@ -338,6 +467,89 @@ impl Archive {
     }
 }
 
+impl Archive {
+    /// Each member of hash-tree renewal round `r` against its data now and
+    /// its record before `r`: the leaf `r` stamped must be made of them.
+    async fn check_renewed_leaves(
+        &self,
+        r: &RoundRecord,
+        members: &[AnchorMember],
+        records: &mut Records<'_>,
+        problems: &mut Vec<String>,
+    ) -> Result<()> {
+        let alg = alg_of(&r.digest)?;
+        for m in members {
+            let made = match records.record_before(&m.place, &m.sha256, r.id).await {
+                Ok(er) => match self.member_data_hash(m, alg).await {
+                    Ok(d) => er.hash_tree_renewal_leaf(alg, &d).map_err(ers_err),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match made {
+                Ok(leaf) if hex::encode(&leaf) == m.leaf => {}
+                Ok(_) => problems.push(format!(
+                    "round {}: the renewed leaf of {} {} is not made of its data and record (changed since the renewal)",
+                    r.id, m.place, m.sha256
+                )),
+                Err(e) => problems.push(format!("round {}: {} {}: {e}", r.id, m.place, m.sha256)),
+            }
+            if problems.len() > 1000 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Member `m`'s whole record verified over its data (hashed with each
+    /// chain's algorithm).
+    async fn verify_member(
+        &self,
+        records: &mut Records<'_>,
+        m: &AnchorMember,
+        opts: &crate::VerifyOptions,
+    ) -> Result<ers::RecordVerdict> {
+        let (_, er) = records
+            .record(&m.place, &m.sha256)
+            .await?
+            .ok_or_else(|| ArchiveError::Integrity(format!("{} is not anchored", m.place)))?;
+        let mut hashes: HashMap<DigestAlg, Vec<u8>> = HashMap::new();
+        for chain in &er.chains {
+            if let Some(alg) = chain.stamps.first().and_then(|s| s.algorithm().ok()) {
+                if let std::collections::hash_map::Entry::Vacant(v) = hashes.entry(alg) {
+                    v.insert(self.member_data_hash(m, alg).await?);
+                }
+            }
+        }
+        Ok(ers::verify(
+            &er,
+            &|alg| {
+                hashes.get(&alg).cloned().ok_or_else(|| {
+                    crate::Error::Unsupported(format!("no data hash with {}", alg.name()))
+                })
+            },
+            opts,
+        ))
+    }
+}
+
+/// One tree over `leaves`, its root stamped, on the blocking pool: (root, token).
+async fn stamp_tree(
+    alg: DigestAlg,
+    leaves: Vec<Vec<u8>>,
+    stamper: SharedStamper,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    tokio::task::spawn_blocking(move || -> crate::Result<(Vec<u8>, Vec<u8>)> {
+        let tree = HashTree::build(alg, leaves)?;
+        let root = tree.root().to_vec();
+        let token = stamper(alg, &root)?;
+        Ok((root, token))
+    })
+    .await
+    .map_err(|e| ArchiveError::Object(e.to_string()))?
+    .map_err(ers_err)
+}
+
 /// The round's last timestamp token (its own, or its last renewal's).
 fn last_token(r: &RoundRecord) -> Result<Vec<u8>> {
     match r.renewals.last() {
@@ -361,7 +573,14 @@ pub fn token_expiry(token: &[u8]) -> Option<i64> {
 pub struct Records<'a> {
     archive: &'a Archive,
     rounds: Option<Vec<RoundRecord>>,
-    trees: HashMap<i64, HashTree>,
+    trees: HashMap<i64, RoundTree>,
+}
+
+/// A round's tree, and for a hash-tree renewal round each renewed
+/// member's new leaf.
+struct RoundTree {
+    tree: HashTree,
+    leaves: HashMap<(String, String), String>,
 }
 
 impl<'a> Records<'a> {
@@ -373,7 +592,9 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// The record of `place` → `sha256`, with its round; `None` when not anchored.
+    /// The record of `place` → `sha256`, with the round that anchored it;
+    /// `None` when not anchored. After hash-tree renewals the record holds
+    /// one chain per round its member went through.
     pub async fn record(
         &mut self,
         place: &str,
@@ -382,28 +603,97 @@ impl<'a> Records<'a> {
         let Some(m) = self.archive.meta.anchor_of(place, sha256).await? else {
             return Ok(None);
         };
+        let round = self.round(m.round).await?;
+        let er = self.follow(&m, &round, None).await?;
+        Ok(Some((round, er)))
+    }
+
+    /// The record of `place` → `sha256` as it stood when hash-tree renewal
+    /// round `renewal` took it over: what that round's leaf was made from.
+    async fn record_before(
+        &mut self,
+        place: &str,
+        sha256: &str,
+        renewal: i64,
+    ) -> Result<EvidenceRecord> {
+        let m = self
+            .archive
+            .meta
+            .anchor_of(place, sha256)
+            .await?
+            .ok_or_else(|| ArchiveError::Integrity(format!("{place} {sha256} is not anchored")))?;
+        let round = self.round(m.round).await?;
+        self.follow(&m, &round, Some(renewal)).await
+    }
+
+    async fn round(&mut self, id: i64) -> Result<RoundRecord> {
         if self.rounds.is_none() {
             self.rounds = Some(self.archive.meta.rounds().await?);
         }
-        let Some(round) = self
-            .rounds
+        self.rounds
             .iter()
             .flatten()
-            .find(|r| r.id == m.round)
+            .find(|r| r.id == id)
             .cloned()
-        else {
-            return Err(ArchiveError::Integrity(format!(
-                "round {} is missing",
-                m.round
-            )));
-        };
-        if !self.trees.contains_key(&round.id) {
-            let members = self.archive.meta.round_members(round.id).await?;
-            self.trees.insert(round.id, round_tree(&round, &members)?);
+            .ok_or_else(|| ArchiveError::Integrity(format!("round {id} is missing")))
+    }
+
+    async fn tree(&mut self, r: &RoundRecord) -> Result<&RoundTree> {
+        if !self.trees.contains_key(&r.id) {
+            let members = self.archive.meta.round_members(r.id).await?;
+            let tree = round_tree(r, &members)?;
+            let leaves = if r.hash_renewal {
+                members
+                    .into_iter()
+                    .map(|m| ((m.place, m.sha256), m.leaf))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+            self.trees.insert(r.id, RoundTree { tree, leaves });
         }
-        let tree = &self.trees[&round.id];
-        let er = record_from_tree(&round, tree, &m.leaf)?;
-        Ok(Some((round, er)))
+        Ok(&self.trees[&r.id])
+    }
+
+    /// The record of member `m` of anchoring round `first`, through the
+    /// hash-tree renewals that took it over, stopping before renewal round
+    /// `before` (all: None). A cycle of renewals ends at the record's most
+    /// chains ([`crate::ers::MAX_CHAINS`]).
+    async fn follow(
+        &mut self,
+        m: &AnchorMember,
+        first: &RoundRecord,
+        before: Option<i64>,
+    ) -> Result<EvidenceRecord> {
+        let mut er = record_from_tree(first, &self.tree(first).await?.tree, &m.leaf)?;
+        let mut last = first.clone();
+        while last.renewed_by != 0 && before != Some(last.renewed_by) {
+            let next = self.round(last.renewed_by).await?;
+            let t = self.tree(&next).await?;
+            let leaf = t
+                .leaves
+                .get(&(m.place.clone(), m.sha256.clone()))
+                .ok_or_else(|| {
+                    ArchiveError::Integrity(format!(
+                        "round {} renews round {} but not its member {} {}",
+                        next.id, last.id, m.place, m.sha256
+                    ))
+                })?;
+            let leaf = hex::decode(leaf).map_err(|e| ArchiveError::Integrity(e.to_string()))?;
+            let reduced = t
+                .tree
+                .reduced(&leaf)
+                .ok_or_else(|| ArchiveError::Integrity("the leaf is not in its round".into()))?;
+            let ats = ArchiveTimeStamp::new(t.tree.algorithm(), reduced, next.token.clone())
+                .map_err(ers_err)?;
+            er.append_chain(ats).map_err(ers_err)?;
+            for der in &next.renewals {
+                er.append_renewal(ArchiveTimeStamp::from_der(der).map_err(ers_err)?)
+                    .map_err(ers_err)?;
+            }
+            last = next;
+        }
+        Ok(er)
     }
 }
 

@@ -361,6 +361,12 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// The chain hash of an entry: SHA-256 of the JSON array of its fields
 /// (sequence, time, key id, role, action, object, outcome, previous hash).
 pub fn audit_hash(seq: i64, d: &AuditDraft, prev_hash: &str) -> String {
+    sha256_hex(&audit_bytes(seq, d, prev_hash))
+}
+
+/// The bytes an entry's chain hash is taken over: what a hash-tree renewal
+/// of an anchored audit head hashes again with its new algorithm.
+pub fn audit_bytes(seq: i64, d: &AuditDraft, prev_hash: &str) -> Vec<u8> {
     let fields = (
         "kyso-audit-v1",
         seq,
@@ -373,8 +379,7 @@ pub fn audit_hash(seq: i64, d: &AuditDraft, prev_hash: &str) -> String {
         prev_hash,
     );
     // Serialising a tuple of strings and integers cannot fail.
-    let bytes = serde_json::to_vec(&fields).unwrap_or_default();
-    sha256_hex(&bytes)
+    serde_json::to_vec(&fields).unwrap_or_default()
 }
 
 /// Chain a draft after the entry `(prev_seq, prev_hash)`.
@@ -436,6 +441,14 @@ pub struct RoundRecord {
     /// round's last timestamp stamped again).
     #[serde(skip)]
     pub renewals: Vec<Vec<u8>>,
+    /// A hash-tree renewal (RFC 4998 §5.2) of earlier rounds rather than an
+    /// anchoring round: its members are those rounds' members again, each
+    /// leaf `H'(H'(data) ‖ H'(its record so far))`.
+    pub hash_renewal: bool,
+    /// The hash-tree renewal that took this round over (0: none). A round
+    /// taken over is never renewed again: its members' records go on in
+    /// the new round's chain.
+    pub renewed_by: i64,
 }
 
 /// How far an anchoring round read the rows: the last report id and the
@@ -585,13 +598,27 @@ pub trait MetaStore: Send + Sync {
     /// when another round ran meanwhile (another node holds the round lock,
     /// or anchored one of these members): nothing is stored then.
     async fn store_round(&self, r: &RoundRecord, members: &[AnchorMember]) -> Result<Option<i64>>;
+    /// Store a hash-tree renewal round and its members, and mark the rounds
+    /// it renews as taken over, in one transaction. `renewed` names each
+    /// renewed round with the number of timestamp renewals its records were
+    /// read with: when one of them was renewed or taken over meanwhile,
+    /// nothing is stored (`None`).
+    async fn store_hash_renewal(
+        &self,
+        r: &RoundRecord,
+        renewed: &[(i64, usize)],
+        members: &[AnchorMember],
+    ) -> Result<Option<i64>>;
     /// Every round, oldest first, with its renewals.
     async fn rounds(&self) -> Result<Vec<RoundRecord>>;
+    /// The members of a round (of a hash-tree renewal round: the renewed
+    /// members with their new leaves).
     async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>>;
     /// The member anchoring `place` → `sha256`, if any.
     async fn anchor_of(&self, place: &str, sha256: &str) -> Result<Option<AnchorMember>>;
-    /// Append a timestamp renewal (ArchiveTimeStamp DER) to a round.
-    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()>;
+    /// Append a timestamp renewal (ArchiveTimeStamp DER) to a round; false
+    /// (nothing written) when a hash-tree renewal has taken the round over.
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<bool>;
     /// Apply a key change with its audit entry, in one transaction; a
     /// change [`plan_key_change`] refuses is `Conflict` (nothing written).
     async fn change_key(

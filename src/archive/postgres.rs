@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS anchor_rounds (
     members BIGINT NOT NULL);
 ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS report_mark BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS version_mark BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS hash_renewal BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE anchor_rounds ADD COLUMN IF NOT EXISTS renewed_by BIGINT NOT NULL DEFAULT 0;
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
                    AND table_name = 'dossier_versions' AND column_name = 'seq') THEN
@@ -84,6 +86,9 @@ CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
 CREATE TABLE IF NOT EXISTS anchor_renewals (
     round BIGINT NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
     stamp BYTEA NOT NULL, PRIMARY KEY (round, seq));
+CREATE TABLE IF NOT EXISTS anchor_renewed (
+    round BIGINT NOT NULL REFERENCES anchor_rounds(id), place TEXT NOT NULL,
+    sha256 TEXT NOT NULL, leaf TEXT NOT NULL, PRIMARY KEY (round, place, sha256));
 CREATE TABLE IF NOT EXISTS signing_sessions (
     id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires BIGINT NOT NULL,
     doc BYTEA NOT NULL, contents_start BIGINT NOT NULL, contents_end BIGINT NOT NULL,
@@ -98,6 +103,57 @@ DROP TRIGGER IF EXISTS audit_no_change ON audit;
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 ";
+
+/// Insert a round's row (anchoring or hash-tree renewal); its id.
+async fn insert_round(
+    tx: &tokio_postgres::Transaction<'_>,
+    r: &RoundRecord,
+    members: usize,
+) -> Result<i64> {
+    Ok(tx
+        .query_one(
+            "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
+                 members, report_mark, version_mark, hash_renewal)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &[
+                &r.created,
+                &r.digest,
+                &r.root,
+                &r.token,
+                &r.audit_seq,
+                &r.audit_head,
+                &(members as i64),
+                &r.marks.report,
+                &r.marks.version,
+                &r.hash_renewal,
+            ],
+        )
+        .await
+        .map_err(db)?
+        .get(0))
+}
+
+/// Insert round `id`'s members into `table` (`anchor_members` or
+/// `anchor_renewed`), in batches of 20 000.
+async fn insert_members(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    id: i64,
+    members: &[AnchorMember],
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let sql = format!(
+        "INSERT INTO {table} (place, sha256, leaf, round)
+         SELECT p, s, l, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(p, s, l)"
+    );
+    for chunk in members.chunks(20_000) {
+        let places: Vec<&str> = chunk.iter().map(|m| m.place.as_str()).collect();
+        let shas: Vec<&str> = chunk.iter().map(|m| m.sha256.as_str()).collect();
+        let leaves: Vec<&str> = chunk.iter().map(|m| m.leaf.as_str()).collect();
+        tx.execute(sql.as_str(), &[&places, &shas, &leaves, &id])
+            .await?;
+    }
+    Ok(())
+}
 
 fn member_row(x: &tokio_postgres::Row) -> AnchorMember {
     AnchorMember {
@@ -783,46 +839,61 @@ impl MetaStore for PgMeta {
         if !got {
             return Ok(None);
         }
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
-                     members, report_mark, version_mark)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                &[
-                    &r.created,
-                    &r.digest,
-                    &r.root,
-                    &r.token,
-                    &r.audit_seq,
-                    &r.audit_head,
-                    &(members.len() as i64),
-                    &r.marks.report,
-                    &r.marks.version,
-                ],
-            )
+        let id = insert_round(&tx, r, members.len()).await?;
+        match insert_members(&tx, "anchor_members", id, members).await {
+            Ok(()) => {}
+            // Anchored by another round meanwhile: this one is dropped whole.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(db(e)),
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Some(id))
+    }
+
+    async fn store_hash_renewal(
+        &self,
+        r: &RoundRecord,
+        renewed: &[(i64, usize)],
+        members: &[AnchorMember],
+    ) -> Result<Option<i64>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(db)?;
+        // The same lock as rounds and timestamp renewals take: waited for,
+        // as a renewal is rare and must not be lost to a round.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ROUND_LOCK])
             .await
-            .map_err(db)?
-            .get(0);
-        for chunk in members.chunks(20_000) {
-            let places: Vec<&str> = chunk.iter().map(|m| m.place.as_str()).collect();
-            let shas: Vec<&str> = chunk.iter().map(|m| m.sha256.as_str()).collect();
-            let leaves: Vec<&str> = chunk.iter().map(|m| m.leaf.as_str()).collect();
-            let res = tx
-                .execute(
-                    "INSERT INTO anchor_members (place, sha256, leaf, round)
-                     SELECT p, s, l, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(p, s, l)",
-                    &[&places, &shas, &leaves, &id],
+            .map_err(db)?;
+        for (round, seen) in renewed {
+            let now = tx
+                .query_opt(
+                    "SELECT renewed_by, (SELECT COUNT(*) FROM anchor_renewals WHERE round = $1)
+                     FROM anchor_rounds WHERE id = $1",
+                    &[round],
                 )
-                .await;
-            match res {
-                Ok(_) => {}
-                // Anchored by another round meanwhile: this one is dropped whole.
-                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                    return Ok(None);
-                }
-                Err(e) => return Err(db(e)),
+                .await
+                .map_err(db)?
+                .map(|x| (x.get::<_, i64>(0), x.get::<_, i64>(1)));
+            if now != Some((0, *seen as i64)) {
+                return Ok(None);
             }
         }
+        let r = RoundRecord {
+            hash_renewal: true,
+            ..r.clone()
+        };
+        let id = insert_round(&tx, &r, members.len()).await?;
+        insert_members(&tx, "anchor_renewed", id, members)
+            .await
+            .map_err(db)?;
+        let ids: Vec<i64> = renewed.iter().map(|(r, _)| *r).collect();
+        tx.execute(
+            "UPDATE anchor_rounds SET renewed_by = $1 WHERE id = ANY($2)",
+            &[&id, &ids],
+        )
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Some(id))
     }
@@ -832,7 +903,7 @@ impl MetaStore for PgMeta {
         let rows = c
             .query(
                 "SELECT id, created, digest, root, token, audit_seq, audit_head, members,
-                     report_mark, version_mark
+                     report_mark, version_mark, hash_renewal, renewed_by
                  FROM anchor_rounds ORDER BY id",
                 &[],
             )
@@ -854,6 +925,8 @@ impl MetaStore for PgMeta {
                     version: x.get(9),
                 },
                 renewals: Vec::new(),
+                hash_renewal: x.get(10),
+                renewed_by: x.get(11),
             })
             .collect();
         for x in c
@@ -877,7 +950,8 @@ impl MetaStore for PgMeta {
             .client()
             .await?
             .query(
-                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = $1",
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = $1
+                 UNION ALL SELECT place, sha256, leaf, round FROM anchor_renewed WHERE round = $1",
                 &[&round],
             )
             .await
@@ -898,21 +972,24 @@ impl MetaStore for PgMeta {
         Ok(row.as_ref().map(member_row))
     }
 
-    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()> {
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ROUND_LOCK])
             .await
             .map_err(db)?;
-        tx.execute(
-            "INSERT INTO anchor_renewals (round, seq, stamp)
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM anchor_renewals WHERE round = $1",
-            &[&round, &stamp],
-        )
-        .await
-        .map_err(db)?;
+        // Only a round no hash-tree renewal has taken over.
+        let added = tx
+            .execute(
+                "INSERT INTO anchor_renewals (round, seq, stamp)
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2 FROM anchor_renewals WHERE round = $1
+                 AND EXISTS (SELECT 1 FROM anchor_rounds WHERE id = $1 AND renewed_by = 0)",
+                &[&round, &stamp],
+            )
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(())
+        Ok(added == 1)
     }
 
     async fn count_request(&self, subject: &str, minute: i64) -> Result<Option<u64>> {

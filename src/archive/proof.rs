@@ -467,23 +467,13 @@ pub fn verify_bundle(
                 None => v.problems.push("the audit entries lead to no anchored head (not anchored when the bundle was made)".into()),
                 Some(head) => {
                     let rec_path = format!("records/audit-{}.ers", head.seq);
-                    let leaf = hex::decode(&head.hash).unwrap_or_default();
+                    // The head's data is its chained fields (with SHA-256:
+                    // its hash; after a hash-tree renewal, hashed again).
+                    let fields = audit_bytes(head.seq, &head.draft(), &head.prev_hash);
                     let r = data
                         .get(&rec_path)
                         .and_then(|b| crate::ers::EvidenceRecord::parse(b).ok())
-                        .map(|er| {
-                            crate::ers::verify(
-                                &er,
-                                &|alg| {
-                                    if alg == crate::crypto::DigestAlg::Sha256 {
-                                        Ok(leaf.clone())
-                                    } else {
-                                        Err(crate::Error::Unsupported("an audit head is a SHA-256 hash".into()))
-                                    }
-                                },
-                                opts,
-                            )
-                        });
+                        .map(|er| crate::ers::verify(&er, &|alg| alg.digest(&fields), opts));
                     match r {
                         Some(r) if r.valid && linked => {
                             v.audit_anchor = Some((head.seq, r.existed_at.unwrap_or_default()));

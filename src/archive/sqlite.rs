@@ -52,6 +52,9 @@ CREATE INDEX IF NOT EXISTS anchor_members_round ON anchor_members(round);
 CREATE TABLE IF NOT EXISTS anchor_renewals (
     round INTEGER NOT NULL REFERENCES anchor_rounds(id), seq INTEGER NOT NULL,
     stamp BLOB NOT NULL, PRIMARY KEY (round, seq));
+CREATE TABLE IF NOT EXISTS anchor_renewed (
+    round INTEGER NOT NULL REFERENCES anchor_rounds(id), place TEXT NOT NULL,
+    sha256 TEXT NOT NULL, leaf TEXT NOT NULL, PRIMARY KEY (round, place, sha256));
 CREATE TABLE IF NOT EXISTS signing_sessions (
     id TEXT PRIMARY KEY, key_id TEXT NOT NULL, profile TEXT NOT NULL, expires INTEGER NOT NULL,
     doc BLOB NOT NULL, contents_start INTEGER NOT NULL, contents_end INTEGER NOT NULL,
@@ -61,6 +64,28 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
+
+/// Insert a round's row (anchoring or hash-tree renewal); its id.
+fn insert_round(tx: &Connection, r: &RoundRecord, members: usize) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
+             members, report_mark, version_mark, hash_renewal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            r.created,
+            r.digest,
+            r.root,
+            r.token,
+            r.audit_seq,
+            r.audit_head,
+            members as i64,
+            r.marks.report,
+            r.marks.version,
+            r.hash_renewal
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
 
 fn member_row(x: &rusqlite::Row<'_>) -> rusqlite::Result<AnchorMember> {
     Ok(AnchorMember {
@@ -91,6 +116,12 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
         "version_mark",
         "INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        "anchor_rounds",
+        "hash_renewal",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("anchor_rounds", "renewed_by", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn migrate(c: &Connection) -> rusqlite::Result<()> {
@@ -720,23 +751,7 @@ impl MetaStore for SqliteMeta {
         members.sort_unstable_by(|a, b| (&a.place, &a.sha256).cmp(&(&b.place, &b.sha256)));
         self.run_side(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO anchor_rounds (created, digest, root, token, audit_seq, audit_head,
-                     members, report_mark, version_mark)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    r.created,
-                    r.digest,
-                    r.root,
-                    r.token,
-                    r.audit_seq,
-                    r.audit_head,
-                    members.len() as i64,
-                    r.marks.report,
-                    r.marks.version
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_round(&tx, &r, members.len())?;
             {
                 // A member anchored meanwhile by another round (another
                 // process) is a primary-key conflict: this round is dropped.
@@ -756,11 +771,55 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
+    async fn store_hash_renewal(
+        &self,
+        r: &RoundRecord,
+        renewed: &[(i64, usize)],
+        members: &[AnchorMember],
+    ) -> Result<Option<i64>> {
+        let (mut r, renewed, mut members) = (r.clone(), renewed.to_vec(), members.to_vec());
+        r.hash_renewal = true;
+        members.sort_unstable_by(|a, b| (&a.place, &a.sha256).cmp(&(&b.place, &b.sha256)));
+        self.run_side(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Each renewed round as it was read: not taken over, no renewal since.
+            for (round, seen) in &renewed {
+                let now: Option<(i64, i64)> = tx
+                    .query_row(
+                        "SELECT renewed_by, (SELECT COUNT(*) FROM anchor_renewals WHERE round = ?1)
+                         FROM anchor_rounds WHERE id = ?1",
+                        [round],
+                        |x| Ok((x.get(0)?, x.get(1)?)),
+                    )
+                    .optional()?;
+                if now != Some((0, *seen as i64)) {
+                    return Ok(None);
+                }
+            }
+            let id = insert_round(&tx, &r, members.len())?;
+            {
+                let mut st = tx.prepare(
+                    "INSERT INTO anchor_renewed (round, place, sha256, leaf) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for m in &members {
+                    st.execute(params![id, m.place, m.sha256, m.leaf])?;
+                }
+                let mut st = tx.prepare("UPDATE anchor_rounds SET renewed_by = ?1 WHERE id = ?2")?;
+                for (round, _) in &renewed {
+                    st.execute(params![id, round])?;
+                }
+            }
+            tx.commit()?;
+            Ok(Some(id))
+        })
+        .await
+    }
+
     async fn rounds(&self) -> Result<Vec<RoundRecord>> {
         self.run_side(|c| {
             let mut st = c.prepare(
                 "SELECT id, created, digest, root, token, audit_seq, audit_head, members,
-                     report_mark, version_mark
+                     report_mark, version_mark, hash_renewal, renewed_by
                  FROM anchor_rounds ORDER BY id",
             )?;
             let mut rounds: Vec<RoundRecord> = st
@@ -779,6 +838,8 @@ impl MetaStore for SqliteMeta {
                             version: x.get(9)?,
                         },
                         renewals: Vec::new(),
+                        hash_renewal: x.get::<_, i64>(10)? != 0,
+                        renewed_by: x.get(11)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -798,7 +859,8 @@ impl MetaStore for SqliteMeta {
     async fn round_members(&self, round: i64) -> Result<Vec<AnchorMember>> {
         self.run_side(move |c| {
             let mut st = c.prepare(
-                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = ?1",
+                "SELECT place, sha256, leaf, round FROM anchor_members WHERE round = ?1
+                 UNION ALL SELECT place, sha256, leaf, round FROM anchor_renewed WHERE round = ?1",
             )?;
             st.query_map([round], member_row)?.collect()
         })
@@ -818,10 +880,21 @@ impl MetaStore for SqliteMeta {
         .await
     }
 
-    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<()> {
+    async fn add_renewal(&self, round: i64, stamp: &[u8]) -> Result<bool> {
         let stamp = stamp.to_vec();
         self.run_side(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let live = tx
+                .query_row(
+                    "SELECT 1 FROM anchor_rounds WHERE id = ?1 AND renewed_by = 0",
+                    [round],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !live {
+                return Ok(false);
+            }
             let next: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM anchor_renewals WHERE round = ?1",
                 [round],
@@ -831,7 +904,8 @@ impl MetaStore for SqliteMeta {
                 "INSERT INTO anchor_renewals (round, seq, stamp) VALUES (?1, ?2, ?3)",
                 params![round, next, stamp],
             )?;
-            tx.commit()
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }

@@ -821,8 +821,10 @@ pub fn anchoring_options(cfg: &Config, at: i64) -> anyhow::Result<crate::VerifyO
 }
 
 /// One scheduled anchoring step: a round over what is new, then (with
-/// `renew`) the renewal of rounds whose TSA certificates expire within the
-/// margin. Failures are logged and tried again at the next tick.
+/// `renew`) a hash-tree renewal of the rounds on another algorithm than
+/// `alg` (the configured one was replaced) and the timestamp renewal of
+/// rounds whose TSA certificates expire within the margin. Failures are
+/// logged and tried again at the next tick.
 pub async fn anchoring_tick(
     st: &AppState,
     alg: crate::crypto::DigestAlg,
@@ -839,6 +841,15 @@ pub async fn anchoring_tick(
     }
     if !renew {
         return;
+    }
+    match st
+        .archive
+        .renew_hash_trees(alg, &st.clock.now_rfc3339(), stamper.clone())
+        .await
+    {
+        Ok(crate::archive::anchor::RoundOutcome::Nothing) => {}
+        Ok(o) => tracing::info!(outcome = ?o, "hash-tree renewal"),
+        Err(e) => tracing::warn!(error = %e, "hash-tree renewal"),
     }
     let margin = i64::try_from(st.cfg.anchoring.renew_margin_days)
         .unwrap_or(i64::MAX / 86_400)

@@ -45,9 +45,12 @@ fn port_free(p: u16) -> bool {
 }
 
 /// A base port such that base..base+4 and their +10000 gRPC twins are free.
+/// Both stay below 32768, where Linux's ephemeral range begins: a port
+/// checked free there can be handed to some outgoing connection before
+/// SeaweedFS binds it.
 fn free_block() -> u16 {
     for _ in 0..200 {
-        let base = 20000 + (rand::random::<u16>() % 2000) * 10;
+        let base = 12000 + (rand::random::<u16>() % 1000) * 10;
         if (0..4).all(|i| port_free(base + i) && port_free(base + i + 10000)) {
             return base;
         }
@@ -142,17 +145,30 @@ impl Weed {
             }
             assert!(
                 Instant::now() < deadline,
-                "SeaweedFS did not come up within 90 s; see {}",
-                w.dir.join("weed.log").display()
+                "SeaweedFS did not come up within 90 s (ports {base}..{}); its log ends:\n{}",
+                base + 4,
+                w.log_tail()
             );
             std::thread::sleep(Duration::from_millis(500));
         }
         // And the S3 gateway answers.
         while std::net::TcpStream::connect(("127.0.0.1", s3)).is_err() {
-            assert!(Instant::now() < deadline, "SeaweedFS S3 did not answer");
+            assert!(
+                Instant::now() < deadline,
+                "SeaweedFS S3 did not answer on port {s3}; its log ends:\n{}",
+                w.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         Some(w)
+    }
+
+    /// The last lines of weed.log, for a failure message: the directory is
+    /// removed when the server is dropped.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("weed.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     pub fn s3_config(&self, bucket: &str) -> S3Config {
