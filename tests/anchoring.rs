@@ -135,7 +135,7 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
         docs.push(archive_one(a, n).await);
     }
     // Round 1: 4 documents, 4 reports, 4 evidence items = 12 blobs, the 12
-    // rows' references to them, the audit head.
+    // rows' references to them, the 4 intake rows themselves, the audit head.
     let o = a
         .anchor_round(DigestAlg::Sha256, "2026-12-03T00:00:00Z", stamper(TSA))
         .await
@@ -144,7 +144,7 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
         o,
         RoundOutcome::Anchored {
             round: 1,
-            members: 12 + 12 + 1
+            members: 12 + 12 + 4 + 1
         }
     );
     // Nothing new: no round.
@@ -173,12 +173,12 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
         .filter(|o| matches!(o, RoundOutcome::Anchored { .. }))
         .count();
     assert_eq!(anchored, 1, "{outcomes:?}");
-    // 3 blobs, 3 references, the audit head; the other round found its
+    // 3 blobs, 3 references, the intake row, the audit head; the other round found its
     // leaves taken (Busy) or, had it started later, nothing new.
     assert!(
         outcomes.contains(&RoundOutcome::Anchored {
             round: 2,
-            members: 7
+            members: 8
         }),
         "{outcomes:?}"
     );
@@ -215,8 +215,9 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
     assert!(c.problems.is_empty(), "{:?}", c.problems);
 
     // Document 0 verified again (same bytes, report and evidence): only the
-    // new row's two references and the audit head are new; the blobs and
-    // the document's own reference stay in round 1.
+    // new row's two references and the audit head are new (its intake row
+    // is the same as the first: same place, same hash); the blobs and the
+    // document's own reference stay in round 1.
     archive_one(a, 0).await;
     assert_eq!(a.rows_since_round().await.unwrap(), 1);
     let o = a
@@ -233,14 +234,14 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
     assert_eq!((c.rounds, c.unanchored), (3, 0));
 
     // Hash-tree renewal to SHA-512 of the three rounds (RFC 4998 §5.2):
-    // one new round whose members are theirs again, 25 + 7 + 3.
+    // one new round whose members are theirs again, 29 + 8 + 3.
     let o = a
         .renew_hash_trees(DigestAlg::Sha512, "2026-12-03T00:03:00Z", stamper(TSA_LONG))
         .await
         .unwrap();
     let RoundOutcome::Anchored {
         round: renewal,
-        members: 35,
+        members: 40,
     } = o
     else {
         panic!("{o:?}")
@@ -327,11 +328,16 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
         ))
         .await;
     let c = a.check_anchoring(&opts(now())).await.unwrap();
-    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    let mut problems = c.problems.clone();
+    problems.sort();
+    assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
-        c.problems[0].contains(&docs[1].1) && c.problems[0].contains("no longer does"),
-        "{:?}",
-        c.problems
+        problems[0].starts_with(&format!(
+            "intake of report {}: the row is not the one anchored",
+            docs[1].1
+        )) && problems[1].contains(&docs[1].1)
+            && problems[1].contains("no longer does"),
+        "{problems:?}"
     );
     insider
         .sql(&format!(
@@ -339,6 +345,31 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
             docs[1].1
         ))
         .await;
+    // The insider: an intake row's revocation setting changed (as its
+    // policy or evidence list could be), every pointer left as it was: only
+    // the anchored row itself shows it.
+    insider
+        .sql(&format!(
+            "UPDATE reports SET require_revocation = FALSE WHERE report_sha256 = '{}'",
+            docs[2].1
+        ))
+        .await;
+    let c = a.check_anchoring(&opts(now())).await.unwrap();
+    assert_eq!(
+        c.problems,
+        [format!(
+            "intake of report {}: the row is not the one anchored in round 1 (rewritten or removed)",
+            docs[2].1
+        )]
+    );
+    insider
+        .sql(&format!(
+            "UPDATE reports SET require_revocation = TRUE WHERE report_sha256 = '{}'",
+            docs[2].1
+        ))
+        .await;
+    let c = a.check_anchoring(&opts(now())).await.unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
 
     // The insider: audit entry 2 removed, the chain recomputed after it.
     let mut entries = a.meta.audit_page(1, 1000).await.unwrap();
@@ -538,7 +569,7 @@ async fn archive_commands() {
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains(
-            "anchoring: 1 rounds, 19 anchored leaves, 0 not anchored yet, audit anchored to entry 3"
+            "anchoring: 1 rounds, 22 anchored leaves, 0 not anchored yet, audit anchored to entry 3"
         ),
         "{out}"
     );
@@ -591,7 +622,7 @@ async fn archive_commands() {
     let (code, out, err) = common::kyso(&["archive", "renew", "--hash", "sha512", "--config", c]);
     assert_eq!(code, Some(0), "{out} {err}");
     assert!(
-        out.contains("hash-tree renewal: {\"Anchored\":{\"round\":2,\"members\":19}}"),
+        out.contains("hash-tree renewal: {\"Anchored\":{\"round\":2,\"members\":22}}"),
         "{out}"
     );
     let (code, out, _) = common::kyso(&["archive", "check", "--config", c]);

@@ -3724,6 +3724,48 @@ async fn proof_bundle_checks_offline() {
         out.contains(&format!("Tệp {sha}: KHÔNG chứng minh được")),
         "{out}"
     );
+    // The intake row (its revocation setting, as its policy or evidence
+    // list could be) changed with its manifest entry: the row's own
+    // evidence record no longer proves it.
+    let (intake_name, intake) = members
+        .iter()
+        .find(|(n, _)| n.starts_with("intake/"))
+        .cloned()
+        .unwrap();
+    assert!(
+        members.iter().any(|(n, _)| *n
+            == intake_name
+                .replace("intake/", "records/intake-")
+                .replace(".json", ".ers")),
+        "the bundle carries the intake row's record"
+    );
+    let mut row: Value = serde_json::from_slice(&intake).unwrap();
+    row["require_revocation"] = json!(!row["require_revocation"].as_bool().unwrap());
+    let row = serde_json::to_vec_pretty(&row).unwrap();
+    let forged = rewrite(&|name, d| {
+        if name == intake_name {
+            *d = row.clone();
+        }
+        if name == "META-INF/manifest.json" {
+            let mut v: Value = serde_json::from_slice(d).unwrap();
+            for m in v["members"].as_array_mut().unwrap() {
+                if m["path"] == intake_name.as_str() {
+                    m["sha256"] = json!(sha256_hex(&row));
+                    m["size"] = json!(row.len());
+                }
+            }
+            *d = serde_json::to_vec(&v).unwrap();
+        }
+    });
+    std::fs::write(dir.join("forged3.asice"), forged).unwrap();
+    let (code, out) = verify(&dir.join("forged3.asice"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "PROBLEM: {intake_name}: its evidence record does not prove it (the row is not the one anchored at intake)"
+        )),
+        "{out}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

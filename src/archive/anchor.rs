@@ -4,7 +4,9 @@
 //! row points at (the leaf is the blob's SHA-256, the hash of its bytes),
 //! each such reference (`H("kyso-anchor-ref-v1\n" ‖ place ‖ "\n" ‖ sha)`,
 //! so a row rewritten to point at other bytes no longer matches what was
-//! anchored), and the audit chain's head (its entry hash) — builds one hash
+//! anchored), each intake row itself (a reference leaf whose hash is that
+//! of the row's JSON: its policy, revocation setting and evidence list),
+//! and the audit chain's head (its entry hash) — builds one hash
 //! tree ([`crate::ers::HashTree`]) and has its root stamped by the TSA.
 //! The timestamp is asked for before anything is written; the round and its
 //! members are then stored in one transaction, so a crash leaves either the
@@ -34,7 +36,7 @@ pub fn reference_leaf(place: &str, sha256: &str) -> String {
 }
 
 /// The text a reference leaf is the hash of.
-fn reference_text(place: &str, sha256: &str) -> String {
+pub(crate) fn reference_text(place: &str, sha256: &str) -> String {
     format!("kyso-anchor-ref-v1\n{place}\n{sha256}")
 }
 
@@ -88,7 +90,8 @@ impl Archive {
             if !is_sha256_hex(&sha) {
                 continue;
             }
-            if seen.insert(("blob".to_string(), sha.clone())) {
+            // An intake row is named by its own hash, not a blob's.
+            if !is_intake_place(&place) && seen.insert(("blob".to_string(), sha.clone())) {
                 out.push(AnchorMember {
                     place: "blob".into(),
                     sha256: sha.clone(),
@@ -452,10 +455,17 @@ impl Archive {
                 c.problems
                     .push(format!("{}: anchored leaf does not match its row", m.place));
             } else if !refs.contains(&(m.place.clone(), m.sha256.clone())) {
-                c.problems.push(format!(
-                    "{}: pointed at blob {} when anchored in round {}, no longer does (row rewritten or removed)",
-                    m.place, m.sha256, m.round
-                ));
+                c.problems.push(if is_intake_place(&m.place) {
+                    format!(
+                        "{}: the row is not the one anchored in round {} (rewritten or removed)",
+                        m.place, m.round
+                    )
+                } else {
+                    format!(
+                        "{}: pointed at blob {} when anchored in round {}, no longer does (row rewritten or removed)",
+                        m.place, m.sha256, m.round
+                    )
+                });
             }
             if c.problems.len() > 1000 {
                 c.problems.push("more than 1000 problems; stopped".into());

@@ -200,6 +200,53 @@ pub struct ReportRecord {
     pub policy: String,
 }
 
+/// What anchoring reads from report row `id`: the document's reference
+/// (with `document_ref`: rounds after the first read documents only through
+/// their reports), the report's, each evidence item's, and the row itself.
+pub fn report_refs(out: &mut Vec<(String, String)>, id: i64, r: ReportRecord, document_ref: bool) {
+    let doc = &r.document_sha256;
+    if document_ref {
+        out.push((format!("document {doc}"), doc.clone()));
+    }
+    out.push((
+        format!("report {id} of document {doc}"),
+        r.report_sha256.clone(),
+    ));
+    for e in &r.evidence {
+        out.push((
+            format!("evidence ({}) of report {id}", e.kind),
+            e.sha256.clone(),
+        ));
+    }
+    out.push((intake_place(&r.report_sha256), intake_hash(&r)));
+}
+
+/// The columns a [`ReportRecord`] is read from, in its fields' order.
+pub const REPORT_COLUMNS: &str = "document_sha256, report_sha256, verified_at, validation_time, \
+    indication, online, require_revocation, evidence, policy";
+
+/// Where anchoring puts an intake row: the row itself (validation time,
+/// policy, revocation setting, evidence list), named by its report.
+pub fn intake_place(report_sha256: &str) -> String {
+    format!("{INTAKE_PREFIX}{report_sha256}")
+}
+
+const INTAKE_PREFIX: &str = "intake of report ";
+
+/// Whether an anchored place is an intake row (named by its own hash)
+/// rather than a reference to a blob.
+pub fn is_intake_place(place: &str) -> bool {
+    place.starts_with(INTAKE_PREFIX)
+}
+
+/// The hash an intake row is anchored under: SHA-256 of its compact JSON
+/// (fields in declaration order), what a proof bundle's `intake/*.json`
+/// gives again once read and written back.
+pub fn intake_hash(r: &ReportRecord) -> String {
+    // Serialising plain strings, integers and booleans cannot fail.
+    sha256_hex(&serde_json::to_vec(r).unwrap_or_default())
+}
+
 /// One file of a dossier version.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FileRecord {
@@ -568,8 +615,8 @@ pub trait MetaStore: Send + Sync {
     async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
         Ok(self.blob_refs_since(Marks::default()).await?.0)
     }
-    /// The blobs rows written after `from` point at, and where this read
-    /// stopped. A document's own reference (`document SHA`) comes with each
+    /// The blobs rows written after `from` point at, each intake row's own
+    /// hash ([`intake_place`], not a blob), and where this read stopped. A document's own reference (`document SHA`) comes with each
     /// report of it (a document is only ever stored with a report), so it
     /// may repeat what an earlier round anchored: see
     /// [`MetaStore::anchored_among`].
@@ -785,7 +832,8 @@ impl Archive {
                 None => problems.push(format!("blob {name}: listed but unreadable")),
             }
         }
-        let refs = self.meta.blob_refs().await?;
+        let mut refs = self.meta.blob_refs().await?;
+        refs.retain(|(place, _)| !is_intake_place(place));
         let mut referenced = HashSet::new();
         for (place, sha) in &refs {
             referenced.insert(sha.clone());

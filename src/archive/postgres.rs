@@ -155,6 +155,21 @@ async fn insert_members(
     Ok(())
 }
 
+/// A [`ReportRecord`] from the [`REPORT_COLUMNS`] starting at column `at`.
+fn report_row(r: &tokio_postgres::Row, at: usize) -> ReportRecord {
+    ReportRecord {
+        document_sha256: r.get(at),
+        report_sha256: r.get(at + 1),
+        verified_at: r.get(at + 2),
+        validation_time: r.get(at + 3),
+        indication: r.get(at + 4),
+        online: r.get(at + 5),
+        require_revocation: r.get(at + 6),
+        evidence: serde_json::from_str(r.get::<_, &str>(at + 7)).unwrap_or_default(),
+        policy: r.get(at + 8),
+    }
+}
+
 fn member_row(x: &tokio_postgres::Row) -> AnchorMember {
     AnchorMember {
         place: x.get(0),
@@ -654,27 +669,14 @@ impl MetaStore for PgMeta {
         };
         let rows = c
             .query(
-                "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
-                     online, require_revocation, evidence, policy
-                 FROM reports WHERE document_sha256 = $1 ORDER BY id",
+                &format!(
+                    "SELECT {REPORT_COLUMNS} FROM reports WHERE document_sha256 = $1 ORDER BY id"
+                ),
                 &[&sha256],
             )
             .await
             .map_err(db)?;
-        let reports = rows
-            .iter()
-            .map(|r| ReportRecord {
-                document_sha256: r.get(0),
-                report_sha256: r.get(1),
-                verified_at: r.get(2),
-                validation_time: r.get(3),
-                indication: r.get(4),
-                online: r.get(5),
-                require_revocation: r.get(6),
-                evidence: serde_json::from_str(r.get::<_, &str>(7)).unwrap_or_default(),
-                policy: r.get(8),
-            })
-            .collect();
+        let reports = rows.iter().map(|r| report_row(r, 0)).collect();
         Ok(Some((doc, reports)))
     }
 
@@ -1172,25 +1174,15 @@ impl MetaStore for PgMeta {
         }
         for r in tx
             .query(
-                "SELECT id, document_sha256, report_sha256, evidence FROM reports
-                 WHERE id > $1 ORDER BY id",
+                &format!("SELECT id, {REPORT_COLUMNS} FROM reports WHERE id > $1 ORDER BY id"),
                 &[&from.report],
             )
             .await
             .map_err(db)?
         {
             let id: i64 = r.get(0);
-            let doc: String = r.get(1);
             marks.report = id;
-            if from != Marks::default() {
-                out.push((format!("document {doc}"), doc.clone()));
-            }
-            out.push((format!("report {id} of document {doc}"), r.get(2)));
-            let ev: Vec<EvidenceRef> =
-                serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default();
-            for e in ev {
-                out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
-            }
+            report_refs(&mut out, id, report_row(&r, 1), from != Marks::default());
         }
         for r in tx
             .query(

@@ -14,6 +14,8 @@
 //! audit/entries.json               the audit entries about the subject and every
 //!                                  entry after them up to an anchored head
 //! records/SHA.ers                  RFC 4998 evidence record of each archived member
+//! records/intake-SHA.ers           the evidence record of each intake row (named by
+//!                                  its report), over the row as anchored
 //! records/audit-SEQ.ers            the evidence record of the anchored audit head
 //! ```
 //!
@@ -21,9 +23,10 @@
 //! ambiguous structure), the manifest against every member, each archived
 //! member's evidence record over its bytes (TSA trust anchors and time as
 //! given), the audit entries' hashes and links up to the anchored head and
-//! that head's record, the intake row's validation time against the
-//! anchored report, and then verifies each file again at its intake time
-//! from the bundled evidence only.
+//! that head's record, each intake row against its own record (its policy,
+//! revocation setting and evidence list as they were at intake) and its
+//! validation time against the anchored report, and then verifies each
+//! file again at its intake time from the bundled evidence only.
 
 use std::collections::BTreeMap;
 
@@ -117,6 +120,7 @@ impl Archive {
             }
         };
         let mut blobs: Vec<(String, String)> = Vec::new(); // (sha, role)
+        let mut records = super::anchor::Records::new(self);
         for sha in &docs {
             let Some((_, reports)) = self.meta.document(sha).await? else {
                 continue;
@@ -127,6 +131,16 @@ impl Archive {
                 let row = serde_json::to_vec_pretty(r)
                     .map_err(|e| ArchiveError::Integrity(e.to_string()))?;
                 b.add(format!("intake/{}.json", r.report_sha256), row, "intake");
+                if let Some((_, er)) = records
+                    .record(&intake_place(&r.report_sha256), &intake_hash(r))
+                    .await?
+                {
+                    b.add(
+                        format!("records/intake-{}.ers", r.report_sha256),
+                        er.to_der(),
+                        "record",
+                    );
+                }
                 for e in &r.evidence {
                     blobs.push((e.sha256.clone(), "evidence".into()));
                 }
@@ -135,7 +149,6 @@ impl Archive {
         for d in decisions {
             blobs.push((d, "decision".into()));
         }
-        let mut records = super::anchor::Records::new(self);
         for (sha, role) in &blobs {
             let data = self
                 .get_blob(sha)
@@ -298,6 +311,15 @@ pub struct ProofVerdict {
     pub problems: Vec<String>,
 }
 
+/// Why a record does not prove its data (English).
+fn why(r: &crate::ers::RecordVerdict) -> String {
+    r.checks
+        .iter()
+        .map(|c| c.message_en.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Whether `zip` is a kyso proof bundle (ASiC-E layout with a kyso
 /// manifest), as opposed to a signed ASiC-E container or anything else:
 /// what the verification page checks before it chooses how to judge a file.
@@ -431,11 +453,7 @@ pub fn verify_bundle(
                     _ => v.problems.push(format!(
                         "{}: its evidence record does not prove it: {}",
                         m.path,
-                        r.checks
-                            .iter()
-                            .map(|c| c.message_en.as_str())
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        why(&r)
                     )),
                 }
             }
@@ -482,7 +500,7 @@ pub fn verify_bundle(
                         }
                         Some(r) if !r.valid => v.problems.push(format!(
                             "{rec_path}: does not prove the audit head: {}",
-                            r.checks.iter().map(|c| c.message_en.as_str()).collect::<Vec<_>>().join("; ")
+                            why(&r)
                         )),
                         Some(_) => {}
                         None => v.problems.push(format!("{rec_path}: missing or unreadable")),
@@ -512,6 +530,29 @@ pub fn verify_bundle(
             };
             if row.document_sha256 != *sha {
                 continue;
+            }
+            // The row itself (policy, revocation setting, evidence list) as
+            // anchored at intake.
+            let rec_path = format!("records/intake-{}.ers", row.report_sha256);
+            let text = super::anchor::reference_text(
+                &intake_place(&row.report_sha256),
+                &intake_hash(&row),
+            );
+            match data
+                .get(&rec_path)
+                .and_then(|b| crate::ers::EvidenceRecord::parse(b).ok())
+                .map(|er| crate::ers::verify(&er, &|alg| alg.digest(text.as_bytes()), opts))
+            {
+                Some(r) if r.valid => {}
+                Some(r) => v.problems.push(format!(
+                    "{}: its evidence record does not prove it (the row is not the one anchored at intake): {}",
+                    m.path,
+                    why(&r)
+                )),
+                None => v.problems.push(format!(
+                    "{}: no evidence record (not anchored when the bundle was made)",
+                    m.path
+                )),
             }
             // The replay time must be the one the anchored report states.
             let report_time = data

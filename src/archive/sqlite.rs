@@ -87,6 +87,22 @@ fn insert_round(tx: &Connection, r: &RoundRecord, members: usize) -> rusqlite::R
     Ok(tx.last_insert_rowid())
 }
 
+/// A [`ReportRecord`] from the [`REPORT_COLUMNS`] starting at column `at`.
+fn report_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ReportRecord> {
+    let ev: String = r.get(at + 7)?;
+    Ok(ReportRecord {
+        document_sha256: r.get(at)?,
+        report_sha256: r.get(at + 1)?,
+        verified_at: r.get(at + 2)?,
+        validation_time: r.get(at + 3)?,
+        indication: r.get(at + 4)?,
+        online: r.get(at + 5)?,
+        require_revocation: r.get(at + 6)?,
+        evidence: serde_json::from_str(&ev).unwrap_or_default(),
+        policy: r.get(at + 8)?,
+    })
+}
+
 fn member_row(x: &rusqlite::Row<'_>) -> rusqlite::Result<AnchorMember> {
     Ok(AnchorMember {
         place: x.get(0)?,
@@ -571,26 +587,11 @@ impl MetaStore for SqliteMeta {
                 )
                 .optional()?;
             let Some(doc) = doc else { return Ok(None) };
-            let mut st = c.prepare(
-                "SELECT document_sha256, report_sha256, verified_at, validation_time, indication,
-                     online, require_revocation, evidence, policy
-                 FROM reports WHERE document_sha256 = ?1 ORDER BY id",
-            )?;
+            let mut st = c.prepare(&format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE document_sha256 = ?1 ORDER BY id"
+            ))?;
             let reports = st
-                .query_map([&sha], |r| {
-                    let ev: String = r.get(7)?;
-                    Ok(ReportRecord {
-                        document_sha256: r.get(0)?,
-                        report_sha256: r.get(1)?,
-                        verified_at: r.get(2)?,
-                        validation_time: r.get(3)?,
-                        indication: r.get(4)?,
-                        online: r.get(5)?,
-                        require_revocation: r.get(6)?,
-                        evidence: serde_json::from_str(&ev).unwrap_or_default(),
-                        policy: r.get(8)?,
-                    })
-                })?
+                .query_map([&sha], |r| report_row(r, 0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some((doc, reports)))
         })
@@ -1044,29 +1045,16 @@ impl MetaStore for SqliteMeta {
                         out.push((format!("document {s}"), s));
                     }
                 }
-                let mut st = tx.prepare(
-                    "SELECT id, document_sha256, report_sha256, evidence FROM reports
-                 WHERE id > ?1 ORDER BY id",
-                )?;
+                let mut st = tx.prepare(&format!(
+                    "SELECT id, {REPORT_COLUMNS} FROM reports WHERE id > ?1 ORDER BY id"
+                ))?;
                 let rows = st.query_map([from.report], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
+                    Ok((r.get::<_, i64>(0)?, report_row(r, 1)?))
                 })?;
                 for row in rows {
-                    let (id, doc, rep, ev) = row?;
+                    let (id, rec) = row?;
                     marks.report = id;
-                    if from != Marks::default() {
-                        out.push((format!("document {doc}"), doc.clone()));
-                    }
-                    out.push((format!("report {id} of document {doc}"), rep));
-                    let ev: Vec<EvidenceRef> = serde_json::from_str(&ev).unwrap_or_default();
-                    for e in ev {
-                        out.push((format!("evidence ({}) of report {id}", e.kind), e.sha256));
-                    }
+                    report_refs(&mut out, id, rec, from != Marks::default());
                 }
                 // Dossier versions in insertion order (SQLite's rowid).
                 let mut st = tx.prepare(
