@@ -114,6 +114,20 @@ impl From<Error> for PErr {
 
 pub type PResult<T> = Result<T, PErr>;
 
+/// A byte's value as a hex digit, or [`HEX_WHITE`] (skipped) or
+/// [`HEX_BAD`] (an error) inside a hex string.
+const fn hex_digit(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b.saturating_sub(b'0'),
+        b'a'..=b'f' => b.saturating_sub(b'a').saturating_add(10),
+        b'A'..=b'F' => b.saturating_sub(b'A').saturating_add(10),
+        0 | 9 | 10 | 12 | 13 | 32 => HEX_WHITE,
+        _ => HEX_BAD,
+    }
+}
+const HEX_WHITE: u8 = 0xFE;
+const HEX_BAD: u8 = 0xFF;
+
 pub fn is_white(b: u8) -> bool {
     matches!(b, 0 | 9 | 10 | 12 | 13 | 32)
 }
@@ -306,26 +320,32 @@ impl<'a> Lexer<'a> {
     fn hex_string(&mut self) -> PResult<PdfStr> {
         let start = self.abs();
         self.bump(1);
-        let mut out = Vec::new();
+        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
+        // The body up to `>` (a signature's /Contents is thousands of
+        // digits): its end found with memchr, then decoded in one pass.
+        let end = memchr::memchr(b'>', rest);
+        let body = rest.get(..end.unwrap_or(rest.len())).unwrap_or(&[]);
+        let mut out = Vec::with_capacity(body.len().div_ceil(2));
         let mut hi: Option<u8> = None;
-        loop {
-            let Some(&b) = self.buf.get(self.pos) else {
-                return Err(self.eof("unterminated hex string"));
-            };
-            self.bump(1);
-            let v = match b {
-                b'0'..=b'9' => b.saturating_sub(b'0'),
-                b'a'..=b'f' => b.saturating_sub(b'a').saturating_add(10),
-                b'A'..=b'F' => b.saturating_sub(b'A').saturating_add(10),
-                b'>' => break,
-                b if is_white(b) => continue,
-                _ => return Err(self.err("bad character in hex string")),
-            };
+        for (i, &b) in body.iter().enumerate() {
+            let v = hex_digit(b);
+            if v == HEX_WHITE {
+                continue;
+            }
+            if v == HEX_BAD {
+                self.bump(i.saturating_add(1));
+                return Err(self.err("bad character in hex string"));
+            }
             match hi.take() {
                 Some(h) => out.push((h << 4) | v),
                 None => hi = Some(v),
             }
         }
+        let Some(end) = end else {
+            self.bump(body.len());
+            return Err(self.eof("unterminated hex string"));
+        };
+        self.bump(end.saturating_add(1));
         if let Some(h) = hi {
             out.push(h << 4);
         }
@@ -572,6 +592,28 @@ mod tests {
 
     fn parse(s: &[u8]) -> Obj {
         Lexer::new(s, 0, true, 64).object(0).unwrap()
+    }
+
+    #[test]
+    fn hex_strings() {
+        let hex = |s: &[u8]| match Lexer::new(s, 0, true, 64).object(0) {
+            Ok(Obj::Str(p)) => Ok((p.bytes.to_vec(), p.end)),
+            Ok(o) => panic!("{o:?}"),
+            Err(PErr::Fatal(Error::Pdf { offset, what })) => Err(format!("{what} at {offset}")),
+            Err(PErr::Fatal(e)) => Err(format!("{e}")),
+            Err(PErr::Incomplete) => Err("incomplete".into()),
+        };
+        assert_eq!(hex(b"<48 65\n6c6C6f> x"), Ok((b"Hello".to_vec(), 14)));
+        assert_eq!(hex(b"<41\t4>"), Ok((vec![0x41, 0x40], 6)));
+        assert_eq!(hex(b"<>"), Ok((vec![], 2)));
+        // A bad digit is named at the byte after it, as before.
+        assert_eq!(
+            hex(b"<41 4G>"),
+            Err("bad character in hex string at 6".into())
+        );
+        assert_eq!(hex(b"<4141"), Err("unterminated hex string at 5".into()));
+        // A bad digit before the end of an unterminated string is the error.
+        assert!(hex(b"<41z41").unwrap_err().contains("bad character"));
     }
 
     #[test]

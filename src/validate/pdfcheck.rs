@@ -154,7 +154,7 @@ fn eof_markers(src: &dyn Source) -> Option<usize> {
         return None;
     }
     if let Some(all) = src.as_slice() {
-        return Some(all.windows(5).filter(|w| *w == b"%%EOF").count());
+        return Some(memchr::memmem::find_iter(all, b"%%EOF").count());
     }
     let mut buf = Vec::new();
     let mut count = 0usize;
@@ -163,7 +163,7 @@ fn eof_markers(src: &dyn Source) -> Option<usize> {
     crate::pdf::source::for_each_chunk(src, 0, src.len(), &mut buf, 1 << 16, |chunk| {
         let mut joined = std::mem::take(&mut carry);
         joined.extend_from_slice(chunk);
-        count = count.saturating_add(joined.windows(5).filter(|w| *w == b"%%EOF").count());
+        count = count.saturating_add(memchr::memmem::find_iter(&joined, b"%%EOF").count());
         let keep = joined.len().saturating_sub(4);
         carry = joined.get(keep..).unwrap_or(&[]).to_vec();
     })
