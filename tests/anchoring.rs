@@ -514,6 +514,25 @@ async fn anchoring_sqlite() {
         "{:?}",
         c.problems
     );
+    // A hash-tree renewal never hashes changed data again (here a blob
+    // changed on disk, and the audit history the suite rewrote): it fails
+    // whole, naming what changed, and stores nothing.
+    let before = a.meta.rounds().await.unwrap().len();
+    let e = a
+        .renew_hash_trees(DigestAlg::Sha384, "2026-12-03T00:04:00Z", stamper(TSA))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        (e.contains(&doc.sha256) && e.contains("changed since it was anchored"))
+            || e.contains("is missing or not the one anchored"),
+        "{e}"
+    );
+    assert_eq!(a.meta.rounds().await.unwrap().len(), before);
+    assert!(
+        a.hash_renewal_due(DigestAlg::Sha384).await.unwrap().len() == 1,
+        "the SHA-512 round is still live, not taken over"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -326,12 +326,17 @@ impl Archive {
     /// With SHA-256 it is the member's anchored leaf.
     pub async fn member_data_hash(&self, m: &AnchorMember, alg: DigestAlg) -> Result<Vec<u8>> {
         let bytes = if m.place == "blob" {
-            self.get_blob(&m.sha256)
-                .await?
-                .ok_or_else(|| {
-                    ArchiveError::Integrity(format!("blob {} anchored is missing", m.sha256))
-                })?
-                .to_vec()
+            let b = self.get_blob(&m.sha256).await?.ok_or_else(|| {
+                ArchiveError::Integrity(format!("blob {} anchored is missing", m.sha256))
+            })?;
+            // Never hashed again as it is now if it is not what was anchored.
+            if sha256_hex(&b) != m.sha256 {
+                return Err(ArchiveError::Integrity(format!(
+                    "blob {} does not match its name (changed since it was anchored)",
+                    m.sha256
+                )));
+            }
+            b.to_vec()
         } else if let Some(seq) = m.place.strip_prefix("audit ") {
             let seq: i64 = seq
                 .parse()
