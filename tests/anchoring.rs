@@ -288,6 +288,20 @@ async fn suite(a: &Archive, insider: &dyn Insider) {
         [2, 2]
     );
     assert_eq!(every_blob_verifies(a, at_2052).await, 15);
+    // A round on SHA-512 (the configured algorithm replaced): its leaves
+    // are the data hashed with it, so its records verify over the bytes.
+    docs.push(archive_one(a, 5).await);
+    let o = a
+        .anchor_round(DigestAlg::Sha512, "2026-12-03T00:05:00Z", stamper(TSA))
+        .await
+        .unwrap();
+    assert!(
+        matches!(o, RoundOutcome::Anchored { members: 8, .. }),
+        "{o:?}"
+    );
+    assert_eq!(every_blob_verifies(a, now()).await, 18);
+    let c = a.check_anchoring(&opts(now())).await.unwrap();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
     // The insider: a renewed leaf rewritten.
     let victim = a.meta.round_members(renewal).await.unwrap()[0].clone();
     insider
@@ -530,8 +544,8 @@ async fn anchoring_sqlite() {
     );
     assert_eq!(a.meta.rounds().await.unwrap().len(), before);
     assert!(
-        a.hash_renewal_due(DigestAlg::Sha384).await.unwrap().len() == 1,
-        "the SHA-512 round is still live, not taken over"
+        a.hash_renewal_due(DigestAlg::Sha384).await.unwrap().len() == 2,
+        "the SHA-512 rounds are still live, not taken over"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

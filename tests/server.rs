@@ -177,6 +177,20 @@ impl Server {
         }
     }
 
+    /// `POST /v1/verify?store=true` of a fixture as the portal: 200, the answer.
+    async fn store(&self, fixture_name: &str) -> Value {
+        let (st, v) = self
+            .call(
+                "POST",
+                "/v1/verify?store=true",
+                Some("portal"),
+                Some(fixture(fixture_name)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{fixture_name}");
+        v
+    }
+
     fn url(&self, p: &str) -> String {
         format!("{}{p}", self.base)
     }
@@ -3795,15 +3809,7 @@ async fn archive_reverify_finds_later_revocations() {
         "pdf/docsign-eku.pdf",
     ];
     for f in files {
-        let (st, v) = s
-            .call(
-                "POST",
-                "/v1/verify?store=true",
-                Some("portal"),
-                Some(fixture(f)),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK);
+        let v = s.store(f).await;
         assert_eq!(v["report"]["summary"]["indication"], "TOTAL_PASSED", "{f}");
     }
     s.stop().await;
@@ -4028,27 +4034,13 @@ async fn anchoring_round_after_n_items() {
     let mut cfg = config(&dir);
     cfg.anchoring.tsa_url = Some("http://127.0.0.1:9817/kyso-live/tsa/tsa".into());
     cfg.anchoring.every_items = 2;
-    let s = Server::start(cfg).await;
+    let s = Server::start(cfg.clone()).await;
     let state = s.started.as_ref().unwrap().state.clone();
-    let store = |f: &'static str| {
-        let s = &s;
-        async move {
-            let (st, _) = s
-                .call(
-                    "POST",
-                    "/v1/verify?store=true",
-                    Some("portal"),
-                    Some(fixture(f)),
-                )
-                .await;
-            assert_eq!(st, StatusCode::OK);
-        }
-    };
-    store("pdf/rsa-pkcs1.pdf").await;
+    s.store("pdf/rsa-pkcs1.pdf").await;
     // The trigger looks every 5 s: past one look, one row is not enough.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert!(state.archive.meta.rounds().await.unwrap().is_empty());
-    store("pdf/unsigned.pdf").await;
+    s.store("pdf/unsigned.pdf").await;
     let t = std::time::Instant::now();
     let rounds = loop {
         let r = state.archive.meta.rounds().await.unwrap();
@@ -4060,6 +4052,40 @@ async fn anchoring_round_after_n_items() {
     assert_eq!(rounds.len(), 1, "no round within 20 s of the second row");
     assert_eq!(rounds[0].marks.report, 2);
     assert_eq!(state.archive.rows_since_round().await.unwrap(), 0);
+    s.stop().await;
+
+    // The configured algorithm replaced: at its next tick the scheduler
+    // anchors the new rows with SHA-512 and renews the SHA-256 round's
+    // hash tree (a round of its own, the old one taken over).
+    cfg.anchoring.hash = "sha512".into();
+    let s = Server::start(cfg).await;
+    let state = s.started.as_ref().unwrap().state.clone();
+    for f in ["pdf/rsa-pkcs1.pdf", "pdf/unsigned.pdf"] {
+        s.store(f).await;
+    }
+    let t = std::time::Instant::now();
+    let rounds = loop {
+        let r = state.archive.meta.rounds().await.unwrap();
+        if r.len() >= 3 || t.elapsed() > Duration::from_secs(20) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let shape: Vec<(&str, bool, bool)> = rounds
+        .iter()
+        .map(|r| (r.digest.as_str(), r.hash_renewal, r.renewed_by != 0))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("SHA-256", false, true),
+            ("SHA-512", false, false),
+            ("SHA-512", true, false)
+        ],
+        "within 20 s of the new rows; not anchored: {:?}, rows since: {:?}",
+        state.archive.unanchored().await.unwrap(),
+        state.archive.rows_since_round().await
+    );
     s.stop().await;
 }
 

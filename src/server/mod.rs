@@ -874,18 +874,15 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
         .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_connections(
-        listener,
-        app,
-        rx,
-        state.cfg.limits.clone(),
-    ));
+    // Background work (CRL refresh, anchoring, key reload, sweeps) ends
+    // with the server: a stopped server embedded in a process that goes on
+    // (tests, a restart in place) leaves nothing running on its store.
+    let mut bg = tokio::task::JoinSet::new();
     // Configured and recently used CRLs, fetched again before their nextUpdate.
     if state.cfg.revocation.refresh_check_secs > 0 {
         let st = state.clone();
         let every = Duration::from_secs(state.cfg.revocation.refresh_check_secs);
-        tokio::spawn(async move {
+        bg.spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 refresh_configured(&st).await;
@@ -907,7 +904,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
             (Some(e), _) => e.min(Duration::from_secs(5)),
             (None, _) => Duration::from_secs(5),
         };
-        tokio::spawn(async move {
+        bg.spawn(async move {
             let mut last_round = tokio::time::Instant::now();
             let mut last_renewal: Option<tokio::time::Instant> = None;
             loop {
@@ -934,7 +931,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
     // Keys created, rotated or revoked on other nodes (or by the CLI) take
     // effect here within 10 s.
     let st = state.clone();
-    tokio::spawn(async move {
+    bg.spawn(async move {
         let mut ticks = 0u64;
         loop {
             tokio::time::sleep(Duration::from_secs(10)).await;
@@ -958,6 +955,13 @@ pub async fn start(cfg: Config) -> anyhow::Result<Started> {
                 tracing::warn!(error = %e, "sweeping signing sessions");
             }
         }
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let limits = state.cfg.limits.clone();
+    let task = tokio::spawn(async move {
+        let served = serve_connections(listener, app, rx, limits).await;
+        bg.abort_all();
+        served
     });
     Ok(Started {
         addr,
