@@ -616,6 +616,58 @@ mod tests {
         assert!(hex(b"<41z41").unwrap_err().contains("bad character"));
     }
 
+    /// The one-pass decoder against a byte-at-a-time reference, over
+    /// pseudo-random strings of digits, whitespace, `>` and bad bytes.
+    #[test]
+    fn hex_strings_match_a_byte_at_a_time_reference() {
+        fn reference(s: &[u8]) -> Result<(Vec<u8>, usize), (&'static str, usize)> {
+            let (mut out, mut hi, mut pos) = (Vec::new(), None::<u8>, 1);
+            loop {
+                let Some(&b) = s.get(pos) else {
+                    return Err(("unterminated hex string", pos));
+                };
+                pos += 1;
+                let v = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'f' => b - b'a' + 10,
+                    b'A'..=b'F' => b - b'A' + 10,
+                    b'>' => break,
+                    b if is_white(b) => continue,
+                    _ => return Err(("bad character in hex string", pos)),
+                };
+                match hi.take() {
+                    Some(h) => out.push((h << 4) | v),
+                    None => hi = Some(v),
+                }
+            }
+            if let Some(h) = hi {
+                out.push(h << 4);
+            }
+            Ok((out, pos))
+        }
+        let alphabet = b"0123456789abcdefABCDEF \n\t\r\x00\x0c>zG(";
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 24) as usize;
+            let mut s = vec![b'<'];
+            let mut y = x;
+            for _ in 0..len {
+                y = y.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                s.push(alphabet[(y >> 33) as usize % alphabet.len()]);
+            }
+            let got = match Lexer::new(&s, 0, true, 64).object(0) {
+                Ok(Obj::Str(p)) => Ok((p.bytes.to_vec(), p.end as usize)),
+                Ok(o) => panic!("{o:?}"),
+                Err(PErr::Fatal(Error::Pdf { offset, what })) => Err((what, offset as usize)),
+                Err(e) => panic!("{s:?}: {e:?}"),
+            };
+            assert_eq!(got, reference(&s), "{s:?}");
+        }
+    }
+
     #[test]
     fn parses_references_and_dicts() {
         let o = parse(b"<< /A 1 0 R /B [1 2 (x\\)y) <414>] /C#20D -3.5 >>");
