@@ -203,7 +203,7 @@ pub struct ReportRecord {
 /// What anchoring reads from report row `id`: the document's reference
 /// (with `document_ref`: rounds after the first read documents only through
 /// their reports), the report's, each evidence item's, and the row itself.
-pub fn report_refs(out: &mut Vec<(String, String)>, id: i64, r: ReportRecord, document_ref: bool) {
+pub fn report_refs(out: &mut Vec<(String, String)>, id: i64, r: &ReportRecord, document_ref: bool) {
     let doc = &r.document_sha256;
     if document_ref {
         out.push((format!("document {doc}"), doc.clone()));
@@ -218,7 +218,7 @@ pub fn report_refs(out: &mut Vec<(String, String)>, id: i64, r: ReportRecord, do
             e.sha256.clone(),
         ));
     }
-    out.push((intake_place(&r.report_sha256), intake_hash(&r)));
+    out.push((intake_place(&r.report_sha256), intake_hash(r)));
 }
 
 /// The columns a [`ReportRecord`] is read from, in its fields' order.
@@ -616,10 +616,10 @@ pub trait MetaStore: Send + Sync {
         Ok(self.blob_refs_since(Marks::default()).await?.0)
     }
     /// The blobs rows written after `from` point at, each intake row's own
-    /// hash ([`intake_place`], not a blob), and where this read stopped. A document's own reference (`document SHA`) comes with each
-    /// report of it (a document is only ever stored with a report), so it
-    /// may repeat what an earlier round anchored: see
-    /// [`MetaStore::anchored_among`].
+    /// hash ([`intake_place`], not a blob), and where this read stopped. A
+    /// document's own reference (`document SHA`) comes with each report of
+    /// it (a document is only ever stored with a report), so it may repeat
+    /// what an earlier round anchored: see [`MetaStore::anchored_among`].
     async fn blob_refs_since(&self, from: Marks) -> Result<(Vec<(String, String)>, Marks)>;
     /// The furthest any round read the rows (zero before the first round).
     async fn round_marks(&self) -> Result<Marks>;

@@ -1182,7 +1182,7 @@ impl MetaStore for PgMeta {
         {
             let id: i64 = r.get(0);
             marks.report = id;
-            report_refs(&mut out, id, report_row(&r, 1), from != Marks::default());
+            report_refs(&mut out, id, &report_row(&r, 1), from != Marks::default());
         }
         for r in tx
             .query(

@@ -1054,7 +1054,7 @@ impl MetaStore for SqliteMeta {
                 for row in rows {
                     let (id, rec) = row?;
                     marks.report = id;
-                    report_refs(&mut out, id, rec, from != Marks::default());
+                    report_refs(&mut out, id, &rec, from != Marks::default());
                 }
                 // Dossier versions in insertion order (SQLite's rowid).
                 let mut st = tx.prepare(
