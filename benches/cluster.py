@@ -92,7 +92,7 @@ def start_weed(work):
     log = open(os.path.join(d, "weed.log"), "w")
     p = subprocess.Popen([weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-dir=" + d,
                           "-master.port=%d" % master, "-volume.port=%d" % volume, "-filer", "-filer.port=%d" % filer,
-                          "-s3", "-s3.port=%d" % s3, "-s3.config=" + s3cfg, "-master.volumeSizeLimitMB=64",
+                          "-s3", "-s3.port=%d" % s3, "-s3.port.lance=0", "-s3.port.iceberg=0", "-s3.config=" + s3cfg, "-master.volumeSizeLimitMB=64",
                           "-volume.max=50", "-metricsPort=0"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     end = time.time() + 90
     while True:

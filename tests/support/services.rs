@@ -104,6 +104,11 @@ impl Weed {
                 &format!("-filer.port={filer}"),
                 "-s3",
                 &format!("-s3.port={s3}"),
+                // Its Lance and Iceberg listeners have fixed ports (9101,
+                // 8181): two servers at once (tests in parallel) collide
+                // there, and the second dies. Not used here.
+                "-s3.port.lance=0",
+                "-s3.port.iceberg=0",
                 &format!("-s3.config={}", s3cfg.display()),
                 "-master.volumeSizeLimitMB=64",
                 "-volume.max=50",
@@ -114,7 +119,7 @@ impl Weed {
             .stderr(log)
             .spawn()
             .expect("starting weed");
-        let w = Weed {
+        let mut w = Weed {
             child,
             dir,
             s3_port: s3,
@@ -134,6 +139,13 @@ impl Weed {
                     if let Some(mut i) = c.stdin.take() {
                         let _ = writeln!(i, "s3.bucket.create -name {bucket}");
                     }
+                    // The shell retries a master that is gone for ever:
+                    // bounded here.
+                    let until = Instant::now() + Duration::from_secs(20);
+                    while c.try_wait()?.is_none() && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    let _ = c.kill();
                     c.wait_with_output()
                 });
             if let Ok(o) = out {
@@ -143,9 +155,11 @@ impl Weed {
                     break;
                 }
             }
+            // A server that died (a port taken) will not come up.
+            let died = w.child.try_wait().ok().flatten();
             assert!(
-                Instant::now() < deadline,
-                "SeaweedFS did not come up within 90 s (ports {base}..{}); its log ends:\n{}",
+                Instant::now() < deadline && died.is_none(),
+                "SeaweedFS did not come up within 90 s or exited ({died:?}; ports {base}..{}); its log ends:\n{}",
                 base + 4,
                 w.log_tail()
             );
