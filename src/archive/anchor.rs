@@ -168,20 +168,11 @@ impl Archive {
             .iter()
             .map(|m| hex::decode(&m.leaf).map_err(|e| ArchiveError::Integrity(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
-        let (root, token) = stamp_tree(alg, leaves, stamper).await?;
         let r = RoundRecord {
-            id: 0,
-            created: created.to_string(),
-            digest: alg.name().to_string(),
-            root: hex::encode(&root),
-            token,
             audit_seq,
             audit_head,
-            members: members.len() as u64,
             marks,
-            renewals: Vec::new(),
-            hash_renewal: false,
-            renewed_by: 0,
+            ..stamp_tree(alg, leaves, stamper, created).await?
         };
         let (stamped, t1) = (t0.elapsed() - read, std::time::Instant::now());
         let stored = self.meta.store_round(&r, &members).await?;
@@ -302,20 +293,9 @@ impl Archive {
             }
         }
         drop(records);
-        let (root, token) = stamp_tree(alg, leaves, stamper).await?;
         let r = RoundRecord {
-            id: 0,
-            created: created.to_string(),
-            digest: alg.name().to_string(),
-            root: hex::encode(&root),
-            token,
-            audit_seq: 0,
-            audit_head: String::new(),
-            members: members.len() as u64,
-            marks: Marks::default(),
-            renewals: Vec::new(),
             hash_renewal: true,
-            renewed_by: 0,
+            ..stamp_tree(alg, leaves, stamper, created).await?
         };
         let renewed: Vec<(i64, usize)> = due.iter().map(|r| (r.id, r.renewals.len())).collect();
         Ok(
@@ -565,21 +545,39 @@ impl Archive {
     }
 }
 
-/// One tree over `leaves`, its root stamped, on the blocking pool: (root, token).
+/// One tree over `leaves`, its root stamped (on the blocking pool): a
+/// round of them, not stored yet, anchoring nothing else.
 async fn stamp_tree(
     alg: DigestAlg,
     leaves: Vec<Vec<u8>>,
     stamper: SharedStamper,
-) -> Result<(Vec<u8>, Vec<u8>)> {
-    tokio::task::spawn_blocking(move || -> crate::Result<(Vec<u8>, Vec<u8>)> {
-        let tree = HashTree::build(alg, leaves)?;
-        let root = tree.root().to_vec();
-        let token = stamper(alg, &root)?;
-        Ok((root, token))
+    created: &str,
+) -> Result<RoundRecord> {
+    let members = leaves.len() as u64;
+    let (root, token) =
+        tokio::task::spawn_blocking(move || -> crate::Result<(Vec<u8>, Vec<u8>)> {
+            let tree = HashTree::build(alg, leaves)?;
+            let root = tree.root().to_vec();
+            let token = stamper(alg, &root)?;
+            Ok((root, token))
+        })
+        .await
+        .map_err(|e| ArchiveError::Object(e.to_string()))?
+        .map_err(ers_err)?;
+    Ok(RoundRecord {
+        id: 0,
+        created: created.to_string(),
+        digest: alg.name().to_string(),
+        root: hex::encode(&root),
+        token,
+        audit_seq: 0,
+        audit_head: String::new(),
+        members,
+        marks: Marks::default(),
+        renewals: Vec::new(),
+        hash_renewal: false,
+        renewed_by: 0,
     })
-    .await
-    .map_err(|e| ArchiveError::Object(e.to_string()))?
-    .map_err(ers_err)
 }
 
 /// The round's last timestamp token (its own, or its last renewal's).
