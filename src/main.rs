@@ -809,10 +809,12 @@ fn archive_check(cfg: kyso::server::config::Config, json: bool) -> anyhow::Resul
     runtime()?.block_on(async move {
         let archive = kyso::server::open_archive(&cfg).await?;
         let c = archive.check().await?;
-        let a = archive.check_anchoring(&kyso::server::anchoring_options(
+        let opts = kyso::server::anchoring_options(
             &cfg,
             time::OffsetDateTime::now_utc().unix_timestamp(),
-        )?).await?;
+        )?;
+        // The blobs check() read intact are not read again.
+        let a = archive.check_anchoring_given(&opts, Some(&c.held)).await?;
         let ok = c.ok() && a.problems.is_empty();
         if json {
             println!(

@@ -24,6 +24,9 @@ trait Tamper: Send + Sync {
     async fn rewrite_audit(&self, seq: i64);
     /// Try an ordinary UPDATE of the audit table; Err when refused.
     async fn plain_update(&self) -> Result<(), String>;
+    /// Overwrite the evidence list of document `doc`'s reports with text
+    /// that is not JSON.
+    async fn garble_evidence(&self, doc: &str);
 }
 
 fn draft(action: &str, object: &str) -> AuditDraft {
@@ -394,6 +397,12 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
             .iter()
             .all(|x| x.id != k2.id || !x.usable(now))
     );
+
+    // A report row whose evidence list no longer reads is an error, never
+    // a row that kept no evidence.
+    t.garble_evidence(&doc_a).await;
+    let read = a.meta.document(&doc_a).await;
+    assert!(read.is_err(), "{read:?}");
 }
 
 struct LocalTamper {
@@ -422,6 +431,14 @@ impl Tamper for LocalTamper {
         c.execute("DELETE FROM audit WHERE seq = 1", [])
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+    async fn garble_evidence(&self, doc: &str) {
+        let c = rusqlite::Connection::open(self.dir.join("kyso.sqlite3")).unwrap();
+        c.execute(
+            "UPDATE reports SET evidence = 'not json' WHERE document_sha256 = ?1",
+            [doc],
+        )
+        .unwrap();
     }
 }
 
@@ -484,6 +501,13 @@ impl Tamper for ScaleOutTamper {
             .batch_execute("DELETE FROM audit WHERE seq = 1")
             .await
             .map_err(|e| e.to_string())
+    }
+    async fn garble_evidence(&self, doc: &str) {
+        services::pg_exec(
+            &self.pg,
+            &format!("UPDATE reports SET evidence = 'not json' WHERE document_sha256 = '{doc}';"),
+        )
+        .await;
     }
 }
 

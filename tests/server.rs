@@ -3836,6 +3836,16 @@ async fn archive_reverify_finds_later_revocations() {
         out.contains("3 unchanged, 0 changed, 0 not judged"),
         "{out}"
     );
+    // Only documents taken in since a date: none after 2999, all after 2000.
+    let (code, out) = run(&["--data-dir", &data, "--since", "2999-01-01"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("0 tài liệu / documents"), "{out}");
+    let (code, out) = run(&["--data-dir", &data, "--since", "2000-01-01"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("3 unchanged, 0 changed, 0 not judged"),
+        "{out}"
+    );
 
     // A CRL of the issuing CA that intake did not see (issued 2026-10-20,
     // after the one configured then, before the intake time) revokes

@@ -277,10 +277,23 @@ impl Archive {
         let mut leaves = Vec::new();
         for r in &due {
             for m in self.meta.round_members(r.id).await? {
-                // The round is live: the member's whole record ends with it.
-                let (_, er) = records.record(&m.place, &m.sha256).await?.ok_or_else(|| {
-                    ArchiveError::Integrity(format!("{} {} is not anchored", m.place, m.sha256))
-                })?;
+                // The round is live: the member's whole record ends with
+                // it. An anchoring round is the member's first, so its
+                // record is read from the round without looking it up.
+                let er = if r.hash_renewal {
+                    records
+                        .record(&m.place, &m.sha256)
+                        .await?
+                        .ok_or_else(|| {
+                            ArchiveError::Integrity(format!(
+                                "{} {} is not anchored",
+                                m.place, m.sha256
+                            ))
+                        })?
+                        .1
+                } else {
+                    records.follow(&m, r, None).await?
+                };
                 let data = self.member_data_hash(&m, alg).await?;
                 let leaf = er.hash_tree_renewal_leaf(alg, &data).map_err(ers_err)?;
                 members.push(AnchorMember {
@@ -349,6 +362,17 @@ impl Archive {
     /// (the TSA trust anchors, at the validation time), and every anchored
     /// leaf against what the archive holds now.
     pub async fn check_anchoring(&self, opts: &crate::VerifyOptions) -> Result<AnchorCheck> {
+        self.check_anchoring_given(opts, None).await
+    }
+
+    /// [`Archive::check_anchoring`] with the blobs `held` already read and
+    /// found intact by [`Archive::check`]: an anchored blob is then looked
+    /// up there instead of read again.
+    pub async fn check_anchoring_given(
+        &self,
+        opts: &crate::VerifyOptions,
+        held: Option<&HashSet<String>>,
+    ) -> Result<AnchorCheck> {
         let mut c = AnchorCheck::default();
         let rounds = self.meta.rounds().await?;
         let all = self.meta.anchored().await?;
@@ -424,6 +448,9 @@ impl Archive {
         let refs: HashSet<(String, String)> = self.meta.blob_refs().await?.into_iter().collect();
         for m in &all {
             if m.place == "blob" {
+                if held.is_some_and(|h| h.contains(&m.sha256)) {
+                    continue;
+                }
                 match self.get_blob(&m.sha256).await {
                     Ok(Some(_)) => {}
                     Ok(None) => c.problems.push(format!(

@@ -611,6 +611,9 @@ pub trait MetaStore: Send + Sync {
         to: &str,
         limit: usize,
     ) -> Result<Vec<VersionRecord>>;
+    /// Every archived document's SHA-256 with its first report's
+    /// `verified_at` (its intake), in no particular order.
+    async fn document_intakes(&self) -> Result<Vec<(String, String)>>;
     /// Every blob a row points at: (where, sha256).
     async fn blob_refs(&self) -> Result<Vec<(String, String)>> {
         Ok(self.blob_refs_since(Marks::default()).await?.0)
@@ -736,6 +739,10 @@ pub struct ArchiveCheck {
     pub unreferenced: u64,
     pub chain: ChainCheck,
     pub problems: Vec<String>,
+    /// The blobs read and found to match their names, for
+    /// [`Archive::check_anchoring_given`] not to read them again.
+    #[serde(skip)]
+    pub held: HashSet<String>,
 }
 
 impl ArchiveCheck {
@@ -849,6 +856,7 @@ impl Archive {
             unreferenced,
             chain,
             problems,
+            held,
         })
     }
 }

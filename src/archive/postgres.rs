@@ -156,8 +156,8 @@ async fn insert_members(
 }
 
 /// A [`ReportRecord`] from the [`REPORT_COLUMNS`] starting at column `at`.
-fn report_row(r: &tokio_postgres::Row, at: usize) -> ReportRecord {
-    ReportRecord {
+fn report_row(r: &tokio_postgres::Row, at: usize) -> Result<ReportRecord> {
+    Ok(ReportRecord {
         document_sha256: r.get(at),
         report_sha256: r.get(at + 1),
         verified_at: r.get(at + 2),
@@ -165,9 +165,13 @@ fn report_row(r: &tokio_postgres::Row, at: usize) -> ReportRecord {
         indication: r.get(at + 4),
         online: r.get(at + 5),
         require_revocation: r.get(at + 6),
-        evidence: serde_json::from_str(r.get::<_, &str>(at + 7)).unwrap_or_default(),
+        // An unreadable list is an error, not an empty one: the row would
+        // otherwise read as one that kept no evidence.
+        evidence: serde_json::from_str(r.get::<_, &str>(at + 7)).map_err(|e| {
+            ArchiveError::Integrity(format!("a report row's evidence list is unreadable: {e}"))
+        })?,
         policy: r.get(at + 8),
-    }
+    })
 }
 
 fn member_row(x: &tokio_postgres::Row) -> AnchorMember {
@@ -676,7 +680,10 @@ impl MetaStore for PgMeta {
             )
             .await
             .map_err(db)?;
-        let reports = rows.iter().map(|r| report_row(r, 0)).collect();
+        let reports = rows
+            .iter()
+            .map(|r| report_row(r, 0))
+            .collect::<Result<_>>()?;
         Ok(Some((doc, reports)))
     }
 
@@ -714,6 +721,20 @@ impl MetaStore for PgMeta {
                 hash: r.get(8),
             })
             .collect())
+    }
+
+    async fn document_intakes(&self) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT r.document_sha256, r.verified_at FROM reports r
+                 JOIN (SELECT MIN(id) AS id FROM reports GROUP BY document_sha256) f ON f.id = r.id",
+                &[],
+            )
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn dossiers_of(&self, sha256: &str) -> Result<Vec<String>> {
@@ -1182,7 +1203,7 @@ impl MetaStore for PgMeta {
         {
             let id: i64 = r.get(0);
             marks.report = id;
-            report_refs(&mut out, id, &report_row(&r, 1), from != Marks::default());
+            report_refs(&mut out, id, &report_row(&r, 1)?, from != Marks::default());
         }
         for r in tx
             .query(

@@ -98,7 +98,11 @@ fn report_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ReportRecord
         indication: r.get(at + 4)?,
         online: r.get(at + 5)?,
         require_revocation: r.get(at + 6)?,
-        evidence: serde_json::from_str(&ev).unwrap_or_default(),
+        // An unreadable list is an error, not an empty one: the row would
+        // otherwise read as one that kept no evidence.
+        evidence: serde_json::from_str(&ev).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(at + 7, rusqlite::types::Type::Text, e.into())
+        })?,
         policy: r.get(at + 8)?,
     })
 }
@@ -628,6 +632,17 @@ impl MetaStore for SqliteMeta {
                 })
             })?
             .collect()
+        })
+        .await
+    }
+
+    async fn document_intakes(&self) -> Result<Vec<(String, String)>> {
+        self.run_side(|c| {
+            let mut st = c.prepare(
+                "SELECT r.document_sha256, r.verified_at FROM reports r
+                 JOIN (SELECT MIN(id) AS id FROM reports GROUP BY document_sha256) f ON f.id = r.id",
+            )?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
         })
         .await
     }

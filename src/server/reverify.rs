@@ -49,29 +49,17 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-/// The archived documents' SHA-256, with their first intake time.
+/// The archived documents' SHA-256 (first taken in at or after `since`,
+/// when given), sorted.
 async fn documents(archive: &Archive, since: Option<&str>) -> crate::archive::Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for (place, sha) in archive.meta.blob_refs().await? {
-        if place.starts_with("document ") && seen.insert(sha.clone()) {
-            out.push(sha);
-        }
-    }
-    if let Some(since) = since {
-        let mut kept = Vec::new();
-        for sha in out {
-            if let Some((_, reports)) = archive.meta.document(&sha).await? {
-                if reports
-                    .first()
-                    .is_some_and(|r| r.verified_at.as_str() >= since)
-                {
-                    kept.push(sha);
-                }
-            }
-        }
-        out = kept;
-    }
+    let mut out: Vec<String> = archive
+        .meta
+        .document_intakes()
+        .await?
+        .into_iter()
+        .filter(|(_, at)| since.is_none_or(|s| at.as_str() >= s))
+        .map(|(sha, _)| sha)
+        .collect();
     out.sort();
     Ok(out)
 }
