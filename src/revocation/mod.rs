@@ -87,7 +87,7 @@ pub struct Raw(std::sync::Arc<RawBytes>);
 
 #[derive(Debug)]
 struct RawBytes {
-    bytes: Box<[u8]>,
+    bytes: bytes::Bytes,
     key: std::sync::OnceLock<[u8; 32]>,
 }
 
@@ -108,12 +108,19 @@ impl std::ops::Deref for Raw {
     }
 }
 
-impl From<Vec<u8>> for Raw {
-    fn from(v: Vec<u8>) -> Self {
+impl From<bytes::Bytes> for Raw {
+    /// Without a copy: an item read from the archive is shared as it is.
+    fn from(b: bytes::Bytes) -> Self {
         Raw(std::sync::Arc::new(RawBytes {
-            bytes: v.into_boxed_slice(),
+            bytes: b,
             key: std::sync::OnceLock::new(),
         }))
+    }
+}
+
+impl From<Vec<u8>> for Raw {
+    fn from(v: Vec<u8>) -> Self {
+        bytes::Bytes::from(v).into()
     }
 }
 

@@ -300,11 +300,38 @@ impl Replay {
         items: Vec<(String, Bytes)>,
         default_policy: &super::policy::Policy,
     ) -> Result<Replay, String> {
+        Self::from_parts_sharing(intake, data, items, default_policy, None)
+    }
+
+    /// [`Replay::from_parts`] with the revocation items of earlier
+    /// documents of a run kept in `shared`, by the SHA-256 the intake row
+    /// names them with (`items` in the row's evidence order, as
+    /// [`intake_parts`] gives them): a CRL that every document carries is
+    /// then hashed for the per-thread tables once per run, not once per
+    /// document (a CA's CRL can be megabytes).
+    pub fn from_parts_sharing(
+        intake: crate::archive::ReportRecord,
+        data: Bytes,
+        items: Vec<(String, Bytes)>,
+        default_policy: &super::policy::Policy,
+        mut shared: Option<&mut SharedItems>,
+    ) -> Result<Replay, String> {
+        let named: Vec<String> = if shared.is_some() && items.len() == intake.evidence.len() {
+            intake.evidence.iter().map(|e| e.sha256.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut raw = |i: usize, b: Bytes| -> crate::revocation::Raw {
+            match (shared.as_deref_mut(), named.get(i)) {
+                (Some(s), Some(sha)) => s.raw(sha, b),
+                _ => b.into(),
+            }
+        };
         let mut trust = crate::pki::TrustStore::new();
         let mut intermediates = Vec::new();
         let mut revocation = RevocationData::default();
         let mut detached = None;
-        for (kind, b) in items {
+        for (i, (kind, b)) in items.into_iter().enumerate() {
             match kind.as_str() {
                 "TRUST_ANCHOR" | "INTERMEDIATE" => {
                     // Parsed once per thread (a re-verification of many
@@ -317,10 +344,8 @@ impl Replay {
                         intermediates.push(c);
                     }
                 }
-                "CRL" => revocation.crls.push((RevSource::Caller, b.to_vec().into())),
-                "OCSP" => revocation
-                    .ocsps
-                    .push((RevSource::Caller, b.to_vec().into())),
+                "CRL" => revocation.crls.push((RevSource::Caller, raw(i, b))),
+                "OCSP" => revocation.ocsps.push((RevSource::Caller, raw(i, b))),
                 "DETACHED_CONTENT" => detached = Some(b),
                 _ => {}
             }
@@ -368,6 +393,36 @@ impl Replay {
         })
         .await
         .map_err(ApiError::internal)
+    }
+}
+
+/// Revocation items of the documents of one run (one thread), by the
+/// SHA-256 the archive names them with, up to a bound.
+#[derive(Default)]
+pub struct SharedItems {
+    items: std::collections::HashMap<String, crate::revocation::Raw>,
+    bytes: usize,
+}
+
+impl SharedItems {
+    /// The item named `sha`, or `b` kept under that name. The name comes
+    /// from the intake row and the bytes from the blob store, which checks
+    /// that they hash to it; the per-thread tables key on the bytes' own
+    /// hash in any case, so a wrong name could never reach another item's
+    /// parse.
+    fn raw(&mut self, sha: &str, b: Bytes) -> crate::revocation::Raw {
+        if let Some(r) = self.items.get(sha) {
+            // The same blob read once (the same bytes), or equal bytes.
+            if (r.as_ptr() == b.as_ptr() && r.len() == b.len()) || **r == *b {
+                return r.clone();
+            }
+        }
+        let r = crate::revocation::Raw::from(b);
+        if self.bytes.saturating_add(r.len()) <= BLOBS_READ_ONCE_BYTES {
+            self.bytes = self.bytes.saturating_add(r.len());
+            self.items.insert(sha.to_string(), r.clone());
+        }
+        r
     }
 }
 
@@ -627,4 +682,29 @@ pub async fn chain(state: &AppState, who: &Caller) -> Result<ChainCheck, ApiErro
         )
         .await?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocation_items_shared_across_documents() {
+        let crl = Bytes::from(vec![0x30u8; 4096]);
+        let mut s = SharedItems::default();
+        let a = s.raw("n1", crl.clone());
+        // The next document's copy of the same blob: the same item.
+        let b = s.raw("n1", Bytes::from(crl.to_vec()));
+        assert_eq!(a.as_ptr(), b.as_ptr());
+        assert_eq!(a.key(), openssl::sha::sha256(&crl));
+        // Other bytes under that name are never handed the kept item.
+        let c = s.raw("n1", Bytes::from_static(b"other"));
+        assert_eq!(&*c, b"other");
+        assert_eq!(c.key(), openssl::sha::sha256(b"other"));
+        // Nothing kept past the bound.
+        s.bytes = BLOBS_READ_ONCE_BYTES;
+        let d = s.raw("n2", crl.clone());
+        assert!(!s.items.contains_key("n2"));
+        assert_eq!(d.len(), 4096);
+    }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::{BlobsReadOnce, Replay, intake_parts};
+use super::audit::{BlobsReadOnce, Replay, SharedItems, intake_parts};
 use super::policy::Policy;
 use crate::archive::Archive;
 use crate::revocation::RevocationData;
@@ -110,14 +110,14 @@ async fn load(
 }
 
 /// Judge one loaded document again at its intake time (on a verifier thread).
-fn judge(l: Loaded, policy: &Policy, extra: &RevocationData) -> Judged {
+fn judge(l: Loaded, policy: &Policy, extra: &RevocationData, shared: &mut SharedItems) -> Judged {
     let Loaded {
         sha,
         intake,
         data,
         items,
     } = l;
-    let mut replay = match Replay::from_parts(intake, data, items, policy) {
+    let mut replay = match Replay::from_parts_sharing(intake, data, items, policy, Some(shared)) {
         Ok(r) => r,
         Err(e) => return Err((sha, e)),
     };
@@ -198,13 +198,14 @@ pub async fn reverify_archive(
             std::thread::Builder::new()
                 .name(format!("kyso-reverify-{i}"))
                 .spawn(move || {
+                    let mut shared = SharedItems::default();
                     loop {
                         let next = match rx.lock() {
                             Ok(mut r) => r.blocking_recv(),
                             Err(_) => None,
                         };
                         let Some(l) = next else { break };
-                        if tx.send(judge(l, &policy, &extra)).is_err() {
+                        if tx.send(judge(l, &policy, &extra, &mut shared)).is_err() {
                             break;
                         }
                     }
