@@ -15,9 +15,6 @@
 //! documents per second, and for reverify the time to its first result
 //! (listing the archive, the first load) and the rate after it.
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

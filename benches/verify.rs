@@ -12,9 +12,6 @@
 //! SHA-256 them (the references of benches/package.sh), with the ratios,
 //! and the process's peak RSS after the file's verification runs.
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,6 @@
 //! `kyso` command line. Exit codes: 0 every signature TOTAL_PASSED,
 //! 1 some signature is not (or there is none), 2 usage or I/O error.
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
