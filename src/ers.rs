@@ -251,11 +251,12 @@ impl ArchiveTimeStamp {
 
 impl Chain {
     fn der(&self) -> Vec<u8> {
-        let body: Vec<u8> = self
-            .stamps
-            .iter()
-            .flat_map(|s| s.raw.iter().copied())
-            .collect();
+        // Whole slices, not byte by byte: a hash-tree renewal encodes the
+        // record of each of 10^6 members.
+        let mut body = Vec::with_capacity(self.stamps.iter().map(|s| s.raw.len()).sum());
+        for s in &self.stamps {
+            body.extend_from_slice(&s.raw);
+        }
         encode_tlv(TAG_SEQUENCE, &body)
     }
 }
@@ -345,7 +346,10 @@ impl EvidenceRecord {
     /// The ArchiveTimeStampSequence of the first `n` chains (what a
     /// hash-tree renewal hashes).
     fn sequence_der(&self, n: usize) -> Vec<u8> {
-        let body: Vec<u8> = self.chains.iter().take(n).flat_map(Chain::der).collect();
+        let mut body = Vec::new();
+        for c in self.chains.iter().take(n) {
+            body.extend_from_slice(&c.der());
+        }
         encode_tlv(TAG_SEQUENCE, &body)
     }
 
