@@ -243,6 +243,15 @@ async fn suite(a: &Archive, t: &dyn Tamper) {
     assert_eq!(doc, rec(&doc_a));
     assert_eq!(reps.len(), 3, "intake verification + one per version");
     assert_eq!(reps[0], report(&doc_a, &rep_a, &anchor));
+    // Each document once, with its first report's intake time.
+    let intakes = a.meta.document_intakes().await.unwrap();
+    assert_eq!(
+        intakes
+            .iter()
+            .filter(|(d, _)| *d == doc_a)
+            .collect::<Vec<_>>(),
+        [&(doc_a.clone(), reps[0].verified_at.clone())]
+    );
 
     // The audit log is append-only.
     assert!(

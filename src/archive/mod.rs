@@ -225,6 +225,11 @@ pub fn report_refs(out: &mut Vec<(String, String)>, id: i64, r: &ReportRecord, d
 pub const REPORT_COLUMNS: &str = "document_sha256, report_sha256, verified_at, validation_time, \
     indication, online, require_revocation, evidence, policy";
 
+/// Each document with its first report's `verified_at`
+/// ([`MetaStore::document_intakes`]), the same SQL on both stores.
+pub const DOCUMENT_INTAKES: &str = "SELECT r.document_sha256, r.verified_at FROM reports r \
+    JOIN (SELECT MIN(id) AS id FROM reports GROUP BY document_sha256) f ON f.id = r.id";
+
 /// Where anchoring puts an intake row: the row itself (validation time,
 /// policy, revocation setting, evidence list), named by its report.
 pub fn intake_place(report_sha256: &str) -> String {

@@ -727,11 +727,7 @@ impl MetaStore for PgMeta {
         let rows = self
             .client()
             .await?
-            .query(
-                "SELECT r.document_sha256, r.verified_at FROM reports r
-                 JOIN (SELECT MIN(id) AS id FROM reports GROUP BY document_sha256) f ON f.id = r.id",
-                &[],
-            )
+            .query(DOCUMENT_INTAKES, &[])
             .await
             .map_err(db)?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -638,10 +638,7 @@ impl MetaStore for SqliteMeta {
 
     async fn document_intakes(&self) -> Result<Vec<(String, String)>> {
         self.run_side(|c| {
-            let mut st = c.prepare(
-                "SELECT r.document_sha256, r.verified_at FROM reports r
-                 JOIN (SELECT MIN(id) AS id FROM reports GROUP BY document_sha256) f ON f.id = r.id",
-            )?;
+            let mut st = c.prepare(DOCUMENT_INTAKES)?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
         })
         .await
